@@ -1,0 +1,60 @@
+"""jupyterspot-magic: `%jupyterspot share` turns the running notebook into a live, shared link."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+__version__ = "0.1.0"
+__all__ = ["share", "stop", "current", "load_ipython_extension", "__version__"]
+
+if TYPE_CHECKING:
+    from .share import Share
+
+
+def share(
+    path: str | Path | None = None,
+    *,
+    tunnel: str = "auto",
+    host: str = "127.0.0.1",
+    port: int = 0,
+    name: str | None = None,
+    display: bool = True,
+) -> Share:
+    """Share a notebook (default: the one this kernel runs) and show its link and widget.
+
+    Returns the `Share`: `.url`, `.host_url`, `.participants`, `.stop()`.
+    """
+    from IPython import get_ipython
+
+    from . import magic
+    from . import share as sharing
+
+    shell = get_ipython()
+    result = sharing.share(
+        path, tunnel=tunnel, host=host, port=port, name=name,
+        user_ns=shell.user_ns if shell is not None else None,
+    )
+    if display:
+        magic.show(result)
+    return result
+
+
+def stop() -> bool:
+    """Stop the current share (False when nothing was shared)."""
+    from . import share as sharing
+
+    return sharing.stop()
+
+
+def current() -> Share | None:
+    """The running share, if any."""
+    from . import share as sharing
+
+    return sharing.current()
+
+
+def load_ipython_extension(ipython) -> None:
+    from .magic import JupyterSpotMagics
+
+    ipython.register_magics(JupyterSpotMagics)

@@ -1,0 +1,57 @@
+"""`jupyterspot share NOTEBOOK`: share from a terminal, until Ctrl-C / SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+
+from . import share as sharing
+from .locate import LocateError
+from .render import RenderError
+from .serve import ServeError
+from .tunnel import PROVIDERS, TunnelError
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="jupyterspot", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+    s = sub.add_parser("share", help="share a notebook until interrupted")
+    s.add_argument("notebook", help="path to the .ipynb file")
+    s.add_argument("--tunnel", default="auto", choices=PROVIDERS)
+    s.add_argument("--host", default="127.0.0.1", help="0.0.0.0 to share on your LAN")
+    s.add_argument("--port", type=int, default=0, help="default: a free port")
+    s.add_argument("--name", default=None, help="your display name in the presenter view")
+    s.add_argument("--json", action="store_true", help="print one JSON line when ready")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    try:
+        result = sharing.share(
+            args.notebook, tunnel=args.tunnel, host=args.host, port=args.port, name=args.name
+        )
+    except (LocateError, RenderError, ServeError, TunnelError) as e:
+        print(f"jupyterspot: {e}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(result.info()), flush=True)
+    else:
+        print(result.summary(), flush=True)
+        for note in result.notes:
+            print(f"  note: {note}", flush=True)
+        print("Press Ctrl-C to stop.", flush=True)
+    while not stop.wait(0.5):
+        pass
+    result.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

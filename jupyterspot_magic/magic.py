@@ -1,0 +1,140 @@
+"""`%jupyterspot` and what a share shows in the notebook: a widget plus a plain HTML link.
+
+The plain link is always displayed too: the widget cannot load when anywidget was installed into
+an already running Jupyter server, and some front-ends render no widgets at all.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, line_magic, magics_class
+from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+
+from . import share as sharing
+from .locate import LocateError
+from .render import RenderError
+from .serve import ServeError
+from .tunnel import PROVIDERS, TunnelError
+
+USER_ERRORS = (LocateError, RenderError, ServeError, TunnelError)
+# Marks our own outputs so the renderer strips them from the shared page.
+OUTPUT_MARK = {"jupyterspot_magic": {"output": "share"}}
+
+
+def in_notebook() -> bool:
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    return shell is not None and getattr(shell, "kernel", None) is not None
+
+
+def link_html(share: sharing.Share) -> str:
+    url, host = html.escape(share.url), html.escape(share.host_url)
+    notes = "".join(f"<br><small>{html.escape(n)}</small>" for n in share.notes)
+    return (
+        '<div class="jupyterspot-link">Shared: '
+        f'<a href="{url}" target="_blank" rel="noopener">{url}</a>'
+        f' · <a href="{host}" target="_blank" rel="noopener">presenter view</a>{notes}</div>'
+    )
+
+
+def show(share: sharing.Share) -> None:
+    """Display the share: the widget and a plain link in a notebook, text in a terminal."""
+    if not in_notebook():
+        print(share.summary())
+        for note in share.notes:
+            print(f"  note: {note}")
+        return
+    from IPython.display import HTML, display
+
+    display(HTML(link_html(share)), metadata=OUTPUT_MARK)
+    widget = make_widget(share)
+    if widget is not None:
+        display(widget, metadata=OUTPUT_MARK)
+
+
+def make_widget(share: sharing.Share) -> Any:
+    try:
+        from .widget import ShareWidget
+
+        widget = ShareWidget()
+    except Exception as e:  # a missing JS build must not stop the share itself
+        print(f"jupyterspot: the widget is unavailable ({e}); use the link above.")
+        return None
+    widget.title = share.rendered.title
+    widget.set_link(share.url, share.host_url)
+    widget.message = " · ".join(share.notes)
+    widget.participants = share.participants
+    widget.status = "live"
+    widget.on_stop(share.stop)
+    share.widget = widget
+    return widget
+
+
+@magics_class
+class JupyterSpotMagics(Magics):
+    @line_magic
+    @magic_arguments()
+    @argument(
+        "action",
+        nargs="?",
+        default="share",
+        help="share (default): share a notebook; stop: end the share; status: show it.",
+    )
+    @argument(
+        "path",
+        nargs="?",
+        default=None,
+        help="The notebook to share. Default: the notebook this kernel runs (found through "
+        "Colab, VS Code or Jupyter Server); pass the path when it cannot be found.",
+    )
+    @argument(
+        "--tunnel",
+        default="auto",
+        choices=PROVIDERS,
+        help="How others reach the page: none (this machine or LAN), ngrok, cloudflared, "
+        "auto (default).",
+    )
+    @argument(
+        "--host",
+        default="127.0.0.1",
+        help="Address to listen on; 0.0.0.0 to share on your LAN. Default 127.0.0.1.",
+    )
+    @argument("--port", type=int, default=0, help="Port to listen on. Default: a free port.")
+    @argument("--name", default=None, help="Your display name in the presenter view.")
+    def jupyterspot(self, line: str) -> sharing.Share | None:
+        """Share this notebook as a live link: rendered notebook, drawings, cursors, follow.
+
+        %jupyterspot share [PATH] [--tunnel ...] [--host H] [--port N] [--name NAME]
+        %jupyterspot stop
+        %jupyterspot status
+        """
+        args = parse_argstring(self.jupyterspot, line)
+        if args.action not in ("share", "stop", "status"):
+            if args.path is None:  # `%jupyterspot nb.ipynb` means share nb.ipynb
+                args.path, args.action = args.action, "share"
+            else:
+                raise UsageError(f"Unknown action {args.action!r}: use share, stop or status.")
+        if args.action == "stop":
+            print("jupyterspot: stopped." if sharing.stop() else "jupyterspot: nothing shared.")
+            return None
+        if args.action == "status":
+            current = sharing.current()
+            print(current.summary() if current else "jupyterspot: nothing shared.")
+            return None
+        try:
+            result = sharing.share(
+                args.path,
+                tunnel=args.tunnel,
+                host=args.host,
+                port=args.port,
+                name=args.name,
+                user_ns=self.shell.user_ns if self.shell else None,
+            )
+        except USER_ERRORS as e:
+            raise UsageError(str(e)) from None
+        show(result)
+        return None

@@ -1,0 +1,360 @@
+"""Yjs rooms speaking the y-websocket protocol, built on pycrdt's Doc.
+
+Why not pycrdt-websocket's YRoom: measured gaps (see DESIGN.md) — a newcomer is not sent the
+awareness states already there, a closed connection's state lingers ~30 s, a client can receive
+updates before its handshake, and it relays every awareness message N x N (p50 216 ms at 10
+clients x 20 Hz here). This room fixes each by construction:
+
+- one outbound queue and writer task per connection (no task per message), same bytes to all;
+- a connection gets document updates only after it has been sent sync step 2;
+- awareness is kept per client id, owned by the connection that announced it, coalesced once per
+  event-loop turn, sent in full to newcomers and cleared when the owner disconnects;
+- writes to a read-only room (control, for guests) are dropped, frames are bounded and decoded
+  strictly: a bad frame closes that connection only.
+
+Everything here runs on the server thread's event loop; nothing is thread-safe on purpose.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+
+from pycrdt import Doc, create_sync_message
+
+log = logging.getLogger(__name__)
+
+SYNC, AWARENESS, AUTH, QUERY_AWARENESS = 0, 1, 2, 3
+STEP1, STEP2, UPDATE = 0, 1, 2
+EMPTY_UPDATE = b"\x00\x00"
+
+CLOSE_BAD_FRAME = 4400
+CLOSE_INVALID_TOKEN = 4401
+CLOSE_NOT_FOUND = 4404
+CLOSE_ROOM_FULL = 4409
+CLOSE_TOO_LARGE = 4413
+CLOSE_TOO_SLOW = 4429
+CLOSE_GOING_AWAY = 1001
+
+MAX_QUEUED_BYTES = 16 * 1024 * 1024  # a reader this far behind is dropped; it resyncs on reconnect
+
+
+class ProtocolError(Exception):
+    """A frame that is not valid y-websocket: the sender is disconnected."""
+
+
+# --- lib0 encoding -------------------------------------------------------------------------
+
+
+def read_var_uint(buf: bytes, pos: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        if pos >= len(buf) or shift > 63:
+            raise ProtocolError("truncated or oversized varuint")
+        byte = buf[pos]
+        pos += 1
+        value |= (byte & 0x7F) << shift
+        shift += 7
+        if byte < 0x80:
+            return value, pos
+
+
+def read_var_bytes(buf: bytes, pos: int) -> tuple[bytes, int]:
+    length, pos = read_var_uint(buf, pos)
+    end = pos + length
+    if end > len(buf):
+        raise ProtocolError("truncated payload")
+    return buf[pos:end], end
+
+
+def write_var_uint(num: int) -> bytes:
+    out = bytearray()
+    while num > 0x7F:
+        out.append(0x80 | (num & 0x7F))
+        num >>= 7
+    out.append(num)
+    return bytes(out)
+
+
+def write_var_bytes(data: bytes) -> bytes:
+    return write_var_uint(len(data)) + data
+
+
+def sync_message(kind: int, payload: bytes) -> bytes:
+    return bytes([SYNC, kind]) + write_var_bytes(payload)
+
+
+# --- awareness -----------------------------------------------------------------------------
+
+
+@dataclass
+class AwarenessEntry:
+    clock: int
+    state: str | None  # the client's JSON text, relayed verbatim; None = removed
+
+
+def decode_awareness(update: bytes) -> list[tuple[int, int, str]]:
+    count, pos = read_var_uint(update, 0)
+    entries = []
+    for _ in range(count):
+        client_id, pos = read_var_uint(update, pos)
+        clock, pos = read_var_uint(update, pos)
+        raw, pos = read_var_bytes(update, pos)
+        try:
+            entries.append((client_id, clock, raw.decode("utf-8")))
+        except UnicodeDecodeError as e:
+            raise ProtocolError("awareness state is not UTF-8") from e
+    return entries
+
+
+def encode_awareness(entries: Iterable[tuple[int, AwarenessEntry]]) -> bytes:
+    items = list(entries)
+    parts = [write_var_uint(len(items))]
+    for client_id, entry in items:
+        state = "null" if entry.state is None else entry.state
+        parts += [write_var_uint(client_id), write_var_uint(entry.clock)]
+        parts.append(write_var_bytes(state.encode()))
+    update = b"".join(parts)
+    return bytes([AWARENESS]) + write_var_bytes(update)
+
+
+# --- connections ---------------------------------------------------------------------------
+
+
+class Connection:
+    """One websocket in one room: an outbound queue drained by a single writer task."""
+
+    def __init__(
+        self,
+        send: Callable[[bytes], Awaitable[None]],
+        close: Callable[[int, str], Awaitable[None]],
+        role: str,
+    ) -> None:
+        self._send = send
+        self._close = close
+        self.role = role
+        self.client_ids: set[int] = set()
+        self.synced = False  # sync step 2 sent: from then on it receives document updates
+        self.closed = False
+        self._queue: deque[bytes] = deque()
+        self._queued_bytes = 0
+        self._wakeup = asyncio.Event()
+        self._writer = asyncio.get_running_loop().create_task(self._write_loop())
+
+    def send(self, data: bytes) -> None:
+        if self.closed:
+            return
+        self._queue.append(data)
+        self._queued_bytes += len(data)
+        if self._queued_bytes > MAX_QUEUED_BYTES:
+            self.close(CLOSE_TOO_SLOW, "client too slow")
+            return
+        self._wakeup.set()
+
+    async def _write_loop(self) -> None:
+        try:
+            while not self.closed:
+                await self._wakeup.wait()
+                self._wakeup.clear()
+                while self._queue and not self.closed:
+                    data = self._queue.popleft()
+                    self._queued_bytes -= len(data)
+                    await self._send(data)
+        except Exception:  # the socket went away: the receive loop sees it and cleans up
+            self.closed = True
+
+    def close(self, code: int, reason: str) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        self._wakeup.set()
+        asyncio.get_running_loop().create_task(self._close_quietly(code, reason))
+
+    async def _close_quietly(self, code: int, reason: str) -> None:
+        try:
+            await self._close(code, reason)
+        except Exception:
+            pass
+
+    def stop_writer(self) -> None:
+        self.closed = True
+        self._writer.cancel()
+
+
+# --- rooms ---------------------------------------------------------------------------------
+
+
+@dataclass
+class RoomLimits:
+    max_message: int = 4 * 1024 * 1024
+    max_connections: int = 100
+
+
+@dataclass
+class Room:
+    """A Yjs document with its awareness, shared by the connections in it."""
+
+    name: str
+    writers: frozenset[str] = frozenset({"guest", "host"})  # roles allowed to change the document
+    limits: RoomLimits = field(default_factory=RoomLimits)
+
+    def __post_init__(self) -> None:
+        self.doc = Doc()
+        self.connections: set[Connection] = set()
+        self.awareness: dict[int, AwarenessEntry] = {}
+        self.owners: dict[int, Connection] = {}
+        self._pending: dict[int, AwarenessEntry] = {}
+        self._flush_scheduled = False
+        self._applying_remote = False
+        self._awareness_listeners: list[Callable[[], None]] = []
+        self.doc.observe(self._on_local_change)
+
+    # -- lifecycle --
+
+    def join(self, conn: Connection) -> bool:
+        if len(self.connections) >= self.limits.max_connections:
+            conn.close(CLOSE_ROOM_FULL, "room full")
+            return False
+        self.connections.add(conn)
+        conn.send(create_sync_message(self.doc))
+        present = [(cid, e) for cid, e in self.awareness.items() if e.state is not None]
+        if present:
+            conn.send(encode_awareness(present))
+        return True
+
+    def leave(self, conn: Connection) -> None:
+        self.connections.discard(conn)
+        conn.stop_writer()
+        for client_id in conn.client_ids:
+            if self.owners.get(client_id) is conn:
+                del self.owners[client_id]
+                entry = self.awareness.pop(client_id, None)
+                if entry is not None:
+                    self._queue_awareness(client_id, AwarenessEntry(entry.clock, None))
+
+    def close_all(self, code: int = CLOSE_GOING_AWAY, reason: str = "share stopped") -> None:
+        for conn in list(self.connections):
+            conn.close(code, reason)
+
+    def on_awareness(self, listener: Callable[[], None]) -> None:
+        self._awareness_listeners.append(listener)
+
+    # -- incoming --
+
+    def receive(self, conn: Connection, message: bytes) -> None:
+        """Handle one frame; raises ProtocolError for anything malformed."""
+        if len(message) > self.limits.max_message:
+            raise ProtocolError("message too large")
+        if not message:
+            raise ProtocolError("empty frame")
+        kind = message[0]
+        if kind == SYNC:
+            self._receive_sync(conn, message)
+        elif kind == AWARENESS:
+            update, _ = read_var_bytes(message, 1)
+            self._receive_awareness(conn, update)
+        elif kind in (AUTH, QUERY_AWARENESS):
+            pass  # not used by this server; harmless
+        else:
+            raise ProtocolError(f"unknown message type {kind}")
+
+    def _receive_sync(self, conn: Connection, message: bytes) -> None:
+        if len(message) < 2:
+            raise ProtocolError("truncated sync message")
+        step = message[1]
+        payload, _ = read_var_bytes(message, 2)
+        if step == STEP1:
+            conn.send(sync_message(STEP2, self.doc.get_update(payload)))
+            conn.synced = True  # no await between the two lines: no update can slip past
+        elif step in (STEP2, UPDATE):
+            if conn.role not in self.writers or payload == EMPTY_UPDATE:
+                return  # read-only for this role: dropped, the document is unchanged
+            self._apply_remote(payload)
+            relay = message if step == UPDATE else sync_message(UPDATE, payload)
+            for other in self.connections:
+                if other is not conn and other.synced:
+                    other.send(relay)
+        else:
+            raise ProtocolError(f"unknown sync step {step}")
+
+    def _apply_remote(self, update: bytes) -> None:
+        self._applying_remote = True
+        try:
+            self.doc.apply_update(update)
+        except BaseException as e:  # pyo3 panics derive from BaseException
+            if isinstance(e, KeyboardInterrupt | SystemExit):
+                raise
+            raise ProtocolError(f"corrupt update: {e}") from None
+        finally:
+            self._applying_remote = False
+
+    def _on_local_change(self, event) -> None:
+        """Changes made on the server side (the kernel writing control state) go to everyone."""
+        if self._applying_remote:
+            return
+        message = sync_message(UPDATE, event.update)
+        for conn in self.connections:
+            if conn.synced:
+                conn.send(message)
+
+    def _receive_awareness(self, conn: Connection, update: bytes) -> None:
+        for client_id, clock, state in decode_awareness(update):
+            owner = self.owners.get(client_id)
+            if owner is not None and owner is not conn:
+                continue  # a client id belongs to the connection that first announced it
+            known = self.awareness.get(client_id)
+            removal = state == "null"
+            if known is not None and not (
+                clock > known.clock or (clock == known.clock and removal)
+            ):
+                continue
+            if removal:
+                self.awareness.pop(client_id, None)
+                self.owners.pop(client_id, None)
+                conn.client_ids.discard(client_id)
+                self._queue_awareness(client_id, AwarenessEntry(clock, None))
+                continue
+            self.awareness[client_id] = entry = AwarenessEntry(clock, state)
+            self.owners[client_id] = conn
+            conn.client_ids.add(client_id)
+            self._queue_awareness(client_id, entry)
+
+    # -- outgoing awareness, coalesced --
+
+    def _queue_awareness(self, client_id: int, entry: AwarenessEntry) -> None:
+        self._pending[client_id] = entry
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            asyncio.get_running_loop().call_soon(self._flush_awareness)
+
+    def _flush_awareness(self) -> None:
+        self._flush_scheduled = False
+        if not self._pending:
+            return
+        message = encode_awareness(self._pending.items())
+        self._pending = {}
+        for conn in self.connections:
+            conn.send(message)
+        for listener in self._awareness_listeners:
+            listener()
+
+    # -- reading state (server thread) --
+
+    def states(self) -> list[tuple[int, dict, str]]:
+        """(client id, parsed state, proven role) for every present client."""
+        out = []
+        for client_id, entry in self.awareness.items():
+            if entry.state is None:
+                continue
+            try:
+                state = json.loads(entry.state)
+            except ValueError:
+                continue
+            if isinstance(state, dict):
+                owner = self.owners.get(client_id)
+                out.append((client_id, state, owner.role if owner else "guest"))
+        return out

@@ -1,0 +1,352 @@
+"""The share's web server: one port for the page, the viewer bundle and the Yjs rooms.
+
+It runs uvicorn in a daemon thread with its own asyncio loop, never on the kernel's loop (a cell
+blocking the kernel would freeze every participant: measured 4.9 s stall during time.sleep(5)).
+The kernel thread talks to it only through `ServerThread.call`, which posts work onto that loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import hmac
+import html
+import importlib.util
+import json
+import logging
+import socket
+import threading
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import FileResponse, HTMLResponse, Response
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from .render import CONFIG_PLACEHOLDER, RenderedNotebook
+from .rooms import (
+    CLOSE_BAD_FRAME,
+    CLOSE_INVALID_TOKEN,
+    CLOSE_NOT_FOUND,
+    CLOSE_TOO_LARGE,
+    Connection,
+    ProtocolError,
+    Room,
+    RoomLimits,
+)
+
+log = logging.getLogger(__name__)
+
+STATIC_DIR = Path(__file__).parent / "static"
+STATIC_FILES = {"viewer.js": "text/javascript", "viewer.css": "text/css"}
+REF_WIDTH = 1000  # px: the notebook is laid out at this width everywhere, then scaled to fit
+PING_INTERVAL = 2.0  # s: a peer that vanished without closing is dropped after ~2 pings
+PING_TIMEOUT = 2.0
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "SAMEORIGIN",
+}
+
+
+class ServeError(Exception):
+    """The server could not start (port in use, bad host): one line for the user."""
+
+
+# --- what one share publishes --------------------------------------------------------------
+
+
+@dataclass
+class SharedNotebook:
+    """One share's page and rooms, registered on the server under its room id."""
+
+    room: str
+    token: str
+    host_token: str
+    rendered: RenderedNotebook
+    board: Room = field(init=False)
+    control: Room = field(init=False)
+    _pages: dict[tuple[str, bool], bytes] = field(default_factory=dict, init=False)
+    _page_lock: asyncio.Lock | None = field(default=None, init=False)
+
+    def __post_init__(self) -> None:
+        self.board = Room("board")
+        self.control = Room(
+            "control", writers=frozenset({"host"}), limits=RoomLimits(max_message=64 * 1024)
+        )
+
+    def role_for(self, token: str | None) -> str | None:
+        if not token:
+            return None
+        if hmac.compare_digest(token.encode(), self.host_token.encode()):
+            return "host"
+        if hmac.compare_digest(token.encode(), self.token.encode()):
+            return "guest"
+        return None
+
+    def room_named(self, name: str) -> Room | None:
+        return {"board": self.board, "control": self.control}.get(name)
+
+    def set_rendered(self, rendered: RenderedNotebook) -> None:
+        self.rendered = rendered
+        self._pages.clear()
+
+    async def page(self, role: str, gzipped: bool) -> bytes:
+        """The page for a role, built once (gzip in a worker thread: big pages take ~1 s)."""
+        if self._page_lock is None:
+            self._page_lock = asyncio.Lock()
+        async with self._page_lock:
+            key = (role, gzipped)
+            if key not in self._pages:
+                plain = self._pages.get((role, False)) or self._build_page(role)
+                self._pages[(role, False)] = plain
+                if gzipped:
+                    self._pages[key] = await asyncio.to_thread(gzip.compress, plain, 5)
+            return self._pages[key]
+
+    def _build_page(self, role: str) -> bytes:
+        config = {
+            "room": self.room,
+            "role": role,
+            "wsBase": f"../../ws/{self.room}",
+            "refWidth": REF_WIDTH,
+            "version": self.rendered.content_hash,
+            "cells": len(self.rendered.cell_ids),
+            "title": self.rendered.title,
+        }
+        # "<" escaped so no value can close the script element
+        text = json.dumps(config).replace("<", "\\u003c")
+        block = f'<script id="jupyterspot-config" type="application/json">{text}</script>'
+        page = self.rendered.html.replace(CONFIG_PLACEHOLDER, block, 1)
+        # Defense in depth: a host token must never reach a page (e.g. saved widget state).
+        page = page.replace(self.host_token, "[redacted]")
+        if role == "guest":
+            page = page.replace(self.token, "[redacted]")
+        return page.encode()
+
+
+# --- the ASGI app --------------------------------------------------------------------------
+
+
+class Registry:
+    """Room id -> SharedNotebook; only touched on the server thread."""
+
+    def __init__(self) -> None:
+        self.shares: dict[str, SharedNotebook] = {}
+
+
+def plotly_js_path() -> Path | None:
+    """plotly.js from the kernel's own plotly package, when installed (no download needed)."""
+    spec = importlib.util.find_spec("plotly")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(next(iter(spec.submodule_search_locations))) / "package_data" / "plotly.min.js"
+    return path if path.is_file() else None
+
+
+def error_page(status: int, title: str, detail: str) -> HTMLResponse:
+    body = (
+        "<!doctype html><meta charset=utf-8><meta name=viewport content='width=device-width'>"
+        f"<title>{html.escape(title)}</title>"
+        "<body style='font:16px system-ui;max-width:36em;margin:15vh auto;padding:0 1em'>"
+        f"<h1 style='font-size:1.4em'>{html.escape(title)}</h1><p>{html.escape(detail)}</p>"
+    )
+    return HTMLResponse(body, status_code=status, headers=SECURITY_HEADERS)
+
+
+def build_app(registry: Registry) -> Starlette:
+    async def page(request: Request) -> Response:
+        shared = registry.shares.get(request.path_params["room"])
+        if shared is None:
+            return error_page(404, "Nothing shared here", "This share has ended or never existed.")
+        role = shared.role_for(request.query_params.get("token"))
+        if role is None:
+            return error_page(
+                403,
+                "This link is not valid",
+                "The link is incomplete or no longer valid. Ask the presenter for a new one.",
+            )
+        gzipped = "gzip" in request.headers.get("accept-encoding", "")
+        body = await shared.page(role, gzipped)
+        headers = {**SECURITY_HEADERS, "Cache-Control": "no-store", "Vary": "Accept-Encoding"}
+        if gzipped:
+            headers["Content-Encoding"] = "gzip"
+        return Response(body, media_type="text/html; charset=utf-8", headers=headers)
+
+    async def page_redirect(request: Request) -> Response:
+        query = f"?{request.url.query}" if request.url.query else ""
+        headers = {"Location": f"{request.path_params['room']}/{query}", **SECURITY_HEADERS}
+        return Response(status_code=307, headers=headers)
+
+    async def static(request: Request) -> Response:
+        name = request.path_params["name"]
+        if name not in STATIC_FILES or not (STATIC_DIR / name).is_file():
+            return Response("Not found", status_code=404, headers=SECURITY_HEADERS)
+        return FileResponse(
+            STATIC_DIR / name,
+            media_type=STATIC_FILES[name],
+            headers={**SECURITY_HEADERS, "Cache-Control": "no-cache"},
+        )
+
+    async def plotly_asset(request: Request) -> Response:
+        path = plotly_js_path()
+        if path is None:
+            return Response("plotly is not installed", status_code=404, headers=SECURITY_HEADERS)
+        return FileResponse(path, media_type="text/javascript", headers=SECURITY_HEADERS)
+
+    async def room_socket(websocket: WebSocket) -> None:
+        await serve_socket(registry, websocket)
+
+    async def not_found(request: Request, exc: Exception) -> Response:
+        return Response("Not found", status_code=404, headers=SECURITY_HEADERS)
+
+    routes = [
+        Route("/s/{room}", page_redirect),
+        Route("/s/{room}/", page),
+        Route("/s/{room}/static/{name}", static),
+        Route("/s/{room}/assets/plotly.min.js", plotly_asset),
+        WebSocketRoute("/ws/{room}/{name}", room_socket),
+    ]
+    return Starlette(routes=routes, exception_handlers={404: not_found, 405: not_found})
+
+
+async def serve_socket(registry: Registry, websocket: WebSocket) -> None:
+    """Authenticate, join the room, pump frames; a bad frame closes only this connection."""
+    await websocket.accept()
+    shared = registry.shares.get(websocket.path_params["room"])
+    room = shared.room_named(websocket.path_params["name"]) if shared else None
+    if shared is None or room is None:
+        await websocket.close(CLOSE_NOT_FOUND, "no such room")
+        return
+    role = shared.role_for(websocket.query_params.get("token"))
+    if role is None:
+        await websocket.close(CLOSE_INVALID_TOKEN, "invalid token")
+        return
+    conn = Connection(websocket.send_bytes, websocket.close, role)
+    if not room.join(conn):
+        return
+    try:
+        while not conn.closed:
+            message = await websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                break
+            data = message.get("bytes")
+            if data is None:
+                conn.close(CLOSE_BAD_FRAME, "binary frames only")
+                break
+            if len(data) > room.limits.max_message:
+                conn.close(CLOSE_TOO_LARGE, "message too large")
+                break
+            room.receive(conn, data)
+    except ProtocolError as e:
+        log.info("closing a connection that sent a bad frame: %s", e)
+        conn.close(CLOSE_BAD_FRAME, "bad frame")
+    except WebSocketDisconnect:
+        pass
+    finally:
+        room.leave(conn)
+
+
+# --- the thread ----------------------------------------------------------------------------
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as e:
+        sock.close()
+        raise ServeError(f"Cannot listen on {host}:{port}: {e.strerror or e}") from None
+    sock.listen(128)
+    sock.setblocking(False)
+    return sock
+
+
+class ServerThread:
+    """uvicorn on a pre-bound socket, in a daemon thread with its own event loop."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        import uvicorn
+
+        self.registry = Registry()
+        self._sock = bind_socket(host, port)
+        self.host = host
+        self.port: int = self._sock.getsockname()[1]
+        config = uvicorn.Config(
+            build_app(self.registry),
+            log_config=None,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            ws="websockets-sansio",
+            ws_ping_interval=PING_INTERVAL,
+            ws_ping_timeout=PING_TIMEOUT,
+            ws_per_message_deflate=False,  # small frames: deflate costs CPU per recipient
+            ws_max_size=16 * 1024 * 1024,
+            timeout_graceful_shutdown=1,
+        )
+        self._server = uvicorn.Server(config)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="jupyterspot-server", daemon=True)
+
+    def start(self, timeout: float = 10.0) -> ServerThread:
+        self._thread.start()
+        if not self._ready.wait(timeout):
+            raise ServeError("The share server did not start within 10 s")
+        if self._error is not None:
+            raise ServeError(f"The share server failed to start: {self._error}")
+        return self
+
+    def _run(self) -> None:
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        self._loop = loop
+        try:
+            loop.run_until_complete(self._serve())
+        except BaseException as e:  # surfaced to start(); logged otherwise
+            self._error = e
+            log.exception("share server stopped with an error")
+        finally:
+            self._ready.set()
+            loop.close()
+
+    async def _serve(self) -> None:
+        # uvicorn calls config.load() and binds nothing: we pass our socket
+        serve_task = asyncio.ensure_future(self._server.serve(sockets=[self._sock]))
+        while not self._server.started and not serve_task.done():
+            await asyncio.sleep(0.005)
+        self._ready.set()
+        await serve_task
+
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive() and self._error is None
+
+    def call(self, fn: Callable[[], Coroutine[Any, Any, Any]], timeout: float = 10.0) -> Any:
+        """Run a coroutine on the server loop and wait for its result (from the kernel thread)."""
+        if self._loop is None or not self.running:
+            raise ServeError("The share server is not running")
+        return asyncio.run_coroutine_threadsafe(fn(), self._loop).result(timeout)
+
+    def call_soon(self, fn: Callable[[], Any]) -> None:
+        if self._loop is not None and self.running:
+            self._loop.call_soon_threadsafe(fn)
+
+    def call_later(self, delay: float, fn: Callable[[], Any]) -> None:
+        """Schedule on the server loop; only from the server thread itself."""
+        if self._loop is not None:
+            self._loop.call_later(delay, fn)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        if self._thread.is_alive():
+            self._server.should_exit = True
+            self._thread.join(timeout)
+        self._sock.close()

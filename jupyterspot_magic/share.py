@@ -1,0 +1,334 @@
+"""A share: locate -> render -> serve -> tunnel -> widget, and its life until stopped.
+
+The kernel thread builds the share and reads its state; the server thread owns the rooms and
+publishes a participants snapshot (an immutable list swapped in whole) plus widget traits, so both
+stay current while a cell is running.
+"""
+
+from __future__ import annotations
+
+import atexit
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from .locate import Located, locate
+from .render import RenderedNotebook, render
+from .serve import ServerThread, SharedNotebook
+from .tunnel import Tunnel, make_tunnel
+
+PARTICIPANTS_DEBOUNCE = 0.1  # s: cursor storms must not rebuild the list hundreds of times a second
+
+
+@dataclass(frozen=True)
+class ShareOptions:
+    tunnel: str = "auto"
+    host: str = "127.0.0.1"
+    port: int = 0
+    name: str | None = None  # the presenter's display name in the host view
+
+
+@dataclass
+class Share:
+    """A running share. Read `url`, `host_url`, `participants`; call `stop()`."""
+
+    located: Located
+    rendered: RenderedNotebook
+    options: ShareOptions
+    server: ServerThread
+    shared: SharedNotebook
+    tunnel: Tunnel
+    base_url: str
+    timings: dict[str, float] = field(default_factory=dict)
+    status: str = "live"
+    notes: list[str] = field(default_factory=list)
+    widget: Any = None
+    _participants: list[dict] = field(default_factory=list)
+    _publish_scheduled: bool = False
+
+    # -- links --
+
+    @property
+    def room(self) -> str:
+        return self.shared.room
+
+    @property
+    def token(self) -> str:
+        return self.shared.token
+
+    @property
+    def host_token(self) -> str:
+        return self.shared.host_token
+
+    def _page_url(self, base: str, token: str) -> str:
+        return f"{base}/s/{self.room}/?token={token}"
+
+    @property
+    def url(self) -> str:
+        return self._page_url(self.base_url, self.token)
+
+    @property
+    def host_url(self) -> str:
+        url = self._page_url(self.base_url, self.host_token)
+        return f"{url}&name={quote(self.options.name)}" if self.options.name else url
+
+    @property
+    def local_url(self) -> str:
+        return self._page_url(f"http://{self._local_host()}:{self.server.port}", self.token)
+
+    @property
+    def ws_url(self) -> str:
+        scheme_base = self.base_url.replace("https://", "wss://", 1).replace("http://", "ws://", 1)
+        return f"{scheme_base}/ws/{self.room}"
+
+    def _local_host(self) -> str:
+        host = self.server.host
+        if host in ("0.0.0.0", "", "::"):
+            return "127.0.0.1"
+        return f"[{host}]" if ":" in host else host
+
+    def info(self) -> dict[str, str]:
+        """The CLI's --json contract (DESIGN.md)."""
+        return {
+            "url": self.url,
+            "host_url": self.host_url,
+            "local_url": self.local_url,
+            "ws_url": self.ws_url,
+            "room": self.room,
+            "token": self.token,
+            "host_token": self.host_token,
+        }
+
+    # -- people --
+
+    @property
+    def participants(self) -> list[dict]:
+        """Everyone connected: name, color, role, where they are. Safe while a cell runs."""
+        return list(self._participants)
+
+    def _on_awareness(self) -> None:
+        """Server thread: coalesce a burst of awareness changes into one rebuild."""
+        if self._publish_scheduled:
+            return
+        self._publish_scheduled = True
+        self.server.call_later(PARTICIPANTS_DEBOUNCE, self._publish_participants)
+
+    def _publish_participants(self) -> None:
+        self._publish_scheduled = False
+        people = [participant_row(cid, st, role) for cid, st, role in self.shared.board.states()]
+        people.sort(key=lambda p: (p["role"] != "host", p["name"].lower(), p["client_id"]))
+        if people != self._participants:
+            self._participants = people
+            if self.widget is not None:
+                self.widget.participants = people
+
+    # -- life --
+
+    @property
+    def alive(self) -> bool:
+        return self.status == "live" and self.server.running
+
+    def stop(self) -> None:
+        """Close the rooms (everyone sees 'stopped'), the tunnel, and the server if idle."""
+        global _current
+        if self.status == "stopped":
+            return
+        self.status = "stopped"
+        if self.server.running:
+            self.server.call(lambda: _unregister(self.server, self.shared))
+        self.tunnel.close()
+        if self.widget is not None:
+            self.widget.status = "stopped"
+            self.widget.message = "Sharing stopped. Run %jupyterspot share to share again."
+        if _current is self:
+            _current = None
+        _release_server_if_idle()
+
+    def refresh(self, rendered: RenderedNotebook) -> None:
+        """Same notebook shared again: new content, same room, tokens, board and people."""
+        self.rendered = rendered
+        self.server.call(lambda: _update_content(self.shared, rendered))
+
+    def summary(self) -> str:
+        who = ", ".join(p["name"] for p in self._participants) or "nobody yet"
+        source = self.located.path or "live notebook contents"
+        return (
+            f"jupyterspot: {self.status} · {source}\n"
+            f"  link:      {self.url}\n"
+            f"  host link: {self.host_url}\n"
+            f"  people:    {len(self._participants)} ({who})"
+        )
+
+    def __repr__(self) -> str:
+        return f"<Share {self.status} {self.url} participants={len(self._participants)}>"
+
+
+def participant_row(client_id: int, state: dict, role: str) -> dict:
+    user = state.get("user") if isinstance(state.get("user"), dict) else {}
+    scroll = state.get("scroll") if isinstance(state.get("scroll"), dict) else {}
+    following = state.get("following")
+    return {
+        "client_id": client_id,
+        "name": str(user.get("name") or "Guest")[:80],
+        "color": str(user.get("color") or "#888888")[:16],
+        "role": role,
+        "cell": scroll.get("cell") if isinstance(scroll.get("cell"), str) else None,
+        "cell_index": scroll.get("index") if isinstance(scroll.get("index"), int) else None,
+        "cell_count": scroll.get("count") if isinstance(scroll.get("count"), int) else None,
+        "following": following if isinstance(following, int) else None,
+    }
+
+
+# --- server-thread helpers -----------------------------------------------------------------
+
+
+async def _register(server: ServerThread, shared: SharedNotebook) -> None:
+    server.registry.shares[shared.room] = shared
+    _write_control(shared, shared.rendered)
+
+
+async def _unregister(server: ServerThread, shared: SharedNotebook) -> None:
+    server.registry.shares.pop(shared.room, None)
+    shared.board.close_all()
+    shared.control.close_all()
+
+
+async def _update_content(shared: SharedNotebook, rendered: RenderedNotebook) -> None:
+    shared.set_rendered(rendered)
+    _write_control(shared, rendered)
+
+
+def _write_control(shared: SharedNotebook, rendered: RenderedNotebook) -> None:
+    control = shared.control.doc.get("control", type=_map_type())
+    with shared.control.doc.transaction(origin="kernel"):
+        for key, default in (("leader", None), ("leadPolicy", "anyone"), ("drawPolicy", "everyone")):
+            if key not in control:
+                control[key] = default
+        control["version"] = rendered.content_hash
+        control["title"] = rendered.title
+
+
+def _map_type():
+    from pycrdt import Map
+
+    return Map
+
+
+# --- the process-wide share and server -----------------------------------------------------
+
+_lock = threading.RLock()
+_current: Share | None = None
+_server: ServerThread | None = None
+
+
+def current() -> Share | None:
+    return _current
+
+
+def _ensure_server(host: str, port: int) -> ServerThread:
+    """Reuse the running server when it fits (fast re-share), else start one."""
+    global _server
+    if _server is not None and _server.running:
+        if _server.host == host and port in (0, _server.port):
+            return _server
+        _server.stop()
+    _server = ServerThread(host, port).start()
+    return _server
+
+
+def _release_server_if_idle() -> None:
+    global _server
+    if _server is not None and not _server.registry.shares:
+        _server.stop()
+        _server = None
+
+
+def share(
+    path: str | Path | None = None,
+    *,
+    tunnel: str = "auto",
+    host: str = "127.0.0.1",
+    port: int = 0,
+    name: str | None = None,
+    user_ns: dict | None = None,
+) -> Share:
+    """Share a notebook: returns a live `Share` (its `url` is the link to send).
+
+    Sharing the same notebook again refreshes its content and keeps the link, the board and the
+    people; sharing another notebook replaces the previous share.
+    """
+    global _current
+    options = ShareOptions(tunnel=tunnel, host=host, port=port, name=name)
+    with _lock:
+        t0 = time.perf_counter()
+        provider = make_tunnel(tunnel)  # fails fast on an unknown or unavailable tunnel
+        located = locate(path, user_ns=user_ns)
+        t_located = time.perf_counter()
+        title = located.path.stem if located.path else None
+        rendered = render(located.contents if located.contents is not None else located.path,
+                          title=title)
+        t_rendered = time.perf_counter()
+        previous = _current
+        if previous is not None and _same_share(previous, located, options):
+            previous.refresh(rendered)
+            previous.timings = _timings(t0, t_located, t_rendered, time.perf_counter(), rendered)
+            return previous
+        if previous is not None:
+            previous.stop()
+        server = _ensure_server(host, port)
+        shared = SharedNotebook(
+            room=secrets.token_urlsafe(9),
+            token=secrets.token_urlsafe(24),
+            host_token=secrets.token_urlsafe(24),
+            rendered=rendered,
+        )
+        server.call(lambda: _register(server, shared))
+        base_url = provider.open(host, server.port)
+        result = Share(located, rendered, options, server, shared, provider, base_url)
+        result.notes = [n for n in (located.note, getattr(provider, "note", None)) if n]
+        result.notes += rendered.warnings
+        server.call_soon(lambda: shared.board.on_awareness(result._on_awareness))
+        result.timings = _timings(t0, t_located, t_rendered, time.perf_counter(), rendered)
+        _current = result
+        return result
+
+
+def _same_share(previous: Share, located: Located, options: ShareOptions) -> bool:
+    return (
+        previous.alive
+        and previous.options == options
+        and previous.located.path == located.path
+        and previous.located.route == located.route
+    )
+
+
+def _timings(t0: float, located: float, rendered: float, ready: float, r: RenderedNotebook):
+    return {
+        "locate": located - t0,
+        "render": rendered - located,
+        "render_cached": float(r.cached),
+        "serve": ready - rendered,
+        "total": ready - t0,
+    }
+
+
+def stop() -> bool:
+    """Stop the current share; False when nothing was shared."""
+    with _lock:
+        if _current is None:
+            return False
+        _current.stop()
+        return True
+
+
+@atexit.register
+def _stop_at_exit() -> None:
+    try:
+        stop()
+    finally:
+        if _server is not None:
+            _server.stop(timeout=1.0)

@@ -1,0 +1,111 @@
+"""Shared fixtures: real Node yjs/y-websocket peers, headless Chromium, the corpus location."""
+
+from __future__ import annotations
+
+import json
+import queue
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+NOTEBOOKS = SHARED / "notebooks"
+DEMO = REPO / "examples" / "demo.ipynb"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+class NodePeer:
+    """A real y-websocket client (tests/js/peer.mjs) in a Node process."""
+
+    def __init__(self, ws_base: str, room: str, token: str | None) -> None:
+        self.proc = subprocess.Popen(
+            ["node", str(REPO / "tests" / "js" / "peer.mjs"), ws_base, room, token or ""],
+            cwd=REPO,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        self.events: queue.Queue[dict] = queue.Queue()
+        self.history: list[dict] = []
+        threading.Thread(target=self._pump, daemon=True).start()
+        self.client_id = self.wait(lambda e: e["event"] == "ready")["clientID"]
+
+    def _pump(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.events.put(json.loads(line))
+
+    def send(self, **cmd) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(json.dumps(cmd) + "\n")
+        self.proc.stdin.flush()
+
+    def wait(self, predicate: Callable[[dict], bool], timeout: float = 10.0) -> dict:
+        """The first event (new or already seen) matching the predicate."""
+        for event in self.history:
+            if predicate(event):
+                return event
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                event = self.events.get(timeout=left)
+            except queue.Empty:
+                break
+            self.history.append(event)
+            if predicate(event):
+                return event
+        raise AssertionError(f"no matching event within {timeout}s; last: {self.history[-3:]}")
+
+    def dump(self) -> dict:
+        self.send(cmd="dump")
+        n = len(self.history)
+        return self.wait(lambda e: e["event"] == "dump" and self.history.index(e) >= n)
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(5)
+
+
+@pytest.fixture
+def node_peers() -> Iterator[Callable[..., NodePeer]]:
+    peers: list[NodePeer] = []
+
+    def make(ws_base: str, room: str, token: str | None) -> NodePeer:
+        peer = NodePeer(ws_base, room, token)
+        peers.append(peer)
+        return peer
+
+    yield make
+    for peer in peers:
+        peer.kill()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+def require_corpus() -> Path:
+    if not NOTEBOOKS.is_dir():
+        pytest.fail(f"The shared notebook corpus is missing: expected {NOTEBOOKS}")
+    return NOTEBOOKS

@@ -1,0 +1,233 @@
+"""The share server's rooms against real yjs/y-websocket clients (Node) and raw websockets.
+
+Covers what pycrdt-websocket's stock room gets wrong (DESIGN.md): newcomers see everyone already
+there, a closed client disappears within 2 s, no update before the handshake; plus token checks,
+read-only control for guests, bounded and malformed frames, and nothing else reachable.
+"""
+
+from __future__ import annotations
+
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+from websockets.sync.client import connect
+
+from jupyterspot_magic.render import CONFIG_PLACEHOLDER, RenderedNotebook
+from jupyterspot_magic.rooms import (
+    AWARENESS,
+    STEP1,
+    STEP2,
+    SYNC,
+    UPDATE,
+    read_var_bytes,
+    write_var_bytes,
+)
+from jupyterspot_magic.serve import ServerThread, SharedNotebook
+
+PAGE = f"<html><body><main id='jupyterspot-root'><div id='cell-id=a'></div></main>{CONFIG_PLACEHOLDER}</body></html>"
+
+
+@pytest.fixture
+def server():
+    srv = ServerThread("127.0.0.1", 0).start()
+    rendered = RenderedNotebook(
+        html=PAGE, content_hash="h", cell_ids=["a"], title="t", warnings=[], seconds=0.0, cached=False
+    )
+    shared = SharedNotebook(room="room1", token="guest-token", host_token="host-token", rendered=rendered)
+
+    async def register():
+        srv.registry.shares["room1"] = shared
+
+    srv.call(register)
+    yield srv, shared
+    srv.stop()
+
+
+def base(srv: ServerThread) -> str:
+    return f"ws://127.0.0.1:{srv.port}/ws/room1"
+
+
+def present(states: dict) -> dict:
+    return {int(k): v for k, v in states.items() if v}
+
+
+def test_newcomer_sees_everyone_already_there(server, node_peers):
+    srv, _ = server
+    alice = node_peers(base(srv), "board", "guest-token")
+    alice.wait(lambda e: e["event"] == "synced")
+    alice.send(cmd="awareness", state={"user": {"name": "Alice"}})
+    bob = node_peers(base(srv), "board", "guest-token")
+    bob.wait(lambda e: e["event"] == "synced")
+    # Alice does nothing more: Bob must learn about her from the server alone.
+    bob.wait(
+        lambda e: e["event"] == "awareness"
+        and present(e["states"]).get(alice.client_id, {}).get("user", {}).get("name") == "Alice"
+    )
+
+
+def test_closed_client_disappears_within_two_seconds(server, node_peers):
+    srv, shared = server
+    alice = node_peers(base(srv), "board", "guest-token")
+    bob = node_peers(base(srv), "board", "guest-token")
+    for peer, name in ((alice, "Alice"), (bob, "Bob")):
+        peer.wait(lambda e: e["event"] == "synced")
+        peer.send(cmd="awareness", state={"user": {"name": name}})
+    bob.wait(lambda e: e["event"] == "awareness" and alice.client_id in present(e["states"]))
+    alice.kill()  # the process dies: no goodbye message, only the TCP connection closes
+    t0 = time.monotonic()
+    bob.wait(
+        lambda e: e["event"] == "awareness" and alice.client_id not in present(e["states"]),
+        timeout=2.0,
+    )
+    assert time.monotonic() - t0 < 2.0
+    assert all(cid != alice.client_id for cid, _, _ in srv.call(_states(shared)))
+
+
+def _states(shared):
+    async def read():
+        return shared.board.states()
+
+    return read
+
+
+def test_document_syncs_and_late_joiner_gets_everything(server, node_peers):
+    srv, _ = server
+    alice = node_peers(base(srv), "board", "guest-token")
+    alice.wait(lambda e: e["event"] == "synced")
+    for i in range(20):
+        alice.send(cmd="set", map="shapes", key=f"s{i}", value={"i": i})
+    bob = node_peers(base(srv), "board", "guest-token")
+    bob.wait(lambda e: e["event"] == "doc" and len(e["maps"]["shapes"]) == 20)
+    bob.send(cmd="set", map="shapes", key="from-bob", value=1)
+    alice.wait(lambda e: e["event"] == "doc" and "from-bob" in e["maps"]["shapes"])
+
+
+def test_wrong_or_missing_token_is_refused_with_4401(server, node_peers):
+    srv, _ = server
+    for token in ("wrong", None):
+        peer = node_peers(base(srv), "board", token)
+        closed = peer.wait(lambda e: e["event"] == "close")
+        assert closed["code"] == 4401
+        assert not any(e["event"] == "synced" for e in peer.history)
+
+
+def test_guest_cannot_write_control_but_host_can(server, node_peers):
+    srv, shared = server
+    host = node_peers(base(srv), "control", "host-token")
+    guest = node_peers(base(srv), "control", "guest-token")
+    for peer in (host, guest):
+        peer.wait(lambda e: e["event"] == "synced")
+    guest.send(cmd="set", map="control", key="leader", value=666)
+    host.send(cmd="set", map="control", key="leadPolicy", value="host")
+    guest.wait(lambda e: e["event"] == "doc" and e["maps"]["control"].get("leadPolicy") == "host")
+    time.sleep(0.3)
+    assert "leader" not in host.dump()["maps"]["control"]
+
+    async def server_view():
+        return shared.control.doc.get("control", type=__import__("pycrdt").Map).to_py()
+
+    assert srv.call(server_view) == {"leadPolicy": "host"}
+
+
+def test_no_update_before_the_handshake(server, node_peers):
+    """A connection that has not sent sync step 1 receives no document update (upstream #138)."""
+    srv, _ = server
+    writer = node_peers(base(srv), "board", "guest-token")
+    writer.wait(lambda e: e["event"] == "synced")
+    with connect(f"{base(srv)}/board?token=guest-token") as raw:
+        first = raw.recv(timeout=2)
+        assert first[0] == SYNC and first[1] == STEP1
+        writer.send(cmd="set", map="shapes", key="early", value=1)
+        time.sleep(0.5)
+        with pytest.raises(TimeoutError):
+            while True:  # only awareness may arrive before our step 1
+                msg = raw.recv(timeout=0.3)
+                assert msg[0] == AWARENESS, "document update before the handshake"
+        raw.send(bytes([SYNC, STEP1]) + write_var_bytes(b"\x00"))
+        reply = raw.recv(timeout=2)
+        while reply[0] == AWARENESS:
+            reply = raw.recv(timeout=2)
+        assert reply[:2] == bytes([SYNC, STEP2])
+        assert len(read_var_bytes(reply, 2)[0]) > 2  # holds the early write
+        writer.send(cmd="set", map="shapes", key="late", value=2)
+        update = raw.recv(timeout=2)
+        while update[0] == AWARENESS:
+            update = raw.recv(timeout=2)
+        assert update[:2] == bytes([SYNC, UPDATE])
+
+
+@pytest.mark.parametrize(
+    ("frame", "code"),
+    [
+        (bytes([SYNC, UPDATE]) + write_var_bytes(b"\x01\x02\x03garbage"), 4400),
+        (bytes([SYNC, UPDATE, 0xFF, 0xFF]), 4400),  # truncated length
+        (bytes([9, 1, 2]), 4400),  # unknown message type
+        (bytes([SYNC, UPDATE]) + write_var_bytes(b"x" * (5 * 1024 * 1024)), 4413),
+    ],
+    ids=["corrupt-update", "truncated", "unknown-type", "oversize"],
+)
+def test_bad_frames_close_only_that_connection(server, node_peers, frame, code):
+    srv, _ = server
+    alice = node_peers(base(srv), "board", "guest-token")
+    alice.wait(lambda e: e["event"] == "synced")
+    alice.send(cmd="set", map="shapes", key="keep", value=1)
+    alice.wait(lambda e: e["event"] == "doc")
+    with connect(f"{base(srv)}/board?token=guest-token", max_size=None) as raw:
+        raw.recv(timeout=2)
+        raw.send(frame)
+        with pytest.raises(Exception) as closed:
+            while True:
+                raw.recv(timeout=5)
+        assert getattr(closed.value, "rcvd", None) is not None, closed.value
+        assert closed.value.rcvd.code == code
+    bob = node_peers(base(srv), "board", "guest-token")
+    bob.wait(lambda e: e["event"] == "doc" and e["maps"]["shapes"] == {"keep": 1})
+    alice.send(cmd="set", map="shapes", key="after", value=2)
+    bob.wait(lambda e: e["event"] == "doc" and "after" in e["maps"]["shapes"])
+
+
+def http_status(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as r:
+            return r.status
+    except urllib.error.HTTPError as e:
+        return e.code
+
+
+def test_only_page_bundle_and_rooms_are_reachable(server):
+    srv, _ = server
+    root = f"http://127.0.0.1:{srv.port}"
+    assert http_status(f"{root}/s/room1/?token=guest-token") == 200
+    assert http_status(f"{root}/s/room1/?token=host-token") == 200
+    assert http_status(f"{root}/s/room1/?token=nope") == 403
+    assert http_status(f"{root}/s/room1/") == 403
+    assert http_status(f"{root}/s/other/?token=guest-token") == 404
+    for path in (
+        "/",
+        "/s/",
+        "/s/room1/static/",
+        "/s/room1/static/../../serve.py",
+        "/s/room1/static/..%2f..%2fserve.py",
+        "/s/room1/static/%2e%2e%2fshare.py",
+        "/s/room1/static/__init__.py",
+        "/s/room1/static/..%5c..%5cserve.py",
+        "/etc/passwd",
+        "/s/room1/assets/../../../../etc/passwd",
+    ):
+        assert http_status(root + path) == 404, path
+
+
+def test_page_has_config_for_role_and_never_the_host_token(server):
+    srv, _ = server
+    root = f"http://127.0.0.1:{srv.port}/s/room1/"
+    with urllib.request.urlopen(f"{root}?token=guest-token") as r:
+        page = r.read().decode()
+        headers = r.headers
+    assert '"role": "guest"' in page and CONFIG_PLACEHOLDER not in page
+    assert "host-token" not in page
+    assert headers["Referrer-Policy"] == "no-referrer"
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    with urllib.request.urlopen(f"{root}?token=host-token") as r:
+        assert '"role": "host"' in r.read().decode()
