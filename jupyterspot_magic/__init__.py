@@ -32,7 +32,11 @@ def share(
 
     shell = get_ipython()
     result = sharing.share(
-        path, tunnel=tunnel, host=host, port=port, name=name,
+        path,
+        tunnel=tunnel,
+        host=host,
+        port=port,
+        name=name,
         user_ns=shell.user_ns if shell is not None else None,
     )
     if display:

@@ -218,8 +218,7 @@ def _to_notebook(data: dict, label: str) -> tuple[NotebookNode, list[str]]:
             warnings.append(f"converted from nbformat {major}")
             _assign_ids(nb.cells, keep_existing=False)
         elif minor < 5:
-            nb = upgrade(nb, from_version=4, from_minor=minor)  # random ids too
-            warnings.append(f"converted from nbformat 4.{minor}")
+            nb = upgrade(nb, from_version=4, from_minor=minor)  # random ids too; routine: no note
             _assign_ids(nb.cells, keep_existing=False)
         else:
             fixed = _assign_ids(nb.cells, keep_existing=True)

@@ -18,6 +18,7 @@ Everything here runs on the server thread's event loop; nothing is thread-safe o
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from collections import deque
@@ -143,6 +144,7 @@ class Connection:
         self._queue: deque[bytes] = deque()
         self._queued_bytes = 0
         self._wakeup = asyncio.Event()
+        self._closing: asyncio.Task | None = None
         self._writer = asyncio.get_running_loop().create_task(self._write_loop())
 
     def send(self, data: bytes) -> None:
@@ -172,13 +174,17 @@ class Connection:
             return
         self.closed = True
         self._wakeup.set()
-        asyncio.get_running_loop().create_task(self._close_quietly(code, reason))
+        self._closing = asyncio.get_running_loop().create_task(self._close_quietly(code, reason))
+
+    async def finish(self) -> None:
+        """Let a pending close frame go out before the socket is torn down."""
+        self.stop_writer()
+        if self._closing is not None:
+            await self._closing
 
     async def _close_quietly(self, code: int, reason: str) -> None:
-        try:
+        with contextlib.suppress(Exception):  # already gone: nothing to tell it
             await self._close(code, reason)
-        except Exception:
-            pass
 
     def stop_writer(self) -> None:
         self.closed = True

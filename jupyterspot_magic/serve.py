@@ -249,6 +249,7 @@ async def serve_socket(registry: Registry, websocket: WebSocket) -> None:
         pass
     finally:
         room.leave(conn)
+        await conn.finish()
 
 
 # --- the thread ----------------------------------------------------------------------------

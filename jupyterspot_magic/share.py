@@ -205,7 +205,11 @@ async def _update_content(shared: SharedNotebook, rendered: RenderedNotebook) ->
 def _write_control(shared: SharedNotebook, rendered: RenderedNotebook) -> None:
     control = shared.control.doc.get("control", type=_map_type())
     with shared.control.doc.transaction(origin="kernel"):
-        for key, default in (("leader", None), ("leadPolicy", "anyone"), ("drawPolicy", "everyone")):
+        for key, default in (
+            ("leader", None),
+            ("leadPolicy", "anyone"),
+            ("drawPolicy", "everyone"),
+        ):
             if key not in control:
                 control[key] = default
         control["version"] = rendered.content_hash
@@ -269,8 +273,9 @@ def share(
         located = locate(path, user_ns=user_ns)
         t_located = time.perf_counter()
         title = located.path.stem if located.path else None
-        rendered = render(located.contents if located.contents is not None else located.path,
-                          title=title)
+        rendered = render(
+            located.contents if located.contents is not None else located.path, title=title
+        )
         t_rendered = time.perf_counter()
         previous = _current
         if previous is not None and _same_share(previous, located, options):

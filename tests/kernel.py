@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import queue
 import time
 from pathlib import Path
@@ -13,7 +14,7 @@ from jupyter_client.manager import KernelManager
 class Kernel:
     def __init__(self, cwd: Path, env: dict[str, str] | None = None) -> None:
         self.km = KernelManager(kernel_name="python3")
-        self.km.start_kernel(cwd=str(cwd), env=env)
+        self.km.start_kernel(cwd=str(cwd), env={**os.environ, **(env or {})})
         self.kc = self.km.client()
         self.kc.start_channels()
         self.kc.wait_for_ready(timeout=60)
@@ -51,11 +52,17 @@ class Kernel:
                 outputs.append(content)
             elif kind == "error":
                 error = f"{content['ename']}: {content['evalue']}"
-            elif kind == "status" and content["execution_state"] == "idle" and (
-                msg["parent_header"].get("msg_id") == msg_id
+            elif (
+                kind == "status"
+                and content["execution_state"] == "idle"
+                and (msg["parent_header"].get("msg_id") == msg_id)
             ):
-                return {"stdout": "".join(stdout), "outputs": outputs, "error": error,
-                        "messages": messages}
+                return {
+                    "stdout": "".join(stdout),
+                    "outputs": outputs,
+                    "error": error,
+                    "messages": messages,
+                }
 
     def json(self, code: str, timeout: float = 60):
         """Run code whose last stdout line is JSON; return it parsed."""

@@ -26,16 +26,27 @@ from jupyterspot_magic.rooms import (
 )
 from jupyterspot_magic.serve import ServerThread, SharedNotebook
 
-PAGE = f"<html><body><main id='jupyterspot-root'><div id='cell-id=a'></div></main>{CONFIG_PLACEHOLDER}</body></html>"
+PAGE = (
+    "<html><body><main id='jupyterspot-root'><div id='cell-id=a'></div></main>"
+    f"{CONFIG_PLACEHOLDER}</body></html>"
+)
 
 
 @pytest.fixture
 def server():
     srv = ServerThread("127.0.0.1", 0).start()
     rendered = RenderedNotebook(
-        html=PAGE, content_hash="h", cell_ids=["a"], title="t", warnings=[], seconds=0.0, cached=False
+        html=PAGE,
+        content_hash="h",
+        cell_ids=["a"],
+        title="t",
+        warnings=[],
+        seconds=0.0,
+        cached=False,
     )
-    shared = SharedNotebook(room="room1", token="guest-token", host_token="host-token", rendered=rendered)
+    shared = SharedNotebook(
+        room="room1", token="guest-token", host_token="host-token", rendered=rendered
+    )
 
     async def register():
         srv.registry.shares["room1"] = shared
@@ -62,8 +73,10 @@ def test_newcomer_sees_everyone_already_there(server, node_peers):
     bob.wait(lambda e: e["event"] == "synced")
     # Alice does nothing more: Bob must learn about her from the server alone.
     bob.wait(
-        lambda e: e["event"] == "awareness"
-        and present(e["states"]).get(alice.client_id, {}).get("user", {}).get("name") == "Alice"
+        lambda e: (
+            e["event"] == "awareness"
+            and present(e["states"]).get(alice.client_id, {}).get("user", {}).get("name") == "Alice"
+        )
     )
 
 

@@ -4,7 +4,6 @@ the kernel sees both of them while a cell is blocked in time.sleep(5)."""
 
 from __future__ import annotations
 
-import threading
 import time
 
 import pytest
@@ -60,8 +59,12 @@ def test_share_two_pages_presence_while_kernel_busy(kernel, browser):
     busy_id = kernel.start("import time; time.sleep(5)")
     busy_since = time.time()
     desktop = browser.new_context(viewport={"width": 1400, "height": 900})
-    phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True,
-                                has_touch=True, device_scale_factor=2)
+    phone = browser.new_context(
+        viewport={"width": 390, "height": 844},
+        is_mobile=True,
+        has_touch=True,
+        device_scale_factor=2,
+    )
     alice = desktop.new_page()
     bob = phone.new_page()
     alice.goto(info["url"] + "&name=Alice")
@@ -76,9 +79,7 @@ def test_share_two_pages_presence_while_kernel_busy(kernel, browser):
     alice.mouse.move(box["x"] + box["width"] / 2, box["y"] + 10)
     bob_cursor = bob.locator(f'[data-cursor-of="{alice_id}"]')
     bob_cursor.wait_for(state="visible", timeout=3000)
-    anchor = bob.evaluate(
-        f"window.jupyterspot.awareness.getStates().get({alice_id}).cursor"
-    )
+    anchor = bob.evaluate(f"window.jupyterspot.awareness.getStates().get({alice_id}).cursor")
     assert anchor["cell"] == cell.get_attribute("id").removeprefix("cell-id=")
 
     bob_id = bob.evaluate("window.jupyterspot.awareness.clientID")
@@ -99,8 +100,12 @@ def test_share_two_pages_presence_while_kernel_busy(kernel, browser):
         after_close = [names for t, names in samples if closed_at + 2 < t < busy_since + 5]
         assert all(names == ["Alice"] for names in after_close)
     # The widget got the participants while the kernel was busy (comm messages before idle).
-    updates = [m for m in done["messages"] if m["msg_type"] == "comm_msg"
-               and "participants" in str(m["content"]["data"].get("state", {}))]
+    updates = [
+        m
+        for m in done["messages"]
+        if m["msg_type"] == "comm_msg"
+        and "participants" in str(m["content"]["data"].get("state", {}))
+    ]
     assert updates, "the widget's participant list did not update while the cell ran"
     desktop.close()
     phone.close()
