@@ -9,7 +9,7 @@ __version__ = "0.1.0"
 __all__ = ["share", "stop", "current", "load_ipython_extension", "__version__"]
 
 if TYPE_CHECKING:
-    from .share import Share
+    from .sharing import Share
 
 
 def share(
@@ -28,7 +28,7 @@ def share(
     from IPython import get_ipython
 
     from . import magic
-    from . import share as sharing
+    from . import sharing
 
     shell = get_ipython()
     result = sharing.share(
@@ -46,14 +46,14 @@ def share(
 
 def stop() -> bool:
     """Stop the current share (False when nothing was shared)."""
-    from . import share as sharing
+    from . import sharing
 
     return sharing.stop()
 
 
 def current() -> Share | None:
     """The running share, if any."""
-    from . import share as sharing
+    from . import sharing
 
     return sharing.current()
 

@@ -8,7 +8,7 @@ import signal
 import sys
 import threading
 
-from . import share as sharing
+from . import sharing
 from .locate import LocateError
 from .render import RenderError
 from .serve import ServeError

@@ -13,7 +13,7 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
-from . import share as sharing
+from . import sharing
 from .locate import LocateError
 from .render import RenderError
 from .serve import ServeError

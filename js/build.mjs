@@ -1,0 +1,70 @@
+// Builds the browser bundles shipped in jupyterspot_magic/static/:
+//   viewer.js  (IIFE, es2020)  from js/viewer/main.ts
+//   viewer.css (minified)      from js/viewer/viewer.css
+//   widget.js  (ESM, anywidget module) from js/widget/index.ts, with js/widget/widget.css inlined
+// and prints each output's raw and gzip size plus the viewer JS+CSS gzip total.
+import { build } from "esbuild";
+import { readFileSync, mkdirSync } from "node:fs";
+import { gzipSync } from "node:zlib";
+import { dirname, join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const out = join(root, "jupyterspot_magic", "static");
+mkdirSync(out, { recursive: true });
+
+const common = {
+  bundle: true,
+  minify: true,
+  target: "es2020",
+  legalComments: "none",
+  logLevel: "warning",
+  absWorkingDir: root,
+};
+
+const minifiedCss = async (file) => {
+  const result = await build({
+    ...common,
+    entryPoints: [file],
+    write: false,
+    loader: { ".css": "css" },
+  });
+  return result.outputFiles[0].text.trim();
+};
+
+await Promise.all([
+  build({
+    ...common,
+    entryPoints: [join(root, "js/viewer/main.ts")],
+    outfile: join(out, "viewer.js"),
+    format: "iife",
+    platform: "browser",
+  }),
+  build({
+    ...common,
+    entryPoints: [join(root, "js/viewer/viewer.css")],
+    outfile: join(out, "viewer.css"),
+  }),
+  minifiedCss(join(root, "js/widget/widget.css")).then((css) =>
+    build({
+      ...common,
+      entryPoints: [join(root, "js/widget/index.ts")],
+      outfile: join(out, "widget.js"),
+      format: "esm",
+      platform: "browser",
+      define: { __WIDGET_CSS__: JSON.stringify(css) },
+    }),
+  ),
+]);
+
+const sizes = {};
+const kb = (n) => `${(n / 1024).toFixed(1)} KB`;
+for (const name of ["viewer.js", "viewer.css", "widget.js"]) {
+  const data = readFileSync(join(out, name));
+  const gz = gzipSync(data, { level: 9 }).length;
+  sizes[name] = gz;
+  console.log(
+    `${relative(root, join(out, name)).padEnd(36)} ${kb(data.length).padStart(9)} raw ${kb(gz).padStart(8)} gzip`,
+  );
+}
+console.log(`viewer JS+CSS gzip total: ${kb(sizes["viewer.js"] + sizes["viewer.css"])}`);

@@ -1,0 +1,126 @@
+// The two Yjs rooms of a share (docs/protocol.md, "Rooms"): "board" (shapes + awareness) and
+// "control" (leader and policies, written by the kernel/host only), and one connection state
+// for the UI derived from both.
+
+import * as Y from "yjs";
+import { WebsocketProvider } from "y-websocket";
+import type { Awareness } from "y-protocols/awareness";
+
+export type ConnectionState = "connecting" | "live" | "reconnecting" | "invalid" | "stopped";
+
+/** Close codes used by the server (docs/protocol.md, "Routes"). */
+export const CloseCode = {
+  stopped: 1001,
+  malformed: 4400,
+  invalidToken: 4401,
+  unknownRoom: 4404,
+  roomFull: 4409,
+  tooLarge: 4413,
+} as const;
+
+const NORMAL_MAX_BACKOFF_MS = 2500;
+const SLOW_MAX_BACKOFF_MS = 15000;
+
+export interface ConnectionStatus {
+  state: ConnectionState;
+  /** Extra reason worth showing (e.g. "room is full"), or "". */
+  detail: string;
+}
+
+export class Connection {
+  readonly boardDoc = new Y.Doc();
+  readonly controlDoc = new Y.Doc();
+  readonly board: WebsocketProvider;
+  readonly control: WebsocketProvider;
+  readonly awareness: Awareness;
+  status: ConnectionStatus = { state: "connecting", detail: "" };
+  private everLive = false;
+  private invalid = false;
+  private stopped = false;
+  private detail = "";
+  private listeners = new Set<(s: ConnectionStatus) => void>();
+
+  constructor(wsBase: string, token: string) {
+    const opts = { params: { token }, disableBc: true, maxBackoffTime: NORMAL_MAX_BACKOFF_MS };
+    this.board = new WebsocketProvider(wsBase, "board", this.boardDoc, opts);
+    this.control = new WebsocketProvider(wsBase, "control", this.controlDoc, opts);
+    this.awareness = this.board.awareness;
+    // Presence lives on the board room only; don't announce an empty state in control.
+    this.control.awareness.setLocalState(null);
+    for (const provider of [this.board, this.control]) {
+      provider.on("status", () => this.update());
+      provider.on("sync", () => this.update());
+      provider.on("connection-close", (event) => this.onClose(provider, event));
+    }
+    this.update();
+  }
+
+  onStatus(cb: (s: ConnectionStatus) => void): () => void {
+    this.listeners.add(cb);
+    cb(this.status);
+    return () => this.listeners.delete(cb);
+  }
+
+  /** Stop both rooms for good (no more reconnects). */
+  stop(): void {
+    for (const provider of [this.board, this.control]) {
+      // Not provider.disconnect() from inside a close handler: it re-enters the close path.
+      provider.shouldConnect = false;
+      provider.ws?.close();
+    }
+  }
+
+  private onClose(provider: WebsocketProvider, event: CloseEvent | null): void {
+    const code = event?.code ?? 0;
+    if (code === CloseCode.invalidToken || code === CloseCode.unknownRoom) {
+      // The link is dead: retrying would only hammer the server.
+      this.invalid = true;
+      for (const p of [this.board, this.control]) p.shouldConnect = false;
+      queueMicrotask(() => this.stop());
+    } else if (code === CloseCode.stopped) {
+      this.stopped = true;
+      this.slowDown();
+    } else if (code === CloseCode.roomFull) {
+      this.detail = "room is full";
+      this.slowDown();
+    } else if (code === CloseCode.tooLarge) {
+      console.warn(`jupyterspot: ${provider.roomname} closed the connection: message too large`);
+    } else if (code === CloseCode.malformed) {
+      console.warn(`jupyterspot: ${provider.roomname} closed the connection: malformed frame`);
+    }
+    this.update();
+  }
+
+  /** Retry every ~13-15 s instead of every 2.5 s. */
+  private slowDown(): void {
+    for (const p of [this.board, this.control]) {
+      p.maxBackoffTime = SLOW_MAX_BACKOFF_MS;
+      // y-websocket waits min(2^n * 100 ms, maxBackoffTime) before the next attempt.
+      p.wsUnsuccessfulReconnects = Math.max(p.wsUnsuccessfulReconnects, 7);
+    }
+  }
+
+  private isLive(p: WebsocketProvider): boolean {
+    return p.wsconnected && p.synced;
+  }
+
+  private update(): void {
+    let state: ConnectionState;
+    if (this.invalid) {
+      state = "invalid";
+    } else if (this.isLive(this.board) && this.isLive(this.control)) {
+      state = "live";
+      this.everLive = true;
+      this.stopped = false;
+      this.detail = "";
+      for (const p of [this.board, this.control]) p.maxBackoffTime = NORMAL_MAX_BACKOFF_MS;
+    } else if (this.stopped) {
+      state = "stopped";
+    } else {
+      state = this.everLive ? "reconnecting" : "connecting";
+    }
+    if (state === this.status.state && this.detail === this.status.detail) return;
+    this.status = { state, detail: this.detail };
+    for (const cb of this.listeners) cb(this.status);
+  }
+}

@@ -1,0 +1,315 @@
+// Reference-width layout and cell anchoring (docs/protocol.md, "Layout and anchoring").
+//
+// #jupyterspot-root is laid out at refWidth CSS px and shrunk with CSS `zoom` to fit narrower
+// windows, so line breaks and cell heights are the same on every device. Shared positions are
+// {cell, x, y}: unscaled px from the cell's top-left corner. Conversions never assume how the
+// browser reports rects under zoom: the scale is measured as rect width / offsetWidth.
+
+export interface Anchor {
+  cell: string;
+  x: number;
+  y: number;
+}
+
+export interface Point {
+  x: number;
+  y: number;
+}
+
+export interface ScrollPosition {
+  /** Id of the top visible cell. */
+  cell: string;
+  /** Reference px from that cell's top to the viewport top (positive once scrolled into it). */
+  offset: number;
+  /** Index of that cell among all cells (0-based). */
+  index: number;
+  count: number;
+}
+
+const CELL_SELECTOR = '.jp-Cell[id^="cell-id="]';
+const ID_PREFIX = "cell-id=";
+
+export function cellIdOf(el: Element): string {
+  return el.id.startsWith(ID_PREFIX) ? el.id.slice(ID_PREFIX.length) : el.id;
+}
+
+const WIDTH_FEATURE =
+  /\(\s*(min-|max-)?width\s*:\s*([\d.]+)(px|em|rem)\s*\)|\(\s*width\s*(<=|>=|<|>|=)\s*([\d.]+)(px|em|rem)\s*\)/gi;
+
+/** Does one width feature hold when the viewport is `width` px wide? (em/rem = 16px) */
+function widthFeatureHolds(m: RegExpExecArray, width: number): boolean {
+  const px = (v: string, unit: string): number => parseFloat(v) * (unit.toLowerCase() === "px" ? 1 : 16);
+  if (m[2] !== undefined) {
+    const v = px(m[2], m[3]);
+    const kind = (m[1] ?? "").toLowerCase();
+    return kind === "min-" ? width >= v : kind === "max-" ? width <= v : width === v;
+  }
+  const v = px(m[5], m[6]);
+  switch (m[4]) {
+    case "<":
+      return width < v;
+    case "<=":
+      return width <= v;
+    case ">":
+      return width > v;
+    case ">=":
+      return width >= v;
+    default:
+      return width === v;
+  }
+}
+
+/** Rewrite one media query list as it evaluates at viewport width `width` (width terms only). */
+export function pinMediaText(mediaText: string, width: number): string {
+  if (!/width/i.test(mediaText)) return mediaText;
+  return mediaText
+    .split(",")
+    .map((query) => {
+      const q = query.trim();
+      if (/^not\b/i.test(q) || /\bor\b/i.test(q)) return q; // rare forms: leave alone
+      let holds = true;
+      const rest = q.replace(WIDTH_FEATURE, (...args: unknown[]) => {
+        const m = args.slice(0, 7) as unknown as RegExpExecArray;
+        if (!widthFeatureHolds(m, width)) holds = false;
+        return "";
+      });
+      if (!holds) return "not all";
+      const cleaned = rest
+        .replace(/\band\s+(?=and\b|$)/gi, "")
+        .replace(/^\s*and\b/i, "")
+        .replace(/\band\s*$/i, "")
+        .replace(/\s+/g, " ")
+        .trim();
+      return cleaned || "all";
+    })
+    .join(", ");
+}
+
+/**
+ * nbconvert's CSS has viewport-width media queries (a "mobile" layout below 760px, for one):
+ * on a phone they would change the reference layout. Make every width query in the page's own
+ * stylesheets answer as if the viewport were `width` px wide. The viewer's own stylesheet
+ * (viewer.css) is left alone. Cross-origin sheets can't be read and are skipped.
+ */
+export function pinWidthMediaQueries(width: number, doc: Document = document): number {
+  let changed = 0;
+  const visit = (rules: CSSRuleList): void => {
+    for (const rule of Array.from(rules)) {
+      if (rule instanceof CSSMediaRule) {
+        const before = rule.media.mediaText;
+        const after = pinMediaText(before, width);
+        if (after !== before) {
+          rule.media.mediaText = after;
+          changed++;
+        }
+      }
+      if ("cssRules" in rule && rule.cssRules) visit(rule.cssRules as CSSRuleList);
+    }
+  };
+  for (const sheet of Array.from(doc.styleSheets)) {
+    if (sheet.href && /\/viewer\.css(\?|#|$)/.test(sheet.href)) continue;
+    let rules: CSSRuleList;
+    try {
+      rules = sheet.cssRules;
+    } catch {
+      continue;
+    }
+    visit(rules);
+  }
+  return changed;
+}
+
+export class Layout {
+  readonly root: HTMLElement;
+  readonly refWidth: number;
+  /** The CSS zoom currently applied to the root (1 = none). */
+  zoom = 1;
+  private all: HTMLElement[] = [];
+  /** Rendered cells (display:none ones have no geometry), in document order. */
+  private shown: HTMLElement[] = [];
+  private byId = new Map<string, HTMLElement>();
+  private indexOf = new Map<HTMLElement, number>();
+  private listeners = new Set<() => void>();
+  private frame = 0;
+  private resizeObserver: ResizeObserver | null = null;
+
+  constructor(root: HTMLElement, refWidth: number) {
+    this.root = root;
+    this.refWidth = refWidth;
+    root.style.setProperty("--jupyterspot-ref-width", `${refWidth}px`);
+    root.classList.add("jupyterspot-fixed-width");
+    pinWidthMediaQueries(refWidth);
+    this.refresh();
+    this.fit();
+    window.addEventListener("resize", () => {
+      this.fit();
+      this.changed();
+    });
+    if (typeof ResizeObserver !== "undefined") {
+      this.resizeObserver = new ResizeObserver(() => this.changed());
+      this.resizeObserver.observe(root);
+    }
+    // Images and fonts change cell heights after first layout.
+    document.fonts?.ready.then(() => this.changed()).catch(() => undefined);
+    window.addEventListener("load", () => this.changed());
+  }
+
+  /** Re-read the cells from the DOM (call after the page content was replaced). */
+  refresh(): void {
+    this.all = Array.from(this.root.querySelectorAll<HTMLElement>(CELL_SELECTOR));
+    this.byId.clear();
+    this.indexOf.clear();
+    this.all.forEach((el, i) => {
+      const id = cellIdOf(el);
+      if (!this.byId.has(id)) this.byId.set(id, el);
+      this.indexOf.set(el, i);
+    });
+    this.shown = this.all.filter((el) => el.getClientRects().length > 0);
+  }
+
+  /** Apply the zoom that makes refWidth fit the available width. */
+  fit(): void {
+    const parent = this.root.parentElement ?? document.body;
+    const cs = getComputedStyle(parent);
+    const avail =
+      Math.min(parent.clientWidth || Infinity, document.documentElement.clientWidth || Infinity) -
+      (parseFloat(cs.paddingLeft) || 0) -
+      (parseFloat(cs.paddingRight) || 0);
+    const zoom = avail > 0 && avail < this.refWidth ? avail / this.refWidth : 1;
+    if (Math.abs(zoom - this.zoom) > 1e-4) {
+      this.zoom = zoom;
+      this.root.style.setProperty("zoom", zoom === 1 ? "" : String(zoom));
+    }
+  }
+
+  /** Subscribe to layout changes (resize, zoom, content height); returns an unsubscribe. */
+  onChange(cb: () => void): () => void {
+    this.listeners.add(cb);
+    return () => this.listeners.delete(cb);
+  }
+
+  /** Coalesce change notifications to one per animation frame. */
+  changed(): void {
+    if (this.frame) return;
+    this.frame = requestAnimationFrame(() => {
+      this.frame = 0;
+      if (this.all.every((el) => el.isConnected)) {
+        this.shown = this.all.filter((el) => el.getClientRects().length > 0);
+      } else {
+        this.refresh();
+      }
+      for (const cb of this.listeners) {
+        try {
+          cb();
+        } catch (err) {
+          console.error(err);
+        }
+      }
+    });
+  }
+
+  get cellCount(): number {
+    return this.all.length;
+  }
+
+  cells(): readonly HTMLElement[] {
+    return this.all;
+  }
+
+  cellById(id: string): HTMLElement | null {
+    const el = this.byId.get(id);
+    if (el?.isConnected) return el;
+    if (el) this.refresh();
+    return this.byId.get(id) ?? null;
+  }
+
+  /** Screen px per reference px for this cell (1 without zoom). */
+  scaleOf(cell: HTMLElement, rect: DOMRect = cell.getBoundingClientRect()): number {
+    const w = cell.offsetWidth;
+    return w > 0 && rect.width > 0 ? rect.width / w : this.zoom || 1;
+  }
+
+  /** Index in `shown` of the first cell whose bottom is below clientY (shown.length if none). */
+  private firstBelow(clientY: number): number {
+    let lo = 0;
+    let hi = this.shown.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.shown[mid].getBoundingClientRect().bottom <= clientY) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /** The cell under a viewport point, or the nearest one vertically. */
+  cellAt(clientY: number): HTMLElement | null {
+    const n = this.shown.length;
+    if (n === 0) return null;
+    const i = this.firstBelow(clientY);
+    if (i >= n) return this.shown[n - 1];
+    const cell = this.shown[i];
+    if (i === 0 || cell.getBoundingClientRect().top <= clientY) return cell;
+    const prev = this.shown[i - 1];
+    const gapAbove = clientY - prev.getBoundingClientRect().bottom;
+    const gapBelow = cell.getBoundingClientRect().top - clientY;
+    return gapAbove < gapBelow ? prev : cell;
+  }
+
+  /** Viewport (client) point -> anchored {cell, x, y}, or null when the page has no cells. */
+  pointToAnchor(clientX: number, clientY: number): Anchor | null {
+    const cell = this.cellAt(clientY);
+    if (!cell) return null;
+    const rect = cell.getBoundingClientRect();
+    const s = this.scaleOf(cell, rect);
+    return {
+      cell: cellIdOf(cell),
+      x: (clientX - rect.left) / s,
+      y: (clientY - rect.top) / s,
+    };
+  }
+
+  /** Anchor -> viewport (client) point, or null when the cell is unknown or not rendered. */
+  anchorToClient(anchor: Anchor): Point | null {
+    const cell = this.cellById(anchor.cell);
+    if (!cell || !Number.isFinite(anchor.x) || !Number.isFinite(anchor.y)) return null;
+    if (cell.getClientRects().length === 0) return null;
+    const rect = cell.getBoundingClientRect();
+    const s = this.scaleOf(cell, rect);
+    return { x: rect.left + anchor.x * s, y: rect.top + anchor.y * s };
+  }
+
+  /** Anchor -> page (document) coordinates, like MouseEvent.pageX/pageY. */
+  anchorToPage(anchor: Anchor): Point | null {
+    const p = this.anchorToClient(anchor);
+    return p && { x: p.x + window.scrollX, y: p.y + window.scrollY };
+  }
+
+  /** Page point -> anchor (inverse of anchorToPage). */
+  pageToAnchor(pageX: number, pageY: number): Anchor | null {
+    return this.pointToAnchor(pageX - window.scrollX, pageY - window.scrollY);
+  }
+
+  /** The top visible cell and how far the viewport top is into it. */
+  topVisible(viewportTop = 0): ScrollPosition | null {
+    const n = this.shown.length;
+    if (n === 0) return null;
+    const cell = this.shown[Math.min(this.firstBelow(viewportTop), n - 1)];
+    const rect = cell.getBoundingClientRect();
+    return {
+      cell: cellIdOf(cell),
+      offset: (viewportTop - rect.top) / this.scaleOf(cell, rect),
+      index: this.indexOf.get(cell) ?? 0,
+      count: this.all.length,
+    };
+  }
+
+  /** Scroll the window so that `offset` reference px of `cell` sit at the viewport top. */
+  scrollToCell(cellId: string, offset = 0, behavior: ScrollBehavior = "auto"): boolean {
+    const cell = this.cellById(cellId);
+    if (!cell) return false;
+    const rect = cell.getBoundingClientRect();
+    const top = window.scrollY + rect.top + offset * this.scaleOf(cell, rect);
+    window.scrollTo({ top, behavior });
+    return true;
+  }
+}

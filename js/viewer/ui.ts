@@ -1,0 +1,234 @@
+// The viewer's chrome: a compact fixed bar at the top right with the connection status, the
+// participant list (collapsible) and a non-blocking name dialog. Everything other people typed is
+// inserted as text (textContent), never as HTML.
+
+import type { ConnectionStatus } from "./connection";
+import { MAX_NAME_LENGTH } from "./config";
+import { safeColor } from "./identity";
+
+export interface Participant {
+  clientId: number;
+  name: string;
+  color: string;
+  role: string;
+  self: boolean;
+}
+
+const STATUS_TEXT: Record<ConnectionStatus["state"], string> = {
+  connecting: "connecting…",
+  live: "live",
+  reconnecting: "reconnecting…",
+  invalid: "This link is no longer valid",
+  stopped: "The share was stopped",
+};
+
+type Attrs = Record<string, string>;
+
+function h<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  attrs: Attrs = {},
+  ...children: (Node | string)[]
+): HTMLElementTagNameMap[K] {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v);
+  el.append(...children);
+  return el;
+}
+
+const SVG_NS = "http://www.w3.org/2000/svg";
+
+function icon(d: string): SVGSVGElement {
+  const svg = document.createElementNS(SVG_NS, "svg");
+  svg.setAttribute("viewBox", "0 0 16 16");
+  svg.setAttribute("width", "14");
+  svg.setAttribute("height", "14");
+  svg.setAttribute("aria-hidden", "true");
+  const path = document.createElementNS(SVG_NS, "path");
+  path.setAttribute("d", d);
+  svg.appendChild(path);
+  return svg;
+}
+
+const CHEVRON = "M4 6l4 4 4-4";
+const PENCIL = "M11 2.5l2.5 2.5L6 12.5 3 13l.5-3z";
+
+export class TopBar {
+  readonly el: HTMLElement;
+  /** Where later tools (drawing, lead) add their buttons. */
+  readonly tools: HTMLElement;
+  readonly status: HTMLElement;
+  readonly participants: HTMLUListElement;
+  private statusText: HTMLElement;
+  private toggle: HTMLButtonElement;
+  private faces: HTMLElement;
+  private count: HTMLElement;
+  private signature = "";
+  private dialog: HTMLFormElement | null = null;
+  /** Called when the user asks to change their name (the "you" entry). */
+  onRenameRequest: () => void = () => undefined;
+
+  constructor(title: string) {
+    this.tools = h("div", { class: "jupyterspot-tools" });
+    this.statusText = h("span", { class: "jupyterspot-status-text" });
+    this.status = h(
+      "span",
+      {
+        class: "jupyterspot-status",
+        "data-testid": "connection-status",
+        "data-state": "connecting",
+        role: "status",
+        "aria-live": "polite",
+      },
+      h("span", { class: "jupyterspot-status-dot", "aria-hidden": "true" }),
+      this.statusText,
+    );
+    this.faces = h("span", { class: "jupyterspot-faces", "aria-hidden": "true" });
+    this.count = h("span", { class: "jupyterspot-count" });
+    this.toggle = h(
+      "button",
+      {
+        type: "button",
+        class: "jupyterspot-people-toggle",
+        "aria-controls": "jupyterspot-participants",
+        title: "People here",
+      },
+      this.faces,
+      this.count,
+      icon(CHEVRON),
+    );
+    this.participants = h("ul", {
+      class: "jupyterspot-participants",
+      id: "jupyterspot-participants",
+      "data-testid": "participants",
+      "aria-label": "People here",
+    });
+    const row = h("div", { class: "jupyterspot-bar-row" }, this.tools, this.status, this.toggle);
+    this.el = h(
+      "div",
+      { class: "jupyterspot-bar", "data-testid": "toolbar", role: "region" },
+      row,
+      this.participants,
+    );
+    this.el.setAttribute("aria-label", title ? `Live share: ${title}` : "Live share");
+    this.toggle.addEventListener("click", () => this.setOpen(!this.isOpen()));
+    // Expanded where there is room beside the notebook, collapsed on phones.
+    this.setOpen(window.innerWidth >= 1100);
+    this.setStatus({ state: "connecting", detail: "" });
+    document.body.appendChild(this.el);
+  }
+
+  isOpen(): boolean {
+    return this.el.hasAttribute("data-open");
+  }
+
+  setOpen(open: boolean): void {
+    this.el.toggleAttribute("data-open", open);
+    this.toggle.setAttribute("aria-expanded", String(open));
+  }
+
+  setStatus(status: ConnectionStatus): void {
+    let text = STATUS_TEXT[status.state];
+    if (status.state === "reconnecting" && status.detail) text = `${status.detail}, retrying…`;
+    this.status.setAttribute("data-state", status.state);
+    this.statusText.textContent = text;
+    this.el.setAttribute("data-state", status.state);
+  }
+
+  setParticipants(people: Participant[]): void {
+    const signature = JSON.stringify(people);
+    if (signature === this.signature) return;
+    this.signature = signature;
+    const items = people.map((p) => this.item(p));
+    this.participants.replaceChildren(...items);
+    this.count.textContent = String(people.length);
+    this.toggle.title = people.length === 1 ? "1 person here" : `${people.length} people here`;
+    this.faces.replaceChildren(
+      ...people.slice(0, 4).map((p) => {
+        const dot = h("span", { class: "jupyterspot-dot" });
+        dot.style.background = safeColor(p.color);
+        return dot;
+      }),
+    );
+  }
+
+  private item(p: Participant): HTMLLIElement {
+    const dot = h("span", { class: "jupyterspot-dot", "aria-hidden": "true" });
+    dot.style.background = safeColor(p.color);
+    const name = h("span", { class: "jupyterspot-person-name" });
+    name.textContent = p.name;
+    name.title = p.name;
+    const li = h("li", { class: "jupyterspot-person", "data-client-id": String(p.clientId) }, dot);
+    li.append(name);
+    if (p.self) {
+      li.classList.add("jupyterspot-self");
+      li.append(h("span", { class: "jupyterspot-you" }, "(you)"));
+    }
+    if (p.role === "host") li.append(h("span", { class: "jupyterspot-badge" }, "host"));
+    if (p.self) {
+      const edit = h(
+        "button",
+        { type: "button", class: "jupyterspot-rename", title: "Change your name" },
+        icon(PENCIL),
+      );
+      edit.setAttribute("aria-label", "Change your name");
+      edit.addEventListener("click", () => this.onRenameRequest());
+      li.append(edit);
+    }
+    return li;
+  }
+
+  /**
+   * Ask for a name without blocking anything: a small form under the bar. `onName` gets the
+   * entered name; dismissing keeps the current (guest) name.
+   */
+  askName(current: string, placeholder: string, onName: (name: string) => void): void {
+    this.closeNameDialog();
+    const input = h("input", {
+      type: "text",
+      class: "jupyterspot-name-input",
+      maxlength: String(MAX_NAME_LENGTH),
+      autocomplete: "nickname",
+      spellcheck: "false",
+      placeholder,
+      "aria-label": "Your name",
+      "data-testid": "name-input",
+    });
+    input.value = current;
+    const submit = h(
+      "button",
+      { type: "submit", class: "jupyterspot-primary", "data-testid": "name-submit" },
+      "Join",
+    );
+    const close = h(
+      "button",
+      { type: "button", class: "jupyterspot-close", title: "Not now", "aria-label": "Not now" },
+      "×",
+    );
+    const form = h(
+      "form",
+      { class: "jupyterspot-name-dialog", "data-testid": "name-dialog", "aria-label": "Your name" },
+      h("div", { class: "jupyterspot-name-title" }, "What should others call you?"),
+      h("div", { class: "jupyterspot-name-row" }, input, submit),
+      close,
+    );
+    form.addEventListener("submit", (e) => {
+      e.preventDefault();
+      const value = input.value;
+      this.closeNameDialog();
+      onName(value);
+    });
+    close.addEventListener("click", () => this.closeNameDialog());
+    form.addEventListener("keydown", (e) => {
+      if (e.key === "Escape") this.closeNameDialog();
+    });
+    this.dialog = form;
+    this.el.appendChild(form);
+    // Don't pop up a phone keyboard uninvited.
+    if (window.matchMedia?.("(pointer: fine)").matches) input.focus({ preventScroll: true });
+  }
+
+  closeNameDialog(): void {
+    this.dialog?.remove();
+    this.dialog = null;
+  }
+}

@@ -1,0 +1,268 @@
+// The share widget shown in the notebook (anywidget module): link + copy, host-link copy, QR,
+// status, participants, Stop. Traits come from jupyterspot_magic/widget.py (ShareWidget).
+// Everything is inserted as text; nothing from the model is parsed as HTML.
+
+declare const __WIDGET_CSS__: string;
+
+interface ParticipantInfo {
+  client_id?: number;
+  name?: string;
+  color?: string;
+  role?: string;
+  cell?: string | null;
+  cell_index?: number | null;
+  cell_count?: number | null;
+  following?: number | null;
+}
+
+interface Model {
+  get(name: "url" | "host_url" | "qr_data_uri" | "status" | "message" | "title"): string;
+  get(name: "participants"): ParticipantInfo[];
+  on(event: string, cb: () => void): void;
+  off(event: string, cb: () => void): void;
+  send(content: Record<string, unknown>): void;
+}
+
+interface RenderProps {
+  model: Model;
+  el: HTMLElement;
+}
+
+const TRAITS = ["url", "host_url", "qr_data_uri", "status", "message", "title", "participants"];
+
+const STATUS_LABEL: Record<string, string> = {
+  rendering: "Preparing…",
+  live: "Live",
+  stopped: "Stopped",
+  error: "Error",
+};
+
+function h<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  cls = "",
+  text = "",
+  attrs: Record<string, string> = {},
+): HTMLElementTagNameMap[K] {
+  const el = document.createElement(tag);
+  if (cls) el.className = cls;
+  if (text) el.textContent = text;
+  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v);
+  return el;
+}
+
+function safeColor(color: unknown): string {
+  return typeof color === "string" && /^#[0-9a-fA-F]{6}$/.test(color) ? color : "#868e96";
+}
+
+function safeHttpUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return u.protocol === "http:" || u.protocol === "https:" ? u.href : "";
+  } catch {
+    return "";
+  }
+}
+
+function selectText(node: Node): void {
+  const sel = window.getSelection();
+  if (!sel) return;
+  const range = document.createRange();
+  range.selectNodeContents(node);
+  sel.removeAllRanges();
+  sel.addRange(range);
+}
+
+/** Copy text; if the clipboard API is refused, select `fallback` so the user can press Ctrl+C. */
+async function copyText(text: string, fallback: () => Node): Promise<boolean> {
+  try {
+    if (!navigator.clipboard) throw new Error("no clipboard API");
+    await navigator.clipboard.writeText(text);
+    return true;
+  } catch {
+    const node = fallback();
+    selectText(node);
+    try {
+      return document.execCommand("copy");
+    } catch {
+      return false;
+    }
+  }
+}
+
+function flash(button: HTMLButtonElement, text: string, label: string): void {
+  button.textContent = text;
+  window.setTimeout(() => {
+    button.textContent = label;
+  }, 1600);
+}
+
+function render({ model, el }: RenderProps): () => void {
+  const style = h("style");
+  style.textContent = __WIDGET_CSS__;
+
+  const qr = h("img", "jsw-qr", "", {
+    alt: "QR code of the share link",
+    "data-testid": "widget-qr",
+    width: "140",
+    height: "140",
+  });
+
+  const title = h("div", "jsw-title");
+  const status = h("span", "jsw-status", "", { "data-testid": "widget-status", role: "status" });
+  const head = h("div", "jsw-head");
+  head.append(title, status);
+
+  const link = h("a", "jsw-link", "", {
+    target: "_blank",
+    rel: "noopener noreferrer",
+    "data-testid": "widget-link",
+  });
+  const linkPlaceholder = h("span", "jsw-placeholder", "Preparing the link…");
+  const copy = h("button", "jsw-button jsw-primary", "Copy link", {
+    type: "button",
+    "data-testid": "widget-copy",
+  });
+  const linkRow = h("div", "jsw-link-row");
+  linkRow.append(link, linkPlaceholder, copy);
+
+  const hostCopy = h("button", "jsw-button jsw-small", "Copy host link", {
+    type: "button",
+    "data-testid": "widget-host-copy",
+    title: "The host link gives host rights: keep it for yourself",
+  });
+  const hostFallback = h("input", "jsw-host-fallback", "", {
+    readonly: "",
+    "aria-label": "Host link",
+  });
+  hostFallback.hidden = true;
+  const stop = h("button", "jsw-button jsw-stop", "Stop sharing", {
+    type: "button",
+    "data-testid": "widget-stop",
+  });
+  const actions = h("div", "jsw-actions");
+  actions.append(hostCopy, stop);
+
+  const message = h("div", "jsw-message", "", { "data-testid": "widget-message" });
+  const peopleTitle = h("div", "jsw-people-title");
+  const people = h("ul", "jsw-people", "", { "data-testid": "widget-participants" });
+
+  const main = h("div", "jsw-main");
+  main.append(head, linkRow, actions, hostFallback, message, peopleTitle, people);
+  const root = h("div", "jupyterspot-widget");
+  root.append(qr, main);
+  el.replaceChildren(style, root);
+
+  let stopping = false;
+
+  copy.addEventListener("click", async () => {
+    const url = link.href && safeHttpUrl(model.get("url"));
+    if (!url) return;
+    const ok = await copyText(url, () => link);
+    flash(copy, ok ? "Copied" : "Press Ctrl+C", "Copy link");
+  });
+  hostCopy.addEventListener("click", async () => {
+    const url = safeHttpUrl(model.get("host_url"));
+    if (!url) return;
+    const ok = await copyText(url, () => {
+      hostFallback.value = url;
+      hostFallback.hidden = false;
+      hostFallback.select();
+      return hostFallback;
+    });
+    flash(hostCopy, ok ? "Host link copied" : "Press Ctrl+C", "Copy host link");
+  });
+  stop.addEventListener("click", () => {
+    if (stop.disabled) return;
+    stopping = true;
+    stop.disabled = true;
+    stop.textContent = "Stopping…";
+    model.send({ type: "stop" });
+  });
+
+  const update = (): void => {
+    const st = model.get("status") || "rendering";
+    const done = st === "stopped";
+    // A stopped share's links are dead: don't offer them any more.
+    const url = done ? "" : safeHttpUrl(model.get("url"));
+    const hostUrl = done ? "" : safeHttpUrl(model.get("host_url"));
+    const qrUri = model.get("qr_data_uri");
+    const list = model.get("participants") || [];
+
+    root.setAttribute("data-status", st);
+    title.textContent = model.get("title") ? `Live share · ${model.get("title")}` : "Live share";
+    status.setAttribute("data-status", st);
+    status.textContent = STATUS_LABEL[st] ?? st;
+
+    if (url) {
+      link.href = url;
+      link.textContent = url;
+      link.title = url;
+    } else {
+      link.removeAttribute("href");
+      link.textContent = "";
+    }
+    link.hidden = !url;
+    linkPlaceholder.hidden = !!url;
+    if (st === "stopped") linkPlaceholder.textContent = "Sharing stopped";
+    else if (st === "error") linkPlaceholder.textContent = "No link";
+    else linkPlaceholder.textContent = "Preparing the link…";
+    copy.disabled = !url;
+    hostCopy.hidden = !hostUrl;
+    if (!hostUrl) hostFallback.hidden = true;
+
+    if (qrUri.startsWith("data:image/") && url) {
+      qr.src = qrUri;
+      qr.hidden = false;
+    } else {
+      qr.removeAttribute("src");
+      qr.hidden = true;
+    }
+
+    message.textContent = model.get("message") || "";
+    message.hidden = !message.textContent;
+
+    stop.disabled = done || stopping;
+    if (done) {
+      stop.textContent = "Stopped";
+      stopping = false;
+    } else if (!stopping) {
+      stop.textContent = "Stop sharing";
+    }
+
+    const names = new Map<number, string>();
+    for (const p of list) if (typeof p.client_id === "number") names.set(p.client_id, p.name ?? "");
+    peopleTitle.textContent = list.length
+      ? `${list.length} ${list.length === 1 ? "person" : "people"} here`
+      : done
+        ? ""
+        : "Nobody has joined yet";
+    peopleTitle.hidden = !peopleTitle.textContent;
+    people.replaceChildren(
+      ...list.map((p) => {
+        const li = h("li", "jsw-person");
+        if (typeof p.client_id === "number") li.setAttribute("data-client-id", String(p.client_id));
+        const dot = h("span", "jsw-dot");
+        dot.style.background = safeColor(p.color);
+        li.append(dot, h("span", "jsw-name", p.name || "Guest"));
+        if (p.role === "host") li.append(h("span", "jsw-badge", "host"));
+        const details: string[] = [];
+        if (typeof p.cell_index === "number" && typeof p.cell_count === "number" && p.cell_count) {
+          details.push(`cell ${p.cell_index + 1} of ${p.cell_count}`);
+        }
+        if (typeof p.following === "number") {
+          details.push(`following ${names.get(p.following) || "someone"}`);
+        }
+        if (details.length) li.append(h("span", "jsw-detail", details.join(" · ")));
+        return li;
+      }),
+    );
+  };
+
+  for (const name of TRAITS) model.on(`change:${name}`, update);
+  update();
+  return () => {
+    for (const name of TRAITS) model.off(`change:${name}`, update);
+  };
+}
+
+export default { render };
