@@ -123,6 +123,21 @@ def encode_awareness(entries: Iterable[tuple[int, AwarenessEntry]]) -> bytes:
     return bytes([AWARENESS]) + write_var_bytes(update)
 
 
+def stamp_guest_role(state: str) -> str:
+    """A guest cannot claim to be host: its `user.role` is rewritten to what its token proves."""
+    if '"host"' not in state:  # the common case costs a substring scan, no JSON parse
+        return state
+    try:
+        parsed = json.loads(state)
+    except ValueError:
+        return state
+    user = parsed.get("user") if isinstance(parsed, dict) else None
+    if not isinstance(user, dict) or user.get("role") == "guest":
+        return state
+    user["role"] = "guest"
+    return json.dumps(parsed, separators=(",", ":"))
+
+
 # --- connections ---------------------------------------------------------------------------
 
 
@@ -324,6 +339,8 @@ class Room:
                 conn.client_ids.discard(client_id)
                 self._queue_awareness(client_id, AwarenessEntry(clock, None))
                 continue
+            if conn.role != "host":
+                state = stamp_guest_role(state)
             self.awareness[client_id] = entry = AwarenessEntry(clock, state)
             self.owners[client_id] = conn
             conn.client_ids.add(client_id)

@@ -244,3 +244,18 @@ def test_page_has_config_for_role_and_never_the_host_token(server):
     assert headers["X-Content-Type-Options"] == "nosniff"
     with urllib.request.urlopen(f"{root}?token=host-token") as r:
         assert '"role": "host"' in r.read().decode()
+
+
+def test_guest_cannot_claim_the_host_role(server, node_peers):
+    srv, _ = server
+    host = node_peers(base(srv), "board", "host-token")
+    guest = node_peers(base(srv), "board", "guest-token")
+    host.send(cmd="awareness", state={"user": {"name": "Real host", "role": "host"}})
+    guest.send(cmd="awareness", state={"user": {"name": "Mallory", "role": "host"}})
+
+    def roles(e):
+        users = {v["user"]["name"]: v["user"]["role"] for v in present(e["states"]).values()}
+        return e["event"] == "awareness" and users == {"Real host": "host", "Mallory": "guest"}
+
+    # the guest's own copy is its local claim; every other client sees the proven role
+    host.wait(lambda e: e["event"] == "awareness" and "Mallory" in str(e["states"]) and roles(e))
