@@ -27,8 +27,7 @@ def share(
     """
     from IPython import get_ipython
 
-    from . import magic
-    from . import sharing
+    from . import magic, sharing
 
     shell = get_ipython()
     result = sharing.share(

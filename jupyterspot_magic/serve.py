@@ -72,6 +72,7 @@ class SharedNotebook:
     control: Room = field(init=False)
     _pages: dict[tuple[str, bool], bytes] = field(default_factory=dict, init=False)
     _page_lock: asyncio.Lock | None = field(default=None, init=False)
+    _warming: asyncio.Task | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self.board = Room("board")
@@ -95,6 +96,10 @@ class SharedNotebook:
         self.rendered = rendered
         self._pages.clear()
 
+    def warm_up(self) -> None:
+        """Compress the guest page in the background so the first visitor does not wait."""
+        self._warming = asyncio.get_running_loop().create_task(self.page("guest", True))
+
     async def page(self, role: str, gzipped: bool) -> bytes:
         """The page for a role, built once (gzip in a worker thread: big pages take ~1 s)."""
         if self._page_lock is None:
@@ -105,7 +110,8 @@ class SharedNotebook:
                 plain = self._pages.get((role, False)) or self._build_page(role)
                 self._pages[(role, False)] = plain
                 if gzipped:
-                    self._pages[key] = await asyncio.to_thread(gzip.compress, plain, 5)
+                    level = gzip_level(plain)
+                    self._pages[key] = await asyncio.to_thread(gzip.compress, plain, level)
             return self._pages[key]
 
     def _build_page(self, role: str) -> bytes:
@@ -127,6 +133,11 @@ class SharedNotebook:
         if role == "guest":
             page = page.replace(self.token, "[redacted]")
         return page.encode()
+
+
+def gzip_level(page: bytes) -> int:
+    """Text compresses well at 6; big pages are mostly base64 images that barely shrink."""
+    return 6 if len(page) < 4_000_000 else 1
 
 
 # --- the ASGI app --------------------------------------------------------------------------

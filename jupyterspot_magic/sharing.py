@@ -189,6 +189,7 @@ def participant_row(client_id: int, state: dict, role: str) -> dict:
 async def _register(server: ServerThread, shared: SharedNotebook) -> None:
     server.registry.shares[shared.room] = shared
     _write_control(shared, shared.rendered)
+    shared.warm_up()
 
 
 async def _unregister(server: ServerThread, shared: SharedNotebook) -> None:
@@ -200,6 +201,7 @@ async def _unregister(server: ServerThread, shared: SharedNotebook) -> None:
 async def _update_content(shared: SharedNotebook, rendered: RenderedNotebook) -> None:
     shared.set_rendered(rendered)
     _write_control(shared, rendered)
+    shared.warm_up()
 
 
 def _write_control(shared: SharedNotebook, rendered: RenderedNotebook) -> None:
