@@ -2,9 +2,10 @@
 //   viewer.js  (IIFE, es2020)  from js/viewer/main.ts
 //   viewer.css (minified)      from js/viewer/viewer.css
 //   widget.js  (ESM, anywidget module) from js/widget/index.ts, with js/widget/widget.css inlined
+//   mathjax.js (copied from the mathjax package, loaded only by pages with math)
 // and prints each output's raw and gzip size plus the viewer JS+CSS gzip total.
 import { build } from "esbuild";
-import { readFileSync, mkdirSync } from "node:fs";
+import { copyFileSync, readFileSync, mkdirSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -57,9 +58,13 @@ await Promise.all([
   ),
 ]);
 
+// MathJax 3 (SVG output: no font files to serve), loaded by the page only when it has math,
+// so LaTeX renders without any CDN.
+copyFileSync(join(root, "node_modules/mathjax/es5/tex-svg-full.js"), join(out, "mathjax.js"));
+
 const sizes = {};
 const kb = (n) => `${(n / 1024).toFixed(1)} KB`;
-for (const name of ["viewer.js", "viewer.css", "widget.js"]) {
+for (const name of ["viewer.js", "viewer.css", "widget.js", "mathjax.js"]) {
   const data = readFileSync(join(out, name));
   const gz = gzipSync(data, { level: 9 }).length;
   sizes[name] = gz;

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import hashlib
 import hmac
 import html
 import importlib.util
@@ -42,7 +43,11 @@ from .rooms import (
 log = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).parent / "static"
-STATIC_FILES = {"viewer.js": "text/javascript", "viewer.css": "text/css"}
+STATIC_FILES = {
+    "viewer.js": "text/javascript",
+    "viewer.css": "text/css",
+    "mathjax.js": "text/javascript",
+}
 REF_WIDTH = 1000  # px: the notebook is laid out at this width everywhere, then scaled to fit
 PING_INTERVAL = 2.0  # s: a peer that vanished without closing is dropped after ~2 pings
 PING_TIMEOUT = 2.0
@@ -169,7 +174,40 @@ def error_page(status: int, title: str, detail: str) -> HTMLResponse:
     return HTMLResponse(body, status_code=status, headers=SECURITY_HEADERS)
 
 
+@dataclass(frozen=True)
+class StaticAsset:
+    raw: bytes
+    gzipped: bytes
+    etag: str
+
+
+class StaticCache:
+    """The bundle files, read and gzipped once per process (in a worker thread)."""
+
+    def __init__(self) -> None:
+        self._assets: dict[str, StaticAsset] = {}
+
+    async def get(self, name: str) -> StaticAsset | None:
+        if name not in self._assets:
+            asset = await asyncio.to_thread(self._load, STATIC_DIR / name)
+            if asset is None:
+                return None
+            self._assets[name] = asset
+        return self._assets[name]
+
+    @staticmethod
+    def _load(path: Path) -> StaticAsset | None:
+        try:
+            raw = path.read_bytes()
+        except OSError:
+            return None
+        etag = '"' + hashlib.sha256(raw).hexdigest()[:20] + '"'
+        return StaticAsset(raw, gzip.compress(raw, 6), etag)
+
+
 def build_app(registry: Registry) -> Starlette:
+    static_cache = StaticCache()
+
     async def page(request: Request) -> Response:
         shared = registry.shares.get(request.path_params["room"])
         if shared is None:
@@ -195,13 +233,19 @@ def build_app(registry: Registry) -> Starlette:
 
     async def static(request: Request) -> Response:
         name = request.path_params["name"]
-        if name not in STATIC_FILES or not (STATIC_DIR / name).is_file():
+        if name not in STATIC_FILES:
             return Response("Not found", status_code=404, headers=SECURITY_HEADERS)
-        return FileResponse(
-            STATIC_DIR / name,
-            media_type=STATIC_FILES[name],
-            headers={**SECURITY_HEADERS, "Cache-Control": "no-cache"},
-        )
+        asset = await static_cache.get(name)
+        if asset is None:
+            return Response("Not found", status_code=404, headers=SECURITY_HEADERS)
+        headers = {**SECURITY_HEADERS, "Cache-Control": "no-cache", "ETag": asset.etag}
+        headers["Vary"] = "Accept-Encoding"
+        if request.headers.get("if-none-match") == asset.etag:
+            return Response(status_code=304, headers=headers)
+        body = asset.raw
+        if "gzip" in request.headers.get("accept-encoding", ""):
+            body, headers["Content-Encoding"] = asset.gzipped, "gzip"
+        return Response(body, media_type=STATIC_FILES[name], headers=headers)
 
     async def plotly_asset(request: Request) -> Response:
         path = plotly_js_path()

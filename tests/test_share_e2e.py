@@ -71,6 +71,8 @@ def test_share_two_pages_presence_while_kernel_busy(kernel, browser):
     bob.goto(info["url"] + "&name=Bob")
     for page in (alice, bob):
         wait_names(page, {"Alice", "Bob"})
+    # LaTeX is typeset by the MathJax the share serves itself (this machine has no internet).
+    alice.locator("#jupyterspot-root mjx-container").first.wait_for(timeout=15000)
 
     # Cursors: Alice points at the middle of a cell; Bob sees her cursor on the same cell spot.
     alice_id = alice.evaluate("window.jupyterspot.awareness.clientID")
