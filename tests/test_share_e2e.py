@@ -112,3 +112,19 @@ def test_share_two_pages_presence_while_kernel_busy(kernel, browser):
     desktop.close()
     phone.close()
     kernel.execute("%jupyterspot stop")
+
+
+def test_a_reconnecting_participant_reappears_without_moving(kernel, browser):
+    """A network blip: the page reconnects by itself and everyone sees it again at once."""
+    kernel.execute(f"%load_ext jupyterspot_magic\n%jupyterspot share {DEMO} --tunnel none")
+    info = kernel.json(SAMPLER)
+    context = browser.new_context(viewport={"width": 1200, "height": 800})
+    alice, bob = context.new_page(), context.new_page()
+    alice.goto(info["url"] + "&name=Alice")
+    bob.goto(info["url"] + "&name=Bob")
+    wait_names(alice, {"Alice", "Bob"})
+    bob.evaluate("window.jupyterspot.provider.ws.close()")  # y-websocket reconnects by itself
+    wait_names(alice, {"Alice"}, timeout=3)
+    wait_names(alice, {"Alice", "Bob"}, timeout=5)
+    context.close()
+    kernel.execute("%jupyterspot stop")

@@ -47,6 +47,12 @@ export class Connection {
     this.awareness = this.board.awareness;
     // Presence lives on the board room only; don't announce an empty state in control.
     this.control.awareness.setLocalState(null);
+    // Others dropped our state (same clock) when the server saw us leave; re-announcing it with
+    // the old clock would be ignored, so bump the clock on every (re)connect.
+    this.board.on("status", (e: { status: string }) => {
+      const state = this.awareness.getLocalState();
+      if (e.status === "connected" && state !== null) this.awareness.setLocalState({ ...state });
+    });
     for (const provider of [this.board, this.control]) {
       provider.on("status", () => this.update());
       provider.on("sync", () => this.update());
