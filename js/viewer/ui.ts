@@ -105,7 +105,7 @@ export class TopBar {
     const row = h("div", { class: "jupyterspot-bar-row" }, this.tools, this.status, this.toggle);
     this.el = h(
       "div",
-      { class: "jupyterspot-bar", "data-testid": "toolbar", role: "region" },
+      { class: "jupyterspot-bar", "data-testid": "topbar", role: "region" },
       row,
       this.participants,
     );
