@@ -15,6 +15,7 @@ import html
 import importlib.util
 import json
 import logging
+import os
 import socket
 import threading
 from collections.abc import Callable, Coroutine
@@ -312,8 +313,12 @@ async def serve_socket(registry: Registry, websocket: WebSocket) -> None:
 
 def bind_socket(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # proto must say TCP: asyncio only sets TCP_NODELAY on accepted sockets whose proto is
+    # IPPROTO_TCP, and without it Nagle + delayed ACK hold small frames 40 ms (measured: cursor
+    # p95 40 ms -> see docs/benchmarks.md). NODELAY on the listener is inherited on Linux.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     try:
         sock.bind((host, port))
     except OSError as e:
@@ -340,7 +345,7 @@ class ServerThread:
             log_level="warning",
             access_log=False,
             lifespan="off",
-            ws="websockets-sansio",
+            ws=os.environ.get("JUPYTERSPOT_WS_IMPL", "websockets-sansio"),
             ws_ping_interval=PING_INTERVAL,
             ws_ping_timeout=PING_TIMEOUT,
             ws_per_message_deflate=False,  # small frames: deflate costs CPU per recipient

@@ -259,3 +259,18 @@ def test_guest_cannot_claim_the_host_role(server, node_peers):
 
     # the guest's own copy is its local claim; every other client sees the proven role
     host.wait(lambda e: e["event"] == "awareness" and "Mallory" in str(e["states"]) and roles(e))
+
+
+def test_listener_is_tcp_with_nodelay():
+    """Small frames go out at once: without IPPROTO_TCP asyncio leaves Nagle on for accepted
+    sockets and delayed ACKs hold cursor updates ~40 ms (measured, docs/benchmarks.md)."""
+    import socket
+
+    from jupyterspot_magic.serve import bind_socket
+
+    sock = bind_socket("127.0.0.1", 0)
+    try:
+        assert sock.proto == socket.IPPROTO_TCP
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
+    finally:
+        sock.close()
