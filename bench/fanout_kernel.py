@@ -4,7 +4,7 @@ Starts an IPython kernel (jupyter_client), shares the demo notebook there with `
 and runs ../shared/bench/fanout/run.sh against the share's board room beside the Node server it
 starts. Prints the raw JSON lines and a table of ours/Node per row (p50, p95, received).
 
-Usage: python bench/fanout_kernel.py [N_LIST] [SECONDS]    e.g.  python bench/fanout_kernel.py "10 30 50" 5
+Usage: python bench/fanout_kernel.py [N_LIST] [SECONDS]   (e.g. "10 30 50" 5)
 Set BUSY=sleep or BUSY=loop to keep the kernel busy (time.sleep / a pure-Python loop) meanwhile.
 """
 
@@ -31,19 +31,62 @@ def table(lines: list[dict]) -> None:
     rows: dict[tuple, dict] = {}
     for r in lines:
         rows.setdefault((r.get("scenario"), r.get("N")), {})[r["server"]] = r
-    print(f"\n{'scenario':8} {'N':>3} | {'node p50':>8} {'p95':>7} {'recv':>7} | "
-          f"{'ours p50':>8} {'p95':>7} {'recv':>7} | {'p95 ratio':>9} {'recv ratio':>10}")
+    print(
+        f"\n{'scenario':8} {'N':>3} | {'node p50':>8} {'p95':>7} {'recv':>7} | "
+        f"{'ours p50':>8} {'p95':>7} {'recv':>7} | {'p95 ratio':>9} {'recv ratio':>10}"
+    )
     for (scenario, n), pair in sorted(rows.items(), key=lambda kv: (kv[0][0] or "", kv[0][1] or 0)):
         node, ours = pair.get("node", {}), pair.get("other", {})
+
         def cell(r, k):
             return f"{r[k]:>7}" if k in r else f"{'err':>7}"
-        ratio = (f"{ours['p95'] / node['p95']:9.2f}" if ours.get("p95") and node.get("p95")
-                 else f"{'-':>9}")
-        recv = (f"{ours['received'] / node['received']:10.3f}"
-                if ours.get("received") and node.get("received") else f"{'-':>10}")
-        print(f"{scenario:8} {n:>3} | {cell(node, 'p50'):>8} {cell(node, 'p95')} "
-              f"{cell(node, 'received')} | {cell(ours, 'p50'):>8} {cell(ours, 'p95')} "
-              f"{cell(ours, 'received')} | {ratio} {recv}")
+
+        ratio = (
+            f"{ours['p95'] / node['p95']:9.2f}"
+            if ours.get("p95") and node.get("p95")
+            else f"{'-':>9}"
+        )
+        recv = (
+            f"{ours['received'] / node['received']:10.3f}"
+            if ours.get("received") and node.get("received")
+            else f"{'-':>10}"
+        )
+        print(
+            f"{scenario:8} {n:>3} | {cell(node, 'p50'):>8} {cell(node, 'p95')} "
+            f"{cell(node, 'received')} | {cell(ours, 'p50'):>8} {cell(ours, 'p95')} "
+            f"{cell(ours, 'received')} | {ratio} {recv}"
+        )
+
+
+SHARE = (
+    "import json, jupyterspot_magic as j\n"
+    "j.stop()\n"
+    "s = j.share({path!r}, tunnel='none', display=False)\n"
+    "print(json.dumps(s.info()))"
+)
+
+
+def run_n(kernel: Kernel, n: str, seconds: str) -> list[dict]:
+    """One run.sh call (strokes then cursors) against a fresh share, so our room starts empty
+    like Node's fresh room; the cursors row still carries the strokes row's ~250 strokes."""
+    info = kernel.json(SHARE.format(path=str(REPO / "examples" / "demo.ipynb")))
+    busy = os.environ.get("BUSY")
+    if busy:
+        kernel.start(BUSY_CODE[busy])
+    env = {**os.environ, "FANOUT_PARAMS": f"token={info['token']}", "FANOUT_ROOM": "board"}
+    out = subprocess.run(
+        ["bash", str(RUN_SH), info["ws_url"], n, seconds],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
+    if busy:
+        kernel.km.interrupt_kernel()
+        kernel.execute("pass")
+    if out.returncode:
+        print(out.stderr[-2000:], file=sys.stderr)
+    return [json.loads(x) for x in out.stdout.splitlines() if x.startswith("{")]
 
 
 def main() -> None:
@@ -51,26 +94,13 @@ def main() -> None:
     seconds = sys.argv[2] if len(sys.argv) > 2 else "5"
     kernel = Kernel(REPO)
     try:
-        info = kernel.json(
-            "import json, jupyterspot_magic as j\n"
-            f"s = j.share({str(REPO / 'examples' / 'demo.ipynb')!r}, tunnel='none', display=False)\n"
-            "print(json.dumps(s.info()))"
-        )
-        busy = os.environ.get("BUSY")
-        if busy:
-            kernel.start(BUSY_CODE[busy])
-        env = {**os.environ, "FANOUT_PARAMS": f"token={info['token']}", "FANOUT_ROOM": "board"}
-        out = subprocess.run(["bash", str(RUN_SH), info["ws_url"], ns, seconds], env=env,
-                             capture_output=True, text=True, timeout=3600)
-        lines = [json.loads(x) for x in out.stdout.splitlines() if x.startswith("{")]
-        for line in lines:
-            print(json.dumps(line))
-        if out.returncode:
-            print(out.stderr[-2000:], file=sys.stderr)
+        lines = []
+        for n in ns.split():
+            for line in run_n(kernel, n, seconds):
+                print(json.dumps(line), flush=True)
+                lines.append(line)
         table(lines)
     finally:
-        if os.environ.get("BUSY"):
-            kernel.km.interrupt_kernel()
         kernel.shutdown()
 
 

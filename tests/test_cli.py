@@ -1,0 +1,186 @@
+"""`jupyterspot share NOTEBOOK` from a terminal: the installed console script in a real
+subprocess, its --json line, the link answering over loopback, a clean exit on SIGINT/SIGTERM
+that frees the port, and a one-line error for a missing notebook."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import IO
+
+import pytest
+
+from .conftest import DEMO, REPO
+
+JSON_KEYS = {"url", "host_url", "local_url", "ws_url", "room", "token", "host_token"}
+
+
+def command() -> list[str]:
+    """The console script pip installed next to this Python; else `python -m`."""
+    script = Path(sys.executable).with_name("jupyterspot")
+    if script.is_file():
+        return [str(script)]
+    found = shutil.which("jupyterspot")
+    return [found] if found else [sys.executable, "-m", "jupyterspot_magic.cli"]
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """The CLI's environment, with its own render cache (never a stale user cache)."""
+    cache = tmp_path_factory.mktemp("render-cache")
+    return {**os.environ, "JUPYTERSPOT_CACHE_DIR": str(cache)}
+
+
+class Cli:
+    """A running `jupyterspot` process whose stdout lines are read in the background."""
+
+    def __init__(self, args: list[str], env: dict[str, str]) -> None:
+        self.proc = subprocess.Popen(
+            [*command(), *args],
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.stderr: list[str] = []
+        self._pumps = [
+            threading.Thread(target=self._pump, args=(self.proc.stdout, self.lines.put)),
+            threading.Thread(target=self._pump, args=(self.proc.stderr, self.stderr.append)),
+        ]
+        for pump in self._pumps:
+            pump.start()
+
+    @staticmethod
+    def _pump(stream: IO[str] | None, put: Callable[[str], object]) -> None:
+        assert stream is not None
+        for line in stream:
+            put(line)
+
+    def readline(self, timeout: float = 30) -> str:
+        try:
+            return self.lines.get(timeout=timeout)
+        except queue.Empty:
+            raise AssertionError(f"no output within {timeout}s; stderr: {self.stderr}") from None
+
+    def stop(self, sig: signal.Signals, timeout: float = 5) -> int:
+        """Send the signal; the exit code, which must come within `timeout` seconds."""
+        self.proc.send_signal(sig)
+        code = self.proc.wait(timeout)
+        for pump in self._pumps:
+            pump.join(5)
+        return code
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(5)
+        for pump in self._pumps:
+            pump.join(5)
+
+
+@pytest.fixture
+def cli(env: dict[str, str]) -> Iterator[Callable[..., Cli]]:
+    started: list[Cli] = []
+
+    def run(*args: str) -> Cli:
+        started.append(Cli(list(args), env))
+        return started[-1]
+
+    yield run
+    for c in started:
+        c.kill()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def get(url: str) -> int:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return response.status
+
+
+def port_is_free(port: int) -> bool:
+    """Nothing listens on the port: connecting is refused and a server could listen there."""
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()
+        return False
+    except ConnectionRefusedError:
+        pass
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+            s.listen(1)
+        except OSError:
+            return False
+    return True
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_json_line_then_clean_exit_on_signal(cli: Callable[..., Cli], sig: signal.Signals) -> None:
+    """`--json` prints exactly one JSON line with the documented keys; the link answers; the
+    signal ends the process with code 0 within seconds, the link dies and the port is freed."""
+    port = free_port()
+    proc = cli("share", str(DEMO), "--tunnel", "none", "--port", str(port), "--json")
+    info = json.loads(proc.readline())
+    assert set(info) == JSON_KEYS
+    assert info["url"].startswith(f"http://127.0.0.1:{port}/s/{info['room']}/")
+    assert info["token"] in info["url"] and info["host_token"] in info["host_url"]
+    assert get(info["url"]) == 200
+    assert get(info["host_url"]) == 200
+
+    t0 = time.monotonic()
+    assert proc.stop(sig) == 0
+    assert time.monotonic() - t0 < 5
+    assert proc.lines.empty(), "more than one line on stdout"
+    with pytest.raises(urllib.error.URLError):
+        get(info["url"])
+    assert port_is_free(port)
+
+
+def test_plain_output_prints_the_link(cli: Callable[..., Cli]) -> None:
+    """Without --json the link is printed for a person to copy, and it opens the page."""
+    proc = cli("share", str(DEMO), "--tunnel", "none")
+    printed = ""
+    while "Ctrl-C" not in printed:
+        printed += proc.readline()
+    match = re.search(r"link:\s+(http://127\.0\.0\.1:\d+/s/\S+\?token=\S+)", printed)
+    assert match, printed
+    assert get(match.group(1)) == 200
+    assert proc.stop(signal.SIGINT) == 0
+
+
+def test_missing_notebook_exit_2_one_line(env: dict[str, str], tmp_path: Path) -> None:
+    """A notebook that does not exist: exit code 2, one stderr line starting "jupyterspot:"."""
+    missing = tmp_path / "missing.ipynb"
+    done = subprocess.run(
+        [*command(), "share", str(missing), "--tunnel", "none", "--json"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("jupyterspot:"), done.stderr
+    assert str(missing) in lines[0]
+    assert done.stdout == ""

@@ -1,0 +1,341 @@
+"""`%jupyterspot` as a user meets it in a real IPython kernel (jupyter_client): share, status,
+stop, re-share, replace, one-line errors, help, the widget's Stop button, the Python API and
+the Colab route. The links are checked from the test process over real loopback HTTP."""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from .conftest import DEMO, REPO, require_corpus
+from .kernel import Kernel
+
+WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+@pytest.fixture(scope="module")
+def kernel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kernel]:
+    """One kernel for the module, with its own render cache (never a stale user cache) and no
+    ngrok credentials."""
+    env = {
+        "JUPYTERSPOT_CACHE_DIR": str(tmp_path_factory.mktemp("render-cache")),
+        "NGROK_AUTHTOKEN": "",
+        "XDG_CONFIG_HOME": str(tmp_path_factory.mktemp("config")),
+    }
+    k = Kernel(REPO, env=env)
+    ok(k, "%load_ext jupyterspot_magic")
+    yield k
+    k.shutdown()
+
+
+@pytest.fixture
+def ipy(kernel: Kernel) -> Iterator[Kernel]:
+    """The module's kernel; whatever a test shared is stopped after it."""
+    yield kernel
+    kernel.execute("import jupyterspot_magic; jupyterspot_magic.stop()")
+
+
+def ok(k: Kernel, code: str) -> dict:
+    result = k.execute(code)
+    assert result["error"] is None, result["error"]
+    assert not stderr(result), stderr(result)
+    return result
+
+
+def stderr(result: dict) -> str:
+    return "".join(
+        m["content"]["text"]
+        for m in result["messages"]
+        if m["msg_type"] == "stream" and m["content"]["name"] == "stderr"
+    )
+
+
+def reply_to(k: Kernel, msg_id: str, timeout: float = 10) -> dict:
+    """The execute_reply of one request (the helper only reads iopub; replies queue up)."""
+    while True:
+        msg = k.kc.get_shell_msg(timeout=timeout)
+        if msg["parent_header"].get("msg_id") == msg_id:
+            return msg["content"]
+
+
+CURRENT_INFO = (
+    "import json, jupyterspot_magic; print(json.dumps(jupyterspot_magic.current().info()))"
+)
+THREAD_NAMES = "import threading; print(json.dumps([t.name for t in threading.enumerate()]))"
+
+
+def share_info(k: Kernel, code: str) -> dict:
+    """Run a share cell, then read the current share's links from the kernel."""
+    ok(k, code)
+    return k.json(CURRENT_INFO)
+
+
+def status_of(url: str) -> int | None:
+    """HTTP status of a GET, or None when nothing listens any more."""
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status
+    except urllib.error.HTTPError as e:
+        return e.code
+    except urllib.error.URLError as e:
+        if isinstance(e.reason, ConnectionRefusedError):
+            return None
+        raise
+
+
+def page(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        assert response.status == 200
+        return response.read().decode()
+
+
+def port_of(url: str) -> int:
+    match = re.match(r"http://127\.0\.0\.1:(\d+)/", url)
+    assert match, url
+    return int(match.group(1))
+
+
+def can_listen(port: int) -> bool:
+    """Whether this process can listen on the port (as a restarted server would)."""
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+            s.listen(1)
+        except OSError:
+            return False
+        return True
+
+
+def corpus_notebook() -> Path:
+    return require_corpus() / "jupyter__nbconvert__tests_preprocessors_files_HelloWorld.ipynb"
+
+
+# --- share, status, stop ----------------------------------------------------------------------
+
+
+def test_share_shows_widget_and_plain_link(ipy: Kernel) -> None:
+    """`%jupyterspot share NB --tunnel none` displays the widget and a plain HTML link, both
+    marked as our own output, and the link opens the page."""
+    result = ok(ipy, f"%jupyterspot share {DEMO.relative_to(REPO)} --tunnel none")
+    ours = [o for o in result["outputs"] if "jupyterspot_magic" in o["metadata"]]
+    assert any(WIDGET_MIME in o["data"] for o in ours), result["outputs"]
+    links = [o["data"]["text/html"] for o in ours if "text/html" in o["data"]]
+    assert len(links) == 1, result["outputs"]
+    url = re.search(r'href="([^"]+)"', links[0]).group(1).replace("&amp;", "&")
+    assert url.startswith("http://127.0.0.1:")
+    assert status_of(url) == 200
+
+
+def people_line(k: Kernel) -> str:
+    status = ok(k, "%jupyterspot status")["stdout"]
+    return next(line for line in status.splitlines() if "people:" in line)
+
+
+def test_status_then_stop_frees_everything(ipy: Kernel, node_peers) -> None:
+    """`status` prints the link and who is there; `stop` kills the link, ends the server
+    thread, frees the port; a second `stop` says nothing is shared."""
+    info = share_info(ipy, f"%jupyterspot share {DEMO} --tunnel none")
+    assert info["url"] in ok(ipy, "%jupyterspot status")["stdout"]
+    assert re.search(r"people:\s+0\b", people_line(ipy))
+    ana = node_peers(info["ws_url"], "board", info["token"])
+    ana.send(cmd="awareness", state={"user": {"name": "Ana", "color": "#112233"}})
+    deadline = time.monotonic() + 5
+    while not re.search(r"people:\s+1 \(Ana\)", line := people_line(ipy)):
+        assert time.monotonic() < deadline, line
+        time.sleep(0.1)
+
+    assert "stopped" in ok(ipy, "%jupyterspot stop")["stdout"]
+    assert status_of(info["url"]) in (404, None)
+    assert "jupyterspot-server" not in ipy.json(THREAD_NAMES)
+    assert can_listen(port_of(info["url"]))
+    assert "nothing shared" in ok(ipy, "%jupyterspot stop")["stdout"]
+    assert "nothing shared" in ok(ipy, "%jupyterspot status")["stdout"]
+
+
+def test_reshare_keeps_link_and_other_notebook_replaces_it(ipy: Kernel, node_peers) -> None:
+    """Sharing the same notebook again keeps the link and the people; another notebook ends the old
+    share (its link 404s, people in its room are told with close code 1001) and serves the new."""
+    first = share_info(ipy, f"%jupyterspot share {DEMO} --tunnel none")
+    peer = node_peers(first["ws_url"], "board", first["token"])
+    peer.wait(lambda e: e["event"] == "synced")
+    again = share_info(ipy, f"%jupyterspot share {DEMO} --tunnel none")
+    assert again == first
+    peer.dump()  # reads every event so far: the re-share did not disconnect anyone
+    assert not [e for e in peer.history if e["event"] == "close"], peer.history
+
+    other = share_info(ipy, f"%jupyterspot share {corpus_notebook()} --tunnel none")
+    assert other["room"] != first["room"]
+    assert status_of(other["url"]) == 200
+    assert status_of(first["url"]) == 404
+    peer.wait(lambda e: e["event"] == "close" and e["code"] == 1001)
+
+
+# --- errors -----------------------------------------------------------------------------------
+
+
+def usage_error(k: Kernel, code: str) -> str:
+    """Run a cell that must fail with a one-line UsageError and no traceback; its message."""
+    msg_id = k.start(code)
+    result = k.collect(msg_id)
+    reply = reply_to(k, msg_id)
+    assert reply["status"] == "error", reply
+    assert reply["ename"] == "UsageError", reply
+    evalue = reply["evalue"]
+    assert evalue and "\n" not in evalue.strip(), evalue
+    printed = stderr(result) + result["stdout"]
+    for m in result["messages"]:
+        if m["msg_type"] == "error":
+            assert m["content"]["ename"] == "UsageError"
+            assert len(m["content"]["traceback"]) <= 1, m["content"]["traceback"]
+            printed += "\n".join(m["content"]["traceback"])
+    assert "Traceback" not in printed and "jupyterspot_magic" not in printed, printed
+    assert not result["outputs"], "a failed share displayed something"
+    return evalue
+
+
+def test_missing_notebook_is_one_line(ipy: Kernel) -> None:
+    """A path that does not exist: one line naming it, no traceback."""
+    assert "no-such-notebook.ipynb" in usage_error(
+        ipy, "%jupyterspot share no-such-notebook.ipynb --tunnel none"
+    )
+
+
+def test_invalid_json_is_one_line(ipy: Kernel, tmp_path: Path) -> None:
+    """A file that is not JSON: one line saying so, no traceback."""
+    bad = tmp_path / "broken.ipynb"
+    bad.write_text('{"cells": [', encoding="utf-8")
+    assert "Not valid JSON" in usage_error(ipy, f"%jupyterspot share {bad} --tunnel none")
+
+
+def test_ngrok_without_token_is_one_line(ipy: Kernel) -> None:
+    """`--tunnel ngrok` with no authtoken (the kernel runs with an empty NGROK_AUTHTOKEN and an
+    empty config dir) says in one line what to do, instead of failing obscurely or hanging."""
+    assert not (Path.home() / ".ngrok2" / "ngrok.yml").is_file(), "this machine has an ngrok config"
+    evalue = usage_error(ipy, f"%jupyterspot share {DEMO} --tunnel ngrok")
+    assert "authtoken" in evalue and "NGROK_AUTHTOKEN" in evalue, evalue
+
+
+def test_port_in_use_is_one_line(ipy: Kernel) -> None:
+    """`--port N` with N taken by another program: one line naming the address."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        evalue = usage_error(ipy, f"%jupyterspot share {DEMO} --tunnel none --port {port}")
+    assert f"127.0.0.1:{port}" in evalue
+
+
+# --- help, widget, Python API, Colab ----------------------------------------------------------
+
+
+def test_help_through_ipython(ipy: Kernel) -> None:
+    """`%jupyterspot?` pages help that mentions the actions and the --tunnel option."""
+    msg_id = ipy.start("%jupyterspot?")
+    ipy.collect(msg_id)
+    reply = reply_to(ipy, msg_id)
+    pages = [p["data"]["text/plain"] for p in reply["payload"] if p.get("source") == "page"]
+    assert pages, reply
+    text = ANSI.sub("", pages[0])
+    for word in ("share", "stop", "status", "--tunnel", "none"):
+        assert word in text, word
+
+
+WIDGET = """
+import json, jupyterspot_magic
+w = jupyterspot_magic.current().widget
+print(json.dumps({"url": w.url, "qr": w.qr_data_uri[:40], "status": w.status}))
+"""
+CLICK_STOP = """
+w._handle_custom_msg({"type": "stop"}, [])
+print(json.dumps({"widget": w.status, "current": jupyterspot_magic.current() is None}))
+"""
+
+
+def test_widget_state_and_stop_button(ipy: Kernel) -> None:
+    """The widget carries the link, its QR code and status "live"; a Stop click from the
+    front end (custom message {"type": "stop"}) ends the share and kills the link."""
+    info = share_info(ipy, f"%jupyterspot share {DEMO} --tunnel none")
+    widget = ipy.json(WIDGET)
+    assert widget["url"] == info["url"]
+    assert widget["qr"].startswith("data:image/svg+xml")
+    assert widget["status"] == "live"
+    assert ipy.json(CLICK_STOP) == {"widget": "stopped", "current": True}
+    assert status_of(info["url"]) in (404, None)
+
+
+PYTHON_API = """
+import json, jupyterspot_magic
+s = jupyterspot_magic.share({path!r}, tunnel="none", display=False)
+print(json.dumps({{"url": s.url, "host_url": s.host_url, "participants": s.participants}}))
+"""
+
+
+def test_python_api(ipy: Kernel) -> None:
+    """`jupyterspot_magic.share(path, tunnel="none", display=False)` displays nothing and
+    returns a Share: guest and host links work, nobody is there yet, `.stop()` ends it."""
+    result = ok(ipy, PYTHON_API.format(path=str(DEMO)))
+    assert not result["outputs"], "display=False displayed something"
+    share = json.loads(result["stdout"].strip().splitlines()[-1])
+    assert share["participants"] == []
+    assert '"role": "guest"' in page(share["url"])
+    assert '"role": "host"' in page(share["host_url"])
+    ok(ipy, "s.stop()")
+    assert status_of(share["url"]) in (404, None)
+
+
+COLAB_STANDIN = """
+import sys, types
+_message = types.ModuleType("google.colab._message")
+def blocking_request(request_type, request="", timeout_sec=5, parent=None):
+    assert request_type == "get_ipynb", request_type
+    return {{"ipynb": {notebook!r}}}
+_message.blocking_request = blocking_request
+_colab = types.ModuleType("google.colab")
+_colab._message = _message
+sys.modules["google.colab"] = _colab
+sys.modules["google.colab._message"] = _message
+"""
+COLAB_REMOVE = """
+sys.modules.pop("google.colab", None)
+sys.modules.pop("google.colab._message", None)
+"""
+
+
+def test_colab_live_contents(ipy: Kernel) -> None:
+    """Colab is not running here: a stand-in `google.colab._message` module plays its
+    documented `blocking_request("get_ipynb")` API. With no path, `%jupyterspot share` serves
+    the live contents Colab hands over (a unique marker in a markdown cell)."""
+    marker = f"colab-marker-{uuid.uuid4().hex}"
+    notebook = {
+        "nbformat": 4,
+        "nbformat_minor": 5,
+        "metadata": {},
+        "cells": [
+            {"cell_type": "markdown", "id": "m1", "metadata": {}, "source": f"# {marker}"},
+            {
+                "cell_type": "code",
+                "id": "c1",
+                "metadata": {},
+                "source": "%jupyterspot share --tunnel none",
+                "outputs": [],
+                "execution_count": None,
+            },
+        ],
+    }
+    ok(ipy, COLAB_STANDIN.format(notebook=notebook))
+    try:
+        info = share_info(ipy, "%jupyterspot share --tunnel none")
+        assert marker in page(info["url"])
+    finally:
+        ok(ipy, COLAB_REMOVE)
