@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
@@ -37,8 +38,10 @@ CLOSE_BAD_FRAME = 4400
 CLOSE_INVALID_TOKEN = 4401
 CLOSE_NOT_FOUND = 4404
 CLOSE_ROOM_FULL = 4409
+CLOSE_REMOVED = 4403
+CLOSE_TOO_SLOW = 4408
 CLOSE_TOO_LARGE = 4413
-CLOSE_TOO_SLOW = 4429
+CLOSE_TOO_MANY = 4429
 CLOSE_GOING_AWAY = 1001
 
 MAX_QUEUED_BYTES = 16 * 1024 * 1024  # a reader this far behind is dropped; it resyncs on reconnect
@@ -46,6 +49,33 @@ MAX_QUEUED_BYTES = 16 * 1024 * 1024  # a reader this far behind is dropped; it r
 
 class ProtocolError(Exception):
     """A frame that is not valid y-websocket: the sender is disconnected."""
+
+    code = CLOSE_BAD_FRAME
+
+
+class LimitExceeded(ProtocolError):
+    """A well-formed frame past a limit (size, rate, growth): the sender is disconnected."""
+
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+
+
+class TokenBucket:
+    """Allows `rate` units per second on average and bursts up to `burst`."""
+
+    def __init__(self, rate: float, burst: float) -> None:
+        self.rate, self.burst, self.tokens = rate, burst, burst
+        self.stamp = time.monotonic()
+
+    def take(self, amount: float = 1.0) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens < amount:
+            return False
+        self.tokens -= amount
+        return True
 
 
 # --- lib0 encoding -------------------------------------------------------------------------
@@ -123,19 +153,27 @@ def encode_awareness(entries: Iterable[tuple[int, AwarenessEntry]]) -> bytes:
     return bytes([AWARENESS]) + write_var_bytes(update)
 
 
-def stamp_guest_role(state: str) -> str:
-    """A guest cannot claim to be host: its `user.role` is rewritten to what its token proves."""
-    if '"host"' not in state:  # the common case costs a substring scan, no JSON parse
-        return state
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")  # Python accepts NaN/Infinity, JSON.parse throws
+
+
+def checked_state(state: str, role: str) -> str:
+    """The state as it may be relayed: valid JSON object for every client, guest role proven.
+
+    Clients run JSON.parse on every state they receive and a throw breaks their message handling
+    (found by fuzzing), so anything a browser could not parse closes the sender instead.
+    """
     try:
-        parsed = json.loads(state)
-    except ValueError:
-        return state
-    user = parsed.get("user") if isinstance(parsed, dict) else None
-    if not isinstance(user, dict) or user.get("role") == "guest":
-        return state
-    user["role"] = "guest"
-    return json.dumps(parsed, separators=(",", ":"))
+        parsed = json.loads(state, parse_constant=_reject_constant)
+    except ValueError as e:
+        raise ProtocolError(f"awareness state is not JSON: {e}") from None
+    if not isinstance(parsed, dict):
+        raise ProtocolError("awareness state is not an object")
+    user = parsed.get("user")
+    if role != "host" and isinstance(user, dict) and user.get("role", "guest") != "guest":
+        user["role"] = "guest"  # a guest cannot claim to be host
+        return json.dumps(parsed, separators=(",", ":"))
+    return state
 
 
 # --- connections ---------------------------------------------------------------------------
@@ -149,10 +187,14 @@ class Connection:
         send: Callable[[bytes], Awaitable[None]],
         close: Callable[[int, str], Awaitable[None]],
         role: str,
+        pid: str | None = None,
     ) -> None:
         self._send = send
         self._close = close
         self.role = role
+        self.pid = pid  # the browser's participant key: what a kick bans
+        self.messages: TokenBucket | None = None  # set by the room it joins
+        self.growth: TokenBucket | None = None
         self.client_ids: set[int] = set()
         self.synced = False  # sync step 2 sent: from then on it receives document updates
         self.closed = False
@@ -211,8 +253,15 @@ class Connection:
 
 @dataclass
 class RoomLimits:
+    """Per-connection and per-room bounds; generous for people, tight for scripts."""
+
     max_message: int = 4 * 1024 * 1024
     max_connections: int = 100
+    messages_per_second: float = 300.0  # a pen at 120 Hz plus cursor frames fits easily
+    message_burst: float = 1000.0
+    growth_per_second: float = 256 * 1024  # document bytes a connection may add
+    growth_burst: float = 16 * 1024 * 1024  # e.g. a reconnect carrying offline drawings
+    max_document: int = 256 * 1024 * 1024  # total update bytes the room accepts
 
 
 @dataclass
@@ -225,14 +274,15 @@ class Room:
 
     def __post_init__(self) -> None:
         self.doc = Doc()
+        self.doc_bytes = 0  # update bytes applied so far (an upper bound of the doc's size)
         self.connections: set[Connection] = set()
         self.awareness: dict[int, AwarenessEntry] = {}
         self.owners: dict[int, Connection] = {}
         self._pending: dict[int, AwarenessEntry] = {}
         self._flush_scheduled = False
-        self._applying_remote = False
+        self._origin: tuple[Connection, bytes] | None = None  # the update being applied
         self._awareness_listeners: list[Callable[[], None]] = []
-        self.doc.observe(self._on_local_change)
+        self.doc.observe(self._on_change)
 
     # -- lifecycle --
 
@@ -240,6 +290,9 @@ class Room:
         if len(self.connections) >= self.limits.max_connections:
             conn.close(CLOSE_ROOM_FULL, "room full")
             return False
+        limits = self.limits
+        conn.messages = TokenBucket(limits.messages_per_second, limits.message_burst)
+        conn.growth = TokenBucket(limits.growth_per_second, limits.growth_burst)
         self.connections.add(conn)
         conn.send(create_sync_message(self.doc))
         present = [(cid, e) for cid, e in self.awareness.items() if e.state is not None]
@@ -261,6 +314,18 @@ class Room:
         for conn in list(self.connections):
             conn.close(code, reason)
 
+    def resync(self) -> None:
+        """Ask every client for what the server lacks (they answer step 1 with step 2)."""
+        message = create_sync_message(self.doc)
+        for conn in self.connections:
+            conn.send(message)
+
+    def close_where(self, match: Callable[[Connection], bool], code: int, reason: str) -> int:
+        closing = [conn for conn in self.connections if match(conn)]
+        for conn in closing:
+            conn.close(code, reason)
+        return len(closing)
+
     def on_awareness(self, listener: Callable[[], None]) -> None:
         self._awareness_listeners.append(listener)
 
@@ -269,7 +334,9 @@ class Room:
     def receive(self, conn: Connection, message: bytes) -> None:
         """Handle one frame; raises ProtocolError for anything malformed."""
         if len(message) > self.limits.max_message:
-            raise ProtocolError("message too large")
+            raise LimitExceeded(CLOSE_TOO_LARGE, "message too large")
+        if conn.messages is not None and not conn.messages.take():
+            raise LimitExceeded(CLOSE_TOO_MANY, "too many messages")
         if not message:
             raise ProtocolError("empty frame")
         kind = message[0]
@@ -289,21 +356,26 @@ class Room:
         step = message[1]
         payload, _ = read_var_bytes(message, 2)
         if step == STEP1:
-            conn.send(sync_message(STEP2, self.doc.get_update(payload)))
+            try:
+                missing = self.doc.get_update(payload)
+            except ValueError as e:
+                raise ProtocolError(f"bad state vector: {e}") from None
+            conn.send(sync_message(STEP2, missing))
             conn.synced = True  # no await between the two lines: no update can slip past
         elif step in (STEP2, UPDATE):
             if conn.role not in self.writers or payload == EMPTY_UPDATE:
                 return  # read-only for this role: dropped, the document is unchanged
-            self._apply_remote(payload)
-            relay = message if step == UPDATE else sync_message(UPDATE, payload)
-            for other in self.connections:
-                if other is not conn and other.synced:
-                    other.send(relay)
+            if conn.growth is not None and not conn.growth.take(len(payload)):
+                raise LimitExceeded(CLOSE_TOO_LARGE, "writing too much too fast")
+            if self.doc_bytes + len(payload) > self.limits.max_document:
+                raise LimitExceeded(CLOSE_TOO_LARGE, "the board is full")
+            self._apply_remote(conn, payload)
+            self.doc_bytes += len(payload)
         else:
             raise ProtocolError(f"unknown sync step {step}")
 
-    def _apply_remote(self, update: bytes) -> None:
-        self._applying_remote = True
+    def _apply_remote(self, conn: Connection, update: bytes) -> None:
+        self._origin = (conn, update)
         try:
             self.doc.apply_update(update)
         except BaseException as e:  # pyo3 panics derive from BaseException
@@ -311,15 +383,22 @@ class Room:
                 raise
             raise ProtocolError(f"corrupt update: {e}") from None
         finally:
-            self._applying_remote = False
+            self._origin = None
 
-    def _on_local_change(self, event) -> None:
-        """Changes made on the server side (the kernel writing control state) go to everyone."""
-        if self._applying_remote:
+    def _on_change(self, event) -> None:
+        """Relay what the document actually integrated, re-encoded by the server.
+
+        Never the sender's raw bytes: a damaged update can decode differently in yrs and yjs
+        (found by fuzzing), and an update that completes items waiting on it carries those too.
+        The sender is skipped only when it is getting back exactly what it sent.
+        """
+        update = event.update
+        if update == EMPTY_UPDATE:
             return
-        message = sync_message(UPDATE, event.update)
+        message = sync_message(UPDATE, update)
+        skip = self._origin[0] if self._origin and self._origin[1] == update else None
         for conn in self.connections:
-            if conn.synced:
+            if conn.synced and conn is not skip:
                 conn.send(message)
 
     def _receive_awareness(self, conn: Connection, update: bytes) -> None:
@@ -339,8 +418,7 @@ class Room:
                 conn.client_ids.discard(client_id)
                 self._queue_awareness(client_id, AwarenessEntry(clock, None))
                 continue
-            if conn.role != "host":
-                state = stamp_guest_role(state)
+            state = checked_state(state, conn.role)
             self.awareness[client_id] = entry = AwarenessEntry(clock, state)
             self.owners[client_id] = conn
             conn.client_ids.add(client_id)

@@ -34,7 +34,7 @@ from .rooms import (
     CLOSE_BAD_FRAME,
     CLOSE_INVALID_TOKEN,
     CLOSE_NOT_FOUND,
-    CLOSE_TOO_LARGE,
+    CLOSE_REMOVED,
     Connection,
     ProtocolError,
     Room,
@@ -79,6 +79,7 @@ class SharedNotebook:
     _pages: dict[tuple[str, bool], bytes] = field(default_factory=dict, init=False)
     _page_lock: asyncio.Lock | None = field(default=None, init=False)
     _warming: asyncio.Task | None = field(default=None, init=False)
+    banned: set[str] = field(default_factory=set, init=False)
 
     def __post_init__(self) -> None:
         self.board = Room("board")
@@ -97,6 +98,44 @@ class SharedNotebook:
 
     def room_named(self, name: str) -> Room | None:
         return {"board": self.board, "control": self.control}.get(name)
+
+    # -- host powers (server thread) --
+
+    def kick(self, client_id: int) -> bool:
+        """Disconnect a participant and keep their browser out until `allow`ed."""
+        owner = self.board.owners.get(client_id)
+        if owner is None:
+            return False
+        if owner.pid is not None:
+            self.banned.add(owner.pid)
+        for room in (self.board, self.control):
+            room.close_where(
+                lambda c: c is owner or (owner.pid is not None and c.pid == owner.pid),
+                CLOSE_REMOVED,
+                "removed by the host",
+            )
+        return True
+
+    def allow_everyone(self) -> None:
+        self.banned.clear()
+
+    def rotate(self, token: str) -> None:
+        """A new guest token: every old guest link stops working at once."""
+        self.token = token
+        self._pages.clear()
+        for room in (self.board, self.control):
+            room.close_where(lambda c: c.role == "guest", CLOSE_INVALID_TOKEN, "link rotated")
+
+    def set_view_only(self, view_only: bool) -> None:
+        """Guests keep watching; the server drops their drawing (not just the UI).
+
+        A dropped update leaves that client's later ones waiting on it forever, so when drawing
+        opens again everyone is asked to resync: what they drew meanwhile merges, nothing is
+        stuck or lost.
+        """
+        self.board.writers = frozenset({"host"}) if view_only else frozenset({"guest", "host"})
+        if not view_only:
+            self.board.resync()
 
     def set_rendered(self, rendered: RenderedNotebook) -> None:
         self.rendered = rendered
@@ -270,6 +309,13 @@ def build_app(registry: Registry) -> Starlette:
     return Starlette(routes=routes, exception_handlers={404: not_found, 405: not_found})
 
 
+def participant_key(raw: str | None) -> str | None:
+    """The viewer's random per-browser key (what a kick bans); anything odd counts as none."""
+    if raw and len(raw) <= 64 and raw.replace("-", "").replace("_", "").isalnum():
+        return raw
+    return None
+
+
 async def serve_socket(registry: Registry, websocket: WebSocket) -> None:
     """Authenticate, join the room, pump frames; a bad frame closes only this connection."""
     await websocket.accept()
@@ -282,7 +328,11 @@ async def serve_socket(registry: Registry, websocket: WebSocket) -> None:
     if role is None:
         await websocket.close(CLOSE_INVALID_TOKEN, "invalid token")
         return
-    conn = Connection(websocket.send_bytes, websocket.close, role)
+    pid = participant_key(websocket.query_params.get("pid"))
+    if pid is not None and pid in shared.banned:
+        await websocket.close(CLOSE_REMOVED, "removed by the host")
+        return
+    conn = Connection(websocket.send_bytes, websocket.close, role, pid)
     if not room.join(conn):
         return
     try:
@@ -294,13 +344,10 @@ async def serve_socket(registry: Registry, websocket: WebSocket) -> None:
             if data is None:
                 conn.close(CLOSE_BAD_FRAME, "binary frames only")
                 break
-            if len(data) > room.limits.max_message:
-                conn.close(CLOSE_TOO_LARGE, "message too large")
-                break
             room.receive(conn, data)
     except ProtocolError as e:
-        log.info("closing a connection that sent a bad frame: %s", e)
-        conn.close(CLOSE_BAD_FRAME, "bad frame")
+        log.info("closing a %s connection: %s", role, e)
+        conn.close(e.code, str(e)[:100])
     except WebSocketDisconnect:
         pass
     finally:

@@ -31,9 +31,9 @@ CHROMIUM_ARGS = [
 class NodePeer:
     """A real y-websocket client (tests/js/peer.mjs) in a Node process."""
 
-    def __init__(self, ws_base: str, room: str, token: str | None) -> None:
+    def __init__(self, ws_base: str, room: str, token: str | None, pid: str = "") -> None:
         self.proc = subprocess.Popen(
-            ["node", str(REPO / "tests" / "js" / "peer.mjs"), ws_base, room, token or ""],
+            ["node", str(REPO / "tests" / "js" / "peer.mjs"), ws_base, room, token or "", pid],
             cwd=REPO,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -85,8 +85,8 @@ class NodePeer:
 def node_peers() -> Iterator[Callable[..., NodePeer]]:
     peers: list[NodePeer] = []
 
-    def make(ws_base: str, room: str, token: str | None) -> NodePeer:
-        peer = NodePeer(ws_base, room, token)
+    def make(ws_base: str, room: str, token: str | None, pid: str = "") -> NodePeer:
+        peer = NodePeer(ws_base, room, token, pid)
         peers.append(peer)
         return peer
 

@@ -178,8 +178,15 @@ def test_no_update_before_the_handshake(server, node_peers):
         (bytes([SYNC, UPDATE, 0xFF, 0xFF]), 4400),  # truncated length
         (bytes([9, 1, 2]), 4400),  # unknown message type
         (bytes([SYNC, UPDATE]) + write_var_bytes(b"x" * (5 * 1024 * 1024)), 4413),
+        # awareness every browser would choke on (JSON.parse throws): found by fuzzing
+        (bytes([AWARENESS]) + write_var_bytes(b"\x01\x07\x01" + write_var_bytes(b"nu|l")), 4400),
+        (
+            bytes([AWARENESS]) + write_var_bytes(b"\x01\x07\x01" + write_var_bytes(b'{"x":NaN}')),
+            4400,
+        ),
+        (bytes([AWARENESS]) + write_var_bytes(b"\x01\x07\x01" + write_var_bytes(b"[1,2]")), 4400),
     ],
-    ids=["corrupt-update", "truncated", "unknown-type", "oversize"],
+    ids=["corrupt-update", "truncated", "unknown-type", "oversize", "bad-json", "nan", "array"],
 )
 def test_bad_frames_close_only_that_connection(server, node_peers, frame, code):
     srv, _ = server
