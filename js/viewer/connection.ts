@@ -13,6 +13,7 @@ export const CloseCode = {
   stopped: 1001,
   malformed: 4400,
   invalidToken: 4401,
+  removed: 4403,
   unknownRoom: 4404,
   roomFull: 4409,
   tooLarge: 4413,
@@ -25,6 +26,22 @@ export interface ConnectionStatus {
   state: ConnectionState;
   /** Extra reason worth showing (e.g. "room is full"), or "". */
   detail: string;
+}
+
+/** A random key per browser, kept across reloads: what the host's "remove" bans. */
+function participantKey(): string {
+  const name = "jupyterspot.pid";
+  try {
+    const known = localStorage.getItem(name);
+    if (known && /^[A-Za-z0-9_-]{8,64}$/.test(known)) return known;
+    const fresh = Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) =>
+      b.toString(16).padStart(2, "0"),
+    ).join("");
+    localStorage.setItem(name, fresh);
+    return fresh;
+  } catch {
+    return ""; // storage blocked: the server then treats this browser as having no key
+  }
 }
 
 export class Connection {
@@ -41,7 +58,8 @@ export class Connection {
   private listeners = new Set<(s: ConnectionStatus) => void>();
 
   constructor(wsBase: string, token: string) {
-    const opts = { params: { token }, disableBc: true, maxBackoffTime: NORMAL_MAX_BACKOFF_MS };
+    const params = { token, pid: participantKey() };
+    const opts = { params, disableBc: true, maxBackoffTime: NORMAL_MAX_BACKOFF_MS };
     this.board = new WebsocketProvider(wsBase, "board", this.boardDoc, opts);
     this.control = new WebsocketProvider(wsBase, "control", this.controlDoc, opts);
     this.awareness = this.board.awareness;
@@ -78,9 +96,10 @@ export class Connection {
 
   private onClose(provider: WebsocketProvider, event: CloseEvent | null): void {
     const code = event?.code ?? 0;
-    if (code === CloseCode.invalidToken || code === CloseCode.unknownRoom) {
-      // The link is dead: retrying would only hammer the server.
+    if (code === CloseCode.invalidToken || code === CloseCode.unknownRoom || code === CloseCode.removed) {
+      // The link is dead (or we were removed): retrying would only hammer the server.
       this.invalid = true;
+      if (code === CloseCode.removed) this.detail = "The host removed you from this session";
       for (const p of [this.board, this.control]) p.shouldConnect = false;
       queueMicrotask(() => this.stop());
     } else if (code === CloseCode.stopped) {

@@ -1,0 +1,91 @@
+"""Soak: 30 clients drawing and moving for 10 minutes against a share in a real kernel.
+
+Reports: whether every client ends with the same document, the kernel's RSS after warm-up and at
+the end (growth %), and how many ERROR records the share server logged. Too long for CI.
+
+Usage: python bench/soak.py [CLIENTS] [SECONDS]     (default 30 600)
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+from tests.kernel import Kernel  # noqa: E402
+
+SETUP = """
+import json, logging, jupyterspot_magic as j
+class _Count(logging.Handler):
+    errors = 0
+    def emit(self, record):
+        _Count.errors += record.levelno >= logging.ERROR
+for name in ("jupyterspot_magic", "uvicorn", "uvicorn.error", "asyncio"):
+    logging.getLogger(name).addHandler(_Count())
+s = j.share(%r, tunnel="none", display=False)
+print(json.dumps(s.info()))
+"""
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def main() -> None:
+    clients = sys.argv[1] if len(sys.argv) > 1 else "30"
+    seconds = int(sys.argv[2]) if len(sys.argv) > 2 else 600
+    kernel = Kernel(REPO)
+    pid = kernel.km.provisioner.process.pid
+    try:
+        info = kernel.json(SETUP % str(REPO / "examples" / "demo.ipynb"))
+        samples: list[tuple[float, float]] = []
+        done = threading.Event()
+
+        def sample() -> None:
+            t0 = time.monotonic()
+            while not done.wait(5):
+                samples.append((time.monotonic() - t0, rss_mb(pid)))
+
+        threading.Thread(target=sample, daemon=True).start()
+        out = subprocess.run(
+            [
+                "node",
+                str(REPO / "bench" / "soak.mjs"),
+                info["ws_url"],
+                info["token"],
+                clients,
+                str(seconds),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=seconds + 120,
+            cwd=REPO,
+        )
+        done.set()
+        result = json.loads(out.stdout.strip().splitlines()[-1])
+        errors = kernel.json("print(json.dumps(_Count.errors))")
+        warm = [rss for t, rss in samples if t >= min(60, seconds / 5)]
+        start, end = warm[0], warm[-1]
+        print(f"clients {result['clients']}, strokes {result['strokes']}, seconds {seconds}")
+        print(
+            f"documents identical on every client: {result['distinct'] == 1} ({result['digest']})"
+        )
+        print(
+            f"kernel RSS after warm-up {start:.1f} MB, at end {end:.1f} MB, "
+            f"growth {100 * (end - start) / start:+.1f}%, peak {max(warm):.1f} MB"
+        )
+        print(f"server ERROR log records: {errors}")
+    finally:
+        kernel.shutdown()
+
+
+if __name__ == "__main__":
+    main()
