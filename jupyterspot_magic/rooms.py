@@ -314,6 +314,15 @@ class Room:
         for conn in list(self.connections):
             conn.close(code, reason)
 
+    def forget_connections(self) -> None:
+        """The loop these connections lived on is gone: start over, keeping the document."""
+        self.connections.clear()
+        self.awareness.clear()
+        self.owners.clear()
+        self._pending = {}
+        self._flush_scheduled = False
+        self._origin = None
+
     def resync(self) -> None:
         """Ask every client for what the server lacks (they answer step 1 with step 2)."""
         message = create_sync_message(self.doc)

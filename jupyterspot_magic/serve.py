@@ -8,6 +8,7 @@ The kernel thread talks to it only through `ServerThread.call`, which posts work
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gzip
 import hashlib
 import hmac
@@ -98,6 +99,13 @@ class SharedNotebook:
 
     def room_named(self, name: str) -> Room | None:
         return {"board": self.board, "control": self.control}.get(name)
+
+    def forget_connections(self) -> None:
+        """After a server restart: drop per-loop state, keep the documents."""
+        self.board.forget_connections()
+        self.control.forget_connections()
+        self._page_lock = None
+        self._warming = None
 
     # -- host powers (server thread) --
 
@@ -377,17 +385,33 @@ def bind_socket(host: str, port: int) -> socket.socket:
 
 
 class ServerThread:
-    """uvicorn on a pre-bound socket, in a daemon thread with its own event loop."""
+    """uvicorn on a pre-bound socket, in a daemon thread with its own event loop.
+
+    If the loop dies while sharing (a bug, a stray exception), the thread logs it, rebinds the
+    same port and serves the same rooms again: documents live on, clients reconnect and resync.
+    """
+
+    MAX_RESTARTS = 5
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
-        import uvicorn
-
         self.registry = Registry()
         self._sock = bind_socket(host, port)
         self.host = host
         self.port: int = self._sock.getsockname()[1]
+        self._app = build_app(self.registry)
+        self._server = self._make_server()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+        self._stopping = False
+        self.restarts = 0
+        self._thread = threading.Thread(target=self._run, name="jupyterspot-server", daemon=True)
+
+    def _make_server(self):
+        import uvicorn
+
         config = uvicorn.Config(
-            build_app(self.registry),
+            self._app,
             log_config=None,
             log_level="warning",
             access_log=False,
@@ -399,11 +423,7 @@ class ServerThread:
             ws_max_size=16 * 1024 * 1024,
             timeout_graceful_shutdown=1,
         )
-        self._server = uvicorn.Server(config)
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._ready = threading.Event()
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="jupyterspot-server", daemon=True)
+        return uvicorn.Server(config)
 
     def start(self, timeout: float = 10.0) -> ServerThread:
         self._thread.start()
@@ -414,17 +434,58 @@ class ServerThread:
         return self
 
     def _run(self) -> None:
+        while True:
+            crashed = self._serve_once()
+            if crashed is None or self._stopping or not self._ready.is_set():
+                self._error = crashed
+                self._ready.set()
+                return
+            if self.restarts >= self.MAX_RESTARTS:
+                log.error("share server crashed %d times; giving up", self.restarts + 1)
+                self._error = crashed
+                return
+            self.restarts += 1
+            log.error("share server crashed (%r); restarting on port %d", crashed, self.port)
+            if not self._rebind():
+                self._error = crashed
+                return
+
+    def _serve_once(self) -> BaseException | None:
         loop = asyncio.new_event_loop()
         asyncio.set_event_loop(loop)
         self._loop = loop
         try:
             loop.run_until_complete(self._serve())
-        except BaseException as e:  # surfaced to start(); logged otherwise
-            self._error = e
-            log.exception("share server stopped with an error")
+            return None
+        except BaseException as e:
+            self._drop_clients(loop)
+            return e
         finally:
-            self._ready.set()
-            loop.close()
+            with contextlib.suppress(Exception):
+                loop.close()
+
+    def _drop_clients(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Reset every client socket of a dead loop so browsers reconnect now, not in 30 s."""
+        for protocol in list(self._server.server_state.connections):
+            transport = getattr(protocol, "transport", None)
+            if transport is not None:
+                with contextlib.suppress(Exception):
+                    transport.abort()
+        with contextlib.suppress(BaseException):
+            loop.run_until_complete(asyncio.sleep(0.05))  # lets the aborts reach the sockets
+
+    def _rebind(self) -> bool:
+        for shared in self.registry.shares.values():
+            shared.forget_connections()  # their sockets died with the old loop
+        with contextlib.suppress(OSError):
+            self._sock.close()
+        try:
+            self._sock = bind_socket(self.host, self.port)
+        except ServeError:
+            log.exception("could not listen again on port %d", self.port)
+            return False
+        self._server = self._make_server()
+        return True
 
     async def _serve(self) -> None:
         # uvicorn calls config.load() and binds nothing: we pass our socket
@@ -454,6 +515,7 @@ class ServerThread:
             self._loop.call_later(delay, fn)
 
     def stop(self, timeout: float = 5.0) -> None:
+        self._stopping = True
         if self._thread.is_alive():
             self._server.should_exit = True
             self._thread.join(timeout)

@@ -294,3 +294,27 @@ def test_drawings_made_offline_merge_after_reconnect(server, node_peers):
     for peer in (alice, bob):
         peer.wait(lambda e: e["event"] == "doc" and set(e["maps"]["shapes"]) == everything)
     assert set(shapes(shared, srv)) == everything
+
+
+def test_a_crashed_server_thread_restarts_and_clients_resync_without_loss(server, node_peers):
+    srv, shared = server
+    alice = node_peers(base(srv), "board", "guest-token")
+    bob = node_peers(base(srv), "board", "guest-token")
+    for peer in (alice, bob):
+        peer.wait(lambda e: e["event"] == "synced")
+    alice.send(cmd="set", map="shapes", key="before", value=1)
+    bob.wait(lambda e: e["event"] == "doc" and "before" in e["maps"]["shapes"])
+    srv._loop.call_soon_threadsafe(srv._loop.stop)  # the loop dies under everyone's feet
+    for peer in (alice, bob):
+        peer.wait(lambda e: e["event"] == "close")
+    deadline = time.monotonic() + 5
+    while srv.restarts < 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert srv.restarts == 1
+    bob.send(cmd="set", map="shapes", key="after", value=2)  # queued or sent on reconnect
+    for peer in (alice, bob):
+        peer.wait(lambda e: e["event"] == "doc" and {"before", "after"} <= set(e["maps"]["shapes"]))
+    assert set(shapes(shared, srv)) == {"before", "after"}
+    node_peers(base(srv), "board", "guest-token").wait(
+        lambda e: e["event"] == "doc" and {"before", "after"} <= set(e["maps"]["shapes"])
+    )
