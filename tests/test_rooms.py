@@ -281,3 +281,24 @@ def test_listener_is_tcp_with_nodelay():
         assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
     finally:
         sock.close()
+
+
+def test_coalescing_keeps_every_latest_state_and_fast_removal(server):
+    """20 clients x 200 rapid cursor updates: coalescing may drop intermediate states, never the
+    latest; a client that leaves is gone for everyone within 2 s (issue 7 regression)."""
+    import json
+    import subprocess
+
+    from .conftest import REPO
+
+    srv, _ = server
+    out = subprocess.run(
+        ["node", str(REPO / "tests" / "js" / "storm.mjs"), base(srv), "guest-token", "20", "200"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["allLatest"], result
+    assert result["removed"] and result["removedMs"] < 2000, result
