@@ -19,10 +19,13 @@ def share(
     host: str = "127.0.0.1",
     port: int = 0,
     name: str | None = None,
+    public_url: str | None = None,
     display: bool = True,
 ) -> Share:
     """Share a notebook (default: the one this kernel runs) and show its link and widget.
 
+    `tunnel`: "auto" (default), "ngrok", "cloudflared" or "none"; `public_url`: the server's
+    address behind your own reverse proxy, maybe with a path prefix (`{port}` is replaced).
     Returns the `Share`: `.url`, `.host_url`, `.participants`, `.stop()`.
     """
     from IPython import get_ipython
@@ -36,6 +39,7 @@ def share(
         host=host,
         port=port,
         name=name,
+        public_url=public_url,
         user_ns=shell.user_ns if shell is not None else None,
     )
     if display:

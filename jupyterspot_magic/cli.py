@@ -24,6 +24,12 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--host", default="127.0.0.1", help="0.0.0.0 to share on your LAN")
     s.add_argument("--port", type=int, default=0, help="default: a free port")
     s.add_argument("--name", default=None, help="your display name in the presenter view")
+    s.add_argument(
+        "--public-url",
+        default=None,
+        help="the server's address behind your reverse proxy, maybe with a path prefix "
+        "({port} is replaced by the port); replaces --tunnel",
+    )
     s.add_argument("--json", action="store_true", help="print one JSON line when ready")
     return p
 
@@ -35,7 +41,12 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(sig, lambda *_: stop.set())
     try:
         result = sharing.share(
-            args.notebook, tunnel=args.tunnel, host=args.host, port=args.port, name=args.name
+            args.notebook,
+            tunnel=args.tunnel,
+            host=args.host,
+            port=args.port,
+            name=args.name,
+            public_url=args.public_url,
         )
     except (LocateError, RenderError, ServeError, TunnelError) as e:
         print(f"jupyterspot: {e}", file=sys.stderr)

@@ -50,10 +50,23 @@ def show(share: sharing.Share) -> None:
         return
     from IPython.display import HTML, display
 
-    display(HTML(link_html(share)), metadata=OUTPUT_MARK)
+    # A display id, so the link can follow a reopened tunnel (update_link_display).
+    share.link_display = display(HTML(link_html(share)), metadata=OUTPUT_MARK, display_id=True)
     widget = make_widget(share)
     if widget is not None:
         display(widget, metadata=OUTPUT_MARK)
+
+
+def update_link_display(share: sharing.Share) -> None:
+    """Show the share's current link in its plain-link output (after a tunnel reopened)."""
+    import contextlib
+
+    from IPython.display import HTML
+
+    if share.link_display is None:
+        return
+    with contextlib.suppress(Exception):  # the output may be gone; the widget shows the link
+        share.link_display.update(HTML(link_html(share)), metadata=OUTPUT_MARK)
 
 
 def make_widget(share: sharing.Share) -> Any:
@@ -70,6 +83,7 @@ def make_widget(share: sharing.Share) -> Any:
     widget.participants = share.participants
     widget.status = "live"
     widget.on_stop(share.stop)
+    share.connect_widget(widget)
     share.widget = widget
     return widget
 
@@ -105,10 +119,17 @@ class JupyterSpotMagics(Magics):
     )
     @argument("--port", type=int, default=0, help="Port to listen on. Default: a free port.")
     @argument("--name", default=None, help="Your display name in the presenter view.")
+    @argument(
+        "--public-url",
+        default=None,
+        help="The server's address behind your own reverse proxy (jupyter-server-proxy, nginx), "
+        "maybe with a path prefix; {port} is replaced by the port. Replaces --tunnel.",
+    )
     def jupyterspot(self, line: str) -> sharing.Share | None:
         """Share this notebook as a live link: rendered notebook, drawings, cursors, follow.
 
         %jupyterspot share [PATH] [--tunnel ...] [--host H] [--port N] [--name NAME]
+                           [--public-url URL]
         %jupyterspot stop
         %jupyterspot status
         """
@@ -132,6 +153,7 @@ class JupyterSpotMagics(Magics):
                 host=args.host,
                 port=args.port,
                 name=args.name,
+                public_url=args.public_url,
                 user_ns=self.shell.user_ns if self.shell else None,
             )
         except USER_ERRORS as e:

@@ -19,7 +19,7 @@ from urllib.parse import quote
 from .locate import Located, locate
 from .render import RenderedNotebook, render
 from .serve import ServerThread, SharedNotebook
-from .tunnel import Tunnel, make_tunnel
+from .tunnel import Tunnel, TunnelKeeper, check_reachable, make_tunnel, uses_process
 
 PARTICIPANTS_DEBOUNCE = 0.1  # s: cursor storms must not rebuild the list hundreds of times a second
 
@@ -30,6 +30,7 @@ class ShareOptions:
     host: str = "127.0.0.1"
     port: int = 0
     name: str | None = None  # the presenter's display name in the host view
+    public_url: str | None = None  # a reverse proxy's URL for the server (maybe a path prefix)
 
 
 @dataclass
@@ -47,8 +48,13 @@ class Share:
     status: str = "live"
     notes: list[str] = field(default_factory=list)
     widget: Any = None
+    keeper: TunnelKeeper | None = None  # reopens a tunnel whose process died
+    link_display: Any = None  # the plain-link output's DisplayHandle (updated with the link)
+    health: str | None = None  # None: the page answered through the public URL; else why not
     _participants: list[dict] = field(default_factory=list)
     _publish_scheduled: bool = False
+    _lead: Any = None  # lead.Lead, lives on the server thread
+    _lead_state: dict = field(default_factory=lambda: {"leader": None, "leadPolicy": "anyone"})
 
     # -- links --
 
@@ -103,6 +109,26 @@ class Share:
             "host_token": self.host_token,
         }
 
+    # -- the tunnel --
+
+    def _on_tunnel_url(self, base_url: str) -> None:
+        """Keeper thread: the tunnel was reopened under a new URL; every link follows it."""
+        self.base_url = base_url
+        note = "The tunnel dropped and was reopened: the link changed, send the new one."
+        if self.widget is not None:
+            self.widget.set_link(self.url, self.host_url)
+            self.widget.message = note
+        if self.link_display is not None:
+            from .magic import update_link_display
+
+            update_link_display(self)
+        if self.widget is None:  # terminal / CLI: the printed link is all there is
+            print(f"jupyterspot: {note}\n  link: {self.url}", flush=True)
+
+    def _on_tunnel_down(self, message: str) -> None:
+        if self.widget is not None and self.status == "live":
+            self.widget.message = message
+
     # -- people --
 
     @property
@@ -132,7 +158,7 @@ class Share:
     def alive(self) -> bool:
         return self.status == "live" and self.server.running
 
-    def stop(self) -> None:
+    def stop(self, *, release_server: bool = True) -> None:
         """Close the rooms (everyone sees 'stopped'), the tunnel, and the server if idle."""
         global _current
         if self.status == "stopped":
@@ -140,18 +166,88 @@ class Share:
         self.status = "stopped"
         if self.server.running:
             self.server.call(lambda: _unregister(self.server, self.shared))
+        if self.keeper is not None:
+            self.keeper.stop()
         self.tunnel.close()
         if self.widget is not None:
             self.widget.status = "stopped"
             self.widget.message = "Sharing stopped. Run %jupyterspot share to share again."
         if _current is self:
             _current = None
-        _release_server_if_idle()
+        if release_server:
+            _release_server_if_idle()
 
     def refresh(self, rendered: RenderedNotebook) -> None:
         """Same notebook shared again: new content, same room, tokens, board and people."""
         self.rendered = rendered
         self.server.call(lambda: _update_content(self.shared, rendered))
+
+    # -- scroll leadership (lead.py; state written by the server thread) --
+
+    @property
+    def leader(self) -> dict | None:
+        """The participant who leads (a `participants` row), or None."""
+        cid = self._lead_state.get("leader")
+        row = next((p for p in self._participants if p["client_id"] == cid), None)
+        return row or ({"client_id": cid} if cid is not None else None)
+
+    @property
+    def lead_policy(self) -> str:
+        """`"anyone"` (anyone may take the lead) or `"host"` (only the host gives it)."""
+        return self._lead_state.get("leadPolicy", "anyone")
+
+    @lead_policy.setter
+    def lead_policy(self, policy: str) -> None:
+        self._lead_call(lambda lead: lead.set_policy(policy))
+
+    def take_lead(self) -> int | None:
+        """Make the presenter view (a host page) the leader; None when no host page is open."""
+
+        def take(lead):
+            cid = lead.host_client()
+            if cid is not None:
+                lead.set_leader(cid)
+            return cid
+
+        return self._lead_call(take)
+
+    def release_lead(self) -> None:
+        """Nobody leads any more; everyone stays where they are."""
+        self._lead_call(lambda lead: lead.set_leader(None))
+
+    def hand_lead(self, who: int | str) -> int:
+        """Give the lead to a participant (client id or name); returns its client id."""
+        return self._lead_call(lambda lead: lead.set_leader(lead.resolve(who)) or lead.leader)
+
+    def bring_everyone_back(self) -> None:
+        """Everyone who broke away resumes following the leader."""
+        self._lead_call(lambda lead: lead.recall())
+
+    def _lead_call(self, fn):
+        if self._lead is None or not self.alive:
+            raise RuntimeError("This share is not live")
+
+        async def run():
+            result = fn(self._lead)
+            return result, self._lead.state()
+
+        result, self._lead_state = self.server.call(run)  # read-your-writes on the kernel side
+        return result
+
+    def _on_lead_state(self, state: dict) -> None:
+        """Server thread: the control document's lead state changed."""
+        self._lead_state = state
+        if self.widget is not None:
+            with self.widget.hold_sync():
+                self.widget.leader = state["leader"]
+                self.widget.lead_policy = state["leadPolicy"]
+
+    def connect_widget(self, widget: Any) -> None:
+        """Let the widget's lead controls act on this share and show its lead state."""
+        from .widget import handle_lead_message
+
+        widget.on_lead(lambda content: handle_lead_message(self, content))
+        self._on_lead_state(self._lead_state)
 
     def summary(self) -> str:
         who = ", ".join(p["name"] for p in self._participants) or "nobody yet"
@@ -190,6 +286,12 @@ async def _register(server: ServerThread, shared: SharedNotebook) -> None:
     server.registry.shares[shared.room] = shared
     _write_control(shared, shared.rendered)
     shared.warm_up()
+
+
+async def _start_lead(shared: SharedNotebook, on_change):
+    from .lead import Lead
+
+    return Lead(shared.board, shared.control, on_change)
 
 
 async def _unregister(server: ServerThread, shared: SharedNotebook) -> None:
@@ -261,6 +363,7 @@ def share(
     port: int = 0,
     name: str | None = None,
     user_ns: dict | None = None,
+    public_url: str | None = None,
 ) -> Share:
     """Share a notebook: returns a live `Share` (its `url` is the link to send).
 
@@ -268,10 +371,11 @@ def share(
     people; sharing another notebook replaces the previous share.
     """
     global _current
-    options = ShareOptions(tunnel=tunnel, host=host, port=port, name=name)
+    options = ShareOptions(tunnel=tunnel, host=host, port=port, name=name, public_url=public_url)
     with _lock:
         t0 = time.perf_counter()
-        provider = make_tunnel(tunnel)  # fails fast on an unknown or unavailable tunnel
+        # fails fast on an unknown or unavailable tunnel (no ngrok token, no cloudflared)
+        provider = make_tunnel(tunnel, public_url=public_url)
         located = locate(path, user_ns=user_ns)
         t_located = time.perf_counter()
         title = located.path.stem if located.path else None
@@ -285,7 +389,9 @@ def share(
             previous.timings = _timings(t0, t_located, t_rendered, time.perf_counter(), rendered)
             return previous
         if previous is not None:
-            previous.stop()
+            # Keep the server: the new share reuses it, so the old link answers 404, not
+            # "connection refused", and no restart is paid.
+            previous.stop(release_server=False)
         server = _ensure_server(host, port)
         shared = SharedNotebook(
             room=secrets.token_urlsafe(9),
@@ -294,14 +400,38 @@ def share(
             rendered=rendered,
         )
         server.call(lambda: _register(server, shared))
-        base_url = provider.open(host, server.port)
+        try:
+            base_url = provider.open(host, server.port)
+        except BaseException:
+            provider.close()
+            server.call(lambda: _unregister(server, shared))
+            _release_server_if_idle()
+            raise
         result = Share(located, rendered, options, server, shared, provider, base_url)
         result.notes = [n for n in (located.note, getattr(provider, "note", None)) if n]
+        if provider.name != "none" and not provider.name.endswith(":none"):
+            # Health: the page, fetched through the public URL, as a participant would.
+            result.health = check_reachable(result.url, timeout=_health_timeout(provider))
+            if result.health is not None:
+                result.notes.append(
+                    f"The link did not answer through {base_url} ({result.health}); "
+                    "check the tunnel or proxy."
+                )
+        if uses_process(provider):
+            result.keeper = TunnelKeeper(
+                provider, host, server.port, result._on_tunnel_url, result._on_tunnel_down
+            ).start()
         result.notes += rendered.warnings
         server.call_soon(lambda: shared.board.on_awareness(result._on_awareness))
+        result._lead = server.call(lambda: _start_lead(shared, result._on_lead_state))
         result.timings = _timings(t0, t_located, t_rendered, time.perf_counter(), rendered)
         _current = result
         return result
+
+
+def _health_timeout(provider: Tunnel) -> float:
+    """A fresh tunnel may take a moment to route; a proxy the user runs answers now or never."""
+    return 15.0 if uses_process(provider) else 3.0
 
 
 def _same_share(previous: Share, located: Located, options: ShareOptions) -> bool:

@@ -1,7 +1,10 @@
 """The share widget shown in the notebook: link, copy buttons, QR code, status, people, Stop.
 
 The front end is ``static/widget.js`` (built from ``js/widget/index.ts``). Traits may be set from
-any thread; the Stop button reaches Python through a custom message ``{"type": "stop"}``.
+any thread; the Stop button reaches Python through a custom message ``{"type": "stop"}``, the
+lead controls through ``{"type": "lead", "op": ..., "req": n}``, answered with
+``{"type": "ack", "req": n, "ok": bool, "message": str}`` (the front end shows "waiting for the
+kernel" until then: custom messages are handled only when the kernel is idle).
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import anywidget
 import segno
 import traitlets
 
-__all__ = ["WIDGET_JS", "ShareWidget", "WidgetBundleMissing"]
+__all__ = ["WIDGET_JS", "ShareWidget", "WidgetBundleMissing", "handle_lead_message"]
 
 log = logging.getLogger(__name__)
 
@@ -69,17 +72,28 @@ class ShareWidget(anywidget.AnyWidget):
     title = traitlets.Unicode("").tag(sync=True)
     #: Dicts as in docs/protocol.md, "Kernel side view".
     participants = traitlets.List(traitlets.Dict()).tag(sync=True)
+    #: Client id of the participant who leads the scrolling, or None.
+    leader = traitlets.Int(None, allow_none=True).tag(sync=True)
+    #: "anyone" | "host"
+    lead_policy = traitlets.Unicode("anyone").tag(sync=True)
 
     def __init__(self, **kwargs: Any) -> None:
         if not WIDGET_JS.is_file():
             raise _missing_bundle()
         super().__init__(**kwargs)
         self._stop_callbacks: list[Callable[[], None]] = []
-        self.on_msg(self._handle_msg)
+        self._lead_callback: Callable[[dict], tuple[bool, str]] | None = None
+        # Not named _handle_msg: that is ipywidgets' own comm callback (every message from the
+        # front end would fail with a TypeError and be dropped).
+        self.on_msg(self._on_custom_msg)
 
     def on_stop(self, callback: Callable[[], None]) -> None:
         """Call ``callback()`` when the user clicks Stop in the widget."""
         self._stop_callbacks.append(callback)
+
+    def on_lead(self, callback: Callable[[dict], tuple[bool, str]]) -> None:
+        """Handle the lead controls: ``callback(content) -> (ok, message)``."""
+        self._lead_callback = callback
 
     def set_link(self, url: str, host_url: str) -> None:
         """Show ``url`` (and its QR code) and offer ``host_url`` behind a copy button."""
@@ -89,7 +103,10 @@ class ShareWidget(anywidget.AnyWidget):
             self.host_url = host_url
             self.qr_data_uri = qr
 
-    def _handle_msg(self, _widget: object, content: Any, _buffers: object) -> None:
+    def _on_custom_msg(self, _widget: object, content: Any, _buffers: object) -> None:
+        if isinstance(content, dict) and content.get("type") == "lead":
+            self._handle_lead(content)
+            return
         if not isinstance(content, dict) or content.get("type") != "stop":
             return
         for callback in list(self._stop_callbacks):
@@ -97,3 +114,37 @@ class ShareWidget(anywidget.AnyWidget):
                 callback()
             except Exception:
                 log.exception("jupyterspot: stop callback failed")
+
+    def _handle_lead(self, content: dict) -> None:
+        ok, message = False, "This share cannot be led from here."
+        if self._lead_callback is not None:
+            try:
+                ok, message = self._lead_callback(content)
+            except Exception as e:  # shown in the widget, never raised into the kernel
+                ok, message = False, str(e) or type(e).__name__
+        self.send({"type": "ack", "req": content.get("req"), "ok": ok, "message": message})
+
+
+def handle_lead_message(share: Any, content: dict) -> tuple[bool, str]:
+    """One lead control of the widget, applied to ``share``: (ok, what to tell the user)."""
+    op = content.get("op")
+    if op == "take":
+        if share.take_lead() is None:
+            return False, "Open the presenter view to lead: nobody has it open."
+        return True, "The presenter view leads."
+    if op == "release":
+        share.release_lead()
+        return True, "Nobody leads now."
+    if op == "hand":
+        to = content.get("to")
+        cid = share.hand_lead(to if isinstance(to, int | str) else "")
+        name = next((p["name"] for p in share.participants if p["client_id"] == cid), "them")
+        return True, f"{name} leads now."
+    if op == "recall":
+        share.bring_everyone_back()
+        return True, "Everyone follows the leader again."
+    if op == "policy":
+        policy = str(content.get("policy"))
+        share.lead_policy = policy
+        return True, "Only you give the lead." if policy == "host" else "Anyone may take the lead."
+    return False, f"Unknown lead control {op!r}."

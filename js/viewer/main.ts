@@ -6,12 +6,14 @@ import type * as Y from "yjs";
 import type { WebsocketProvider } from "y-websocket";
 import { cleanName, readConfig, readName, readToken, storeName, wsBaseUrl } from "./config";
 import type { PageConfig } from "./config";
+import { startBoard, type Board } from "./board";
 import { Connection } from "./connection";
 import { hydrateFigures } from "./figures";
 import { colorFor, guestName, safeColor, type UserInfo } from "./identity";
 import { Layout } from "./layout";
 import { PresencePublisher, RemoteCursors, type PresenceState } from "./presence";
 import { TopBar, type Participant } from "./ui";
+import { startFollow, type Follow } from "./follow";
 
 export interface JupyterspotHandle {
   config: PageConfig;
@@ -25,6 +27,8 @@ export interface JupyterspotHandle {
   bar: TopBar;
   presence: PresencePublisher;
   cursors: RemoteCursors;
+  board: Board;
+  follow: Follow;
   setName(name: string): void;
 }
 
@@ -58,9 +62,10 @@ function start(): void {
   const config = readConfig();
   const root =
     document.getElementById("jupyterspot-root") ?? document.querySelector("main") ?? document.body;
+  // Sockets first: the handshake then overlaps the layout work below (~150 ms on big pages).
+  const connection = new Connection(wsBaseUrl(config.wsBase), readToken());
   const layout = new Layout(root, config.refWidth);
   const bar = new TopBar(config.title);
-  const connection = new Connection(wsBaseUrl(config.wsBase), readToken());
   const awareness = connection.awareness;
   const clientId = awareness.clientID;
 
@@ -91,6 +96,15 @@ function start(): void {
 
   const presence = new PresencePublisher(awareness, layout);
   const cursors = new RemoteCursors(awareness, layout);
+  const board = startBoard({
+    doc: connection.boardDoc,
+    controlDoc: connection.controlDoc,
+    awareness,
+    layout,
+    root,
+    role: config.role,
+  });
+  const follow = startFollow({ config, awareness, controlDoc: connection.controlDoc, layout, bar });
 
   // Tell the others at once when this tab goes away; come back if the page is restored.
   let saved: Record<string, unknown> | null = null;
@@ -121,6 +135,8 @@ function start(): void {
     bar,
     presence,
     cursors,
+    board,
+    follow,
     setName,
   };
 }

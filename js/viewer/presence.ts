@@ -54,13 +54,20 @@ export class PresencePublisher {
     this.schedule();
   }
 
-  /** Publish on the next animation frame (coalesces any number of calls). */
+  /** Publish on the next animation frame (coalesces any number of calls). A timer stands in
+   * when no frame comes within 50 ms (headless Chromium under load left a requested frame
+   * pending for seconds), so followers never wait on a starved frame. */
   schedule(): void {
     if (this.frame) return;
-    this.frame = requestAnimationFrame(() => {
+    let timer = 0;
+    const run = (): void => {
+      cancelAnimationFrame(this.frame);
+      clearTimeout(timer);
       this.frame = 0;
       this.flush();
-    });
+    };
+    this.frame = requestAnimationFrame(run);
+    timer = window.setTimeout(run, 50);
   }
 
   /** Compute and publish now (only fields that changed; one awareness update at most). */

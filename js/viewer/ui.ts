@@ -14,6 +14,16 @@ export interface Participant {
   self: boolean;
 }
 
+/** What the follow logic adds to a participant's row (follow.ts). */
+export interface PersonPresence {
+  /** This person leads the scrolling. */
+  leads: boolean;
+  /** "following Alice · cell 12 of 40", shown under the name. */
+  detail: string;
+  /** Offer a "hand the lead" button (I am host or leader, they don't lead). */
+  canHand: boolean;
+}
+
 const STATUS_TEXT: Record<ConnectionStatus["state"], string> = {
   connecting: "connecting…",
   live: "live",
@@ -58,6 +68,15 @@ export class TopBar {
   readonly tools: HTMLElement;
   readonly status: HTMLElement;
   readonly participants: HTMLUListElement;
+  /** The lead and follow controls (follow.ts fills it). */
+  readonly lead: HTMLElement;
+  /** Presence details per person (follow.ts); null = none. */
+  presenceOf: ((p: Participant) => PersonPresence | null) | null = null;
+  /** A click on someone else's row: jump to where they are. */
+  onPersonClick: (clientId: number) => void = () => undefined;
+  /** A click on "hand the lead" in someone's row. */
+  onHandLead: (clientId: number) => void = () => undefined;
+  private people: Participant[] = [];
   private statusText: HTMLElement;
   private toggle: HTMLButtonElement;
   private faces: HTMLElement;
@@ -103,10 +122,12 @@ export class TopBar {
       "aria-label": "People here",
     });
     const row = h("div", { class: "jupyterspot-bar-row" }, this.tools, this.status, this.toggle);
+    this.lead = h("div", { class: "jupyterspot-lead-row" });
     this.el = h(
       "div",
       { class: "jupyterspot-bar", "data-testid": "topbar", role: "region" },
       row,
+      this.lead,
       this.participants,
     );
     this.el.setAttribute("aria-label", title ? `Live share: ${title}` : "Live share");
@@ -129,16 +150,24 @@ export class TopBar {
   setStatus(status: ConnectionStatus): void {
     let text = STATUS_TEXT[status.state];
     if (status.state === "reconnecting" && status.detail) text = `${status.detail}, retrying…`;
+    if (status.state === "invalid" && status.detail) text = status.detail;
     this.status.setAttribute("data-state", status.state);
     this.statusText.textContent = text;
     this.el.setAttribute("data-state", status.state);
   }
 
+  /** Draw the list again with fresh presence details (leader or positions changed). */
+  rerender(): void {
+    this.setParticipants(this.people);
+  }
+
   setParticipants(people: Participant[]): void {
-    const signature = JSON.stringify(people);
+    this.people = people;
+    const extras = people.map((p) => this.presenceOf?.(p) ?? null);
+    const signature = JSON.stringify([people, extras]);
     if (signature === this.signature) return;
     this.signature = signature;
-    const items = people.map((p) => this.item(p));
+    const items = people.map((p, i) => this.item(p, extras[i]));
     this.participants.replaceChildren(...items);
     this.count.textContent = String(people.length);
     this.toggle.title = people.length === 1 ? "1 person here" : `${people.length} people here`;
@@ -151,7 +180,7 @@ export class TopBar {
     );
   }
 
-  private item(p: Participant): HTMLLIElement {
+  private item(p: Participant, extra: PersonPresence | null = null): HTMLLIElement {
     const dot = h("span", { class: "jupyterspot-dot", "aria-hidden": "true" });
     dot.style.background = safeColor(p.color);
     const name = h("span", { class: "jupyterspot-person-name" });
@@ -164,6 +193,28 @@ export class TopBar {
       li.append(h("span", { class: "jupyterspot-you" }, "(you)"));
     }
     if (p.role === "host") li.append(h("span", { class: "jupyterspot-badge" }, "host"));
+    if (extra?.leads) {
+      li.setAttribute("data-leads", "");
+      li.append(h("span", { class: "jupyterspot-badge jupyterspot-lead-badge" }, "leads"));
+    }
+    if (extra?.canHand) {
+      const hand = h(
+        "button",
+        { type: "button", class: "jupyterspot-hand", "data-testid": "hand-lead" },
+        "Hand lead",
+      );
+      hand.title = `Make ${p.name} the leader`;
+      hand.addEventListener("click", (e) => {
+        e.stopPropagation();
+        this.onHandLead(p.clientId);
+      });
+      li.append(hand);
+    }
+    if (!p.self) {
+      li.classList.add("jupyterspot-jump");
+      li.title = `Go to where ${p.name} is`;
+      li.addEventListener("click", () => this.onPersonClick(p.clientId));
+    }
     if (p.self) {
       const edit = h(
         "button",
@@ -173,6 +224,12 @@ export class TopBar {
       edit.setAttribute("aria-label", "Change your name");
       edit.addEventListener("click", () => this.onRenameRequest());
       li.append(edit);
+    }
+    if (extra?.detail) {
+      // On its own line: "following Alice · cell 12 of 40".
+      const detail = h("span", { class: "jupyterspot-person-detail" });
+      detail.textContent = extra.detail;
+      li.append(detail);
     }
     return li;
   }

@@ -1,5 +1,7 @@
 // The share widget shown in the notebook (anywidget module): link + copy, host-link copy, QR,
-// status, participants, Stop. Traits come from jupyterspot_magic/widget.py (ShareWidget).
+// status, participants, Stop, and the lead controls (take, release, hand over, bring everyone
+// back, policy). Traits come from jupyterspot_magic/widget.py (ShareWidget). Lead controls are
+// custom messages the kernel handles only when idle: the widget says so until they are acked.
 // Everything is inserted as text; nothing from the model is parsed as HTML.
 
 declare const __WIDGET_CSS__: string;
@@ -16,19 +18,42 @@ interface ParticipantInfo {
 }
 
 interface Model {
-  get(name: "url" | "host_url" | "qr_data_uri" | "status" | "message" | "title"): string;
+  get(
+    name: "url" | "host_url" | "qr_data_uri" | "status" | "message" | "title" | "lead_policy",
+  ): string;
   get(name: "participants"): ParticipantInfo[];
-  on(event: string, cb: () => void): void;
-  off(event: string, cb: () => void): void;
+  get(name: "leader"): number | null;
+  on(event: string, cb: (...args: never[]) => void): void;
+  off(event: string, cb: (...args: never[]) => void): void;
   send(content: Record<string, unknown>): void;
 }
+
+interface Ack {
+  type?: string;
+  req?: number;
+  ok?: boolean;
+  message?: string;
+}
+
+/** After this long without an answer the kernel is busy: say so. */
+const BUSY_AFTER_MS = 400;
 
 interface RenderProps {
   model: Model;
   el: HTMLElement;
 }
 
-const TRAITS = ["url", "host_url", "qr_data_uri", "status", "message", "title", "participants"];
+const TRAITS = [
+  "url",
+  "host_url",
+  "qr_data_uri",
+  "status",
+  "message",
+  "title",
+  "participants",
+  "leader",
+  "lead_policy",
+];
 
 const STATUS_LABEL: Record<string, string> = {
   rendering: "Preparing…",
@@ -142,17 +167,104 @@ function render({ model, el }: RenderProps): () => void {
   const actions = h("div", "jsw-actions");
   actions.append(hostCopy, stop);
 
+  // -- lead controls --
+  const leadLine = h("span", "jsw-lead-line", "", { "data-testid": "widget-leader" });
+  // A real link: VS Code ignores window.open. It opens the presenter view, which takes the lead
+  // (?lead=1); when a presenter view is already open the click asks the kernel instead.
+  const take = h("a", "jsw-button jsw-small", "Take lead", {
+    target: "_blank",
+    rel: "noopener noreferrer",
+    role: "button",
+    "data-testid": "widget-take-lead",
+  });
+  const release = h("button", "jsw-button jsw-small", "Release lead", {
+    type: "button",
+    "data-testid": "widget-release-lead",
+  });
+  const recall = h("button", "jsw-button jsw-small", "Bring everyone back", {
+    type: "button",
+    "data-testid": "widget-recall",
+    title: "Everyone who scrolled away follows the leader again",
+  });
+  const policy = h("select", "jsw-select", "", {
+    "data-testid": "widget-lead-policy",
+    "aria-label": "Who may take the lead",
+  });
+  for (const [value, label] of [
+    ["anyone", "Anyone may lead"],
+    ["host", "Host decides"],
+  ]) {
+    const option = h("option", "", label);
+    option.value = value;
+    policy.append(option);
+  }
+  const leadState = h("div", "jsw-lead-state", "", {
+    "data-testid": "widget-lead-state",
+    role: "status",
+  });
+  const leadRow = h("div", "jsw-lead");
+  leadRow.append(leadLine, take, release, recall, policy);
+
   const message = h("div", "jsw-message", "", { "data-testid": "widget-message" });
   const peopleTitle = h("div", "jsw-people-title");
   const people = h("ul", "jsw-people", "", { "data-testid": "widget-participants" });
 
   const main = h("div", "jsw-main");
-  main.append(head, linkRow, actions, hostFallback, message, peopleTitle, people);
+  main.append(head, linkRow, actions, hostFallback, message, leadRow, leadState, peopleTitle, people);
   const root = h("div", "jupyterspot-widget");
   root.append(qr, main);
   el.replaceChildren(style, root);
 
   let stopping = false;
+
+  // -- lead messages: one outstanding request at a time, acked by the kernel --
+  let reqSeq = 0;
+  let waiting: { req: number; label: string; timer: number } | null = null;
+  let clearTimer = 0;
+  const showLeadState = (text: string, kind: string): void => {
+    window.clearTimeout(clearTimer);
+    leadState.textContent = text;
+    leadState.setAttribute("data-kind", kind);
+    leadState.hidden = !text;
+    if (kind !== "waiting" && text) {
+      clearTimer = window.setTimeout(() => showLeadState("", ""), 5000);
+    }
+  };
+  showLeadState("", "");
+  const sendLead = (op: string, label: string, extra: Record<string, unknown> = {}): void => {
+    reqSeq += 1;
+    if (waiting) window.clearTimeout(waiting.timer);
+    const req = reqSeq;
+    const timer = window.setTimeout(() => {
+      if (waiting?.req === req) {
+        showLeadState(`${label}: waiting for the kernel (a cell is running)…`, "waiting");
+      }
+    }, BUSY_AFTER_MS);
+    waiting = { req, label, timer };
+    root.setAttribute("data-waiting", "");
+    model.send({ type: "lead", op, req, ...extra });
+  };
+  const onCustom = (msg: Ack): void => {
+    if (!msg || msg.type !== "ack" || !waiting || msg.req !== waiting.req) return;
+    window.clearTimeout(waiting.timer);
+    waiting = null;
+    root.removeAttribute("data-waiting");
+    showLeadState(msg.message || (msg.ok ? "Done." : "That did not work."), msg.ok ? "ok" : "error");
+  };
+  model.on("msg:custom", onCustom);
+  const hostPageOpen = (): boolean =>
+    (model.get("participants") || []).some((p) => p.role === "host");
+  take.addEventListener("click", (e) => {
+    // No presenter view open: the link opens one (it takes the lead itself).
+    if (!hostPageOpen() && take.href) return;
+    e.preventDefault();
+    sendLead("take", "Take lead");
+  });
+  release.addEventListener("click", () => sendLead("release", "Release lead"));
+  recall.addEventListener("click", () => sendLead("recall", "Bring everyone back"));
+  policy.addEventListener("change", () =>
+    sendLead("policy", "Lead policy", { policy: policy.value }),
+  );
 
   copy.addEventListener("click", async () => {
     const url = link.href && safeHttpUrl(model.get("url"));
@@ -229,6 +341,25 @@ function render({ model, el }: RenderProps): () => void {
       stop.textContent = "Stop sharing";
     }
 
+    const leader = model.get("leader");
+    const leadPolicy = model.get("lead_policy") === "host" ? "host" : "anyone";
+    const leaderRow = list.find((p) => p.client_id === leader);
+    leadLine.textContent =
+      typeof leader === "number" ? `${leaderRow?.name || "Someone"} leads` : "Nobody leads";
+    leadLine.setAttribute("data-leader", typeof leader === "number" ? String(leader) : "");
+    const hostUrl2 = hostUrl ? `${hostUrl}&lead=1` : "";
+    if (hostUrl2) take.href = hostUrl2;
+    else take.removeAttribute("href");
+    take.title = hostPageOpen()
+      ? "Make your presenter view the leader"
+      : "Open the presenter view; it takes the lead";
+    take.hidden = done || (typeof leader === "number" && leaderRow?.role === "host");
+    release.hidden = done || typeof leader !== "number";
+    recall.hidden = done || typeof leader !== "number";
+    policy.value = leadPolicy;
+    policy.disabled = done;
+    leadRow.hidden = done;
+
     const names = new Map<number, string>();
     for (const p of list) if (typeof p.client_id === "number") names.set(p.client_id, p.name ?? "");
     peopleTitle.textContent = list.length
@@ -245,14 +376,28 @@ function render({ model, el }: RenderProps): () => void {
         dot.style.background = safeColor(p.color);
         li.append(dot, h("span", "jsw-name", p.name || "Guest"));
         if (p.role === "host") li.append(h("span", "jsw-badge", "host"));
+        const leads = typeof leader === "number" && p.client_id === leader;
+        if (leads) li.append(h("span", "jsw-badge jsw-lead-badge", "leads"));
         const details: string[] = [];
         if (typeof p.cell_index === "number" && typeof p.cell_count === "number" && p.cell_count) {
           details.push(`cell ${p.cell_index + 1} of ${p.cell_count}`);
         }
         if (typeof p.following === "number") {
           details.push(`following ${names.get(p.following) || "someone"}`);
+        } else if (typeof leader === "number" && !leads) {
+          details.push("on their own");
         }
         if (details.length) li.append(h("span", "jsw-detail", details.join(" · ")));
+        if (!leads && !done && typeof p.client_id === "number") {
+          const to = p.client_id;
+          const hand = h("button", "jsw-button jsw-tiny", "Make leader", {
+            type: "button",
+            "data-testid": "widget-hand-lead",
+            title: `Everyone follows ${p.name || "Guest"}`,
+          });
+          hand.addEventListener("click", () => sendLead("hand", "Hand lead", { to }));
+          li.append(hand);
+        }
         return li;
       }),
     );
@@ -262,6 +407,9 @@ function render({ model, el }: RenderProps): () => void {
   update();
   return () => {
     for (const name of TRAITS) model.off(`change:${name}`, update);
+    model.off("msg:custom", onCustom);
+    if (waiting) window.clearTimeout(waiting.timer);
+    window.clearTimeout(clearTimer);
   };
 }
 
