@@ -88,6 +88,37 @@ def make_widget(share: sharing.Share) -> Any:
     return widget
 
 
+HOST_ACTIONS = ("rotate", "kick", "allow", "viewonly")
+
+
+def run_host_action(action: str, arg: str | None) -> None:
+    """The host's powers over a running share, from the notebook."""
+    current = sharing.current()
+    if current is None:
+        raise UsageError("Nothing is shared: run %jupyterspot share first.")
+    try:
+        if action == "rotate":
+            current.rotate()
+            print(f"jupyterspot: new guest link (old links stopped working): {current.url}")
+        elif action == "kick":
+            if not arg:
+                raise UsageError("Whom? %jupyterspot kick NAME (see %jupyterspot status)")
+            print(f"jupyterspot: removed {current.kick(arg)}.")
+        elif action == "allow":
+            current.allow_everyone()
+            print("jupyterspot: removed people may join again.")
+        elif action == "viewonly":
+            if arg not in ("on", "off"):
+                raise UsageError("Use %jupyterspot viewonly on  or  %jupyterspot viewonly off")
+            current.view_only = arg == "on"
+            print(
+                f"jupyterspot: view-only {arg}: "
+                + ("only the host can draw." if arg == "on" else "everyone can draw.")
+            )
+    except LookupError as e:
+        raise UsageError(str(e)) from None
+
+
 @magics_class
 class JupyterSpotMagics(Magics):
     @line_magic
@@ -96,7 +127,9 @@ class JupyterSpotMagics(Magics):
         "action",
         nargs="?",
         default="share",
-        help="share (default): share a notebook; stop: end the share; status: show it.",
+        help="share (default): share a notebook; stop: end the share; status: show it; "
+        "rotate: new guest link (old ones stop working); kick NAME: remove someone; "
+        "allow: let removed people back; viewonly on|off: only the host may draw.",
     )
     @argument(
         "path",
@@ -132,8 +165,11 @@ class JupyterSpotMagics(Magics):
                            [--public-url URL]
         %jupyterspot stop
         %jupyterspot status
+        %jupyterspot rotate | kick NAME | allow | viewonly on|off
         """
         args = parse_argstring(self.jupyterspot, line)
+        if args.action in HOST_ACTIONS:
+            return run_host_action(args.action, args.path)
         if args.action not in ("share", "stop", "status"):
             if args.path is None:  # `%jupyterspot nb.ipynb` means share nb.ipynb
                 args.path, args.action = args.action, "share"

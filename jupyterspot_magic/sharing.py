@@ -249,6 +249,55 @@ class Share:
         widget.on_lead(lambda content: handle_lead_message(self, content))
         self._on_lead_state(self._lead_state)
 
+    # -- host powers (docs/security.md) --
+
+    def find_participant(self, who: int | str) -> dict:
+        """A participant by client id or (case-insensitive) name; LookupError otherwise."""
+        people = self._participants
+        matches = (
+            [p for p in people if p["client_id"] == who]
+            if isinstance(who, int)
+            else [p for p in people if p["name"].casefold() == str(who).casefold()]
+        )
+        if not matches:
+            names = ", ".join(p["name"] for p in people) or "nobody"
+            raise LookupError(f"No participant {who!r}; connected: {names}")
+        if len(matches) > 1:
+            raise LookupError(f"Several participants are called {who!r}; use their client id")
+        return matches[0]
+
+    def kick(self, who: int | str) -> str:
+        """Remove a participant; their browser stays out until `allow_everyone()`."""
+        person = self.find_participant(who)
+        self.server.call(_on_thread(lambda: self.shared.kick(person["client_id"])))
+        return person["name"]
+
+    def allow_everyone(self) -> None:
+        self.server.call(_on_thread(self.shared.allow_everyone))
+
+    def rotate(self) -> str:
+        """A new guest link: every old guest link stops working at once. Returns the new url."""
+        token = secrets.token_urlsafe(24)
+        self.server.call(_on_thread(lambda: self.shared.rotate(token)))
+        if self.widget is not None:
+            self.widget.set_link(self.url, self.host_url)
+        return self.url
+
+    @property
+    def view_only(self) -> bool:
+        return "guest" not in self.shared.board.writers
+
+    @view_only.setter
+    def view_only(self, value: bool) -> None:
+        """Only the host may draw (enforced by the server; the page hides guests' tools)."""
+
+        def apply() -> None:
+            self.shared.set_view_only(bool(value))
+            control = self.shared.control.doc.get("control", type=_map_type())
+            control["drawPolicy"] = "host" if value else "everyone"
+
+        self.server.call(_on_thread(apply))
+
     def summary(self) -> str:
         who = ", ".join(p["name"] for p in self._participants) or "nobody yet"
         source = self.located.path or "live notebook contents"
@@ -280,6 +329,15 @@ def participant_row(client_id: int, state: dict, role: str) -> dict:
 
 
 # --- server-thread helpers -----------------------------------------------------------------
+
+
+def _on_thread(fn):
+    """A plain function as the coroutine factory ServerThread.call expects."""
+
+    async def run():
+        return fn()
+
+    return run
 
 
 async def _register(server: ServerThread, shared: SharedNotebook) -> None:
