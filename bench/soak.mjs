@@ -1,6 +1,8 @@
 // Soak clients: N y-websocket clients move cursors at 20 Hz and each adds a 64-point stroke
 // (Float32 bytes) every 2 s for SECONDS; then every client prints a digest of its document.
-// Usage: node bench/soak.mjs WS_BASE TOKEN N SECONDS
+// KEEP > 0: each client erases its strokes older than its last KEEP (a steady-state document, so
+// memory growth means a leak, not more drawing).
+// Usage: node bench/soak.mjs WS_BASE TOKEN N SECONDS [KEEP]
 import * as Y from 'yjs'
 import { WebsocketProvider } from 'y-websocket'
 import WebSocket from 'ws'
@@ -8,8 +10,8 @@ import { createHash } from 'node:crypto'
 import { EventEmitter } from 'events'
 EventEmitter.defaultMaxListeners = 0
 
-const [wsBase, token, nStr, secStr] = process.argv.slice(2)
-const N = +nStr, SECONDS = +secStr
+const [wsBase, token, nStr, secStr, keepStr] = process.argv.slice(2)
+const N = +nStr, SECONDS = +secStr, KEEP = +(keepStr || 0)
 const clients = []
 for (let i = 0; i < N; i++) {
   const doc = new Y.Doc()
@@ -21,7 +23,9 @@ const timers = clients.map((c, i) => [
   setInterval(() => c.p.awareness.setLocalStateField('cursor', { cell: 'intro', x: Math.random() * 900, y: i }), 50),
   setInterval(() => {
     const pts = new Float32Array(64 * 3).map(() => Math.random() * 500)
-    c.doc.getMap('shapes').set(`${c.doc.clientID}-${c.strokes++}`, { kind: 'pen', cell: 'intro', pts: new Uint8Array(pts.buffer) })
+    const shapes = c.doc.getMap('shapes')
+    shapes.set(`${c.doc.clientID}-${c.strokes++}`, { kind: 'pen', cell: 'intro', pts: new Uint8Array(pts.buffer) })
+    if (KEEP > 0 && c.strokes > KEEP) shapes.delete(`${c.doc.clientID}-${c.strokes - KEEP - 1}`)
   }, 2000 + i * 7),
 ])
 await new Promise(r => setTimeout(r, SECONDS * 1000))

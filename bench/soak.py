@@ -3,7 +3,9 @@
 Reports: whether every client ends with the same document, the kernel's RSS after warm-up and at
 the end (growth %), and how many ERROR records the share server logged. Too long for CI.
 
-Usage: python bench/soak.py [CLIENTS] [SECONDS]     (default 30 600)
+Usage: python bench/soak.py [CLIENTS] [SECONDS] [KEEP]     (default 30 600 0)
+KEEP > 0: each client erases its strokes older than its last KEEP, so the document reaches a
+steady state and RSS growth measures leaks rather than more drawing.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ def rss_mb(pid: int) -> float:
 def main() -> None:
     clients = sys.argv[1] if len(sys.argv) > 1 else "30"
     seconds = int(sys.argv[2]) if len(sys.argv) > 2 else 600
+    keep = sys.argv[3] if len(sys.argv) > 3 else "0"
     kernel = Kernel(REPO)
     pid = kernel.km.provisioner.process.pid
     try:
@@ -82,6 +85,8 @@ def main() -> None:
             f"kernel RSS after warm-up {start:.1f} MB, at end {end:.1f} MB, "
             f"growth {100 * (end - start) / start:+.1f}%, peak {max(warm):.1f} MB"
         )
+        doc_mb = kernel.json("print(json.dumps(len(s.shared.board.doc.get_update()) / 1e6))")
+        print(f"board document at end: {doc_mb:.2f} MB (keep={keep})")
         print(f"server ERROR log records: {errors}")
     finally:
         kernel.shutdown()

@@ -405,6 +405,7 @@ class ServerThread:
         self._error: BaseException | None = None
         self._stopping = False
         self.restarts = 0
+        self._restart_listeners: list[Callable[[], None]] = []
         self._thread = threading.Thread(target=self._run, name="jupyterspot-server", daemon=True)
 
     def _make_server(self):
@@ -493,7 +494,14 @@ class ServerThread:
         while not self._server.started and not serve_task.done():
             await asyncio.sleep(0.005)
         self._ready.set()
+        if self.restarts:
+            for listener in self._restart_listeners:  # on the new loop: they may schedule work
+                listener()
         await serve_task
+
+    def on_restart(self, listener: Callable[[], None]) -> None:
+        """Called on the server thread once a crashed loop has been replaced."""
+        self._restart_listeners.append(listener)
 
     @property
     def running(self) -> bool:

@@ -143,6 +143,12 @@ class Share:
         self._publish_scheduled = True
         self.server.call_later(PARTICIPANTS_DEBOUNCE, self._publish_participants)
 
+    def _after_server_restart(self) -> None:
+        """A rebuild scheduled on the crashed loop died with it: schedule one on the new loop."""
+        self._publish_scheduled = False
+        if self.status == "live":
+            self._on_awareness()
+
     def _publish_participants(self) -> None:
         self._publish_scheduled = False
         people = [participant_row(cid, st, role) for cid, st, role in self.shared.board.states()]
@@ -481,6 +487,7 @@ def share(
             ).start()
         result.notes += rendered.warnings
         server.call_soon(lambda: shared.board.on_awareness(result._on_awareness))
+        server.on_restart(result._after_server_restart)
         result._lead = server.call(lambda: _start_lead(shared, result._on_lead_state))
         result.timings = _timings(t0, t_located, t_rendered, time.perf_counter(), rendered)
         _current = result

@@ -318,3 +318,31 @@ def test_a_crashed_server_thread_restarts_and_clients_resync_without_loss(server
     node_peers(base(srv), "board", "guest-token").wait(
         lambda e: e["event"] == "doc" and {"before", "after"} <= set(e["maps"]["shapes"])
     )
+
+
+def test_participants_keep_updating_after_a_server_restart(node_peers, tmp_path, monkeypatch):
+    from jupyterspot_magic import sharing
+
+    from .conftest import DEMO
+
+    monkeypatch.setenv("JUPYTERSPOT_CACHE_DIR", str(tmp_path))
+    share = sharing.share(DEMO, tunnel="none")
+    try:
+        info = share.info()
+        first = node_peers(info["ws_url"], "board", info["token"])
+        first.send(cmd="awareness", state={"user": {"name": "Before"}})
+        deadline = time.monotonic() + 5
+        while not share.participants and time.monotonic() < deadline:
+            time.sleep(0.05)
+        share.server._loop.call_soon_threadsafe(share.server._loop.stop)  # the loop dies
+        first.wait(lambda e: e["event"] == "close")
+        later = node_peers(info["ws_url"], "board", info["token"])
+        later.send(cmd="awareness", state={"user": {"name": "After"}})
+        deadline = time.monotonic() + 5
+        names: set[str] = set()
+        while "After" not in names and time.monotonic() < deadline:
+            names = {p["name"] for p in share.participants}
+            time.sleep(0.05)
+        assert "After" in names, share.participants
+    finally:
+        share.stop()
