@@ -5,7 +5,8 @@ and runs ../shared/bench/fanout/run.sh against the share's board room beside the
 starts. Prints the raw JSON lines and a table of ours/Node per row (p50, p95, received).
 
 Usage: python bench/fanout_kernel.py [N_LIST] [SECONDS]   (e.g. "10 30 50" 5)
-Set BUSY=sleep or BUSY=loop to keep the kernel busy (time.sleep / a pure-Python loop) meanwhile.
+Set BUSY=sleep or BUSY=loop to keep the kernel busy (time.sleep / a pure-Python loop) meanwhile,
+and SWITCH=0.001 to try a shorter GIL switch interval in the kernel (sys.setswitchinterval).
 """
 
 from __future__ import annotations
@@ -59,8 +60,9 @@ def table(lines: list[dict]) -> None:
 
 
 SHARE = (
-    "import json, jupyterspot_magic as j\n"
+    "import json, os, sys, jupyterspot_magic as j\n"
     "j.stop()\n"
+    "sys.setswitchinterval(float(os.environ.get('SWITCH', sys.getswitchinterval())))\n"
     "s = j.share({path!r}, tunnel='none', display=False)\n"
     "print(json.dumps(s.info()))"
 )
