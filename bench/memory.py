@@ -19,26 +19,18 @@ sys.path.insert(0, str(REPO))
 from tests.kernel import Kernel  # noqa: E402
 
 
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
 def main() -> None:
     clients, strokes, points = (sys.argv[1:] + ["30", "2000", "100"][len(sys.argv) - 1 :])[:3]
     kernel = Kernel(REPO)
-    pid = kernel.km.provisioner.process.pid
     try:
         kernel.execute("import json, gc, jupyterspot_magic as j, nbconvert, pycrdt, uvicorn")
-        before = rss_mb(pid)
+        before = kernel.rss_mb()
         info = kernel.json(
             f"s = j.share({str(REPO / 'examples' / 'demo.ipynb')!r}, tunnel='none', "
             "display=False)\nprint(json.dumps(s.info()))"
         )
         time.sleep(1)
-        shared = rss_mb(pid)
+        shared = kernel.rss_mb()
         proc = subprocess.Popen(
             [
                 "node",
@@ -56,7 +48,7 @@ def main() -> None:
         )
         ready = json.loads(proc.stdout.readline())
         time.sleep(2)
-        loaded = rss_mb(pid)
+        loaded = kernel.rss_mb()
         doc_bytes = kernel.json("print(json.dumps(len(s.shared.board.doc.get_update())))")
         proc.stdin.close()
         proc.wait(30)

@@ -34,19 +34,11 @@ print(json.dumps(s.info()))
 """
 
 
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
 def main() -> None:
     clients = sys.argv[1] if len(sys.argv) > 1 else "30"
     seconds = int(sys.argv[2]) if len(sys.argv) > 2 else 600
     keep = sys.argv[3] if len(sys.argv) > 3 else "0"
     kernel = Kernel(REPO)
-    pid = kernel.km.provisioner.process.pid
     try:
         info = kernel.json(SETUP % str(REPO / "examples" / "demo.ipynb"))
         samples: list[tuple[float, float]] = []
@@ -55,7 +47,7 @@ def main() -> None:
         def sample() -> None:
             t0 = time.monotonic()
             while not done.wait(5):
-                samples.append((time.monotonic() - t0, rss_mb(pid)))
+                samples.append((time.monotonic() - t0, kernel.rss_mb()))
 
         threading.Thread(target=sample, daemon=True).start()
         out = subprocess.run(

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import queue
 import subprocess
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -13,6 +15,9 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+# Boards are stored by default (issue 6): never in the user's real data dir from tests. Kernels
+# started by module-scoped fixtures inherit this; each test also gets its own (below).
+os.environ["JUPYTERSPOT_DATA_DIR"] = tempfile.mkdtemp(prefix="jupyterspot-test-data-")
 SHARED = REPO.parent / "shared"
 NOTEBOOKS = SHARED / "notebooks"
 DEMO = REPO / "examples" / "demo.ipynb"
@@ -81,6 +86,12 @@ class NodePeer:
             self.proc.wait(5)
 
 
+@pytest.fixture(autouse=True)
+def _own_board_store(tmp_path_factory, monkeypatch) -> None:
+    """Each test gets its own board store: boards and links must not leak between tests."""
+    monkeypatch.setenv("JUPYTERSPOT_DATA_DIR", str(tmp_path_factory.mktemp("data")))
+
+
 @pytest.fixture
 def node_peers() -> Iterator[Callable[..., NodePeer]]:
     peers: list[NodePeer] = []
@@ -93,6 +104,20 @@ def node_peers() -> Iterator[Callable[..., NodePeer]]:
     yield make
     for peer in peers:
         peer.kill()
+
+
+@pytest.fixture
+def server():
+    """A share server on loopback with one room (room1, tokens guest-token / host-token)."""
+    from jupyterspot_magic.serve import ServerThread
+
+    from .room_server import new_shared, register
+
+    srv = ServerThread("127.0.0.1", 0).start()
+    shared = new_shared("room1")
+    register(srv, shared)
+    yield srv, shared
+    srv.stop()
 
 
 @pytest.fixture(scope="session")

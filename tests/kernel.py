@@ -70,6 +70,14 @@ class Kernel:
         assert result["error"] is None, result["error"]
         return json.loads(result["stdout"].strip().splitlines()[-1])
 
+    def rss_mb(self) -> float:
+        """The kernel process's resident memory (Linux /proc), in MB."""
+        pid = self.km.provisioner.process.pid
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        return float("nan")
+
     def shutdown(self) -> None:
         try:
             self.kc.stop_channels()

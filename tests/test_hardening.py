@@ -14,7 +14,6 @@ import pytest
 from pycrdt import Doc, Map, create_awareness_message, create_sync_message, create_update_message
 from websockets.sync.client import connect
 
-from jupyterspot_magic.render import CONFIG_PLACEHOLDER, RenderedNotebook
 from jupyterspot_magic.rooms import (
     CLOSE_INVALID_TOKEN,
     CLOSE_REMOVED,
@@ -23,47 +22,9 @@ from jupyterspot_magic.rooms import (
     AwarenessEntry,
     encode_awareness,
 )
-from jupyterspot_magic.serve import ServerThread, SharedNotebook
 
 from .conftest import REPO
-
-PAGE = f"<main id='jupyterspot-root'><div id='cell-id=a'></div></main>{CONFIG_PLACEHOLDER}"
-
-
-def new_shared(room: str) -> SharedNotebook:
-    rendered = RenderedNotebook(
-        html=PAGE, content_hash="h", cell_ids=["a"], title="t", warnings=[], seconds=0, cached=False
-    )
-    return SharedNotebook(
-        room=room, token="guest-token", host_token="host-token", rendered=rendered
-    )
-
-
-@pytest.fixture
-def server():
-    srv = ServerThread("127.0.0.1", 0).start()
-    shared = new_shared("room1")
-    register(srv, shared)
-    yield srv, shared
-    srv.stop()
-
-
-def register(srv: ServerThread, shared: SharedNotebook) -> None:
-    async def add():
-        srv.registry.shares[shared.room] = shared
-
-    srv.call(add)
-
-
-def on_server(srv: ServerThread, fn):
-    async def run():
-        return fn()
-
-    return srv.call(run)
-
-
-def base(srv: ServerThread, room: str = "room1") -> str:
-    return f"ws://127.0.0.1:{srv.port}/ws/{room}"
+from .room_server import base, new_shared, on_server, register, shapes
 
 
 def closed_with(peer) -> int:
@@ -75,10 +36,6 @@ def raw_close_code(ws) -> int:
         while True:
             ws.recv(timeout=10)
     return closed.value.rcvd.code
-
-
-def shapes(shared: SharedNotebook, srv: ServerThread) -> dict:
-    return on_server(srv, lambda: shared.board.doc.get("shapes", type=Map).to_py())
 
 
 def test_kicked_participant_cannot_rejoin_with_the_same_browser(server, node_peers):

@@ -12,9 +12,10 @@ import urllib.error
 import urllib.request
 
 import pytest
+from pycrdt import Map
 from websockets.sync.client import connect
 
-from jupyterspot_magic.render import CONFIG_PLACEHOLDER, RenderedNotebook
+from jupyterspot_magic.render import CONFIG_PLACEHOLDER
 from jupyterspot_magic.rooms import (
     AWARENESS,
     STEP1,
@@ -24,40 +25,8 @@ from jupyterspot_magic.rooms import (
     read_var_bytes,
     write_var_bytes,
 )
-from jupyterspot_magic.serve import ServerThread, SharedNotebook
 
-PAGE = (
-    "<html><body><main id='jupyterspot-root'><div id='cell-id=a'></div></main>"
-    f"{CONFIG_PLACEHOLDER}</body></html>"
-)
-
-
-@pytest.fixture
-def server():
-    srv = ServerThread("127.0.0.1", 0).start()
-    rendered = RenderedNotebook(
-        html=PAGE,
-        content_hash="h",
-        cell_ids=["a"],
-        title="t",
-        warnings=[],
-        seconds=0.0,
-        cached=False,
-    )
-    shared = SharedNotebook(
-        room="room1", token="guest-token", host_token="host-token", rendered=rendered
-    )
-
-    async def register():
-        srv.registry.shares["room1"] = shared
-
-    srv.call(register)
-    yield srv, shared
-    srv.stop()
-
-
-def base(srv: ServerThread) -> str:
-    return f"ws://127.0.0.1:{srv.port}/ws/room1"
+from .room_server import base, on_server
 
 
 def present(states: dict) -> dict:
@@ -95,14 +64,7 @@ def test_closed_client_disappears_within_two_seconds(server, node_peers):
         timeout=2.0,
     )
     assert time.monotonic() - t0 < 2.0
-    assert all(cid != alice.client_id for cid, _, _ in srv.call(_states(shared)))
-
-
-def _states(shared):
-    async def read():
-        return shared.board.states()
-
-    return read
+    assert all(cid != alice.client_id for cid, _, _ in on_server(srv, shared.board.states))
 
 
 def test_document_syncs_and_late_joiner_gets_everything(server, node_peers):
@@ -138,10 +100,8 @@ def test_guest_cannot_write_control_but_host_can(server, node_peers):
     time.sleep(0.3)
     assert "leader" not in host.dump()["maps"]["control"]
 
-    async def server_view():
-        return shared.control.doc.get("control", type=__import__("pycrdt").Map).to_py()
-
-    assert srv.call(server_view) == {"leadPolicy": "host"}
+    control = on_server(srv, lambda: shared.control.doc.get("control", type=Map).to_py())
+    assert control == {"leadPolicy": "host"}
 
 
 def test_no_update_before_the_handshake(server, node_peers):

@@ -1,0 +1,47 @@
+"""A bare share server with one registered room, for tests that talk to the rooms directly."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from pycrdt import Map
+
+from jupyterspot_magic.render import CONFIG_PLACEHOLDER, RenderedNotebook
+from jupyterspot_magic.serve import ServerThread, SharedNotebook
+
+PAGE = (
+    "<html><body><main id='jupyterspot-root'><div id='cell-id=a'></div></main>"
+    f"{CONFIG_PLACEHOLDER}</body></html>"
+)
+
+
+def new_shared(room: str = "room1") -> SharedNotebook:
+    rendered = RenderedNotebook(
+        html=PAGE, content_hash="h", cell_ids=["a"], title="t", warnings=[], seconds=0, cached=False
+    )
+    return SharedNotebook(
+        room=room, token="guest-token", host_token="host-token", rendered=rendered
+    )
+
+
+def on_server(srv: ServerThread, fn: Callable[[], Any]) -> Any:
+    """Run fn on the server thread (where rooms live) and return its result."""
+
+    async def run():
+        return fn()
+
+    return srv.call(run)
+
+
+def register(srv: ServerThread, shared: SharedNotebook) -> None:
+    on_server(srv, lambda: srv.registry.shares.__setitem__(shared.room, shared))
+
+
+def base(srv: ServerThread, room: str = "room1") -> str:
+    """The y-websocket base URL of a room: providers append /board or /control."""
+    return f"ws://127.0.0.1:{srv.port}/ws/{room}"
+
+
+def shapes(shared: SharedNotebook, srv: ServerThread) -> dict:
+    return on_server(srv, lambda: shared.board.doc.get("shapes", type=Map).to_py())
