@@ -58,6 +58,7 @@ def main() -> None:
                 info["token"],
                 clients,
                 str(seconds),
+                keep,
             ],
             capture_output=True,
             text=True,
