@@ -9,7 +9,10 @@ Measures, on a real share of a long synthetic notebook (120 cells) in headless C
   long animation frames from the Long Animation Frames API when available), with 0 strokes,
   2,000 strokes, and 2,000 strokes with virtualization switched off (every shape in the DOM).
 
-Usage: python bench/annotations.py [--strokes 2000] [--cells 120]
+Every load/scroll figure is the median over `--repeat` runs (default 3), the scenarios
+interleaved so that load from other processes spreads over all of them.
+
+Usage: python bench/annotations.py [--strokes 2000] [--cells 120] [--repeat 3]
 """
 
 from __future__ import annotations
@@ -157,10 +160,40 @@ def measure(browser, url: str, n: int, device: str, *, virtualize: bool = True) 
     }
 
 
+def run(browser, url: str, scenarios: list, repeat: int) -> list[tuple[str, str, dict]]:
+    """Each scenario `repeat` times, interleaved (noise from other load spreads over all);
+    per scenario the median over runs of each figure."""
+    runs: dict[int, list[dict]] = {i: [] for i in range(len(scenarios))}
+    for _ in range(repeat):
+        for i, (_label, device, virtualize, n) in enumerate(scenarios):
+            runs[i].append(measure(browser, url, n, device, virtualize=virtualize))
+    out = []
+    for i, (label, device, _v, _n) in enumerate(scenarios):
+        rs = runs[i]
+        med = statistics.median
+        longs = [r["long_frames"] for r in rs if r["long_frames"] is not None]
+        out.append(
+            (
+                label,
+                device,
+                {
+                    "load_ms": med(r["load_ms"] for r in rs),
+                    "mounted_at_load": rs[0]["mounted_at_load"],
+                    "max_mounted": max(r["max_mounted"] for r in rs),
+                    "frame": {k: med(r["frame"][k] for r in rs) for k in ("median", "p95", "max")},
+                    "long_frames": med(longs) if longs else None,
+                    "runs": len(rs),
+                },
+            )
+        )
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--strokes", type=int, default=2000)
     parser.add_argument("--cells", type=int, default=120)
+    parser.add_argument("--repeat", type=int, default=3, help="runs per scenario (medians)")
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
@@ -181,8 +214,8 @@ def main() -> None:
         s = share(nb, tunnel="none")
         try:
             measure(browser, s.url, 0, "desktop 1400x900")  # warm-up (server, caches, JIT)
-            for device in VIEWPORTS:
-                rows.append(("0 strokes", device, measure(browser, s.url, 0, device)))
+            empty = [("0 strokes", device, True, 0) for device in VIEWPORTS]
+            rows += run(browser, s.url, empty, args.repeat)
             writer_ctx = browser.new_context(**VIEWPORTS["desktop 1400x900"])
             writer = writer_ctx.new_page()
             writer.goto(s.url + "&name=Writer")
@@ -197,15 +230,9 @@ def main() -> None:
             writer_ctx.close()
             time.sleep(0.5)
             label = f"{args.strokes} strokes"
-            for device in VIEWPORTS:
-                rows.append((label, device, measure(browser, s.url, args.strokes, device)))
-            rows.append(
-                (
-                    f"{label}, no virtualization",
-                    "desktop 1400x900",
-                    measure(browser, s.url, args.strokes, "desktop 1400x900", virtualize=False),
-                )
-            )
+            full = [(label, device, True, args.strokes) for device in VIEWPORTS]
+            full.append((f"{label}, no virtualization", "desktop 1400x900", False, args.strokes))
+            rows += run(browser, s.url, full, args.repeat)
         finally:
             s.stop()
             browser.close()
@@ -224,7 +251,10 @@ def main() -> None:
         f"{d3['doc_number_array'] - d3['doc_float32'] + d3['payload_float32']:.0f} B |"
     )
     print(f"(points payload in the page after the fill: {doc_bytes / 1e6:.2f} MB)")
-    print(f"\nLoad and scroll ({args.cells}-cell notebook; scrolling 30 px a frame, top to bottom)")
+    print(
+        f"\nLoad and scroll ({args.cells}-cell notebook; scrolling 30 px a frame, top to bottom;"
+        f" medians of {args.repeat} runs each)"
+    )
     print(
         "| board | viewport | page load (ms) | shapes in DOM at load / max | "
         "frame median (ms) | p95 (ms) | max (ms) | long frames >50 ms |"
@@ -232,7 +262,7 @@ def main() -> None:
     print("|---|---|---:|---:|---:|---:|---:|---:|")
     for label, device, r in rows:
         f = r["frame"]
-        long = "n/a" if r["long_frames"] is None else str(r["long_frames"])
+        long = "n/a" if r["long_frames"] is None else f"{r['long_frames']:g}"
         print(
             f"| {label} | {device} | {r['load_ms']:.0f} | {r['mounted_at_load']} / "
             f"{r['max_mounted']} | {f['median']:.1f} | {f['p95']:.1f} | {f['max']:.1f} | {long} |"

@@ -370,10 +370,15 @@ export class Follow {
       },
       opts,
     );
+    // One finger on the drawing surface draws (the page does not move); two fingers scroll.
+    const drawing = (e: TouchEvent): boolean =>
+      e.touches.length === 1 &&
+      e.target instanceof Element &&
+      e.target.closest(".jupyterspot-board-input") !== null;
     window.addEventListener(
       "touchmove",
       (e) => {
-        if (!ours(e.target)) this.pause();
+        if (!ours(e.target) && !drawing(e)) this.pause();
       },
       opts,
     );
