@@ -30,6 +30,13 @@ def parser() -> argparse.ArgumentParser:
         help="the server's address behind your reverse proxy, maybe with a path prefix "
         "({port} is replaced by the port); replaces --tunnel",
     )
+    s.add_argument(
+        "--store",
+        default=None,
+        help="where the board is stored: a database file or folder, or 'none' (default: the "
+        "user data dir); sharing the notebook again restores the board and its links",
+    )
+    s.add_argument("--fresh", action="store_true", help="start with a clean board (old one kept)")
     s.add_argument("--json", action="store_true", help="print one JSON line when ready")
     return p
 
@@ -47,6 +54,8 @@ def main(argv: list[str] | None = None) -> int:
             port=args.port,
             name=args.name,
             public_url=args.public_url,
+            store=args.store,
+            fresh=args.fresh,
         )
     except (LocateError, RenderError, ServeError, TunnelError) as e:
         print(f"jupyterspot: {e}", file=sys.stderr)

@@ -89,6 +89,31 @@ def make_widget(share: sharing.Share) -> Any:
 
 
 HOST_ACTIONS = ("rotate", "kick", "allow", "viewonly")
+CONTENT_ACTIONS = ("update", "export", "clear")
+
+
+def run_content_action(action: str, arg: str | None, yes: bool = False) -> None:
+    """Issue 6: push the notebook now, export the share, clear the board (confirmed)."""
+    current = sharing.current()
+    if current is None or not current.alive:
+        raise UsageError("Nothing is shared: run %jupyterspot share first.")
+    if action == "update":
+        changed = current.update()
+        print("jupyterspot: " + ("everyone sees the new content." if changed else "no change."))
+    elif action == "export":
+        target = arg or f"{current.rendered.title or 'notebook'}-notes.html"
+        print(f"jupyterspot: exported to {current.export(target)}")
+    elif action == "clear":
+        if not yes:
+            try:
+                answer = input("Clear the board for everyone? The old one stays in history. [y/N] ")
+            except Exception:  # no stdin (a kernel without a front-end asking)
+                raise UsageError("Confirm with: %jupyterspot clear --yes") from None
+            if answer.strip().lower() not in ("y", "yes"):
+                print("jupyterspot: the board was not cleared.")
+                return
+        removed = current.clear()
+        print(f"jupyterspot: cleared {removed} annotation(s); the old board is kept in history.")
 
 
 def run_host_action(action: str, arg: str | None) -> None:
@@ -129,7 +154,9 @@ class JupyterSpotMagics(Magics):
         default="share",
         help="share (default): share a notebook; stop: end the share; status: show it; "
         "rotate: new guest link (old ones stop working); kick NAME: remove someone; "
-        "allow: let removed people back; viewonly on|off: only the host may draw.",
+        "allow: let removed people back; viewonly on|off: only the host may draw; "
+        "update: publish the notebook's current content now; export [PATH]: a standalone HTML "
+        "file (or .json: the board); clear: empty the board for everyone (asks first).",
     )
     @argument(
         "path",
@@ -158,6 +185,14 @@ class JupyterSpotMagics(Magics):
         help="The server's address behind your own reverse proxy (jupyter-server-proxy, nginx), "
         "maybe with a path prefix; {port} is replaced by the port. Replaces --tunnel.",
     )
+    @argument(
+        "--store",
+        default=None,
+        help="Where the board is stored (a database file or folder; 'none': not stored). "
+        "Default: the user data dir. Sharing the notebook again restores it and its links.",
+    )
+    @argument("--fresh", action="store_true", help="Start with a clean board (old one kept).")
+    @argument("--yes", action="store_true", help="clear without asking.")
     def jupyterspot(self, line: str) -> sharing.Share | None:
         """Share this notebook as a live link: rendered notebook, drawings, cursors, follow.
 
@@ -166,10 +201,13 @@ class JupyterSpotMagics(Magics):
         %jupyterspot stop
         %jupyterspot status
         %jupyterspot rotate | kick NAME | allow | viewonly on|off
+        %jupyterspot update | export [PATH] | clear [--yes]
         """
         args = parse_argstring(self.jupyterspot, line)
         if args.action in HOST_ACTIONS:
             return run_host_action(args.action, args.path)
+        if args.action in CONTENT_ACTIONS:
+            return run_content_action(args.action, args.path, args.yes)
         if args.action not in ("share", "stop", "status"):
             if args.path is None:  # `%jupyterspot nb.ipynb` means share nb.ipynb
                 args.path, args.action = args.action, "share"
@@ -191,6 +229,8 @@ class JupyterSpotMagics(Magics):
                 name=args.name,
                 public_url=args.public_url,
                 user_ns=self.shell.user_ns if self.shell else None,
+                store=args.store,
+                fresh=args.fresh,
             )
         except USER_ERRORS as e:
             raise UsageError(str(e)) from None

@@ -81,6 +81,11 @@ class SharedNotebook:
     _page_lock: asyncio.Lock | None = field(default=None, init=False)
     _warming: asyncio.Task | None = field(default=None, init=False)
     banned: set[str] = field(default_factory=set, init=False)
+    # Extra token-checked routes /s/{room}/{name} (issue 6: "cells", "export"): name ->
+    # async (role, query params) -> Response. Set by the kernel side, called on this thread.
+    extras: dict[str, Callable[[str, Any], Coroutine[Any, Any, Response]]] = field(
+        default_factory=dict, init=False
+    )
 
     def __post_init__(self) -> None:
         self.board = Room("board")
@@ -295,6 +300,17 @@ def build_app(registry: Registry) -> Starlette:
             body, headers["Content-Encoding"] = asset.gzipped, "gzip"
         return Response(body, media_type=STATIC_FILES[name], headers=headers)
 
+    async def extra(request: Request) -> Response:
+        """A token-checked extra of a share (content updates, export): 404 / 403 like pages."""
+        shared = registry.shares.get(request.path_params["room"])
+        handler = shared.extras.get(request.path_params["extra"]) if shared else None
+        if shared is None or handler is None:
+            return Response("Not found", status_code=404, headers=SECURITY_HEADERS)
+        role = shared.role_for(request.query_params.get("token"))
+        if role is None:
+            return Response("Invalid token", status_code=403, headers=SECURITY_HEADERS)
+        return await handler(role, request.query_params)
+
     async def plotly_asset(request: Request) -> Response:
         path = plotly_js_path()
         if path is None:
@@ -312,6 +328,7 @@ def build_app(registry: Registry) -> Starlette:
         Route("/s/{room}/", page),
         Route("/s/{room}/static/{name}", static),
         Route("/s/{room}/assets/plotly.min.js", plotly_asset),
+        Route("/s/{room}/x/{extra}", extra),
         WebSocketRoute("/ws/{room}/{name}", room_socket),
     ]
     return Starlette(routes=routes, exception_handlers={404: not_found, 405: not_found})

@@ -19,6 +19,7 @@ from urllib.parse import quote
 from .locate import Located, locate
 from .render import RenderedNotebook, render
 from .serve import ServerThread, SharedNotebook
+from .store import BoardKeeper, notebook_key
 from .tunnel import Tunnel, TunnelKeeper, check_reachable, make_tunnel, uses_process
 
 PARTICIPANTS_DEBOUNCE = 0.1  # s: cursor storms must not rebuild the list hundreds of times a second
@@ -49,6 +50,8 @@ class Share:
     notes: list[str] = field(default_factory=list)
     widget: Any = None
     keeper: TunnelKeeper | None = None  # reopens a tunnel whose process died
+    board_keeper: BoardKeeper | None = None  # stores the board (None: persistence off)
+    live: Any = None  # watch.LiveUpdater: re-renders on save, serves changed cells
     link_display: Any = None  # the plain-link output's DisplayHandle (updated with the link)
     health: str | None = None  # None: the page answered through the public URL; else why not
     _participants: list[dict] = field(default_factory=list)
@@ -170,8 +173,12 @@ class Share:
         if self.status == "stopped":
             return
         self.status = "stopped"
+        if self.live is not None:
+            self.live.stop()
         if self.server.running:
             self.server.call(lambda: _unregister(self.server, self.shared))
+        if self.board_keeper is not None:
+            self.board_keeper.close(self.server)  # a last write: nothing drawn is lost
         if self.keeper is not None:
             self.keeper.stop()
         self.tunnel.close()
@@ -186,7 +193,40 @@ class Share:
     def refresh(self, rendered: RenderedNotebook) -> None:
         """Same notebook shared again: new content, same room, tokens, board and people."""
         self.rendered = rendered
+        if self.live is not None:
+            self.live.adopt(rendered)
         self.server.call(lambda: _update_content(self.shared, rendered))
+
+    # -- live updates, export, the stored board (issue 6) --
+
+    def update(self) -> bool:
+        """Publish the notebook's current content now (saved file; Colab: live contents)."""
+        if self.live is None or not self.alive:
+            raise RuntimeError("This share is not live")
+        return self.live.update()
+
+    def export(self, path: str | Path) -> Path:
+        """Write the share: `.json` = the board as JSON, else a standalone offline HTML page."""
+        from .export import write
+
+        if self.server.running:
+            update = self.server.call(_on_thread(self.shared.board.doc.get_update))
+        else:
+            update = self.shared.board.doc.get_update()
+        notebook = str(self.located.path) if self.located.path else None
+        return write(
+            path, self.rendered, update, notebook=notebook, secrets=(self.host_token, self.token)
+        )
+
+    def clear(self) -> int:
+        """Empty the board for everyone (kept in the store's history); returns shapes removed."""
+        if not self.alive:
+            raise RuntimeError("This share is not live")
+        if self.board_keeper is not None:
+            return self.board_keeper.clear(self.server, self.shared)
+        from .store import _delete_all_shapes
+
+        return self.server.call(_on_thread(lambda: _delete_all_shapes(self.shared.board.doc)))
 
     # -- scroll leadership (lead.py; state written by the server thread) --
 
@@ -285,6 +325,8 @@ class Share:
         """A new guest link: every old guest link stops working at once. Returns the new url."""
         token = secrets.token_urlsafe(24)
         self.server.call(_on_thread(lambda: self.shared.rotate(token)))
+        if self.board_keeper is not None:
+            self.board_keeper.save(self.shared)  # sharing again gives the new link
         if self.widget is not None:
             self.widget.set_link(self.url, self.host_url)
         return self.url
@@ -428,11 +470,19 @@ def share(
     name: str | None = None,
     user_ns: dict | None = None,
     public_url: str | None = None,
+    store: str | Path | bool | None = None,
+    fresh: bool = False,
+    watch: bool = True,
 ) -> Share:
     """Share a notebook: returns a live `Share` (its `url` is the link to send).
 
     Sharing the same notebook again refreshes its content and keeps the link, the board and the
     people; sharing another notebook replaces the previous share.
+
+    The board is stored as it changes (`store`: a database file or folder; default: the user data
+    dir; `False`: off) and restored, with the same links, when the notebook is shared again;
+    `fresh=True` starts a clean board (the old one stays in the store). With `watch`, saving the
+    notebook updates every page within a second.
     """
     global _current
     options = ShareOptions(tunnel=tunnel, host=host, port=port, name=name, public_url=public_url)
@@ -450,6 +500,8 @@ def share(
         previous = _current
         if previous is not None and _same_share(previous, located, options):
             previous.refresh(rendered)
+            if fresh:
+                previous.clear()
             previous.timings = _timings(t0, t_located, t_rendered, time.perf_counter(), rendered)
             return previous
         if previous is not None:
@@ -457,18 +509,25 @@ def share(
             # "connection refused", and no restart is paid.
             previous.stop(release_server=False)
         server = _ensure_server(host, port)
+        key = notebook_key(located.path, located.contents)
+        board_keeper = BoardKeeper.open(store, key, fresh)
+        known = board_keeper.identity() if board_keeper else None  # same links as last time
         shared = SharedNotebook(
-            room=secrets.token_urlsafe(9),
-            token=secrets.token_urlsafe(24),
-            host_token=secrets.token_urlsafe(24),
+            room=known.room if known else secrets.token_urlsafe(9),
+            token=known.token if known else secrets.token_urlsafe(24),
+            host_token=known.host_token if known else secrets.token_urlsafe(24),
             rendered=rendered,
         )
+        if board_keeper is not None:  # the stored board is in place before anyone connects
+            server.call(lambda: board_keeper.attach(shared))
         server.call(lambda: _register(server, shared))
         try:
             base_url = provider.open(host, server.port)
         except BaseException:
             provider.close()
             server.call(lambda: _unregister(server, shared))
+            if board_keeper is not None:
+                board_keeper.close(server)
             _release_server_if_idle()
             raise
         result = Share(located, rendered, options, server, shared, provider, base_url)
@@ -486,12 +545,29 @@ def share(
                 provider, host, server.port, result._on_tunnel_url, result._on_tunnel_down
             ).start()
         result.notes += rendered.warnings
+        _attach_extras(result, board_keeper, watch)
         server.call_soon(lambda: shared.board.on_awareness(result._on_awareness))
         server.on_restart(result._after_server_restart)
         result._lead = server.call(lambda: _start_lead(shared, result._on_lead_state))
         result.timings = _timings(t0, t_located, t_rendered, time.perf_counter(), rendered)
         _current = result
         return result
+
+
+def _attach_extras(result: Share, board_keeper: BoardKeeper | None, watch: bool) -> None:
+    """Issue 6: remember the links, live updates on save, the page's export download."""
+    from . import store
+    from .export import export_handler
+    from .watch import LiveUpdater
+
+    result.board_keeper = board_keeper
+    if board_keeper is not None:
+        board_keeper.save(result.shared)
+    elif store.last_error:
+        result.notes.append(store.last_error)
+    result.live = LiveUpdater(result, watch=watch)
+    notebook = str(result.located.path) if result.located.path else None
+    result.shared.extras["export"] = export_handler(result.shared, notebook)
 
 
 def _health_timeout(provider: Tunnel) -> float:

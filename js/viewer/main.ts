@@ -14,6 +14,7 @@ import { Layout } from "./layout";
 import { PresencePublisher, RemoteCursors, type PresenceState } from "./presence";
 import { TopBar, type Participant } from "./ui";
 import { startFollow, type Follow } from "./follow";
+import { startLive } from "./live";
 
 export interface JupyterspotHandle {
   config: PageConfig;
@@ -59,6 +60,7 @@ function participantsOf(awareness: Awareness): Participant[] {
 }
 
 function start(): void {
+  if (startLive()) return; // an exported file: drawn offline, no connection
   const config = readConfig();
   const root =
     document.getElementById("jupyterspot-root") ?? document.querySelector("main") ?? document.body;
