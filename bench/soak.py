@@ -5,7 +5,8 @@ the end (growth %), and how many ERROR records the share server logged. Too long
 
 Usage: python bench/soak.py [CLIENTS] [SECONDS] [KEEP]     (default 30 600 0)
 KEEP > 0: each client erases its strokes older than its last KEEP, so the document reaches a
-steady state and RSS growth measures leaks rather than more drawing.
+steady state and RSS growth measures leaks rather than more drawing. STORE=none runs the share
+without the board store (to tell the store's memory from the room's).
 """
 
 from __future__ import annotations
@@ -22,14 +23,14 @@ sys.path.insert(0, str(REPO))
 from tests.kernel import Kernel  # noqa: E402
 
 SETUP = """
-import json, logging, jupyterspot_magic as j
+import json, logging, os, jupyterspot_magic as j
 class _Count(logging.Handler):
     errors = 0
     def emit(self, record):
         _Count.errors += record.levelno >= logging.ERROR
 for name in ("jupyterspot_magic", "uvicorn", "uvicorn.error", "asyncio"):
     logging.getLogger(name).addHandler(_Count())
-s = j.share(%r, tunnel="none", display=False)
+s = j.share(%r, tunnel="none", display=False, store=os.environ.get("STORE") or None)
 print(json.dumps(s.info()))
 """
 
@@ -81,6 +82,8 @@ def main() -> None:
         doc_mb = kernel.json("print(json.dumps(len(s.shared.board.doc.get_update()) / 1e6))")
         print(f"board document at end: {doc_mb:.2f} MB (keep={keep})")
         print(f"server ERROR log records: {errors}")
+        per_minute = [f"{rss:.0f}" for t, rss in samples if int(t) % 60 < 5]
+        print(f"RSS each minute (MB): {' '.join(per_minute)}")
     finally:
         kernel.shutdown()
 

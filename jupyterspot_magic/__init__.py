@@ -20,12 +20,17 @@ def share(
     port: int = 0,
     name: str | None = None,
     public_url: str | None = None,
+    store: str | Path | bool | None = None,
+    fresh: bool = False,
+    watch: bool = True,
     display: bool = True,
 ) -> Share:
     """Share a notebook (default: the one this kernel runs) and show its link and widget.
 
     `tunnel`: "auto" (default), "ngrok", "cloudflared" or "none"; `public_url`: the server's
     address behind your own reverse proxy, maybe with a path prefix (`{port}` is replaced).
+    `store`: where the board is kept (default: the user data dir; "none"/False: nowhere);
+    `fresh`: start a clean board; `watch`: saving the notebook updates every page.
     Returns the `Share`: `.url`, `.host_url`, `.participants`, `.stop()`.
     """
     from IPython import get_ipython
@@ -40,6 +45,9 @@ def share(
         port=port,
         name=name,
         public_url=public_url,
+        store=store,
+        fresh=fresh,
+        watch=watch,
         user_ns=shell.user_ns if shell is not None else None,
     )
     if display:
