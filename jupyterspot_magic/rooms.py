@@ -25,6 +25,7 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from pycrdt import Doc, create_sync_message
 
@@ -115,6 +116,16 @@ def write_var_bytes(data: bytes) -> bytes:
     return write_var_uint(len(data)) + data
 
 
+def ws_frame(message: bytes) -> bytes:
+    """A server-to-client binary websocket frame (final, unmasked, uncompressed)."""
+    n = len(message)
+    if n < 126:
+        return bytes([0x82, n]) + message
+    if n < 65536:
+        return bytes([0x82, 126]) + n.to_bytes(2, "big") + message
+    return bytes([0x82, 127]) + n.to_bytes(8, "big") + message
+
+
 def sync_message(kind: int, payload: bytes) -> bytes:
     return bytes([SYNC, kind]) + write_var_bytes(payload)
 
@@ -188,9 +199,11 @@ class Connection:
         close: Callable[[int, str], Awaitable[None]],
         role: str,
         pid: str | None = None,
+        frames: Any = None,
     ) -> None:
         self._send = send
         self._close = close
+        self.frames = frames  # DirectFrames (serve.py) or None: then the writer task sends
         self.role = role
         self.pid = pid  # the browser's participant key: what a kick bans
         self.messages: TokenBucket | None = None  # set by the room it joins
@@ -204,8 +217,15 @@ class Connection:
         self._closing: asyncio.Task | None = None
         self._writer = asyncio.get_running_loop().create_task(self._write_loop())
 
-    def send(self, data: bytes) -> None:
+    def send(self, data: bytes, frame: bytes | None = None) -> None:
+        """Queue one message; `frame` is the same message already framed (shared by a fan-out)."""
         if self.closed:
+            return
+        if self.frames is not None:
+            if self.frames.write(frame or ws_frame(data)) and (
+                self.frames.buffered() > MAX_QUEUED_BYTES
+            ):
+                self.close(CLOSE_TOO_SLOW, "client too slow")
             return
         self._queue.append(data)
         self._queued_bytes += len(data)
@@ -303,6 +323,10 @@ class Room:
     def leave(self, conn: Connection) -> None:
         self.connections.discard(conn)
         conn.stop_writer()
+        self._forget_states(conn)
+
+    def _forget_states(self, conn: Connection) -> None:
+        """Tell everyone at once that this connection's people are gone (idempotent)."""
         for client_id in conn.client_ids:
             if self.owners.get(client_id) is conn:
                 del self.owners[client_id]
@@ -333,6 +357,7 @@ class Room:
         closing = [conn for conn in self.connections if match(conn)]
         for conn in closing:
             conn.close(code, reason)
+            self._forget_states(conn)  # not only once its socket has finished closing
         return len(closing)
 
     def on_awareness(self, listener: Callable[[], None]) -> None:
@@ -405,10 +430,11 @@ class Room:
         if update == EMPTY_UPDATE:
             return
         message = sync_message(UPDATE, update)
+        frame = ws_frame(message)
         skip = self._origin[0] if self._origin and self._origin[1] == update else None
         for conn in self.connections:
             if conn.synced and conn is not skip:
-                conn.send(message)
+                conn.send(message, frame)
 
     def _receive_awareness(self, conn: Connection, update: bytes) -> None:
         for client_id, clock, state in decode_awareness(update):
@@ -446,9 +472,10 @@ class Room:
         if not self._pending:
             return
         message = encode_awareness(self._pending.items())
+        frame = ws_frame(message)
         self._pending = {}
         for conn in self.connections:
-            conn.send(message)
+            conn.send(message, frame)
         for listener in self._awareness_listeners:
             listener()
 

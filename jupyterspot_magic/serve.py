@@ -27,7 +27,7 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, Response
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import Route
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from .render import CONFIG_PLACEHOLDER, RenderedNotebook
@@ -317,9 +317,6 @@ def build_app(registry: Registry) -> Starlette:
             return Response("plotly is not installed", status_code=404, headers=SECURITY_HEADERS)
         return FileResponse(path, media_type="text/javascript", headers=SECURITY_HEADERS)
 
-    async def room_socket(websocket: WebSocket) -> None:
-        await serve_socket(registry, websocket)
-
     async def not_found(request: Request, exc: Exception) -> Response:
         return Response("Not found", status_code=404, headers=SECURITY_HEADERS)
 
@@ -329,9 +326,18 @@ def build_app(registry: Registry) -> Starlette:
         Route("/s/{room}/static/{name}", static),
         Route("/s/{room}/assets/plotly.min.js", plotly_asset),
         Route("/s/{room}/x/{extra}", extra),
-        WebSocketRoute("/ws/{room}/{name}", room_socket),
     ]
-    return Starlette(routes=routes, exception_handlers={404: not_found, 405: not_found})
+    pages = Starlette(routes=routes, exception_handlers={404: not_found, 405: not_found})
+
+    async def app(scope, receive, send) -> None:
+        # Websockets skip Starlette's middleware so the room gets uvicorn's own `send` (and
+        # with it the transport: see DirectFrames); everything else is a Starlette route.
+        if scope["type"] == "websocket":
+            await serve_socket(registry, WebSocket(scope, receive, send), send)
+        else:
+            await pages(scope, receive, send)
+
+    return app
 
 
 def participant_key(raw: str | None) -> str | None:
@@ -341,11 +347,12 @@ def participant_key(raw: str | None) -> str | None:
     return None
 
 
-async def serve_socket(registry: Registry, websocket: WebSocket) -> None:
+async def serve_socket(registry: Registry, websocket: WebSocket, asgi_send: Any = None) -> None:
     """Authenticate, join the room, pump frames; a bad frame closes only this connection."""
     await websocket.accept()
-    shared = registry.shares.get(websocket.path_params["room"])
-    room = shared.room_named(websocket.path_params["name"]) if shared else None
+    parts = websocket.scope["path"].split("/")  # "", "ws", room, name
+    shared = registry.shares.get(parts[2]) if len(parts) == 4 and parts[1] == "ws" else None
+    room = shared.room_named(parts[3]) if shared else None
     if shared is None or room is None:
         await websocket.close(CLOSE_NOT_FOUND, "no such room")
         return
@@ -357,7 +364,9 @@ async def serve_socket(registry: Registry, websocket: WebSocket) -> None:
     if pid is not None and pid in shared.banned:
         await websocket.close(CLOSE_REMOVED, "removed by the host")
         return
-    conn = Connection(websocket.send_bytes, websocket.close, role, pid)
+    conn = Connection(
+        websocket.send_bytes, websocket.close, role, pid, DirectFrames.attach(asgi_send)
+    )
     if not room.join(conn):
         return
     try:
@@ -378,6 +387,55 @@ async def serve_socket(registry: Registry, websocket: WebSocket) -> None:
     finally:
         room.leave(conn)
         await conn.finish()
+
+
+def new_event_loop() -> asyncio.AbstractEventLoop:
+    """uvloop when installed (faster sockets and scheduling), else asyncio's own loop."""
+    if os.environ.get("JUPYTERSPOT_UVLOOP", "1") != "0":
+        try:
+            import uvloop
+
+            return uvloop.new_event_loop()
+        except ImportError:
+            pass
+    return asyncio.new_event_loop()
+
+
+class DirectFrames:
+    """Writes ready-made websocket frames straight to uvicorn's transport.
+
+    A message fanned out to N people is framed once and written N times, with no coroutine or
+    task per recipient (the ASGI send path costs both, per message and per recipient). Only used
+    when uvicorn's websockets-sansio protocol is what we expect and no extension is negotiated;
+    otherwise the room falls back to ASGI sends. Set JUPYTERSPOT_DIRECT_FRAMES=0 to compare.
+    """
+
+    def __init__(self, protocol: Any) -> None:
+        self._p = protocol
+
+    @classmethod
+    def attach(cls, asgi_send: Any) -> DirectFrames | None:
+        if os.environ.get("JUPYTERSPOT_DIRECT_FRAMES", "1") == "0":
+            return None
+        protocol = getattr(asgi_send, "__self__", None)
+        needed = ("transport", "conn", "close_sent", "disconnected", "handshake_complete")
+        if protocol is None or not all(hasattr(protocol, a) for a in needed):
+            return None
+        if getattr(protocol.conn, "extensions", None):  # e.g. permessage-deflate: not raw
+            return None
+        return cls(protocol)
+
+    def write(self, frame: bytes) -> bool:
+        p = self._p
+        if p.disconnected or p.close_sent or not p.handshake_complete:
+            return False
+        if p.transport.is_closing():
+            return False
+        p.transport.write(frame)
+        return True
+
+    def buffered(self) -> int:
+        return self._p.transport.get_write_buffer_size()
 
 
 # --- the thread ----------------------------------------------------------------------------
@@ -469,7 +527,7 @@ class ServerThread:
                 return
 
     def _serve_once(self) -> BaseException | None:
-        loop = asyncio.new_event_loop()
+        loop = new_event_loop()
         asyncio.set_event_loop(loop)
         self._loop = loop
         try:
