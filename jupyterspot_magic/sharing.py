@@ -349,11 +349,15 @@ class Share:
     def summary(self) -> str:
         who = ", ".join(p["name"] for p in self._participants) or "nobody yet"
         source = self.located.path or "live notebook contents"
+        leader = self.leader
+        leads = (leader.get("name") or f"client {leader['client_id']}") if leader else "nobody"
+        drawing = "host only (view-only)" if self.view_only else "everyone"
         return (
             f"jupyterspot: {self.status} · {source}\n"
             f"  link:      {self.url}\n"
             f"  host link: {self.host_url}\n"
-            f"  people:    {len(self._participants)} ({who})"
+            f"  people:    {len(self._participants)} ({who})\n"
+            f"  lead:      {leads} (policy: {self.lead_policy}) · drawing: {drawing}"
         )
 
     def __repr__(self) -> str:
