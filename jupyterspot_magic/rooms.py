@@ -46,6 +46,10 @@ CLOSE_TOO_MANY = 4429
 CLOSE_GOING_AWAY = 1001
 
 MAX_QUEUED_BYTES = 16 * 1024 * 1024  # a reader this far behind is dropped; it resyncs on reconnect
+ABORT_AFTER = 2.0  # s: a connection we closed that is still not gone is reset
+MAX_STATE = 16 * 1024  # one client's awareness state (name, cursor, scroll, laser trail)
+MAX_IDS_PER_CONNECTION = 4  # a page announces one client id; a few for safety
+MAX_DEPARTED = 10_000  # client ids remembered after they left (clock and browser key)
 
 
 class ProtocolError(Exception):
@@ -174,9 +178,11 @@ def checked_state(state: str, role: str) -> str:
     Clients run JSON.parse on every state they receive and a throw breaks their message handling
     (found by fuzzing), so anything a browser could not parse closes the sender instead.
     """
+    if len(state) > MAX_STATE:
+        raise LimitExceeded(CLOSE_TOO_LARGE, "awareness state too large")
     try:
         parsed = json.loads(state, parse_constant=_reject_constant)
-    except ValueError as e:
+    except (ValueError, RecursionError) as e:  # deeply nested JSON raises RecursionError
         raise ProtocolError(f"awareness state is not JSON: {e}") from None
     if not isinstance(parsed, dict):
         raise ProtocolError("awareness state is not an object")
@@ -251,7 +257,10 @@ class Connection:
             return
         self.closed = True
         self._wakeup.set()
-        self._closing = asyncio.get_running_loop().create_task(self._close_quietly(code, reason))
+        loop = asyncio.get_running_loop()
+        self._closing = loop.create_task(self._close_quietly(code, reason))
+        if self.frames is not None:
+            loop.call_later(ABORT_AFTER, self.frames.abort_if_stuck)
 
     async def finish(self) -> None:
         """Let a pending close frame go out before the socket is torn down."""
@@ -298,6 +307,7 @@ class Room:
         self.connections: set[Connection] = set()
         self.awareness: dict[int, AwarenessEntry] = {}
         self.owners: dict[int, Connection] = {}
+        self.departed: dict[int, tuple[int, str | None]] = {}  # client id -> (clock, pid)
         self._pending: dict[int, AwarenessEntry] = {}
         self._flush_scheduled = False
         self._origin: tuple[Connection, bytes] | None = None  # the update being applied
@@ -332,7 +342,13 @@ class Room:
                 del self.owners[client_id]
                 entry = self.awareness.pop(client_id, None)
                 if entry is not None:
+                    self._depart(client_id, entry.clock, conn.pid)
                     self._queue_awareness(client_id, AwarenessEntry(entry.clock, None))
+
+    def _depart(self, client_id: int, clock: int, pid: str | None) -> None:
+        self.departed[client_id] = (clock, pid)
+        if len(self.departed) > MAX_DEPARTED:
+            del self.departed[next(iter(self.departed))]  # oldest first
 
     def close_all(self, code: int = CLOSE_GOING_AWAY, reason: str = "share stopped") -> None:
         for conn in list(self.connections):
@@ -343,6 +359,7 @@ class Room:
         self.connections.clear()
         self.awareness.clear()
         self.owners.clear()
+        self.departed.clear()
         self._pending = {}
         self._flush_scheduled = False
         self._origin = None
@@ -436,11 +453,29 @@ class Room:
             if conn.synced and conn is not skip:
                 conn.send(message, frame)
 
+    def _may_speak_for(self, conn: Connection, client_id: int, clock: int) -> bool:
+        """A client id belongs to one browser: the connection that announced it, or the same
+        browser reconnecting (its `pid`) before the old socket is noticed gone. Nobody may
+        reuse a departed id with an older clock or from another browser."""
+        owner = self.owners.get(client_id)
+        if owner is not None and owner is not conn:
+            if conn.pid is None or owner.pid != conn.pid:
+                return False
+            owner.client_ids.discard(client_id)  # handed over to the new socket
+            self.owners[client_id] = conn
+        departed = self.departed.get(client_id)
+        if owner is None and departed is not None:
+            old_clock, old_pid = departed
+            if clock <= old_clock or (old_pid is not None and old_pid != conn.pid):
+                return False
+        if client_id not in conn.client_ids and len(conn.client_ids) >= MAX_IDS_PER_CONNECTION:
+            raise LimitExceeded(CLOSE_TOO_MANY, "too many client ids")
+        return True
+
     def _receive_awareness(self, conn: Connection, update: bytes) -> None:
         for client_id, clock, state in decode_awareness(update):
-            owner = self.owners.get(client_id)
-            if owner is not None and owner is not conn:
-                continue  # a client id belongs to the connection that first announced it
+            if not self._may_speak_for(conn, client_id, clock):
+                continue
             known = self.awareness.get(client_id)
             removal = state == "null"
             if known is not None and not (
@@ -451,6 +486,7 @@ class Room:
                 self.awareness.pop(client_id, None)
                 self.owners.pop(client_id, None)
                 conn.client_ids.discard(client_id)
+                self._depart(client_id, clock, conn.pid)
                 self._queue_awareness(client_id, AwarenessEntry(clock, None))
                 continue
             state = checked_state(state, conn.role)

@@ -23,6 +23,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -51,8 +52,11 @@ STATIC_FILES = {
     "mathjax.js": "text/javascript",
 }
 REF_WIDTH = 1000  # px: the notebook is laid out at this width everywhere, then scaled to fit
-PING_INTERVAL = 2.0  # s: a peer that vanished without closing is dropped after ~2 pings
-PING_TIMEOUT = 2.0
+# A peer that vanished without closing is dropped after interval + timeout (~20 s). Not shorter:
+# a ping waits behind whatever is queued (a big board's sync over a slow link takes seconds).
+# Closed tabs and pagehide are seen at once; this is only for silent network loss.
+PING_INTERVAL = 5.0
+PING_TIMEOUT = 15.0
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
@@ -78,7 +82,7 @@ class SharedNotebook:
     board: Room = field(init=False)
     control: Room = field(init=False)
     _pages: dict[tuple[str, bool], bytes] = field(default_factory=dict, init=False)
-    _page_lock: asyncio.Lock | None = field(default=None, init=False)
+    _gzipping: dict[str, asyncio.Future] = field(default_factory=dict, init=False)
     _warming: asyncio.Task | None = field(default=None, init=False)
     banned: set[str] = field(default_factory=set, init=False)
     # Extra token-checked routes /s/{room}/{name} (issue 6: "cells", "export"): name ->
@@ -109,7 +113,7 @@ class SharedNotebook:
         """After a server restart: drop per-loop state, keep the documents."""
         self.board.forget_connections()
         self.control.forget_connections()
-        self._page_lock = None
+        self._gzipping = {}
         self._warming = None
 
     # -- host powers (server thread) --
@@ -153,24 +157,38 @@ class SharedNotebook:
     def set_rendered(self, rendered: RenderedNotebook) -> None:
         self.rendered = rendered
         self._pages.clear()
+        self._gzipping.clear()  # a compression still running belongs to the old page
 
     def warm_up(self) -> None:
         """Compress the guest page in the background so the first visitor does not wait."""
         self._warming = asyncio.get_running_loop().create_task(self.page("guest", True))
 
     async def page(self, role: str, gzipped: bool) -> bytes:
-        """The page for a role, built once (gzip in a worker thread: big pages take ~1 s)."""
-        if self._page_lock is None:
-            self._page_lock = asyncio.Lock()
-        async with self._page_lock:
-            key = (role, gzipped)
-            if key not in self._pages:
-                plain = self._pages.get((role, False)) or self._build_page(role)
-                self._pages[(role, False)] = plain
-                if gzipped:
-                    level = gzip_level(plain)
-                    self._pages[key] = await asyncio.to_thread(gzip.compress, plain, level)
-            return self._pages[key]
+        """The page for a role, built once. Gzip runs in a worker thread (a 18 MB page takes
+        ~0.5 s) and only gzip requests wait for it; a plain request never does."""
+        plain = self._pages.get((role, False))
+        if plain is None:  # no await in between: atomic on the server loop
+            plain = self._pages[(role, False)] = self._build_page(role)
+        if not gzipped:
+            return plain
+        done = self._pages.get((role, True))
+        if done is not None:
+            return done
+        job = self._gzipping.get(role)
+        if job is None:
+            level = gzip_level(plain)
+            job = asyncio.ensure_future(asyncio.to_thread(gzip.compress, plain, level))
+            self._gzipping[role] = job
+            job.add_done_callback(lambda j: self._keep_gzip(role, plain, j))
+        return await asyncio.shield(job)
+
+    def _keep_gzip(self, role: str, plain: bytes, job: asyncio.Future) -> None:
+        """Cache a finished compression, unless the page changed meanwhile."""
+        if self._gzipping.get(role) is job:
+            del self._gzipping[role]
+            fresh = self._pages.get((role, False)) is plain
+            if fresh and not job.cancelled() and job.exception() is None:
+                self._pages[(role, True)] = job.result()
 
     def _build_page(self, role: str) -> bytes:
         config = {
@@ -280,8 +298,11 @@ def build_app(registry: Registry) -> Starlette:
         return Response(body, media_type="text/html; charset=utf-8", headers=headers)
 
     async def page_redirect(request: Request) -> Response:
+        room = request.path_params["room"]
+        if room not in registry.shares:  # only real rooms: never an open redirect
+            return error_page(404, "Nothing shared here", "This share has ended or never existed.")
         query = f"?{request.url.query}" if request.url.query else ""
-        headers = {"Location": f"{request.path_params['room']}/{query}", **SECURITY_HEADERS}
+        headers = {"Location": f"{quote(room)}/{query}", **SECURITY_HEADERS}
         return Response(status_code=307, headers=headers)
 
     async def static(request: Request) -> Response:
@@ -368,6 +389,7 @@ async def serve_socket(registry: Registry, websocket: WebSocket, asgi_send: Any 
         websocket.send_bytes, websocket.close, role, pid, DirectFrames.attach(asgi_send)
     )
     if not room.join(conn):
+        await conn.finish()  # the 4409 close frame must go out before the socket is torn down
         return
     try:
         while not conn.closed:
@@ -433,6 +455,14 @@ class DirectFrames:
             return False
         p.transport.write(frame)
         return True
+
+    def abort_if_stuck(self) -> None:
+        """A close waits for the send buffer to drain; a peer that stopped reading would keep
+        the socket (and a ghost participant) for minutes: reset it instead."""
+        p = self._p
+        if not p.disconnected:
+            with contextlib.suppress(Exception):
+                p.transport.abort()
 
     def buffered(self) -> int:
         return self._p.transport.get_write_buffer_size()
@@ -577,6 +607,10 @@ class ServerThread:
     def on_restart(self, listener: Callable[[], None]) -> None:
         """Called on the server thread once a crashed loop has been replaced."""
         self._restart_listeners.append(listener)
+
+    def forget_restart_listener(self, listener: Callable[[], None]) -> None:
+        with contextlib.suppress(ValueError):
+            self._restart_listeners.remove(listener)
 
     @property
     def running(self) -> bool:

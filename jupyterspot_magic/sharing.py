@@ -173,6 +173,7 @@ class Share:
         if self.status == "stopped":
             return
         self.status = "stopped"
+        self.server.forget_restart_listener(self._after_server_restart)
         if self.live is not None:
             self.live.stop()
         if self.server.running:

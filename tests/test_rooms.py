@@ -145,8 +145,31 @@ def test_no_update_before_the_handshake(server, node_peers):
             4400,
         ),
         (bytes([AWARENESS]) + write_var_bytes(b"\x01\x07\x01" + write_var_bytes(b"[1,2]")), 4400),
+        # one huge presence state, or one connection speaking for many clients
+        (
+            bytes([AWARENESS])
+            + write_var_bytes(b"\x01\x07\x01" + write_var_bytes(b'{"x":"' + b"a" * 20000 + b'"}')),
+            4413,
+        ),
+        (
+            bytes([AWARENESS])
+            + write_var_bytes(
+                b"\x06" + b"".join(bytes([i, 1]) + write_var_bytes(b"{}") for i in range(1, 7))
+            ),
+            4429,
+        ),
     ],
-    ids=["corrupt-update", "truncated", "unknown-type", "oversize", "bad-json", "nan", "array"],
+    ids=[
+        "corrupt-update",
+        "truncated",
+        "unknown-type",
+        "oversize",
+        "bad-json",
+        "nan",
+        "array",
+        "huge-state",
+        "many-ids",
+    ],
 )
 def test_bad_frames_close_only_that_connection(server, node_peers, frame, code):
     srv, _ = server
@@ -184,6 +207,8 @@ def test_only_page_bundle_and_rooms_are_reachable(server):
     assert http_status(f"{root}/s/room1/?token=nope") == 403
     assert http_status(f"{root}/s/room1/") == 403
     assert http_status(f"{root}/s/other/?token=guest-token") == 404
+    assert http_status(f"{root}/s/%5C%5Cevil.example") == 404  # no open redirect
+    assert http_status(f"{root}/s/other") == 404
     for path in (
         "/",
         "/s/",
@@ -262,3 +287,39 @@ def test_coalescing_keeps_every_latest_state_and_fast_removal(server):
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result["allLatest"], result
     assert result["removed"] and result["removedMs"] < 2000, result
+
+
+def presence(client_id: int, clock: int, state: bytes) -> bytes:
+    """One raw awareness message (client ids and clocks under 128)."""
+    return bytes([AWARENESS]) + write_var_bytes(
+        bytes([1, client_id, clock]) + write_var_bytes(state)
+    )
+
+
+def test_a_reconnecting_browser_keeps_its_place_without_flicker(server, node_peers):
+    """The same browser (same pid) reconnects before its old socket is seen gone: the new
+    socket takes over its client id, so the old socket closing removes nobody. Another browser
+    can never take that id, even after its owner left."""
+    srv, shared = server
+    watcher = node_peers(base(srv), "board", "guest-token", "browser-w")
+    watcher.wait(lambda e: e["event"] == "synced")
+    bea = b'{"user":{"name":"Bea"}}'
+    old = connect(f"{base(srv)}/board?token=guest-token&pid=browser-b").__enter__()
+    old.recv(timeout=2)
+    old.send(presence(42, 1, bea))
+    watcher.wait(lambda e: e["event"] == "awareness" and "Bea" in str(e["states"]))
+    with connect(f"{base(srv)}/board?token=guest-token&pid=browser-b") as new:
+        new.recv(timeout=2)
+        new.send(presence(42, 2, bea))
+        time.sleep(0.3)
+        old.close()  # the stale socket finally goes
+        time.sleep(0.5)
+        assert on_server(srv, lambda: shared.board.owners.get(42)) is not None
+        latest = [e for e in watcher.history if e["event"] == "awareness"][-1]
+        assert "Bea" in str(latest["states"]), "Bea flickered out"
+    watcher.wait(lambda e: e["event"] == "awareness" and "Bea" not in str(e["states"]))
+    with connect(f"{base(srv)}/board?token=guest-token&pid=intruder") as intruder:
+        intruder.recv(timeout=2)
+        intruder.send(presence(42, 9, b'{"user":{"name":"Fake"}}'))
+        time.sleep(0.3)
+    assert on_server(srv, lambda: shared.board.awareness.get(42)) is None

@@ -123,8 +123,11 @@ def test_a_reconnecting_participant_reappears_without_moving(kernel, browser):
     alice.goto(info["url"] + "&name=Alice")
     bob.goto(info["url"] + "&name=Bob")
     wait_names(alice, {"Alice", "Bob"})
-    bob.evaluate("window.jupyterspot.provider.ws.close()")  # y-websocket reconnects by itself
+    # Bob's network drops; the server tells Alice he left. When it comes back he must show up
+    # again at once, though he does not move (y-websocket re-sends the old state otherwise).
+    bob.evaluate("window.jupyterspot.provider.disconnect()")
     wait_names(alice, {"Alice"}, timeout=3)
+    bob.evaluate("window.jupyterspot.provider.connect()")
     wait_names(alice, {"Alice", "Bob"}, timeout=5)
     context.close()
     kernel.execute("%jupyterspot stop")
