@@ -63,7 +63,7 @@ SHARE = (
     "import json, os, sys, jupyterspot_magic as j\n"
     "j.stop()\n"
     "sys.setswitchinterval(float(os.environ.get('SWITCH', sys.getswitchinterval())))\n"
-    "s = j.share({path!r}, tunnel='none', display=False)\n"
+    "s = j.share({path!r}, tunnel='none', display=False, fresh=True)\n"
     "print(json.dumps(s.info()))"
 )
 

@@ -27,7 +27,7 @@ def main() -> None:
         before = kernel.rss_mb()
         info = kernel.json(
             f"s = j.share({str(REPO / 'examples' / 'demo.ipynb')!r}, tunnel='none', "
-            "display=False)\nprint(json.dumps(s.info()))"
+            "display=False, fresh=True)\nprint(json.dumps(s.info()))"
         )
         time.sleep(1)
         shared = kernel.rss_mb()

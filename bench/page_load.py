@@ -81,7 +81,7 @@ def main() -> None:
         for nb in notebooks:
             html, _ = exporter.from_notebook_node(nbformat.read(nb, as_version=4))
             (Path(tmp) / "plain.html").write_text(html, encoding="utf-8")
-            share = sharing.share(nb, tunnel="none")
+            share = sharing.share(nb, tunnel="none", store="none")
             load(browser, share.url, live=True)  # warm: the server compresses the page once
             plain = [load(browser, f"http://127.0.0.1:{port}/plain.html", False) for _ in range(3)]
             ours = [load(browser, share.url, True) for _ in range(3)]

@@ -69,7 +69,7 @@ print(json.dumps(dict(nbconvert=nbconvert, cold=cold, cold_page=cold_page, mem=m
 def main() -> None:
     notebooks = [Path(p) for p in sys.argv[1:]] or DEFAULT
     with tempfile.TemporaryDirectory() as cache:
-        kernel = Kernel(REPO, env={"JUPYTERSPOT_CACHE_DIR": cache})
+        kernel = Kernel(REPO, env={"JUPYTERSPOT_CACHE_DIR": cache, "JUPYTERSPOT_DATA_DIR": cache})
         try:
             kernel.json(SETUP % (str(DEFAULT[0]), str(DEFAULT[0])) + "\nprint(1)")
             print(

@@ -30,7 +30,7 @@ class _Count(logging.Handler):
         _Count.errors += record.levelno >= logging.ERROR
 for name in ("jupyterspot_magic", "uvicorn", "uvicorn.error", "asyncio"):
     logging.getLogger(name).addHandler(_Count())
-s = j.share(%r, tunnel="none", display=False, store=os.environ.get("STORE") or None)
+s = j.share(%r, tunnel="none", display=False, store=os.environ.get("STORE") or None, fresh=True)
 print(json.dumps(s.info()))
 """
 
