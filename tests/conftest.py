@@ -33,6 +33,20 @@ CHROMIUM_ARGS = [
 ]
 
 
+def wait_for(
+    cond: Callable[[], object], timeout: float = 10.0, what: str = "condition", step: float = 0.05
+):
+    """Poll until cond() is truthy and return its value; fail saying what did not happen."""
+    t0 = time.monotonic()
+    last = None
+    while time.monotonic() - t0 < timeout:
+        last = cond()
+        if last:
+            return last
+        time.sleep(step)
+    raise AssertionError(f"{what}: not within {timeout}s (last: {last!r})")
+
+
 class NodePeer:
     """A real y-websocket client (tests/js/peer.mjs) in a Node process."""
 

@@ -9,11 +9,10 @@ from __future__ import annotations
 import json
 import shutil
 import time
-from collections.abc import Callable
 
 import pytest
 
-from .conftest import require_corpus
+from .conftest import require_corpus, wait_for
 
 EULER = "norvig__pytudes__ipynb_Euler-Opus.ipynb"
 LIVE = "window.jupyterspot && window.jupyterspot.connection.status.state === 'live'"
@@ -26,17 +25,6 @@ REL = """id => {
   const r = e.getBoundingClientRect(), q = c.getBoundingClientRect();
   return [r.left - q.left, r.top - q.top, r.width, r.height];
 }"""
-
-
-def wait_for(cond: Callable[[], object], timeout: float, what: str):
-    t0 = time.monotonic()
-    last = None
-    while time.monotonic() - t0 < timeout:
-        last = cond()
-        if last:
-            return last
-        time.sleep(0.02)
-    raise AssertionError(f"{what}: not within {timeout}s (last: {last!r})")
 
 
 def save(path, nb: dict) -> None:

@@ -9,9 +9,8 @@ from __future__ import annotations
 import shutil
 import socket
 import time
-from collections.abc import Callable
 
-from .conftest import DEMO, REPO
+from .conftest import DEMO, REPO, wait_for
 from .kernel import Kernel
 
 LIVE = "window.jupyterspot && window.jupyterspot.connection.status.state === 'live'"
@@ -37,17 +36,6 @@ KINDS = [
     "{t: 'pen', pts: [0, 0, 20, 10, 40, 5, 60, 25]}",
     "{t: 'note', w: 140, h: 60, text: 'note ' + i}",
 ]
-
-
-def wait_for(cond: Callable[[], object], timeout: float, what: str):
-    t0 = time.monotonic()
-    last = None
-    while time.monotonic() - t0 < timeout:
-        last = cond()
-        if last:
-            return last
-        time.sleep(0.05)
-    raise AssertionError(f"{what}: not within {timeout}s (last: {last!r})")
 
 
 def free_port() -> int:

@@ -31,7 +31,7 @@ import jupyterspot_magic
 from jupyterspot_magic import sharing, tunnel
 from jupyterspot_magic.tunnel import QuickTunnelOutput, TunnelError
 
-from .conftest import DEMO, REPO
+from .conftest import DEMO, REPO, wait_for
 from .kernel import Kernel
 
 FAKES = REPO / "tests" / "fakes"
@@ -50,16 +50,6 @@ time to be reachable):  |
 2026-01-01T10:00:02Z INF Registered tunnel connection connIndex=0 connection=ab12 event=0 \
 ip=198.41.200.13 location=ams01 protocol=quic
 """
-
-
-def wait_for(predicate, timeout: float = 10.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 def pid_alive(pid: int) -> bool:
