@@ -39,6 +39,7 @@ DATA_ENV = "JUPYTERSPOT_DATA_DIR"
 DB_NAME = "boards.sqlite"
 FLUSH_INTERVAL = 0.2  # s: the most a crash can lose
 FLUSH_BYTES = 1 << 20  # flush at once when this much is waiting
+RETRY_AFTER = 1.0  # s: a failed write (disk full, locked file) is tried again
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jupyterspot_shares (
@@ -287,7 +288,19 @@ class Persister:
                 await self.store._write(self.doc_path, update)
                 self.writes += 1
             except Exception:
-                log.exception("could not store the board (%s)", self.doc_path)
+                # Keep it: later updates build on this one, so dropping it would make them
+                # unrestorable too. Put it back first in line and try again shortly.
+                log.exception("could not store the board (%s); retrying", self.doc_path)
+                self._put_back(update)
+
+    def _put_back(self, update: bytes) -> None:
+        with self._lock:
+            self._pending.insert(0, update)
+            self._pending_bytes += len(update)
+            retry = not self._scheduled and not self.closed
+            self._scheduled = self._scheduled or retry
+        if retry:
+            asyncio.get_running_loop().call_later(RETRY_AFTER, self._kick)
 
     def flush(self) -> None:
         """Write what is waiting now and wait for it (any thread but the store's)."""

@@ -284,3 +284,37 @@ def test_a_killed_kernel_loses_at_most_the_flush_window(tmp_path):
     finally:
         k2.execute("import jupyterspot_magic; jupyterspot_magic.stop()")
         k2.shutdown()
+
+
+def test_a_failed_store_write_is_retried_not_dropped(tmp_path):
+    """A write that fails (disk full, locked file: injected here into a real SQLite store) is
+    kept and retried; later updates build on it, so dropping it would lose them too."""
+    from pycrdt import Doc, Map
+
+    from jupyterspot_magic.store import Store, doc_name
+
+    store = Store(tmp_path / "boards.sqlite")
+    try:
+        persister = store.persist("nb", 0)
+        real_write, failures = store._write, []
+
+        async def flaky_write(path, update):
+            if not failures:
+                failures.append(path)
+                raise OSError("disk full (injected)")
+            await real_write(path, update)
+
+        store._write = flaky_write
+        doc = Doc()
+        persister.watch(doc)
+        shapes = doc.get("shapes", type=Map)
+        shapes["a"] = {"kind": "pen"}
+        wait_for(lambda: failures, 5, "the injected failure")
+        shapes["b"] = {"kind": "note"}
+        wait_for(lambda: persister.writes >= 1, 5, "a successful write after the failure")
+        persister.flush()
+        restored = Doc()
+        restored.apply_update(store.load("nb", 0))
+        assert set(restored.get("shapes", type=Map).keys()) == {"a", "b"}, doc_name("nb", 0)
+    finally:
+        store.close()
