@@ -150,10 +150,22 @@ def wait_shape(page, shape_id: str, present: bool = True, timeout: float = 5000)
     )
 
 
-def assert_same_box(pair: Pair, shape_id: str, cell: str) -> None:
+def assert_same_box(pair: Pair, shape_id: str, cell: str, settle: float = 3.0) -> None:
+    """Both pages draw the shape on the same part of the cell (within TOL of its size).
+
+    Each page redraws on its next animation frame, which a loaded headless Chromium can delay:
+    compare once both renderings have settled (up to `settle` s), with the same tolerance."""
     sel = f'[data-shape-id="{shape_id}"]'
-    on_a = pair.a.evaluate(REL_BOX, [sel, cell])
-    on_b = pair.b.evaluate(REL_BOX, [sel, cell])
+    deadline = time.monotonic() + settle
+    while True:
+        on_a = pair.a.evaluate(REL_BOX, [sel, cell])
+        on_b = pair.b.evaluate(REL_BOX, [sel, cell])
+        agree = (
+            on_a and on_b and all(abs(va - vb) <= TOL for va, vb in zip(on_a, on_b, strict=True))
+        )
+        if agree or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
     assert on_a and on_b, (on_a, on_b)
     for va, vb in zip(on_a, on_b, strict=True):
         assert abs(va - vb) <= TOL, f"box relative to the cell differs: {on_a} vs {on_b}"
