@@ -10,7 +10,6 @@ import queue
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -23,7 +22,7 @@ from typing import IO
 
 import pytest
 
-from .conftest import DEMO, REPO
+from .conftest import DEMO, REPO, free_port, port_is_free
 
 JSON_KEYS = {"url", "host_url", "local_url", "ws_url", "room", "token", "host_token"}
 
@@ -106,32 +105,9 @@ def cli(env: dict[str, str]) -> Iterator[Callable[..., Cli]]:
         c.kill()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def get(url: str) -> int:
     with urllib.request.urlopen(url, timeout=10) as response:
         return response.status
-
-
-def port_is_free(port: int) -> bool:
-    """Nothing listens on the port: connecting is refused and a server could listen there."""
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=2).close()
-        return False
-    except ConnectionRefusedError:
-        pass
-    with socket.socket() as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind(("127.0.0.1", port))
-            s.listen(1)
-        except OSError:
-            return False
-    return True
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])

@@ -23,13 +23,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from .conftest import free_port
+
 CELL = "%load_ext jupyterspot_magic\n%jupyterspot share --tunnel none --name Host"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def notebook(source: str) -> dict:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -20,6 +19,8 @@ import pytest
 from jupyter_client import BlockingKernelClient, KernelManager
 
 from jupyterspot_magic.locate import HINT, Located, LocateError, locate
+
+from .conftest import free_port
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOK = {
@@ -186,12 +187,6 @@ def test_session_name_absolute_and_stale(clean_env: Path, monkeypatch: pytest.Mo
 
 
 # --- against a real Jupyter Server -------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import DEMO, REPO, require_corpus
+from .conftest import DEMO, REPO, port_is_free, require_corpus
 from .kernel import Kernel
 
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
@@ -105,18 +105,6 @@ def port_of(url: str) -> int:
     return int(match.group(1))
 
 
-def can_listen(port: int) -> bool:
-    """Whether this process can listen on the port (as a restarted server would)."""
-    with socket.socket() as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind(("127.0.0.1", port))
-            s.listen(1)
-        except OSError:
-            return False
-        return True
-
-
 def corpus_notebook() -> Path:
     return require_corpus() / "jupyter__nbconvert__tests_preprocessors_files_HelloWorld.ipynb"
 
@@ -158,7 +146,7 @@ def test_status_then_stop_frees_everything(ipy: Kernel, node_peers) -> None:
     assert "stopped" in ok(ipy, "%jupyterspot stop")["stdout"]
     assert status_of(info["url"]) in (404, None)
     assert "jupyterspot-server" not in ipy.json(THREAD_NAMES)
-    assert can_listen(port_of(info["url"]))
+    assert port_is_free(port_of(info["url"]))
     assert "nothing shared" in ok(ipy, "%jupyterspot stop")["stdout"]
     assert "nothing shared" in ok(ipy, "%jupyterspot status")["stdout"]
 

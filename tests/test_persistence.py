@@ -7,10 +7,9 @@ rotation remembered."""
 from __future__ import annotations
 
 import shutil
-import socket
 import time
 
-from .conftest import DEMO, REPO, wait_for
+from .conftest import DEMO, REPO, free_port, wait_for
 from .kernel import Kernel
 
 LIVE = "window.jupyterspot && window.jupyterspot.connection.status.state === 'live'"
@@ -36,12 +35,6 @@ KINDS = [
     "{t: 'pen', pts: [0, 0, 20, 10, 40, 5, 60, 25]}",
     "{t: 'note', w: 140, h: 60, text: 'note ' + i}",
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def share_in(kernel: Kernel, nb, port: int, extra: str = "") -> dict:

@@ -18,7 +18,7 @@ import pytest
 
 import jupyterspot_magic
 
-from .conftest import DEMO
+from .conftest import DEMO, free_port
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 PREFIX = "/proxy/abc"
@@ -53,12 +53,6 @@ http {{
     }}
 }}
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_port(port: int, timeout: float = 10.0) -> None:
