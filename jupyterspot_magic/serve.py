@@ -14,22 +14,31 @@ import hashlib
 import hmac
 import html
 import importlib.util
+import ipaddress
 import json
 import logging
 import os
+import resource
 import socket
 import threading
+from collections import Counter
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import h11
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, Response
 from starlette.routing import Route
 from starlette.websockets import WebSocket, WebSocketDisconnect
+from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.exceptions import PayloadTooBig
+from websockets.frames import Close, Frame, Opcode
+from websockets.protocol import State
 
 from .render import CONFIG_PLACEHOLDER, RenderedNotebook
 from .rooms import (
@@ -37,6 +46,9 @@ from .rooms import (
     CLOSE_INVALID_TOKEN,
     CLOSE_NOT_FOUND,
     CLOSE_REMOVED,
+    CLOSE_ROOM_FULL,
+    CLOSE_TOO_LARGE,
+    CLOSE_TOO_SLOW,
     Connection,
     ProtocolError,
     Room,
@@ -62,6 +74,31 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "X-Frame-Options": "SAMEORIGIN",
 }
+
+# --- network limits (issue 11 rows 4, 5, 9; numbers and reasons in docs/security.md) ---------
+# Seats: guests share GUEST_SLOTS per room; the host has HOST_SLOTS of its own on top, so a room
+# filled by guests (or by someone holding the guest link) never locks the presenter out.
+GUEST_SLOTS = 100
+HOST_SLOTS = 16
+SOCKETS_PER_PID = 4  # one browser (its tabs and a reconnect racing its old socket), per room
+CONTROL_MAX_MESSAGE = 64 * 1024
+# HTTP: a request head (headers) must arrive within HEADER_TIMEOUT of the connection or of its
+# first byte; idle keep-alive connections close after uvicorn's timeout_keep_alive (5 s).
+HEADER_TIMEOUT = 5.0
+MAX_HEAD_BYTES = 16 * 1024  # h11's own default, stated: what a slow head can hold
+WAITING_CAP = 256  # connections without a request in progress; the oldest is dropped past it
+WAITING_PER_ADDRESS = 32  # the same, per peer address that is not loopback (see ConnectionGuard)
+FDS_RESERVED = 256  # the kernel's own files, zmq sockets, the user's code
+# A socket refused before joining a room (4401/4404/4403/4409) gets its close frame, then is
+# reset if it has not completed the close handshake within this time: it cannot hold an fd.
+ABORT_REFUSED_AFTER = 1.0
+# Unfinished websocket messages: each socket may hold PARTIAL_FREE bytes of one for free; beyond
+# that it draws from one pool shared by every socket, and a message still unfinished after
+# PARTIAL_TIMEOUT closes its socket. Worst case held: cap * PARTIAL_FREE + PARTIAL_POOL.
+PARTIAL_FREE = 64 * 1024
+PARTIAL_POOL = 64 * 1024 * 1024
+PARTIAL_TIMEOUT = 30.0  # s: 4 MiB over a 1 Mbit/s link takes ~34 s of which the pool holds ~30
+CLOSE_TRY_AGAIN = 1013  # RFC 6455 "try again later": the shared pool is full right now
 
 
 class ServeError(Exception):
@@ -93,8 +130,13 @@ class SharedNotebook:
 
     def __post_init__(self) -> None:
         self.board = Room("board")
+        # Room.join's own cap is the last resort; serve_socket enforces the guest cap first.
+        seats = GUEST_SLOTS + HOST_SLOTS
+        self.board = Room("board", limits=RoomLimits(max_connections=seats))
         self.control = Room(
-            "control", writers=frozenset({"host"}), limits=RoomLimits(max_message=64 * 1024)
+            "control",
+            writers=frozenset({"host"}),
+            limits=RoomLimits(max_message=CONTROL_MAX_MESSAGE, max_connections=seats),
         )
 
     def role_for(self, token: str | None) -> str | None:
@@ -375,15 +417,19 @@ async def serve_socket(registry: Registry, websocket: WebSocket, asgi_send: Any 
     shared = registry.shares.get(parts[2]) if len(parts) == 4 and parts[1] == "ws" else None
     room = shared.room_named(parts[3]) if shared else None
     if shared is None or room is None:
-        await websocket.close(CLOSE_NOT_FOUND, "no such room")
+        await refuse(websocket, asgi_send, CLOSE_NOT_FOUND, "no such room")
         return
     role = shared.role_for(websocket.query_params.get("token"))
     if role is None:
-        await websocket.close(CLOSE_INVALID_TOKEN, "invalid token")
+        await refuse(websocket, asgi_send, CLOSE_INVALID_TOKEN, "invalid token")
         return
     pid = participant_key(websocket.query_params.get("pid"))
     if pid is not None and pid in shared.banned:
-        await websocket.close(CLOSE_REMOVED, "removed by the host")
+        await refuse(websocket, asgi_send, CLOSE_REMOVED, "removed by the host")
+        return
+    full = seat_refusal(room, role, pid)
+    if full is not None:
+        await refuse(websocket, asgi_send, CLOSE_ROOM_FULL, full)
         return
     conn = Connection(
         websocket.send_bytes, websocket.close, role, pid, DirectFrames.attach(asgi_send)
@@ -391,6 +437,42 @@ async def serve_socket(registry: Registry, websocket: WebSocket, asgi_send: Any 
     if not room.join(conn):
         await conn.finish()  # the 4409 close frame must go out before the socket is torn down
         return
+    await pump(room, conn, websocket, role)
+
+
+def seat_refusal(room: Room, role: str, pid: str | None) -> str | None:
+    """Why this socket may not take a seat in the room, or None. No await: atomic with join."""
+    if role == "host":
+        return None  # HOST_SLOTS beyond the guests' cap; Room.join bounds those
+    guests = same_browser = 0
+    for conn in room.connections:
+        if conn.role == "guest":
+            guests += 1
+        if pid is not None and conn.pid == pid:
+            same_browser += 1
+    if guests >= GUEST_SLOTS:
+        return "room full"
+    if same_browser >= SOCKETS_PER_PID:
+        return "too many connections from this browser"
+    return None
+
+
+async def refuse(websocket: WebSocket, asgi_send: Any, code: int, reason: str) -> None:
+    """Close a socket that never joined; reset it if the peer does not answer the close."""
+    with contextlib.suppress(Exception):
+        await websocket.close(code, reason)
+    protocol = getattr(asgi_send, "__self__", None)
+    transport = getattr(protocol, "transport", None)
+    if transport is not None:
+        asyncio.get_running_loop().call_later(ABORT_REFUSED_AFTER, abort_quietly, transport)
+
+
+def abort_quietly(transport: Any) -> None:
+    with contextlib.suppress(Exception):  # already gone: fine
+        transport.abort()
+
+
+async def pump(room: Room, conn: Connection, websocket: WebSocket, role: str) -> None:
     try:
         while not conn.closed:
             message = await websocket.receive()
@@ -468,6 +550,261 @@ class DirectFrames:
         return self._p.transport.get_write_buffer_size()
 
 
+# --- connection guard: fds, slow heads, unfinished messages --------------------------------
+
+
+def connection_cap(soft_limit: int | None = None) -> int:
+    """How many sockets the server may hold: at most half of the fds left after FDS_RESERVED
+    (the rest of the process, the user's kernel, must never hit EMFILE), and never over 1024."""
+    if soft_limit is None:
+        soft_limit = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    if soft_limit == resource.RLIM_INFINITY or soft_limit < 0:
+        return 1024
+    return max(32, min(1024, (soft_limit - FDS_RESERVED) // 2))
+
+
+def is_shared_address(host: str | None) -> bool:
+    """Loopback peers are a tunnel agent (or the local user): everyone behind a tunnel comes from
+    the same loopback address, so a per-address cap there would lock every guest out at once."""
+    if not host:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return True
+
+
+class ConnectionGuard:
+    """Counts one server's sockets; decides at accept time who may stay.
+
+    "Waiting" connections are HTTP connections with no request in progress: not yet sent a full
+    head, or idle between keep-alive requests. They are the cheap ones to open and hold, so past
+    WAITING_CAP the oldest is dropped (a real request finishes its head in milliseconds, a
+    slowloris socket sits there), and past the global cap a new socket is reset at once unless a
+    waiting one can make room.
+    """
+
+    def __init__(self, cap: int | None = None) -> None:
+        self.cap = connection_cap() if cap is None else cap
+        self.waiting: dict[Any, str | None] = {}  # protocol -> peer host; insertion = age
+        self.per_address: Counter[str] = Counter()
+        self.partial_pool = 0  # bytes of unfinished messages beyond each socket's free part
+        self.refused = 0  # counters for tests and status
+        self.evicted = 0
+        self.is_shared_address = is_shared_address
+
+    def admit(self, protocol: Any, connections: set, host: str | None) -> bool:
+        """Called once the new protocol is in `connections`; False = reset it now."""
+        if len(connections) > self.cap and not self._evict_oldest():
+            self.refused += 1
+            return False
+        if not self.is_shared_address(host) and self.per_address[host] >= WAITING_PER_ADDRESS:
+            self.refused += 1
+            return False
+        return True
+
+    def start_waiting(self, protocol: Any, host: str | None) -> None:
+        if protocol in self.waiting:
+            return
+        if len(self.waiting) >= WAITING_CAP:
+            self._evict_oldest()
+        self.waiting[protocol] = host
+        if host is not None:
+            self.per_address[host] += 1
+
+    def stop_waiting(self, protocol: Any) -> None:
+        if protocol not in self.waiting:
+            return
+        host = self.waiting.pop(protocol)
+        if host is not None:
+            self.per_address[host] -= 1
+            if self.per_address[host] <= 0:
+                del self.per_address[host]
+
+    def _evict_oldest(self) -> bool:
+        if not self.waiting:
+            return False
+        oldest = next(iter(self.waiting))
+        self.stop_waiting(oldest)
+        self.evicted += 1
+        abort_quietly(oldest.transport)
+        return True
+
+
+class GuardedH11Protocol(H11Protocol):
+    """uvicorn's h11 protocol with a cap at accept time and a deadline for the request head.
+
+    uvicorn arms no timer before the first request and cancels its keep-alive timer on any byte,
+    so a peer that sends a header byte now and then held its socket forever (issue 11, row 9).
+    """
+
+    guard: ConnectionGuard  # set per server by guarded_protocols()
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._head_timer: asyncio.TimerHandle | None = None
+        self._host = self.client[0] if self.client else None
+        if not self.guard.admit(self, self.connections, self._host):
+            transport.abort()
+            return
+        self._await_head()
+
+    def data_received(self, data: bytes) -> None:
+        if self._head_timer is None and self.conn.their_state is h11.IDLE:
+            self._await_head()  # a new request starts: its head has HEADER_TIMEOUT to arrive
+        super().data_received(data)
+        if self.conn.their_state is not h11.IDLE:
+            self._head_done()  # a request (or a websocket upgrade) is being served
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
+            self.guard.start_waiting(self, self._host)  # idle keep-alive: evictable again
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._head_done()
+        super().connection_lost(exc)
+
+    def _await_head(self) -> None:
+        self.guard.start_waiting(self, self._host)
+        self._head_timer = self.loop.call_later(HEADER_TIMEOUT, self._head_too_slow)
+
+    def _head_done(self) -> None:
+        self.guard.stop_waiting(self)
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+    def _head_too_slow(self) -> None:
+        self._head_timer = None
+        self.guard.stop_waiting(self)
+        abort_quietly(self.transport)  # no response: the peer is not reading one anyway
+
+
+class GuardedWebSocketProtocol(WebSocketsSansIOProtocol):
+    """uvicorn's websockets-sansio protocol with a budget for unfinished messages.
+
+    The size limit is the room's own (4 MiB board, 64 KiB control), checked by websockets on each
+    frame header before any payload is buffered; over it the socket closes with 4413 like the
+    room's own check. An unfinished message (a fragmented one, or one frame arriving slowly) may
+    hold PARTIAL_FREE bytes; more is drawn from the guard's shared pool (1013 when it is empty)
+    and it must finish within PARTIAL_TIMEOUT (4408).
+    """
+
+    guard: ConnectionGuard
+
+    def connection_made(self, transport: Any) -> None:
+        super().connection_made(transport)
+        self._held = 0  # bytes of the unfinished message (frames so far + parser buffer)
+        self._charged = 0  # the part of it drawn from the shared pool
+        self._messages = 0  # complete messages so far: progress for the timeout
+        self._partial_timer: asyncio.TimerHandle | None = None
+
+    def handle_connect(self, event: Any) -> None:
+        name = event.path.partition("?")[0].rstrip("/").rpartition("/")[2]
+        if name != "board":  # control, or a path that is refused right after the handshake
+            self.conn.max_message_size = CONTROL_MAX_MESSAGE
+        super().handle_connect(event)
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        self._account_partial()
+
+    def send_receive_event_to_app(self) -> None:
+        self._messages += 1
+        super().send_receive_event_to_app()
+
+    def handle_parser_exception(self) -> None:
+        if self.close_sent:
+            return  # called again for every chunk that follows: the parser discards them
+        if isinstance(self.conn.parser_exc, PayloadTooBig):
+            # Same code as the room's size check (4413), not websockets' generic 1009.
+            self._close_now(CLOSE_TOO_LARGE, "message too large")
+        else:
+            self._release_partial()
+            super().handle_parser_exception()
+            self._abort_later()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._release_partial()
+        super().connection_lost(exc)
+
+    def _account_partial(self) -> None:
+        if self.close_sent or self.transport.is_closing():
+            self._release_partial()
+            return
+        held = len(self.conn.reader.buffer) + sum(len(f) for f in self.frames)
+        charged = max(0, held - PARTIAL_FREE)
+        self.guard.partial_pool += charged - self._charged
+        self._held, self._charged = held, charged
+        if charged and self.guard.partial_pool > PARTIAL_POOL:
+            self._close_now(CLOSE_TRY_AGAIN, "server busy: send that again later")
+        elif held and self._partial_timer is None:
+            self._arm_partial_timer()
+        elif not held and self._partial_timer is not None:
+            self._partial_timer.cancel()
+            self._partial_timer = None
+
+    def _arm_partial_timer(self) -> None:
+        seen = self._messages
+        self._partial_timer = self.loop.call_later(PARTIAL_TIMEOUT, self._partial_check, seen)
+
+    def _partial_check(self, seen: int) -> None:
+        """Still holding bytes of the same unfinished message as PARTIAL_TIMEOUT ago: close."""
+        self._partial_timer = None
+        if not self._held:
+            return
+        if self._messages != seen:  # it finished messages meanwhile: this one is newer
+            self._arm_partial_timer()
+            return
+        self._close_now(CLOSE_TOO_SLOW, "message not finished in time")
+
+    def _release_partial(self) -> None:
+        self.guard.partial_pool -= self._charged
+        self._held = self._charged = 0
+        if self._partial_timer is not None:
+            self._partial_timer.cancel()
+            self._partial_timer = None
+
+    def _close_now(self, code: int, reason: str) -> None:
+        """Send our close frame, free what the socket held and discard what it still sends.
+
+        The socket stays open for ABORT_REFUSED_AFTER so a sender that is mid-message reads the
+        close code (closing at once would answer its next bytes with a reset, and the code would
+        be lost); then it is reset whatever the peer does.
+        """
+        if self.conn.state is State.OPEN:
+            self.conn.fail(code, reason)  # from now on the parser discards what arrives
+        self.conn.data_to_send()  # drop what websockets queued (its own 1009 close, if any)
+        self._release_partial()
+        self.frames = []
+        self.conn.reader.buffer.clear()
+        if self.close_sent or self.transport.is_closing():
+            abort_quietly(self.transport)
+            return
+        close = Close(code, reason)
+        self.transport.write(Frame(Opcode.CLOSE, close.serialize()).serialize(mask=False))
+        self.close_sent = True
+        self.queue.put_nowait({"type": "websocket.disconnect", "code": code, "reason": reason})
+        if self.read_paused:  # keep reading (and discarding) so the peer is not blocked
+            self.read_paused = False
+            self.transport.resume_reading()
+        # uvicorn closes the transport when the app returns unless close_timer is set
+        self.close_timer = self.loop.call_later(
+            ABORT_REFUSED_AFTER, abort_quietly, self.transport
+        )
+
+    def _abort_later(self) -> None:
+        self.loop.call_later(ABORT_REFUSED_AFTER, abort_quietly, self.transport)
+
+
+def guarded_protocols(guard: ConnectionGuard) -> tuple[type, type]:
+    """The HTTP and websocket protocol classes for one server, bound to its guard."""
+    http = type("ServerH11Protocol", (GuardedH11Protocol,), {"guard": guard})
+    ws = type("ServerWebSocketProtocol", (GuardedWebSocketProtocol,), {"guard": guard})
+    return http, ws
+
+
 # --- the thread ----------------------------------------------------------------------------
 
 
@@ -516,17 +853,23 @@ class ServerThread:
     def _make_server(self):
         import uvicorn
 
+        self.guard = ConnectionGuard()
+        http, ws = guarded_protocols(self.guard)
+        ws_impl = os.environ.get("JUPYTERSPOT_WS_IMPL", "websockets-sansio")
         config = uvicorn.Config(
             self._app,
+            http=http,  # h11, explicitly: the guard hooks into it
             log_config=None,
             log_level="warning",
             access_log=False,
             lifespan="off",
-            ws=os.environ.get("JUPYTERSPOT_WS_IMPL", "websockets-sansio"),
+            # other implementations (for comparisons) run without the message budget
+            ws=ws if ws_impl == "websockets-sansio" else ws_impl,
             ws_ping_interval=PING_INTERVAL,
             ws_ping_timeout=PING_TIMEOUT,
             ws_per_message_deflate=False,  # small frames: deflate costs CPU per recipient
-            ws_max_size=16 * 1024 * 1024,
+            ws_max_size=RoomLimits().max_message,  # the board's; control's is set per socket
+            h11_max_incomplete_event_size=MAX_HEAD_BYTES,
             timeout_graceful_shutdown=1,
         )
         return uvicorn.Server(config)
