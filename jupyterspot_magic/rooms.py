@@ -27,7 +27,10 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from pycrdt import Doc, create_sync_message
+from pycrdt import Doc
+
+from . import schema as board_schema
+from .schema import SchemaError, Unresolved, Validator
 
 log = logging.getLogger(__name__)
 
@@ -47,9 +50,14 @@ CLOSE_GOING_AWAY = 1001
 
 MAX_QUEUED_BYTES = 16 * 1024 * 1024  # a reader this far behind is dropped; it resyncs on reconnect
 ABORT_AFTER = 2.0  # s: a connection we closed that is still not gone is reset
-MAX_STATE = 16 * 1024  # one client's awareness state (name, cursor, scroll, laser trail)
+MAX_STATE = 4 * 1024  # one client's awareness state: name, cursor, scroll, laser (~300 B real)
 MAX_IDS_PER_CONNECTION = 4  # a page announces one client id; a few for safety
-MAX_DEPARTED = 10_000  # client ids remembered after they left (clock and browser key)
+# Client ids one connection may ever announce: announce/remove pairs must not churn the departed
+# table (a flood of them once evicted the presenter's record and let a guest claim its id).
+MAX_IDS_PER_CONNECTION_LIFETIME = 16
+MAX_DEPARTED = 10_000  # guest client ids remembered after they left (clock, browser key, role)
+SYNC_CHUNK = 1 << 20  # a newcomer's initial sync is sent in pieces of about this size ...
+SYNC_PACE = 4 << 20  # ... each once less than this is still waiting in the socket's buffer
 
 
 class ProtocolError(Exception):
@@ -186,6 +194,10 @@ def checked_state(state: str, role: str) -> str:
         raise ProtocolError(f"awareness state is not JSON: {e}") from None
     if not isinstance(parsed, dict):
         raise ProtocolError("awareness state is not an object")
+    try:
+        board_schema.check_awareness(parsed)
+    except SchemaError as e:
+        raise ProtocolError(str(e)) from None
     user = parsed.get("user")
     if role != "host" and isinstance(user, dict) and user.get("role", "guest") != "guest":
         user["role"] = "guest"  # a guest cannot claim to be host
@@ -214,7 +226,12 @@ class Connection:
         self.pid = pid  # the browser's participant key: what a kick bans
         self.messages: TokenBucket | None = None  # set by the room it joins
         self.growth: TokenBucket | None = None
+        self.presence: TokenBucket | None = None  # awareness bytes relayed for this connection
         self.client_ids: set[int] = set()
+        self.ids_ever: set[int] = set()  # bounded by MAX_IDS_PER_CONNECTION_LIFETIME
+        self.deferred: dict[int, AwarenessEntry] = {}  # states over budget, latest only
+        self.defer_scheduled = False
+        self._pacing: asyncio.Task | None = None
         self.synced = False  # sync step 2 sent: from then on it receives document updates
         self.closed = False
         self._queue: deque[bytes] = deque()
@@ -239,6 +256,25 @@ class Connection:
             self.close(CLOSE_TOO_SLOW, "client too slow")
             return
         self._wakeup.set()
+
+    def send_paced(self, messages: list[bytes]) -> None:
+        """Send big content in order, each piece once the socket has drained below SYNC_PACE:
+        a board larger than what the send buffer may hold still reaches a newcomer (a single
+        20 MiB sync used to trip the slow-reader limit and drop every newcomer)."""
+        if len(messages) == 1 or self.frames is None:
+            for message in messages:
+                self.send(message)
+            return
+        self._pacing = asyncio.get_running_loop().create_task(self._pace(messages))
+
+    async def _pace(self, messages: list[bytes]) -> None:
+        assert self.frames is not None
+        for message in messages:
+            while not self.closed and self.frames.buffered() > SYNC_PACE:
+                await asyncio.sleep(0.005)  # uvicorn exposes no drain event for raw writes
+            if self.closed:
+                return
+            self.send(message)
 
     async def _write_loop(self) -> None:
         try:
@@ -275,9 +311,22 @@ class Connection:
     def stop_writer(self) -> None:
         self.closed = True
         self._writer.cancel()
+        if self._pacing is not None:
+            self._pacing.cancel()
 
 
 # --- rooms ---------------------------------------------------------------------------------
+
+SCHEMAS = {"board": board_schema.BOARD, "control": board_schema.CONTROL}
+
+
+def sync_step2_pieces(update: bytes) -> list[bytes]:
+    """The answer to a sync step 1: one step 2, or for a big board several updates and a final
+    step 2 (so a client reports "synced" only once it has everything)."""
+    if len(update) <= SYNC_CHUNK:
+        return [sync_message(STEP2, update)]
+    pieces = board_schema.split_update(update, SYNC_CHUNK)
+    return [sync_message(UPDATE, p) for p in pieces[:-1]] + [sync_message(STEP2, pieces[-1])]
 
 
 @dataclass
@@ -291,6 +340,11 @@ class RoomLimits:
     growth_per_second: float = 256 * 1024  # document bytes a connection may add
     growth_burst: float = 16 * 1024 * 1024  # e.g. a reconnect carrying offline drawings
     max_document: int = 256 * 1024 * 1024  # total update bytes the room accepts
+    # Decoded cost (schema.STRUCT_COST per struct + content bytes) the room accepts: what the
+    # server's memory follows. Wire bytes do not: 5-byte items cost yrs ~200 B each (x17-21).
+    max_cost: int = 192 * 1024 * 1024
+    presence_per_second: float = 24 * 1024  # awareness bytes/s relayed for one connection
+    presence_burst: float = 64 * 1024  # (a real page sends ~300 B states at <= 60/s)
 
 
 @dataclass
@@ -304,10 +358,14 @@ class Room:
     def __post_init__(self) -> None:
         self.doc = Doc()
         self.doc_bytes = 0  # update bytes applied so far (an upper bound of the doc's size)
+        self.cost = 0  # decoded cost of everything integrated (see RoomLimits.max_cost)
+        self.validator = Validator(SCHEMAS[self.name])
+        self._checked: board_schema.Checked | None = None  # the update being applied
         self.connections: set[Connection] = set()
         self.awareness: dict[int, AwarenessEntry] = {}
         self.owners: dict[int, Connection] = {}
-        self.departed: dict[int, tuple[int, str | None]] = {}  # client id -> (clock, pid)
+        # client id -> (clock, pid, role) of ids that left; host ids are never forgotten
+        self.departed: dict[int, tuple[int, str | None, str]] = {}
         self._pending: dict[int, AwarenessEntry] = {}
         self._flush_scheduled = False
         self._origin: tuple[Connection, bytes] | None = None  # the update being applied
@@ -323,12 +381,16 @@ class Room:
         limits = self.limits
         conn.messages = TokenBucket(limits.messages_per_second, limits.message_burst)
         conn.growth = TokenBucket(limits.growth_per_second, limits.growth_burst)
+        conn.presence = TokenBucket(limits.presence_per_second, limits.presence_burst)
         self.connections.add(conn)
-        conn.send(create_sync_message(self.doc))
+        conn.send(self.step1())
         present = [(cid, e) for cid, e in self.awareness.items() if e.state is not None]
         if present:
             conn.send(encode_awareness(present))
         return True
+
+    def step1(self) -> bytes:
+        return sync_message(STEP1, self.doc.get_state())
 
     def leave(self, conn: Connection) -> None:
         self.connections.discard(conn)
@@ -342,13 +404,20 @@ class Room:
                 del self.owners[client_id]
                 entry = self.awareness.pop(client_id, None)
                 if entry is not None:
-                    self._depart(client_id, entry.clock, conn.pid)
+                    self._depart(client_id, entry.clock, conn)
                     self._queue_awareness(client_id, AwarenessEntry(entry.clock, None))
+        conn.deferred.clear()
 
-    def _depart(self, client_id: int, clock: int, pid: str | None) -> None:
-        self.departed[client_id] = (clock, pid)
-        if len(self.departed) > MAX_DEPARTED:
-            del self.departed[next(iter(self.departed))]  # oldest first
+    def _depart(self, client_id: int, clock: int, conn: Connection) -> None:
+        self.departed.pop(client_id, None)  # re-inserted last: eviction is oldest first
+        self.departed[client_id] = (clock, conn.pid, conn.role)
+        while len(self.departed) > MAX_DEPARTED:
+            # Forget the oldest guest id; a host's id (the presenter's, the usual leader) is
+            # never forgotten, so no flood of ids can make it claimable by someone else.
+            oldest = next((cid for cid, d in self.departed.items() if d[2] != "host"), None)
+            if oldest is None:
+                break
+            del self.departed[oldest]
 
     def close_all(self, code: int = CLOSE_GOING_AWAY, reason: str = "share stopped") -> None:
         for conn in list(self.connections):
@@ -366,7 +435,7 @@ class Room:
 
     def resync(self) -> None:
         """Ask every client for what the server lacks (they answer step 1 with step 2)."""
-        message = create_sync_message(self.doc)
+        message = self.step1()
         for conn in self.connections:
             conn.send(message)
 
@@ -411,7 +480,7 @@ class Room:
                 missing = self.doc.get_update(payload)
             except ValueError as e:
                 raise ProtocolError(f"bad state vector: {e}") from None
-            conn.send(sync_message(STEP2, missing))
+            conn.send_paced(sync_step2_pieces(missing))
             conn.synced = True  # no await between the two lines: no update can slip past
         elif step in (STEP2, UPDATE):
             if conn.role not in self.writers or payload == EMPTY_UPDATE:
@@ -420,13 +489,27 @@ class Room:
                 raise LimitExceeded(CLOSE_TOO_LARGE, "writing too much too fast")
             if self.doc_bytes + len(payload) > self.limits.max_document:
                 raise LimitExceeded(CLOSE_TOO_LARGE, "the board is full")
-            self._apply_remote(conn, payload)
+            try:
+                checked = self.validator.check(payload)
+            except Unresolved:
+                # It builds on writes the server never got (dropped under view-only, or sent
+                # out of order): take nothing, and ask this client for everything we lack.
+                conn.send(self.step1())
+                return
+            except SchemaError as e:
+                raise ProtocolError(f"{self.name}: {e}") from None
+            if self.cost + checked.cost > self.limits.max_cost:
+                raise LimitExceeded(CLOSE_TOO_LARGE, "the board is full")
+            self._apply_remote(conn, payload, checked)
             self.doc_bytes += len(payload)
         else:
             raise ProtocolError(f"unknown sync step {step}")
 
-    def _apply_remote(self, conn: Connection, update: bytes) -> None:
-        self._origin = (conn, update)
+    def _apply_remote(
+        self, conn: Connection | None, update: bytes, checked: board_schema.Checked
+    ) -> None:
+        self._origin = (conn, update) if conn is not None else None
+        self._checked = checked
         try:
             self.doc.apply_update(update)
         except BaseException as e:  # pyo3 panics derive from BaseException
@@ -435,6 +518,20 @@ class Room:
             raise ProtocolError(f"corrupt update: {e}") from None
         finally:
             self._origin = None
+            self._checked = None
+        self.validator.commit(checked)
+        self.cost += checked.cost
+
+    def apply_stored(self, update: bytes) -> None:
+        """Restore one stored update (server thread, before anyone connects): checked against
+        the schema like a guest's, so a board poisoned before this version cannot come back.
+        Raises ProtocolError (one line) for an update that is skipped."""
+        try:
+            checked = self.validator.check(update)
+        except SchemaError as e:
+            raise ProtocolError(f"{self.name}: {e}") from None
+        self._apply_remote(None, update, checked)
+        self.doc_bytes += len(update)
 
     def _on_change(self, event) -> None:
         """Relay what the document actually integrated, re-encoded by the server.
@@ -446,6 +543,8 @@ class Room:
         update = event.update
         if update == EMPTY_UPDATE:
             return
+        if self._checked is None:  # the kernel's own write (lead, clear, policy): index it
+            self.cost += self.validator.learn(update)
         message = sync_message(UPDATE, update)
         frame = ws_frame(message)
         skip = self._origin[0] if self._origin and self._origin[1] == update else None
@@ -459,17 +558,23 @@ class Room:
         reuse a departed id with an older clock or from another browser."""
         owner = self.owners.get(client_id)
         if owner is not None and owner is not conn:
-            if conn.pid is None or owner.pid != conn.pid:
+            if conn.pid is None or owner.pid != conn.pid or owner.role != conn.role:
                 return False
             owner.client_ids.discard(client_id)  # handed over to the new socket
             self.owners[client_id] = conn
         departed = self.departed.get(client_id)
         if owner is None and departed is not None:
-            old_clock, old_pid = departed
-            if clock <= old_clock or (old_pid is not None and old_pid != conn.pid):
+            old_clock, old_pid, old_role = departed
+            if clock <= old_clock or old_role != conn.role:
+                return False
+            if old_pid is not None and old_pid != conn.pid:
                 return False
         if client_id not in conn.client_ids and len(conn.client_ids) >= MAX_IDS_PER_CONNECTION:
             raise LimitExceeded(CLOSE_TOO_MANY, "too many client ids")
+        if client_id not in conn.ids_ever:
+            if len(conn.ids_ever) >= MAX_IDS_PER_CONNECTION_LIFETIME:
+                raise LimitExceeded(CLOSE_TOO_MANY, "too many client ids")
+            conn.ids_ever.add(client_id)
         return True
 
     def _receive_awareness(self, conn: Connection, update: bytes) -> None:
@@ -486,14 +591,43 @@ class Room:
                 self.awareness.pop(client_id, None)
                 self.owners.pop(client_id, None)
                 conn.client_ids.discard(client_id)
-                self._depart(client_id, clock, conn.pid)
+                conn.deferred.pop(client_id, None)
+                self._depart(client_id, clock, conn)
                 self._queue_awareness(client_id, AwarenessEntry(clock, None))
                 continue
             state = checked_state(state, conn.role)
             self.awareness[client_id] = entry = AwarenessEntry(clock, state)
             self.owners[client_id] = conn
             conn.client_ids.add(client_id)
+            self._relay_within_budget(conn, client_id, entry)
+
+    def _relay_within_budget(self, conn: Connection, client_id: int, entry: AwarenessEntry) -> None:
+        """Relay a state now if the sender's presence budget allows; otherwise keep only its
+        latest state and relay that once the budget refills (a 4 KiB state at 300/s would
+        otherwise cost every participant 1.2 MB/s down and the tunnel N times that up)."""
+        assert entry.state is not None
+        if not conn.deferred and (conn.presence is None or conn.presence.take(len(entry.state))):
             self._queue_awareness(client_id, entry)
+            return
+        conn.deferred[client_id] = entry
+        if not conn.defer_scheduled:
+            conn.defer_scheduled = True
+            asyncio.get_running_loop().call_later(0.05, self._release_deferred, conn)
+
+    def _release_deferred(self, conn: Connection) -> None:
+        conn.defer_scheduled = False
+        if conn.closed:
+            conn.deferred.clear()
+            return
+        for client_id, entry in list(conn.deferred.items()):
+            if self.awareness.get(client_id) is not entry:
+                del conn.deferred[client_id]  # replaced or removed meanwhile
+            elif conn.presence is None or conn.presence.take(len(entry.state or "")):
+                del conn.deferred[client_id]
+                self._queue_awareness(client_id, entry)
+        if conn.deferred:
+            conn.defer_scheduled = True
+            asyncio.get_running_loop().call_later(0.05, self._release_deferred, conn)
 
     # -- outgoing awareness, coalesced --
 

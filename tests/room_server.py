@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -43,5 +44,21 @@ def base(srv: ServerThread, room: str = "room1") -> str:
     return f"ws://127.0.0.1:{srv.port}/ws/{room}"
 
 
+def unwrap(value: Any) -> Any:
+    """tests/js/peer.mjs stores `set` values as text shapes (the board only holds shapes)."""
+    if isinstance(value, dict) and value.get("by") == "peer.mjs":
+        return json.loads(value["text"])
+    return value
+
+
 def shapes(shared: SharedNotebook, srv: ServerThread) -> dict:
-    return on_server(srv, lambda: shared.board.doc.get("shapes", type=Map).to_py())
+    """The server's board, with peer.mjs's test shapes shown as the values they carry."""
+    board = on_server(srv, lambda: shared.board.doc.get("shapes", type=Map).to_py())
+    return {key: unwrap(value) for key, value in board.items()}
+
+
+def valid_shape(**fields: Any) -> Map:
+    """A shape the board schema accepts (docs/protocol.md), fields overridable."""
+    base = {"t": "rect", "cell": "a", "ci": 0, "x": 1.0, "y": 2.0, "w": 10.0, "h": 10.0}
+    base |= {"c": "#e03131", "s": 4, "by": "Ana", "at": 1700000000000}
+    return Map(base | fields)

@@ -2,6 +2,9 @@
 // Usage: node peer.mjs WS_BASE ROOM TOKEN [PID]
 // stdin commands:  {"cmd":"awareness", "state": {...}}   set the whole local awareness state
 //                  {"cmd":"set", "map": "shapes", "key": k, "value": v}   write the document
+//                      (in "shapes", the board schema's only root, v is stored as a real text
+//                      shape whose `text` is JSON of v; `maps` shows such shapes as v again)
+//                  {"cmd":"shape", "key": k, "fields": {...}}   a shape with exactly these fields
 //                  {"cmd":"dump"}   -> {"event":"dump", "states": {id: state}, "maps": {...}}
 //                  {"cmd":"offline"} / {"cmd":"online"}   drop / restore the connection
 //                  {"cmd":"exit"}
@@ -19,7 +22,14 @@ const provider = new WebsocketProvider(wsBase, room, doc, {
 })
 const out = (o) => process.stdout.write(JSON.stringify(o) + '\n')
 const states = () => Object.fromEntries([...provider.awareness.getStates()].map(([k, v]) => [k, v]))
-const maps = () => Object.fromEntries(['shapes', 'control', 'strokes'].map(n => [n, doc.getMap(n).toJSON()]))
+const TEST_SHAPE = { t: 'text', cell: 'a', ci: 0, x: 0, y: 0, c: '#1e1e1e', s: 12 }
+const shapeOf = (fields) => { const m = new Y.Map(); for (const [k, v] of Object.entries(fields)) m.set(k, v); return m }
+const unwrap = (v) => (v && v.by === 'peer.mjs' ? JSON.parse(v.text) : v)
+const maps = () => Object.fromEntries(['shapes', 'control'].map(n => [n,
+  Object.fromEntries(Object.entries(doc.getMap(n).toJSON()).map(([k, v]) => [k, n === 'shapes' ? unwrap(v) : v]))]))
+const set = (map, key, value) => map === 'shapes'
+  ? doc.getMap('shapes').set(key, shapeOf({ ...TEST_SHAPE, text: JSON.stringify(value), by: 'peer.mjs' }))
+  : doc.getMap(map).set(key, value)
 
 out({ event: 'ready', clientID: doc.clientID })
 provider.on('status', (e) => out({ event: 'status', status: e.status }))
@@ -35,7 +45,8 @@ const rl = readline.createInterface({ input: process.stdin })
 rl.on('line', (line) => {
   const m = JSON.parse(line)
   if (m.cmd === 'awareness') provider.awareness.setLocalState(m.state)
-  else if (m.cmd === 'set') doc.getMap(m.map).set(m.key, m.value)
+  else if (m.cmd === 'set') set(m.map, m.key, m.value)
+  else if (m.cmd === 'shape') doc.getMap('shapes').set(m.key, shapeOf(m.fields))
   else if (m.cmd === 'dump') out({ event: 'dump', states: states(), maps: maps(), clientID: doc.clientID })
   else if (m.cmd === 'offline') provider.disconnect()
   else if (m.cmd === 'online') provider.connect()

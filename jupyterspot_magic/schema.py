@@ -1,0 +1,612 @@
+"""The documents' schema, enforced on every update before the server applies it.
+
+A Yjs update is a list of structs per client (items with content, GC and Skip ranges) and a
+delete set. yrs and yjs integrate whatever structs arrive, at any depth, of any type: a guest
+could build a chain of 40,000 nested maps (yrs' recursive delete then overflows the kernel's
+stack) or 2,000 (every browser's `Item.gc` overflows). So the server decodes each incoming update
+itself (Yjs update format v1, `yjs/src/utils/encoding.js`) and accepts only what
+`docs/protocol.md` describes, before pycrdt ever sees the bytes:
+
+- board: the root map `shapes`; each entry a `Y.Map` (a shape) keyed by a shape id; inside a
+  shape only the documented fields, each a plain value of the documented type and bound
+  (`pts` as bytes); deletions. Nothing nested deeper, no other root, no other content kind.
+- control: the root map `control`; each entry a plain value of the documented field.
+
+To know where an item lands, the server keeps an index of every struct it integrated: per client,
+ranges of clocks and their slot (which map, which key). An item names its parent only when it has
+no left origin; a map entry that overwrites a key names the item it replaces (its origin) and
+inherits that item's parent and key, so the index answers where it goes. Updates are accepted
+only in causal order (every origin and parent already known, no gap in a client's clocks), so
+yrs never holds pending structs from a guest that the check could not see; a client that sends
+one out of order (e.g. after view-only dropped its earlier writes) is asked to resync instead.
+
+Everything here is pure and runs on the server thread; nothing is thread-safe on purpose.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import re
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+# Content refs (low 5 bits of an item's info byte), yjs/src/structs/Item.js `contentRefs`.
+GC_REF, DELETED, JSON_REF, BINARY, STRING, EMBED, FORMAT, TYPE, ANY, DOC, SKIP = range(11)
+YMAP = 1  # ContentType type ref of Y.Map (yjs/src/types/YMap.js YMapRefID)
+BIT8, BIT7, BIT6, BITS5 = 0x80, 0x40, 0x20, 0x1F
+
+# What one struct costs the server beyond its content bytes (yrs' Item plus index and map
+# bookkeeping): measured with bench/memory.py-style runs of 200,000 one-field shapes, ~170 B.
+STRUCT_COST = 200
+MAX_STRUCTS_PER_UPDATE = 200_000
+
+
+class SchemaError(Exception):
+    """An update the documented schema does not allow; the message is one line for the log."""
+
+
+class Unresolved(SchemaError):
+    """An update that depends on structs the server does not have (yet): ask for a resync."""
+
+
+# --- lib0 decoding -------------------------------------------------------------------------
+
+
+class Reader:
+    __slots__ = ("buf", "pos")
+
+    def __init__(self, buf: bytes) -> None:
+        self.buf = buf
+        self.pos = 0
+
+    def uint8(self) -> int:
+        if self.pos >= len(self.buf):
+            raise SchemaError("truncated update")
+        self.pos += 1
+        return self.buf[self.pos - 1]
+
+    def var_uint(self) -> int:
+        value = shift = 0
+        buf, pos = self.buf, self.pos
+        while True:
+            if pos >= len(buf) or shift > 56:
+                raise SchemaError("truncated or oversized varuint")
+            byte = buf[pos]
+            pos += 1
+            value |= (byte & 0x7F) << shift
+            shift += 7
+            if byte < 0x80:
+                self.pos = pos
+                return value
+
+    def var_int(self) -> int:
+        first = self.uint8()
+        value, sign = first & 0x3F, -1 if first & 0x40 else 1
+        if first < 0x80:
+            return sign * value
+        shift = 6
+        while True:
+            byte = self.uint8()
+            value |= (byte & 0x7F) << shift
+            shift += 7
+            if byte < 0x80:
+                return sign * value
+            if shift > 56:
+                raise SchemaError("oversized varint")
+
+    def raw(self, n: int) -> bytes:
+        end = self.pos + n
+        if end > len(self.buf):
+            raise SchemaError("truncated update")
+        out = self.buf[self.pos : end]
+        self.pos = end
+        return out
+
+    def var_bytes(self) -> bytes:
+        return self.raw(self.var_uint())
+
+    def string(self) -> str:
+        try:
+            return self.var_bytes().decode("utf-8")
+        except UnicodeDecodeError:
+            raise SchemaError("string is not UTF-8") from None
+
+
+_NOT_PLAIN = object()  # an Any value that is an object, array or bigint: never allowed here
+
+
+def read_any(r: Reader) -> Any:
+    """One lib0 `writeAny` value; objects and arrays are refused without being walked (a
+    deeply nested one is exactly the attack; nothing in our schema is one)."""
+    tag = r.uint8()
+    if tag == 127 or tag == 126:
+        return None
+    if tag == 125:
+        return r.var_int()
+    if tag == 124:
+        return struct.unpack(">f", r.raw(4))[0]
+    if tag == 123:
+        return struct.unpack(">d", r.raw(8))[0]
+    if tag == 121 or tag == 120:
+        return tag == 120
+    if tag == 119:
+        return r.string()
+    if tag == 116:
+        return r.var_bytes()
+    if tag in (122, 118, 117):
+        return _NOT_PLAIN
+    raise SchemaError(f"unknown value tag {tag}")
+
+
+# --- structs -------------------------------------------------------------------------------
+
+ID = tuple[int, int]  # (client, clock)
+
+
+@dataclass(slots=True)
+class Struct:
+    client: int
+    clock: int
+    length: int
+    ref: int  # content ref; GC_REF / SKIP for non-items
+    origin: ID | None = None
+    right_origin: ID | None = None
+    parent_root: str | None = None
+    parent_id: ID | None = None
+    parent_sub: str | None = None
+    type_ref: int | None = None  # ContentType
+    values: list[Any] = field(default_factory=list)  # ContentAny / ContentBinary
+    size: int = 0  # content bytes (for the cost)
+    end: int = 0  # where its encoding ends in the update (split_update copies the bytes)
+
+
+@dataclass
+class Update:
+    structs: list[Struct]
+    deletes: list[tuple[int, int, int]]  # (client, clock, length)
+    sections: list[tuple[int, int, int]] = field(default_factory=list)  # (first struct, start, n)
+    delete_start: int = 0
+
+
+def decode_update(data: bytes) -> Update:
+    r = Reader(data)
+    structs: list[Struct] = []
+    sections = []
+    for _ in range(r.var_uint()):
+        count, client, clock = r.var_uint(), r.var_uint(), r.var_uint()
+        if len(structs) + count > MAX_STRUCTS_PER_UPDATE:
+            raise SchemaError("too many structs in one update")
+        sections.append((len(structs), r.pos, count))
+        for _ in range(count):
+            s = _read_struct(r, client, clock)
+            s.end = r.pos
+            structs.append(s)
+            clock += s.length
+    delete_start = r.pos
+    deletes = []
+    for _ in range(r.var_uint()):
+        client = r.var_uint()
+        for _ in range(r.var_uint()):
+            deletes.append((client, r.var_uint(), r.var_uint()))
+    if r.pos != len(data):
+        raise SchemaError("trailing bytes after the update")
+    return Update(structs, deletes, sections, delete_start)
+
+
+def split_update(data: bytes, limit: int) -> list[bytes]:
+    """Cut one (trusted, server-made) update into updates of about `limit` bytes, in order:
+    runs of one client's structs, the delete set last. Applied in order they equal `data`; a
+    piece whose references come later waits in the client's pending structs until they do."""
+    update = decode_update(data)
+    pieces: list[bytes] = []
+    empty_deletes = b"\x00"
+    for first, start, count in update.sections:
+        run = update.structs[first : first + count]
+        i = 0
+        while i < count:
+            j, begin = i, start if i == 0 else run[i - 1].end
+            while j < count and (j == i or run[j].end - begin <= limit):
+                j += 1
+            head = _var_uint(1) + _var_uint(j - i) + _var_uint(run[i].client)
+            head += _var_uint(run[i].clock)
+            pieces.append(head + data[begin : run[j - 1].end] + empty_deletes)
+            i = j
+    pieces.append(b"\x00" + data[update.delete_start :])  # no structs, every deletion
+    return pieces
+
+
+def _var_uint(n: int) -> bytes:
+    out = bytearray()
+    while n > 0x7F:
+        out.append(0x80 | (n & 0x7F))
+        n >>= 7
+    out.append(n)
+    return bytes(out)
+
+
+def _read_struct(r: Reader, client: int, clock: int) -> Struct:
+    info = r.uint8()
+    ref = info & BITS5
+    if ref in (GC_REF, SKIP):
+        return Struct(client, clock, _length(r.var_uint()), ref)
+    s = Struct(client, clock, 1, ref)
+    if info & BIT8:
+        s.origin = (r.var_uint(), r.var_uint())
+    if info & BIT7:
+        s.right_origin = (r.var_uint(), r.var_uint())
+    if not info & (BIT8 | BIT7):
+        if r.var_uint() == 1:
+            s.parent_root = r.string()
+        else:
+            s.parent_id = (r.var_uint(), r.var_uint())
+        if info & BIT6:
+            s.parent_sub = r.string()
+    _read_content(r, s)
+    return s
+
+
+def _length(n: int) -> int:
+    if n < 1 or n > 1 << 40:
+        raise SchemaError("bad struct length")
+    return n
+
+
+def _read_content(r: Reader, s: Struct) -> None:
+    start = r.pos
+    if s.ref == DELETED:
+        s.length = _length(r.var_uint())
+    elif s.ref == BINARY:
+        s.values = [r.var_bytes()]
+    elif s.ref == ANY:
+        s.length = _length(r.var_uint())
+        if s.length > 64:
+            raise SchemaError("too many values in one item")
+        s.values = [read_any(r) for _ in range(s.length)]
+    elif s.ref == TYPE:
+        s.type_ref = r.var_uint()
+        if s.type_ref in (3, 5):  # XmlElement / XmlHook carry a name
+            r.string()
+    elif s.ref in (JSON_REF, STRING, EMBED, FORMAT, DOC):
+        raise SchemaError(f"content kind {s.ref} is not allowed")
+    else:
+        raise SchemaError(f"unknown content kind {s.ref}")
+    s.size = r.pos - start
+
+
+# --- what the documents may hold -----------------------------------------------------------
+
+Check = Callable[[Any], bool]
+
+
+def _number(lo: float, hi: float) -> Check:
+    def check(v: Any) -> bool:
+        return type(v) in (int, float) and math.isfinite(v) and lo <= v <= hi
+
+    return check
+
+
+def _integer(lo: int, hi: int) -> Check:
+    """yjs writes integers as varints, pycrdt (yrs) as float64: both count."""
+
+    def check(v: Any) -> bool:
+        return (type(v) is int or (type(v) is float and v.is_integer())) and lo <= v <= hi
+
+    return check
+
+
+def _text(limit: int) -> Check:
+    return lambda v: type(v) is str and len(v) <= limit
+
+
+def _one_of(*allowed: str) -> Check:
+    return lambda v: type(v) is str and v in allowed
+
+
+def _points(v: Any) -> bool:
+    return type(v) is bytes and len(v) % 4 == 0 and len(v) <= MAX_POINT_BYTES
+
+
+COLOR = re.compile(r"#[0-9a-fA-F]{6}")
+SHAPE_ID = re.compile(r"[A-Za-z0-9_.:-]{1,100}")
+MAX_POINT_BYTES = 20_000 * 3 * 4  # js/viewer/board/shapes.ts MAX_POINTS x,y,pressure Float32
+COORD = 1e7  # reference px; the viewer clamps to 1e6 when drawing
+
+SHAPE_FIELDS: dict[str, Check] = {
+    "t": _one_of("pen", "hl", "arrow", "rect", "ellipse", "text", "note"),
+    "cell": _text(200),
+    "ci": _integer(0, 1_000_000),
+    "x": _number(-COORD, COORD),
+    "y": _number(-COORD, COORD),
+    "pts": _points,
+    "d": _integer(2, 3),
+    "w": _number(-COORD, COORD),
+    "h": _number(-COORD, COORD),
+    "c": lambda v: type(v) is str and COLOR.fullmatch(v) is not None,
+    "s": _number(0, 1000),
+    "text": _text(4000),
+    "by": _text(200),
+    "at": _number(0, 1e14),
+}
+
+CONTROL_FIELDS: dict[str, Check] = {
+    "leader": lambda v: v is None or _integer(0, 2**53)(v),
+    "leadPolicy": _one_of("anyone", "host"),
+    "drawPolicy": _one_of("everyone", "host"),
+    "version": _text(200),
+    "title": _text(1000),
+    "recall": _integer(0, 2**53),
+}
+
+
+@dataclass(frozen=True)
+class DocSchema:
+    """One root map; its entries are maps of `fields` (board) or plain `fields` (control)."""
+
+    root: str
+    fields: dict[str, Check]
+    entries_are_maps: bool
+    entry_key: re.Pattern | None = None
+    max_entries: int = 1_000_000
+
+
+BOARD = DocSchema("shapes", SHAPE_FIELDS, True, SHAPE_ID, max_entries=100_000)
+CONTROL = DocSchema("control", CONTROL_FIELDS, False)
+
+
+# --- the index: where every integrated struct lives ----------------------------------------
+
+# A slot: (parent, key). parent is "" for the root map, or the ID of the shape map; GC ranges
+# (content the sender no longer has) have slot None; `MAP` marks a root entry that is a Y.Map.
+Slot = tuple[str | ID, str] | None
+
+
+@dataclass(slots=True)
+class Span:
+    start: int
+    end: int
+    slot: Slot
+    is_map: bool = False
+
+
+class StructIndex:
+    """Per client: sorted, contiguous spans of integrated clocks and their slots."""
+
+    def __init__(self) -> None:
+        self.spans: dict[int, list[Span]] = {}
+        self.starts: dict[int, list[int]] = {}
+        self.entries = 0  # live-ever root entries (an upper bound of the shape count)
+
+    def next_clock(self, client: int) -> int:
+        spans = self.spans.get(client)
+        return spans[-1].end if spans else 0
+
+    def find(self, item: ID) -> Span | None:
+        client, clock = item
+        starts = self.starts.get(client)
+        if not starts:
+            return None
+        i = bisect.bisect_right(starts, clock) - 1
+        if i < 0:
+            return None
+        span = self.spans[client][i]
+        return span if clock < span.end else None
+
+    def add(self, client: int, start: int, end: int, slot: Slot, is_map: bool) -> None:
+        spans = self.spans.setdefault(client, [])
+        starts = self.starts.setdefault(client, [])
+        last = spans[-1] if spans else None
+        if last is not None and start < last.end:
+            return  # already known (yrs skips it too)
+        mergeable = last is not None and not is_map and not last.is_map
+        if mergeable and last.end == start and last.slot == slot:
+            last.end = end  # one key overwritten again and again: one span
+            return
+        spans.append(Span(start, end, slot, is_map))
+        starts.append(start)
+
+
+# --- checking an update against the schema and the index -----------------------------------
+
+
+@dataclass
+class Checked:
+    """What an accepted update adds: spans to index once pycrdt integrated it, and its cost."""
+
+    spans: list[tuple[int, int, int, Slot, bool]]
+    cost: int
+    entries: int
+
+
+class Validator:
+    """Checks updates for one document; `commit` what the document actually integrated."""
+
+    def __init__(self, schema: DocSchema) -> None:
+        self.schema = schema
+        self.index = StructIndex()
+
+    def check(self, data: bytes) -> Checked:
+        """Raise SchemaError (or Unresolved) unless every struct fits the schema."""
+        update = decode_update(data)
+        local: dict[int, list[Span]] = {}  # spans of this update, per client, in order
+        spans: list[tuple[int, int, int, Slot, bool]] = []
+        cost = entries = 0
+        for s in update.structs:
+            known = self.index.next_clock(s.client)
+            tail = _local_end(local, s.client, known)
+            if s.clock > tail:
+                raise Unresolved(f"gap in client {s.client}'s clocks")
+            if s.clock + s.length <= tail or s.ref == SKIP:
+                continue  # known already (yrs skips it too), or nothing: a Skip leaves a gap
+            if s.clock < tail and s.ref not in (GC_REF, SKIP):
+                # yrs integrates only the new tail, as a continuation of the part it has
+                s.origin, s.parent_root, s.parent_id = (s.client, tail - 1), None, None
+            slot, is_map = self._place(s, local)
+            span = Span(max(s.clock, tail), s.clock + s.length, slot, is_map)
+            local.setdefault(s.client, []).append(span)
+            spans.append((s.client, span.start, span.end, slot, is_map))
+            cost += STRUCT_COST + s.size
+            entries += slot is not None and slot[0] == "" and s.ref == TYPE
+        for _client, clock, length in update.deletes:
+            if length < 1 or clock + length > 1 << 53:
+                raise SchemaError("bad delete range")
+        if self.index.entries + entries > self.schema.max_entries:
+            raise SchemaError("too many shapes on the board")
+        return Checked(spans, cost, entries)
+
+    def commit(self, checked: Checked) -> None:
+        for client, start, end, slot, is_map in checked.spans:
+            self.index.add(client, start, end, slot, is_map)
+        self.index.entries += checked.entries
+
+    def learn(self, data: bytes) -> int:
+        """Index an update the document integrated without a check (the kernel's own writes,
+        or one whose integrated form differs from what was checked); returns its cost."""
+        checked = self.check_trusted(data)
+        self.commit(checked)
+        return checked.cost
+
+    def check_trusted(self, data: bytes) -> Checked:
+        try:
+            return self.check(data)
+        except SchemaError:
+            # The server's own transaction: index its structs wherever they claim to go.
+            update = decode_update(data)
+            spans = [(s.client, s.clock, s.clock + s.length, None, False) for s in update.structs]
+            return Checked(spans, sum(STRUCT_COST + s.size for s in update.structs), 0)
+
+    # -- where a struct goes --
+
+    def _lookup(self, item: ID, local: dict[int, list[Span]]) -> Span:
+        span = self.index.find(item)
+        if span is None:
+            for s in local.get(item[0], ()):
+                if s.start <= item[1] < s.end:
+                    return s
+            raise Unresolved(f"reference to unknown item {item}")
+        return span
+
+    def _place(self, s: Struct, local: dict[int, list[Span]]) -> tuple[Slot, bool]:
+        if s.ref in (GC_REF, SKIP):
+            return None, False
+        if s.right_origin is not None:
+            raise SchemaError("maps have no right origins: not a map entry")
+        if s.origin is not None:
+            origin = self._lookup(s.origin, local)
+            if origin.slot is None:
+                _check_inert(s)
+                return None, False  # its left neighbour is gone: yrs and yjs discard it
+            parent, key = origin.slot
+        elif s.parent_root is not None:
+            if s.parent_root != self.schema.root:
+                raise SchemaError(f"unknown root {s.parent_root!r}")
+            parent, key = "", s.parent_sub
+        else:
+            assert s.parent_id is not None
+            shape = self._lookup(s.parent_id, local)
+            if not shape.is_map:
+                raise SchemaError("only shapes may hold fields")
+            parent, key = s.parent_id, s.parent_sub
+        if key is None:
+            raise SchemaError("not a map entry (no key)")
+        return (parent, key), self._check_value(s, parent == "", key)
+
+    def _check_value(self, s: Struct, at_root: bool, key: str) -> bool:
+        schema = self.schema
+        if at_root and schema.entries_are_maps:
+            if schema.entry_key is not None and not schema.entry_key.fullmatch(key):
+                raise SchemaError("bad shape id")
+            if s.ref == TYPE and s.type_ref == YMAP:
+                return True
+            if s.ref == DELETED:
+                return False
+            raise SchemaError("a shape must be a map")
+        check = schema.fields.get(key)
+        if check is None:
+            raise SchemaError(f"unknown field {key[:40]!r}")
+        if s.ref == DELETED:
+            return False
+        if s.ref == TYPE:
+            raise SchemaError("nested types are not allowed")
+        for value in s.values:
+            if value is _NOT_PLAIN or not check(value):
+                raise SchemaError(f"field {key!r} out of bounds")
+        return False
+
+
+def _check_inert(s: Struct) -> None:
+    """An item after a garbage-collected neighbour is discarded by yrs and yjs; still, never
+    let a nested type or an unknown kind through on that path."""
+    if s.ref not in (DELETED, ANY, BINARY) or any(v is _NOT_PLAIN for v in s.values):
+        raise SchemaError("nested types are not allowed")
+
+
+def _local_end(local: dict[int, list[Span]], client: int, known: int) -> int:
+    spans = local.get(client)
+    return spans[-1].end if spans else known
+
+
+# --- awareness states (docs/protocol.md, "Awareness state of each client") -----------------
+
+
+def _anchor(v: Any) -> bool:
+    return v is None or (
+        type(v) is dict
+        and set(v) <= {"cell", "x", "y"}
+        and _text(200)(v.get("cell"))
+        and _number(-COORD, COORD)(v.get("x"))
+        and _number(-COORD, COORD)(v.get("y"))
+    )
+
+
+def _user(v: Any) -> bool:
+    return (
+        type(v) is dict
+        and set(v) <= {"name", "color", "role"}
+        and (v.get("name") is None or _text(100)(v["name"]))
+        and (v.get("color") is None or (type(v["color"]) is str and len(v["color"]) <= 32))
+        and v.get("role", "guest") in ("guest", "host")
+    )
+
+
+def _scroll(v: Any) -> bool:
+    return v is None or (
+        type(v) is dict
+        and set(v) <= {"cell", "offset", "index", "count"}
+        and _text(200)(v.get("cell"))
+        and _number(-COORD, COORD)(v.get("offset"))
+        and (v.get("index") is None or _integer(0, 1_000_000)(v["index"]))
+        and (v.get("count") is None or _integer(0, 1_000_000)(v["count"]))
+    )
+
+
+def _lead_request(v: Any) -> bool:
+    return (
+        type(v) is dict
+        and set(v) <= {"seq", "op", "to"}
+        and _integer(0, 2**53)(v.get("seq"))
+        and v.get("op") in ("take", "release", "hand")
+        and (v.get("to") is None or _integer(0, 2**53)(v["to"]))
+    )
+
+
+AWARENESS_FIELDS: dict[str, Check] = {
+    "user": _user,
+    "cursor": _anchor,
+    "laser": _anchor,
+    "scroll": _scroll,
+    "following": lambda v: v is None or _integer(0, 2**53)(v),
+    "leadRequest": _lead_request,
+}
+
+
+def check_awareness(state: dict) -> None:
+    """Raise SchemaError unless every field of a client's awareness state is documented."""
+    for key, value in state.items():
+        check = AWARENESS_FIELDS.get(key)
+        if check is None:
+            raise SchemaError(f"unknown awareness field {key[:40]!r}")
+        if not check(value):
+            raise SchemaError(f"awareness field {key!r} out of bounds")
