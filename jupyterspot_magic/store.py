@@ -17,19 +17,31 @@ integrated to a list; a dedicated store thread (its own asyncio loop, so a resta
 loop cannot break it) merges what came in every ``FLUSH_INTERVAL`` (200 ms) into one update and
 writes it in one transaction (SQLite in WAL mode). ``stop()`` and interpreter exit flush.
 A crash loses at most the last flush window (~200 ms of drawing).
+
+Faults (issue 11): rows are written with our own ``sqlite3`` connection in that schema, because
+pycrdt-store's writer logs and *discards* SQLite errors (a full disk lost drawings silently).
+The board is restored row by row: an unreadable row, or one the board schema rejects, is skipped
+and counted, the hole it leaves in its client's clock range is filled with a GC struct (else yjs
+clients would hold every later change of that client back as "missing"), and the user is told. A
+damaged file is copied aside, repaired (``REINDEX``, else its readable rows copied into a new file)
+and the user is told. A stop that cannot write leaves the pending updates in a ``.yupdate`` file
+beside the store (or in the temp dir) that the next share of the notebook applies.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import os
+import shutil
 import sqlite3
+import tempfile
 import threading
 import time
-from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
+from collections.abc import Callable, Coroutine, Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +52,9 @@ DB_NAME = "boards.sqlite"
 FLUSH_INTERVAL = 0.2  # s: the most a crash can lose
 FLUSH_BYTES = 1 << 20  # flush at once when this much is waiting
 RETRY_AFTER = 1.0  # s: a failed write (disk full, locked file) is tried again
+CLOSE_RETRIES = (0.2, 0.5)  # s: a last write that fails is tried again after these pauses
+CHECKPOINT_EVERY = 100  # writes of one document between checkpoints (as pycrdt-store)
+YSTORE_VERSION = 2  # pycrdt-store's SQLiteYStore.version: files stay readable by it
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jupyterspot_shares (
@@ -51,6 +66,14 @@ CREATE TABLE IF NOT EXISTS jupyterspot_shares (
     updated REAL NOT NULL
 )
 """
+# pycrdt-store's SQLiteYStore tables, byte for byte, so either can read the other's files.
+_YSTORE_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS yupdates (path TEXT NOT NULL, yupdate BLOB, "
+    "metadata BLOB, timestamp REAL NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS idx_yupdates_path_timestamp ON yupdates (path, timestamp)",
+    "CREATE TABLE IF NOT EXISTS ycheckpoints (path TEXT NOT NULL, checkpoint BLOB NOT NULL, "
+    "timestamp REAL NOT NULL, PRIMARY KEY(path))",
+)
 
 
 class StoreError(Exception):
@@ -94,6 +117,282 @@ def notebook_key(path: Path | None, contents: dict | None) -> str:
     return f"colab:{os.environ.get('COLAB_NOTEBOOK_ID') or name or 'notebook'}"
 
 
+def _stamp() -> str:
+    """A file-name timestamp that sorts in time order."""
+    t = time.time()
+    return time.strftime("%Y%m%d-%H%M%S", time.localtime(t)) + f"-{int(t * 1000) % 1000:03d}"
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word.replace('entry', 'entrie')}s"
+
+
+# -- reading stored Yjs updates defensively --
+
+
+class BadRow(Exception):
+    """One stored update that cannot be applied (undecodable, or rejected by the board schema)."""
+
+
+class _Reader:
+    """Just enough of lib0's decoding to walk a Yjs v1 update's struct headers."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data, self.pos = data, 0
+
+    def byte(self) -> int:
+        if self.pos >= len(self.data):
+            raise ValueError("unexpected end of update")
+        self.pos += 1
+        return self.data[self.pos - 1]
+
+    def uint(self) -> int:
+        value, shift = 0, 0
+        while True:
+            b = self.byte()
+            value |= (b & 0x7F) << shift
+            if b < 0x80:
+                return value
+            shift += 7
+            if shift > 70:
+                raise ValueError("varint too long")
+
+    def skip(self, n: int) -> None:
+        if n < 0 or self.pos + n > len(self.data):
+            raise ValueError("unexpected end of update")
+        self.pos += n
+
+    def string(self) -> int:
+        """Skips a string; its length in UTF-16 code units (what a Yjs clock counts)."""
+        n = self.uint()
+        self.skip(n)
+        text = self.data[self.pos - n : self.pos].decode("utf-8", "surrogatepass")
+        return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+    def any(self, depth: int = 0) -> None:
+        if depth > 64:
+            raise ValueError("value nested too deep")
+        tag = self.byte()
+        if tag == 125:
+            self.uint()  # a signed varint has the same continuation bits
+        elif tag in (124, 123, 122):
+            self.skip({124: 4, 123: 8, 122: 8}[tag])
+        elif tag in (119, 116):
+            self.string()
+        elif tag == 118:
+            for _ in range(self.uint()):
+                self.string()
+                self.any(depth + 1)
+        elif tag == 117:
+            for _ in range(self.uint()):
+                self.any(depth + 1)
+        elif tag not in (127, 126, 121, 120):
+            raise ValueError(f"unknown value tag {tag}")
+
+    def content(self, ref: int) -> int:
+        """Skips an item's content; its clock length."""
+        if ref in (1, 7):  # deleted: its length; type: its type ref (+ a name for XML elements)
+            n = self.uint()
+            if ref == 7 and n in (3, 5):
+                self.string()
+            return n if ref == 1 else 1
+        if ref in (2, 8):  # JSON strings / Any values: one clock each
+            n = self.uint()
+            for _ in range(n):
+                self.string() if ref == 2 else self.any()
+            return n
+        if ref == 4:
+            return self.string()
+        if ref in (3, 5):
+            self.string()
+        elif ref == 6:
+            self.string()
+            self.string()
+        elif ref == 9:
+            self.string()
+            self.any()
+        else:
+            raise ValueError(f"unknown content {ref}")
+        return 1
+
+    def struct(self) -> int:
+        """Skips one struct; its clock length."""
+        info = self.byte()
+        ref = info & 0x1F
+        if ref in (0, 10):  # GC, skip: a length
+            return self.uint()
+        if info & 0x80:
+            self.uint(), self.uint()
+        if info & 0x40:
+            self.uint(), self.uint()
+        if not info & 0xC0:  # no origin: the parent is written out
+            if self.uint() == 1:
+                self.string()
+            else:
+                self.uint(), self.uint()
+            if info & 0x20:
+                self.string()
+        return self.content(ref)
+
+
+def client_ranges(update: bytes) -> dict[int, tuple[int, int]]:
+    """Per client, the clock range [first, end) of its structs in a Yjs v1 update.
+
+    ValueError when the bytes are not a well-formed update (what yrs would refuse too).
+    """
+    r = _Reader(update)
+    ranges: dict[int, tuple[int, int]] = {}
+    for _ in range(r.uint()):
+        n, client, clock = r.uint(), r.uint(), r.uint()
+        start = clock
+        for _ in range(n):
+            clock += r.struct()
+        old = ranges.get(client, (start, clock))
+        ranges[client] = (min(old[0], start), max(old[1], clock))
+    return ranges
+
+
+def _ends(update: bytes) -> dict[int, int]:
+    """Per client, the clock an update reaches ({} if it cannot be walked)."""
+    try:
+        return {client: end for client, (_, end) in client_ranges(update).items()}
+    except ValueError:
+        return {}
+
+
+def _uint(n: int) -> bytes:
+    out = bytearray()
+    while n >= 0x80:
+        out.append(0x80 | (n & 0x7F))
+        n >>= 7
+    out.append(n)
+    return bytes(out)
+
+
+def gc_fill(client: int, start: int, length: int) -> bytes:
+    """An update holding one GC struct: what a lost row's clock range becomes (gone for good)."""
+    return b"\x01\x01" + _uint(client) + _uint(start) + b"\x00" + _uint(length) + b"\x00"
+
+
+def _one_line(e: BaseException) -> str:
+    text = str(e).strip().splitlines()
+    return f"{type(e).__name__}: {text[0] if text else ''}"[:200]
+
+
+def apply_one(target: Any, update: bytes) -> None:
+    """Apply one stored update to a Room (through its board schema when it has one) or a Doc.
+
+    Raises BadRow for anything pycrdt or the schema refuses. yrs panics surface as pyo3's
+    PanicException, a BaseException: caught too, but a Ctrl-C still stops us.
+    """
+    apply = getattr(target, "apply_stored", None)
+    if apply is None:
+        apply = getattr(target, "doc", target).apply_update
+    try:
+        apply(update)
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as e:
+        raise BadRow(_one_line(e)) from None
+
+
+@dataclass
+class Replay:
+    """What restoring a run of rows did."""
+
+    applied: int = 0
+    skipped: int = 0
+    filled: int = 0  # lost clock ranges replaced by GC structs
+    reasons: list[str] = field(default_factory=list)
+    ends: dict[int, int] = field(default_factory=dict)  # per client, the clock reached
+
+
+def replay(target: Any, rows: Iterable[bytes], ends: dict[int, int] | None = None) -> Replay:
+    """Apply rows in order, each on its own: a bad row is skipped, every other row is kept."""
+    doc = getattr(target, "doc", target)
+    out = Replay(ends=dict(ends or {}))
+    for row in rows:
+        try:
+            ranges = client_ranges(row)
+        except ValueError as e:
+            out.skipped += 1
+            out.reasons.append(f"undecodable: {e}")
+            continue
+        for client, (start, _) in ranges.items():
+            have = out.ends.get(client, 0)
+            if start > have:  # a skipped row held [have, start): yjs would wait for it forever
+                with contextlib.suppress(Exception):
+                    doc.apply_update(gc_fill(client, have, start - have))
+                    out.ends[client] = start
+                    out.filled += 1
+        try:
+            apply_one(target, row)
+        except BadRow as e:
+            out.skipped += 1
+            out.reasons.append(str(e))
+            continue
+        out.applied += 1
+        for client, (_, end) in ranges.items():
+            out.ends[client] = max(out.ends.get(client, 0), end)
+    return out
+
+
+@dataclass
+class StoredBoard:
+    """A document as read from the file: its checkpoint, the rows after it, pending files."""
+
+    doc_path: str
+    checkpoint: bytes | None = None
+    rows: list[bytes] = field(default_factory=list)
+    pending: list[tuple[Path, bytes]] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return self.checkpoint is None and not self.rows and not self.pending
+
+
+def _pending_tag(db: Path, doc_path: str) -> str:
+    digest = hashlib.sha256(f"{db}\n{doc_path}".encode()).hexdigest()[:16]
+    return f"{db.name}.pending-{digest}-"
+
+
+def _pending_dirs(db: Path) -> list[Path]:
+    """Beside the store first; the temp dir when that disk is the full one."""
+    return [db.parent, Path(tempfile.gettempdir())]
+
+
+def pending_files(db: Path, doc_path: str) -> list[Path]:
+    """Recoverable files a failed stop left for this document, oldest first."""
+    tag = _pending_tag(db, doc_path)
+    found: set[Path] = set()
+    for d in _pending_dirs(db):
+        with contextlib.suppress(OSError):
+            found.update(d.glob(f"{tag}*.yupdate"))
+    return sorted(found, key=lambda p: p.name)
+
+
+def save_pending(db: Path, doc_path: str, update: bytes) -> Path:
+    """Write updates that could not be stored to a file the next share applies (OSError: none)."""
+    name = f"{_pending_tag(db, doc_path)}{_stamp()}.yupdate"
+    errors = []
+    for d in _pending_dirs(db):
+        path = d / name
+        tmp = path.with_name(path.name + ".tmp")
+        try:
+            fd = os.open(tmp, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "wb") as f:
+                f.write(update)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+            return path
+        except OSError as e:
+            errors.append(f"{d}: {e.strerror or e}")
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+    raise OSError("; ".join(errors))
+
+
 class Store:
     """One store file, served by its own thread. Thread-safe entry points; blocking waits."""
 
@@ -105,12 +404,16 @@ class Store:
                 os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
         except OSError as e:
             raise StoreError(f"Cannot create the store folder {path.parent}: {e}") from None
+        self.notes: list[str] = []  # what a repair did, for the next share to tell
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._thread.name = "jupyterspot-store"
         self._thread.start()
         self._persisters: set[Persister] = set()
         self._closed = False
+        self._closing = False
+        self._writes: dict[str, int] = {}  # per document, writes since its last checkpoint
+        self._last_ts: dict[str, float] = {}
         try:
             self._call(self._open)
         except BaseException:
@@ -123,78 +426,328 @@ class Store:
         return asyncio.run_coroutine_threadsafe(fn(), self._loop).result(timeout)
 
     async def _open(self) -> None:
-        from pycrdt.store import SQLiteYStore
-
+        # Serializes every use of the connection: writes, reads, repairs.
+        self._lock = asyncio.Lock()
         try:
-            self._db = sqlite3.connect(self.path, timeout=10)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute(_SCHEMA)
-            self._db.commit()
+            self._connect()
+            problem = self._check()
+            if problem is not None:
+                self._repair(problem)
+            self._ensure_schema()
         except sqlite3.Error as e:
             raise StoreError(f"Cannot use {self.path} as the board store: {e}") from None
-        ystore = SQLiteYStore("", log=log)
-        ystore.db_path = str(self.path)
-        self._ystore = ystore
-        self._ystore_task = asyncio.get_running_loop().create_task(ystore.start())
-        await ystore.started.wait()
-        await ystore.db_initialized.wait()
-        # One YStore serves every document of this file: its `path` names the document, so
-        # operations are serialized.
-        self._lock = asyncio.Lock()
+
+    def _connect(self) -> None:
+        self._db = sqlite3.connect(self.path, timeout=10)
+
+    def _ensure_schema(self) -> None:
+        db = self._db
+        if db.execute("PRAGMA page_count").fetchone()[0] == 0:
+            db.execute("PRAGMA auto_vacuum = FULL")  # as pycrdt-store: the file shrinks again
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute(_SCHEMA)
+        new = not db.execute("SELECT 1 FROM sqlite_master WHERE name = 'yupdates'").fetchone()
+        for sql in _YSTORE_SCHEMA:
+            db.execute(sql)
+        if new:
+            db.execute(f"PRAGMA user_version = {YSTORE_VERSION}")
+        db.commit()
+
+    def _check(self) -> str | None:
+        """None when the file is sound, else what SQLite says is wrong (one line)."""
+        try:
+            rows = self._db.execute("PRAGMA quick_check").fetchall()
+        except sqlite3.DatabaseError as e:
+            return str(e)
+        return None if rows == [("ok",)] else str(rows[0][0]).splitlines()[0]
+
+    def _keep_copy(self) -> Path:
+        """Copy the file as it is (with its WAL) beside it, for the user, before repairing."""
+        dest = self.path.with_name(f"{self.path.name}.damaged-{_stamp()}")
+        for suffix in ("", "-wal"):
+            src = Path(f"{self.path}{suffix}")
+            if src.exists():
+                shutil.copyfile(src, f"{dest}{suffix}")
+                os.chmod(f"{dest}{suffix}", 0o600)  # it holds the links' tokens
+        return dest
+
+    def _repair(self, problem: str) -> None:
+        """A damaged file: keep a copy, rebuild its indexes, else copy what is readable."""
+        log.warning("the board store %s is damaged (%s); repairing", self.path, problem)
+        try:
+            kept: str = f"The damaged file is kept at {self._keep_copy()}."
+        except OSError as e:
+            kept = f"A copy of the damaged file could not be kept ({e.strerror or e})."
+        with contextlib.suppress(sqlite3.DatabaseError):
+            self._db.execute("REINDEX")
+            self._db.commit()
+        if self._check() is None:
+            self.notes.append(
+                f"The board store {self.path} was damaged ({problem}); its index was rebuilt "
+                f"and nothing was lost. {kept}"
+            )
+            return
+        if kept.startswith("A copy"):  # never replace the only copy of what is readable
+            self.notes.append(f"The board store {self.path} is damaged ({problem}). {kept}")
+            return
+        copied, lost = self._salvage()
+        lost_text = f"; {_plural(lost, 'entry')} could not be read" if lost else ""
+        self.notes.append(
+            f"The board store {self.path} was damaged ({problem}): {_plural(copied, 'entry')} "
+            f"were copied into a new file{lost_text}. {kept}"
+        )
+
+    def _salvage(self) -> tuple[int, int]:
+        """Copy every readable row into a new file that then replaces the damaged one."""
+        tmp = self.path.with_name(f"{self.path.name}.rebuild-{_stamp()}")
+        dst = sqlite3.connect(tmp)
+        copied = lost = 0
+        try:
+            schema = self._db.execute(
+                "SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL "
+                "AND name NOT LIKE 'sqlite_%'"
+            ).fetchall()
+            version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        except sqlite3.DatabaseError:
+            schema, version = [], YSTORE_VERSION  # nothing readable: a new store
+        dst.execute("PRAGMA auto_vacuum = FULL")
+        for kind, name, sql in sorted(schema, key=lambda r: r[0] != "table"):
+            dst.execute(sql)
+            if kind == "table":
+                c, lst = self._copy_rows(name, dst)
+                copied, lost = copied + c, lost + lst
+        dst.execute(f"PRAGMA user_version = {int(version)}")
+        dst.commit()
+        dst.close()
+        self._db.close()
+        os.replace(tmp, self.path)
+        for suffix in ("-wal", "-shm"):  # the old file's journal must not meet the new file
+            with contextlib.suppress(OSError):
+                os.unlink(f"{self.path}{suffix}")
+        self._connect()
+        return copied, lost
+
+    def _copy_rows(self, table: str, dst: sqlite3.Connection) -> tuple[int, int]:
+        """Rows of one table in rowid order, stepping over what cannot be read."""
+        copied = errors = 0
+        last = -(1 << 63)
+        while errors < 1000:
+            try:
+                cur = self._db.execute(
+                    f'SELECT rowid, * FROM "{table}" NOT INDEXED WHERE rowid > ? ORDER BY rowid',
+                    (last,),
+                )
+                for row in cur:
+                    last = row[0]
+                    marks = ", ".join("?" * (len(row) - 1))
+                    dst.execute(f'INSERT OR IGNORE INTO "{table}" VALUES ({marks})', row[1:])
+                    copied += 1
+                return copied, errors
+            except sqlite3.DatabaseError:
+                errors += 1
+                last += 1
+        return copied, errors
 
     async def _write(self, doc_path: str, update: bytes) -> None:
         async with self._lock:
-            self._ystore.path = doc_path
-            await self._ystore.write(update)
+            self._insert(doc_path, update)
 
-    async def _read(self, doc_path: str) -> bytes | None:
+    def _insert(self, doc_path: str, update: bytes) -> None:
+        """One row in one transaction; an error (disk full) raises and nothing is half-written."""
+        now = self._next_timestamp(doc_path)
+        with self._db:
+            if self._writes.get(doc_path, 0) + 1 >= CHECKPOINT_EVERY:
+                self._checkpoint(doc_path, now)
+            self._db.execute(
+                "INSERT INTO yupdates VALUES (?, ?, ?, ?)", (doc_path, update, b"", now)
+            )
+        self._writes[doc_path] = self._writes.get(doc_path, 0) + 1
+        self._last_ts[doc_path] = now
+
+    def _next_timestamp(self, doc_path: str) -> float:
+        """Rows are replayed by timestamp: never go back, even if the clock does."""
+        last = self._last_ts.get(doc_path)
+        if last is None:
+            row = self._db.execute(
+                "SELECT max(timestamp) FROM yupdates WHERE path = ?", (doc_path,)
+            ).fetchone()
+            last = row[0] if row and row[0] is not None else 0.0
+        return max(time.time(), last + 1e-6)
+
+    def _checkpoint(self, doc_path: str, now: float) -> None:
+        """The whole document in one row, so loading it later replays ~100 rows, not all."""
         from pycrdt import Doc
-        from pycrdt.store import YDocNotFound
 
-        async with self._lock:
-            self._ystore.path = doc_path
-            doc = Doc()
+        board = self._board(doc_path)
+        doc = Doc()
+        ends: dict[int, int] = {}
+        if board.checkpoint is not None:
             try:
-                await self._ystore.apply_updates(doc)
-            except YDocNotFound:
-                return None
-            return doc.get_update()
+                apply_one(doc, board.checkpoint)
+                ends = _ends(board.checkpoint)
+            except BadRow:
+                board.rows = self._rows(doc_path, None)
+        replay(doc, board.rows, ends)
+        self._db.execute(
+            "INSERT OR REPLACE INTO ycheckpoints VALUES (?, ?, ?)",
+            (doc_path, doc.get_update(), now),
+        )
+        self._writes[doc_path] = 0
+
+    def _rows(self, doc_path: str, since: float | None) -> list[bytes]:
+        """The document's rows in order (since the checkpoint's time, or all of them)."""
+        query = (
+            "SELECT yupdate FROM yupdates{} WHERE path = ? AND timestamp >= ? ORDER BY timestamp"
+        )
+        args = (doc_path, -1.0 if since is None else since)
+        try:
+            rows = self._db.execute(query.format(""), args).fetchall()
+            indexed_ok = self._count(doc_path, True) == self._count(doc_path, False)
+        except sqlite3.DatabaseError:
+            indexed_ok = False
+        if not indexed_ok:  # the index lies or breaks: read the table itself, then fix the file
+            self._repair("the index of the stored boards does not match them")
+            rows = self._db.execute(query.format(" NOT INDEXED"), args).fetchall()
+        return [bytes(r[0]) if r[0] is not None else b"" for r in rows]
+
+    def _count(self, doc_path: str, indexed: bool) -> int:
+        hint = "" if indexed else " NOT INDEXED"
+        sql = f"SELECT count(*) FROM yupdates{hint} WHERE path = ?"
+        return self._db.execute(sql, (doc_path,)).fetchone()[0]
+
+    def _board(self, doc_path: str) -> StoredBoard:
+        board = StoredBoard(doc_path)
+        try:
+            row = self._db.execute(
+                "SELECT checkpoint, timestamp FROM ycheckpoints WHERE path = ?", (doc_path,)
+            ).fetchone()
+        except sqlite3.DatabaseError:
+            row = None  # a checkpoint is only a shortcut: replay every row instead
+        if row is not None:
+            board.checkpoint = bytes(row[0])
+        board.rows = self._rows(doc_path, row[1] if row is not None else None)
+        return board
 
     # -- records (room, tokens, generation) --
 
     def record(self, key: str) -> ShareRecord | None:
+        sql = "SELECT room, token, host_token, generation FROM jupyterspot_shares{} WHERE key = ?"
+
         async def get():
-            row = self._db.execute(
-                "SELECT room, token, host_token, generation FROM jupyterspot_shares WHERE key = ?",
-                (key,),
-            ).fetchone()
+            async with self._lock:
+                try:
+                    row = self._db.execute(sql.format(""), (key,)).fetchone()
+                except sqlite3.DatabaseError:
+                    row = None
+                if row is None:  # new links only if the table itself has no record either
+                    row = self._db.execute(sql.format(" NOT INDEXED"), (key,)).fetchone()
+                    if row is not None:
+                        self._repair("the index of the share records does not match them")
             return ShareRecord(*row) if row else None
 
         return self._call(get)
 
     def save_record(self, key: str, record: ShareRecord) -> None:
         async def put():
-            self._db.execute(
-                "INSERT OR REPLACE INTO jupyterspot_shares VALUES (?, ?, ?, ?, ?, ?)",
-                (key, record.room, record.token, record.host_token, record.generation, time.time()),
-            )
-            self._db.commit()
+            async with self._lock:
+                with self._db:
+                    self._db.execute(
+                        "INSERT OR REPLACE INTO jupyterspot_shares VALUES (?, ?, ?, ?, ?, ?)",
+                        (
+                            key,
+                            record.room,
+                            record.token,
+                            record.host_token,
+                            record.generation,
+                            time.time(),
+                        ),
+                    )
 
         self._call(put)
 
+    def take_notes(self) -> list[str]:
+        notes, self.notes = self.notes, []
+        return notes
+
     # -- boards --
 
+    def board(self, key: str, generation: int) -> StoredBoard:
+        """The stored document (checkpoint and rows after it) and its pending files."""
+        path = doc_name(key, generation)
+
+        async def get() -> StoredBoard:
+            async with self._lock:
+                return self._board(path)
+
+        board = self._call(get)
+        for file in pending_files(self.path, path):
+            with contextlib.suppress(OSError):
+                board.pending.append((file, file.read_bytes()))
+        return board
+
+    def rows(self, doc_path: str) -> list[bytes]:
+        """Every row of a document from the start (its checkpoint could not be used)."""
+
+        async def get() -> list[bytes]:
+            async with self._lock:
+                return self._rows(doc_path, None)
+
+        return self._call(get)
+
     def load(self, key: str, generation: int) -> bytes | None:
-        """The stored board as one update (None when nothing was stored)."""
-        return self._call(lambda: self._read(doc_name(key, generation)))
+        """The stored board as one update (None when nothing was stored); bad rows skipped."""
+        from pycrdt import Doc
+
+        board = self.board(key, generation)
+        if board.empty:
+            return None
+        doc = Doc()
+        ends: dict[int, int] = {}
+        rows = board.rows
+        if board.checkpoint is not None:
+            try:
+                apply_one(doc, board.checkpoint)
+                ends = _ends(board.checkpoint)
+            except BadRow:
+                rows = self.rows(board.doc_path)
+        replay(doc, rows + [u for _, u in board.pending], ends)
+        return doc.get_update()
+
+    def write(self, doc_path: str, update: bytes) -> None:
+        """Store one update now and wait (raises what SQLite raised)."""
+        self._call(lambda: self._write(doc_path, update))
+
+    def compact(self, doc_path: str, update: bytes) -> Path | None:
+        """Replace a document's rows by one (the board as restored), after copying the file aside.
+
+        Bad rows must not stay: the next checkpoint would trip on them, and the next restore
+        would report them again. Returns where the copy is (None if it could not be made).
+        """
+
+        async def run() -> Path | None:
+            async with self._lock:
+                try:
+                    kept: Path | None = self._keep_copy()
+                except OSError as e:
+                    log.warning("could not copy %s aside: %s", self.path, e)
+                    return None  # leave the rows: they are the only copy of what was skipped
+                with self._db:
+                    self._db.execute("DELETE FROM yupdates WHERE path = ?", (doc_path,))
+                    self._db.execute("DELETE FROM ycheckpoints WHERE path = ?", (doc_path,))
+                self._writes[doc_path] = 0
+                self._insert(doc_path, update)
+                return kept
+
+        return self._call(run)
 
     def history(self, key: str) -> list[int]:
         """Generations of this notebook's board that hold something (oldest first)."""
 
         async def get():
-            rows = self._db.execute(
-                "SELECT DISTINCT path FROM yupdates WHERE path LIKE ?", (f"{key}#%",)
-            ).fetchall()
+            async with self._lock:
+                rows = self._db.execute(
+                    "SELECT DISTINCT path FROM yupdates WHERE path LIKE ?", (f"{key}#%",)
+                ).fetchall()
             return sorted(int(p.rsplit("#", 1)[1]) for (p,) in rows)
 
         return self._call(get)
@@ -205,16 +758,16 @@ class Store:
         return persister
 
     def close(self) -> None:
-        if self._closed:
+        if self._closed or self._closing:
             return
-        self._closed = True
+        self._closing = True  # persisters still write their last updates (not `_closed` yet)
         for persister in list(self._persisters):
             persister.close()
+        self._closed = True
 
         async def shut():
-            with contextlib.suppress(Exception):
-                await self._ystore.stop()
-            self._db.close()
+            async with self._lock:
+                self._db.close()
 
         with contextlib.suppress(Exception):
             self._call(shut, timeout=10)
@@ -236,12 +789,15 @@ class Persister:
         self.doc_path = doc_path
         self._pending: list[bytes] = []
         self._pending_bytes = 0
+        self._pending_count = 0  # changes waiting (a merged retry still counts its parts)
         self._lock = threading.Lock()
         self._scheduled = False
         self._subscription: Any = None
         self._doc: Any = None
+        self._files: list[Path] = []  # pending files to remove once their content is stored
         self.writes = 0
         self.closed = False
+        self.error: str | None = None  # what close() could not store, and where it went
 
     def watch(self, doc: Any) -> None:
         """Store every change of `doc` from now on (call on the thread that owns the doc)."""
@@ -254,12 +810,17 @@ class Persister:
                 self._doc.unobserve(self._subscription)
         self._subscription = None
 
-    def on_update(self, update: bytes) -> None:
+    def remove_when_stored(self, files: list[Path]) -> None:
+        """These files' updates are queued: delete them after the next successful write."""
+        self._files.extend(files)
+
+    def on_update(self, update: bytes, count: int = 1) -> None:
         if self.closed or update == b"\x00\x00":
             return
         with self._lock:
             self._pending.append(update)
             self._pending_bytes += len(update)
+            self._pending_count += count
             urgent = self._pending_bytes >= FLUSH_BYTES
             if self._scheduled and not urgent:
                 return
@@ -271,52 +832,92 @@ class Persister:
     def _kick(self) -> None:
         asyncio.get_running_loop().create_task(self._flush())
 
-    def _take(self) -> bytes | None:
+    def _take(self) -> tuple[bytes, int] | None:
         from pycrdt import merge_updates
 
         with self._lock:
             pending, self._pending, self._pending_bytes = self._pending, [], 0
+            count, self._pending_count = self._pending_count, 0
             self._scheduled = False
         if not pending:
             return None
-        return pending[0] if len(pending) == 1 else merge_updates(*pending)
+        return (pending[0] if len(pending) == 1 else merge_updates(*pending)), count
 
-    async def _flush(self) -> None:
-        update = self._take()
-        if update is not None:
+    async def _flush(self, retry: bool = True) -> bool:
+        """Write what waits; False when the write failed (it is kept, first in line)."""
+        taken = self._take()
+        if taken is not None:
             try:
-                await self.store._write(self.doc_path, update)
+                await self.store._write(self.doc_path, taken[0])
                 self.writes += 1
-            except Exception:
+            except Exception as e:
                 # Keep it: later updates build on this one, so dropping it would make them
                 # unrestorable too. Put it back first in line and try again shortly.
-                log.exception("could not store the board (%s); retrying", self.doc_path)
-                self._put_back(update)
+                log.warning("could not store the board (%s): %s; retrying", self.doc_path, e)
+                self._put_back(*taken, retry=retry)
+                return False
+        if self._files and not self._pending:
+            for file in self._files:
+                with contextlib.suppress(OSError):
+                    file.unlink()
+            self._files = []
+        return True
 
-    def _put_back(self, update: bytes) -> None:
+    def _put_back(self, update: bytes, count: int, retry: bool = True) -> None:
         with self._lock:
             self._pending.insert(0, update)
             self._pending_bytes += len(update)
-            retry = not self._scheduled and not self.closed
+            self._pending_count += count
+            retry = retry and not self._scheduled and not self.closed
             self._scheduled = self._scheduled or retry
         if retry:
             asyncio.get_running_loop().call_later(RETRY_AFTER, self._kick)
 
-    def flush(self) -> None:
+    def flush(self) -> bool:
         """Write what is waiting now and wait for it (any thread but the store's)."""
-        if not self.store._closed:
-            with contextlib.suppress(Exception):
-                self.store._call(self._flush)
+        if self.store._closed:
+            return not self._pending
+        try:
+            return bool(self.store._call(lambda: self._flush(retry=False)))
+        except Exception:
+            return False
 
-    def close(self) -> None:
-        """Write what is left; later updates are ignored (`unwatch` on the doc's thread)."""
+    def close(self) -> str | None:
+        """Write what is left; later updates are ignored (`unwatch` on the doc's thread).
+
+        Returns None when everything is stored, else one line for the user: what could not be
+        written and the file it was saved to instead (the next share applies it).
+        """
         if self.closed:
-            return
-        self.flush()
+            return self.error
+        ok = self.flush()
+        for pause in CLOSE_RETRIES if not ok else ():
+            time.sleep(pause)  # a full disk or a locked file may clear in a moment
+            if ok := self.flush():
+                break
         self.closed = True
+        if not ok:
+            self.error = self._save_rest()
+            log.warning(self.error)
         self.store._persisters.discard(self)
         if not self.store._persisters:  # idle: no thread or connection left behind
             self.store.close()
+        return self.error
+
+    def _save_rest(self) -> str:
+        taken = self._take()
+        if taken is None:
+            return "The board could not be stored, but nothing was waiting to be written."
+        update, count = taken
+        what = _plural(count, "drawing")
+        try:
+            path = save_pending(self.store.path, self.doc_path, update)
+        except OSError as e:
+            return f"{what} could not be stored and could not be saved to a file either ({e})."
+        return (
+            f"{what} could not be stored: saved to {path}; they are restored next time you "
+            "share this notebook."
+        )
 
 
 _stores: dict[Path, Store] = {}
@@ -359,19 +960,26 @@ class BoardKeeper:
 
     Kernel thread: `open`, `identity`, `load`, `save`, `clear`, `close`; `attach` runs on the share
     server's thread (the board document's owner) before the room is registered, so the stored
-    board is in place before anyone can connect.
+    board is in place before anyone can connect. `notes` are lines for the user (what a repair or
+    a restore had to do); `stop_message` says what the last stop could not store.
     """
 
     def __init__(self, store: Store, key: str, fresh: bool) -> None:
         self.store = store
         self.key = key
+        self.notes: list[str] = store.take_notes()
         self.record = store.record(key)
+        self.notes += store.take_notes()
         self.generation = self.record.generation if self.record else 0
-        self._stored = store.load(key, self.generation) if self.record else None
-        self._fresh = fresh and self._stored is not None
+        board = store.board(key, self.generation) if self.record else None
+        self._board = board if board is not None and not board.empty else None
+        self._fresh = fresh and self._board is not None
         if self._fresh:
+            self._store_pending(self._board)  # the old generation keeps its late drawings
             self.generation += 1  # the old board stays in the file, under its generation
+        self.notes += store.take_notes()
         self.persister: Persister | None = None
+        self.stop_message: str | None = None
 
     @classmethod
     def open(cls, store: str | os.PathLike | bool | None, key: str, fresh: bool):
@@ -391,22 +999,81 @@ class BoardKeeper:
         """The room and tokens this notebook was shared with before (same links), or None."""
         return self.record
 
+    def _store_pending(self, board: StoredBoard) -> None:
+        for file, update in board.pending:
+            try:
+                self.store.write(board.doc_path, update)
+                file.unlink()
+            except (sqlite3.Error, OSError) as e:
+                self.notes.append(f"Drawings saved in {file} could not be stored yet: {e}")
+        board.pending = []
+
     async def attach(self, shared: Any) -> int:
         """Server thread: restore the board into the room's document, then store its changes."""
-        doc = shared.board.doc
-        if self._stored:
-            doc.apply_update(self._stored)
-            shared.board.doc_bytes += len(self._stored)
-        self._stored = None
+        room = shared.board
+        doc = room.doc
+        board, self._board = self._board, None
+        pending: list[tuple[Path, bytes]] = []
+        if board is not None:
+            before = room.doc_bytes
+            pending = board.pending
+            self._restore(room, board)
+            # What the room holds now, counted once (apply_stored may count rows itself).
+            room.doc_bytes = before + len(doc.get_update())
         if self._fresh:
             _delete_all_shapes(doc)  # pages still holding the old board get the deletions too
         self.persister = self.store.persist(self.key, self.generation)
         self.persister.watch(doc)
+        if pending:  # stored again now; their files go once that write succeeded
+            from pycrdt import merge_updates
+
+            self.persister.remove_when_stored([f for f, _ in pending])
+            self.persister.on_update(merge_updates(*[u for _, u in pending]))
         if self._fresh:
             self.persister.on_update(doc.get_update())
         from pycrdt import Map
 
         return len(doc.get("shapes", type=Map))
+
+    def _restore(self, room: Any, board: StoredBoard) -> None:
+        """Row by row: the checkpoint when sound, rows after it, then a failed stop's files."""
+        rows, ends, bad_checkpoint = board.rows, {}, False
+        if board.checkpoint is not None:
+            try:
+                apply_one(room, board.checkpoint)
+                ends = _ends(board.checkpoint)
+            except BadRow as e:
+                log.warning("stored checkpoint of %s unusable (%s)", board.doc_path, e)
+                bad_checkpoint, rows = True, self.store.rows(board.doc_path)
+        done = replay(room, rows, ends)
+        late = replay(room, [u for _, u in board.pending], done.ends)
+        if done.skipped or late.skipped or bad_checkpoint or done.filled:
+            self._report_repair(room, board, done, late, bad_checkpoint)
+        if board.pending:
+            files = ", ".join(str(f) for f, _ in board.pending)
+            self.notes.append(
+                f"Restored drawings that could not be stored when this notebook's share last "
+                f"stopped ({late.applied} of {len(board.pending)} saved files: {files})."
+            )
+
+    def _report_repair(
+        self, room: Any, board: StoredBoard, done: Replay, late: Replay, bad_checkpoint: bool
+    ) -> None:
+        from pycrdt import Map
+
+        skipped = done.skipped + late.skipped
+        log.warning("restoring %s: skipped %d rows: %s", board.doc_path, skipped, done.reasons)
+        kept = self.store.compact(board.doc_path, room.doc.get_update())
+        shapes = len(room.doc.get("shapes", type=Map))
+        text = (
+            f"The stored board had {_plural(skipped, 'unreadable entry')} (skipped); "
+            f"{done.applied + late.applied} restored ({_plural(shapes, 'shape')})."
+        )
+        if bad_checkpoint:
+            text += " Its checkpoint was unreadable: the board was rebuilt from every entry."
+        if kept is not None:
+            text += f" The file as it was is kept at {kept}."
+        self.notes.append(text)
 
     def save(self, shared: Any) -> None:
         self.record = ShareRecord(shared.room, shared.token, shared.host_token, self.generation)
@@ -438,11 +1105,14 @@ class BoardKeeper:
         if self.persister is not None:
             self.persister.flush()
 
-    def close(self, server: Any) -> None:
-        """Stop storing (after a last write). Safe when the server already stopped."""
+    def close(self, server: Any) -> str | None:
+        """Stop storing (after a last write). Safe when the server already stopped.
+
+        Returns (and keeps in `stop_message`) what could not be stored and where it went.
+        """
         persister = self.persister
         if persister is None:
-            return
+            return self.stop_message
 
         async def unwatch() -> None:
             persister.unwatch()
@@ -450,4 +1120,5 @@ class BoardKeeper:
         with contextlib.suppress(Exception):
             if server.running:
                 server.call(unwatch)
-        persister.close()
+        self.stop_message = persister.close()
+        return self.stop_message
