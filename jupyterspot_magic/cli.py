@@ -70,6 +70,10 @@ def main(argv: list[str] | None = None) -> int:
     while not stop.wait(0.5):
         pass
     result.stop()
+    keeper = result.board_keeper
+    if keeper is not None and keeper.stop_message:  # the last write failed: say where it went
+        print(f"jupyterspot: {keeper.stop_message}", file=sys.stderr, flush=True)
+        return 1
     return 0
 
 

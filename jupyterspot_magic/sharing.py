@@ -568,6 +568,7 @@ def _attach_extras(result: Share, board_keeper: BoardKeeper | None, watch: bool)
     result.board_keeper = board_keeper
     if board_keeper is not None:
         board_keeper.save(result.shared)
+        result.notes += board_keeper.notes  # a repaired store or a partly restored board
     elif store.last_error:
         result.notes.append(store.last_error)
     result.live = LiveUpdater(result, watch=watch)
