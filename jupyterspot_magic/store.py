@@ -459,7 +459,10 @@ class Store:
             rows = self._db.execute("PRAGMA quick_check").fetchall()
         except sqlite3.DatabaseError as e:
             return str(e)
-        return None if rows == [("ok",)] else str(rows[0][0]).splitlines()[0]
+        if rows == [("ok",)]:
+            return None
+        lines = [ln for r in rows for ln in str(r[0]).splitlines() if not ln.startswith("***")]
+        return lines[0] if lines else "damaged"
 
     def _keep_copy(self) -> Path:
         """Copy the file as it is (with its WAL) beside it, for the user, before repairing."""
@@ -491,10 +494,10 @@ class Store:
             self.notes.append(f"The board store {self.path} is damaged ({problem}). {kept}")
             return
         copied, lost = self._salvage()
-        lost_text = f"; {_plural(lost, 'entry')} could not be read" if lost else ""
+        lost_text = f"{_plural(lost, 'entry')} could not be read" if lost else "none was lost"
         self.notes.append(
-            f"The board store {self.path} was damaged ({problem}): {_plural(copied, 'entry')} "
-            f"were copied into a new file{lost_text}. {kept}"
+            f"The board store {self.path} was damaged ({problem}): its {copied} readable "
+            f"entries were copied into a new file ({lost_text}). {kept}"
         )
 
     def _salvage(self) -> tuple[int, int]:
@@ -1052,8 +1055,8 @@ class BoardKeeper:
         if board.pending:
             files = ", ".join(str(f) for f, _ in board.pending)
             self.notes.append(
-                f"Restored drawings that could not be stored when this notebook's share last "
-                f"stopped ({late.applied} of {len(board.pending)} saved files: {files})."
+                "Restored the drawings that could not be stored when this notebook's share last "
+                f"stopped (from {files})."
             )
 
     def _report_repair(
