@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import shutil
 import sqlite3
+import tempfile
 import time
 from pathlib import Path
 
@@ -190,3 +191,54 @@ def test_a_stop_on_a_full_disk_leaves_a_file_the_next_share_restores(
     s = share(notebook, db)  # now from the store itself
     assert server_shapes(s) == {f"s{i}" for i in range(220)}
     assert not s.notes or not any("Restored" in n for n in s.notes)
+
+
+@pytest.mark.skipif(
+    not hasattr(__import__("jupyterspot_magic.rooms").rooms.Room, "apply_stored"),
+    reason="needs the board schema (Room.apply_stored)",
+)
+def test_a_stored_row_the_schema_rejects_is_skipped_and_told(tmp_path, notebook, node_peers):
+    """A board stored by an older version may hold what the schema now refuses (a plain int
+    as a shape): that row is skipped and reported, every valid row around it comes back."""
+    from pycrdt import Doc
+
+    db = tmp_path / "boards.sqlite"
+    s = share(notebook, db)
+    draw_in_rows(s, 4, 5)
+    doc_path = s.board_keeper.persister.doc_path
+    s.stop()
+    old = Doc()
+    with old.transaction():
+        old.get("shapes", type=Map)["junk"] = 5
+    with sqlite3.connect(db) as con:
+        times = [t for (t,) in con.execute("SELECT timestamp FROM yupdates ORDER BY timestamp")]
+        middle = (times[1] + times[2]) / 2
+        con.execute(
+            "INSERT INTO yupdates VALUES (?, ?, ?, ?)", (doc_path, old.get_update(), b"", middle)
+        )
+
+    s = share(notebook, db)
+    expected = {f"s{i}" for i in range(20)}
+    assert server_shapes(s) == expected
+    assert any("1 unreadable entry (skipped); 4 restored (20 shapes)" in n for n in s.notes), (
+        s.notes
+    )
+    assert client_shapes(s, node_peers) == expected
+
+
+def test_pending_updates_go_to_the_temp_dir_when_the_store_folder_cannot_take_them(tmp_path):
+    from pycrdt import Doc
+
+    from jupyterspot_magic.store import pending_files, save_pending
+
+    db = tmp_path / "gone" / "boards.sqlite"  # its folder is gone: writing beside it fails
+    doc = Doc()
+    doc.get("shapes", type=Map)["s1"] = shape(1)
+    path = save_pending(db, "nb#0", doc.get_update())
+    try:
+        assert path.parent == Path(tempfile.gettempdir())
+        assert pending_files(db, "nb#0") == [path]
+        assert pending_files(db, "nb#1") == [] and pending_files(tmp_path / "b", "nb#0") == []
+        assert path.stat().st_mode & 0o077 == 0
+    finally:
+        path.unlink()
