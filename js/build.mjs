@@ -5,7 +5,7 @@
 //   mathjax.js (copied from the mathjax package, loaded only by pages with math)
 // and prints each output's raw and gzip size plus the viewer JS+CSS gzip total.
 import { build } from "esbuild";
-import { copyFileSync, readFileSync, mkdirSync } from "node:fs";
+import { readFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -59,8 +59,17 @@ await Promise.all([
 ]);
 
 // MathJax 3 (SVG output: no font files to serve), loaded by the page only when it has math,
-// so LaTeX renders without any CDN.
-copyFileSync(join(root, "node_modules/mathjax/es5/tex-svg-full.js"), join(out, "mathjax.js"));
+// so LaTeX renders without any CDN. With MathJax's "safe" extension appended: it runs right after
+// the core, before startup builds the document handler, and filters what TeX can put in the page
+// (no javascript:/data: links, only harmless styles: issue 11 row 8, defense in depth).
+writeFileSync(
+  join(out, "mathjax.js"),
+  Buffer.concat([
+    readFileSync(join(root, "node_modules/mathjax/es5/tex-svg-full.js")),
+    Buffer.from("\n;"),
+    readFileSync(join(root, "node_modules/mathjax/es5/ui/safe.js")),
+  ]),
+);
 
 const sizes = {};
 const kb = (n) => `${(n / 1024).toFixed(1)} KB`;

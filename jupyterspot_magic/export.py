@@ -9,6 +9,16 @@ passed around.
 
 The JSON holds every shape's fields (points decoded to numbers) and the board's Yjs update
 (base64), enough to restore or analyze it.
+
+Where the work runs (issue 11, row 7): decoding a 20,000-shape board is seconds of CPU, and
+pycrdt holds the GIL for hundreds of milliseconds at a time (`apply_update`, `to_py`), so a worker
+*thread* still freezes the server loop and slows the kernel's own code. The server loop therefore
+only takes the snapshot (`doc.get_update()`, ~30 ms for 20,000 shapes); everything else runs in a
+short-lived child process (`python -c ... _worker()`), which holds no lock the kernel needs and,
+should a hostile board crash yrs, dies alone. Where no child process can start (a frozen app, a
+sandbox) it falls back to a thread. One build at a time per share: a request arriving while a
+build of the same board is running shares its result; at most `MAX_WAITING` more wait their turn,
+anything beyond gets 429 with Retry-After (see `Exporter`).
 """
 
 from __future__ import annotations
@@ -16,54 +26,118 @@ from __future__ import annotations
 import base64
 import datetime as _dt
 import json
+import math
 import re
 import struct
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .render import CONFIG_PLACEHOLDER, RenderedNotebook
-from .serve import REF_WIDTH, STATIC_DIR
+if TYPE_CHECKING:
+    from .render import RenderedNotebook
 
 _CSS_LINK = re.compile(r'<link[^>]*href="static/viewer\.css"[^>]*>')
 _JS_TAG = '<script src="static/viewer.js"></script>'
 _MATH_HINT = re.compile(r"\$|\\\(|\\\[|\\begin\{")
+WORKER_TIMEOUT = 300.0  # s: a stuck child is killed, the request answers 500
+MAX_WAITING = 2  # requests queued behind a running build of another board state; more get 429
+_NO_WORKER = 3  # the child's exit code when it cannot import us: build in-process instead
+_WORKER_CODE = (
+    "import sys\n"
+    "sys.path.insert(0, sys.argv[1])\n"
+    "try:\n"
+    "    from jupyterspot_magic.export import _worker\n"
+    "except ImportError:\n"
+    f"    sys.exit({_NO_WORKER})\n"
+    "_worker()\n"
+)
+
+
+class ExportError(RuntimeError):
+    """The export could not be built."""
+
+
+@dataclass(frozen=True)
+class Job:
+    """Everything one export needs, as plain data: it crosses a process boundary."""
+
+    kind: str  # "html" | "json"
+    update: bytes  # the board's Yjs state
+    html: str  # the rendered page (with the config placeholder)
+    content_hash: str
+    cell_ids: list[str]
+    title: str
+    notebook: str | None
+    secrets: tuple[str, ...]
+    static_dir: str
+    ref_width: int
+    placeholder: str
+
+
+def make_job(
+    kind: str,
+    rendered: RenderedNotebook,
+    update: bytes,
+    notebook: str | None = None,
+    secrets: tuple[str, ...] = (),
+) -> Job:
+    from .render import CONFIG_PLACEHOLDER
+    from .serve import REF_WIDTH, STATIC_DIR
+
+    return Job(
+        kind=kind,
+        update=update,
+        html=rendered.html,
+        content_hash=rendered.content_hash,
+        cell_ids=list(rendered.cell_ids),
+        title=rendered.title,
+        notebook=notebook,
+        secrets=tuple(s for s in secrets if s),
+        static_dir=str(STATIC_DIR),
+        ref_width=REF_WIDTH,
+        placeholder=CONFIG_PLACEHOLDER,
+    )
+
+
+# ------------------------------------------------------------------ building (any process)
 
 
 def _inline_script(code: str) -> str:
     return "<script>" + code.replace("</script", "<\\/script") + "</script>"
 
 
-def page_html(
-    rendered: RenderedNotebook, board_update: bytes, secrets: tuple[str, ...] = ()
-) -> str:
+def _page(job: Job) -> str:
     """The standalone page: notebook + viewer + board snapshot, nothing fetched from a server."""
+    static = Path(job.static_dir)
     config = {
         "room": "",
         "role": "guest",
         "wsBase": "",
-        "refWidth": REF_WIDTH,
-        "version": rendered.content_hash,
-        "cells": len(rendered.cell_ids),
-        "title": rendered.title,
+        "refWidth": job.ref_width,
+        "version": job.content_hash,
+        "cells": len(job.cell_ids),
+        "title": job.title,
         "offline": True,
     }
     text = json.dumps(config).replace("<", "\\u003c")
-    snapshot = json.dumps(base64.b64encode(board_update).decode())
+    snapshot = json.dumps(base64.b64encode(job.update).decode())
     block = (
         f'<script id="jupyterspot-config" type="application/json">{text}</script>\n'
         f'<script id="jupyterspot-board" type="application/json">{snapshot}</script>'
     )
-    html = rendered.html.replace(CONFIG_PLACEHOLDER, block, 1)
-    css = (STATIC_DIR / "viewer.css").read_text("utf-8").replace("</style", "<\\/style")
+    html = job.html.replace(job.placeholder, block, 1)
+    css = (static / "viewer.css").read_text("utf-8").replace("</style", "<\\/style")
     html = _CSS_LINK.sub(lambda _m: f"<style>{css}</style>", html, count=1)
-    js = (STATIC_DIR / "viewer.js").read_text("utf-8")
+    js = (static / "viewer.js").read_text("utf-8")
     html = html.replace(_JS_TAG, _inline_script(js), 1)
     if _MATH_HINT.search(html) and '"static/mathjax.js"' in html:
-        data = base64.b64encode((STATIC_DIR / "mathjax.js").read_bytes()).decode()
+        data = base64.b64encode((static / "mathjax.js").read_bytes()).decode()
         html = html.replace('"static/mathjax.js"', f'"data:text/javascript;base64,{data}"', 1)
-    for secret in secrets:
-        if secret:
-            html = html.replace(secret, "[redacted]")
+    for secret in job.secrets:
+        html = html.replace(secret, "[redacted]")
     return html
 
 
@@ -72,81 +146,234 @@ def _floats(data: bytes) -> list[float]:
     return [round(v, 3) for v in struct.unpack(f"<{n}f", data[: n * 4])]
 
 
-def board_json(board_update: bytes, rendered: RenderedNotebook, notebook: str | None) -> dict:
+def _json_safe(value: Any) -> Any:
+    """NaN/Infinity are not JSON: a hostile float must not make the file unreadable."""
+    return None if isinstance(value, float) and not math.isfinite(value) else value
+
+
+def _field(key: str, value: Any) -> Any:
+    # yrs writes bytes as a list of 0..255; the schema allows bytes only in `pts`
+    if key == "pts" and isinstance(value, list):
+        try:
+            return _floats(bytes(value))
+        except (TypeError, ValueError):
+            return value
+    return _json_safe(value)
+
+
+def _board(job: Job) -> dict:
     """Every shape (points as numbers), where it is anchored, and the raw Yjs state."""
     from pycrdt import Doc, Map
 
-    doc = Doc()
-    doc.apply_update(board_update)
+    doc = Doc()  # a fresh document: the live one belongs to the server thread
+    doc.apply_update(job.update)
+    # yrs' own JSON of the whole map: ~15x faster than walking it with to_py()
+    raw = json.loads(str(doc.get("shapes", type=Map)))
     shapes: dict[str, Any] = {}
-    cells = set(rendered.cell_ids)
-    for sid, value in doc.get("shapes", type=Map).items():
-        fields = value.to_py() if hasattr(value, "to_py") else value
+    cells = set(job.cell_ids)
+    for sid, fields in raw.items():
         if not isinstance(fields, dict):
             continue
-        out = {}
-        for k, v in fields.items():
-            out[k] = _floats(bytes(v)) if isinstance(v, bytes | bytearray) else v
+        out = {k: _field(k, v) for k, v in fields.items()}
         out["detached"] = out.get("cell") not in cells
         shapes[sid] = out
     return {
         "format": "jupyterspot-board/1",
-        "notebook": notebook,
-        "title": rendered.title,
-        "version": rendered.content_hash,
-        "cells": rendered.cell_ids,
+        "notebook": job.notebook,
+        "title": job.title,
+        "version": job.content_hash,
+        "cells": job.cell_ids,
         "exported": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "count": len(shapes),
         "shapes": shapes,
-        "update": base64.b64encode(board_update).decode(),
+        "update": base64.b64encode(job.update).decode(),
     }
+
+
+def build(job: Job) -> bytes:
+    """The export's bytes (UTF-8): the page, or the board JSON."""
+    if job.kind == "json":
+        return json.dumps(_board(job), ensure_ascii=False, indent=1).encode()
+    return _page(job).encode()
+
+
+def page_html(
+    rendered: RenderedNotebook, board_update: bytes, secrets: tuple[str, ...] = ()
+) -> str:
+    """The standalone page, built in this process (see `run_job` for the off-process way)."""
+    return _page(make_job("html", rendered, board_update, secrets=secrets))
+
+
+def board_json(board_update: bytes, rendered: RenderedNotebook, notebook: str | None) -> dict:
+    """The board as a dict, built in this process."""
+    return _board(make_job("json", rendered, board_update, notebook))
+
+
+# ------------------------------------------------------------------ the worker process
+
+
+def _pack(job: Job) -> bytes:
+    fields = asdict(job)
+    update, html = fields.pop("update"), fields.pop("html").encode()
+    header = json.dumps({**fields, "update_len": len(update)}).encode()
+    return struct.pack(">I", len(header)) + header + update + html
+
+
+def _unpack(data: bytes) -> Job:
+    (n,) = struct.unpack(">I", data[:4])
+    fields = json.loads(data[4 : 4 + n])
+    start = 4 + n
+    end = start + fields.pop("update_len")
+    fields["secrets"] = tuple(fields["secrets"])
+    return Job(update=data[start:end], html=data[end:].decode(), **fields)
+
+
+def _worker() -> None:
+    """Child process: a packed job on stdin, the export's bytes on stdout."""
+    job = _unpack(sys.stdin.buffer.read())
+    sys.stdout.buffer.write(build(job))
+    sys.stdout.buffer.flush()
+
+
+def _in_child(job: Job) -> bytes | None:
+    """Build in a child process; None when no child can run here (then build in-process)."""
+    package_parent = str(Path(__file__).resolve().parents[1])
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-c", _WORKER_CODE, package_parent],
+            input=_pack(job),
+            capture_output=True,
+            timeout=WORKER_TIMEOUT,
+            cwd=package_parent,  # no notebook-folder module can shadow ours or the stdlib
+        )
+    except OSError:
+        return None
+    except subprocess.TimeoutExpired as e:
+        raise ExportError(f"the export took over {WORKER_TIMEOUT:.0f} s") from e
+    if proc.returncode == _NO_WORKER:
+        return None
+    if proc.returncode != 0:
+        last = proc.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["no output"]
+        raise ExportError(f"the export worker failed ({proc.returncode}): {last[0]}")
+    return proc.stdout
+
+
+def run_job(job: Job) -> bytes:
+    """Build the export off this process when possible (blocking: call from a thread)."""
+    body = _in_child(job)
+    return build(job) if body is None else body
 
 
 def write(path: str | Path, rendered: RenderedNotebook, board_update: bytes, **kw) -> Path:
     """Write `.json` as board JSON, anything else as the standalone HTML page."""
     path = Path(path).expanduser()
-    if path.suffix.lower() == ".json":
-        data = board_json(board_update, rendered, kw.get("notebook"))
-        text = json.dumps(data, ensure_ascii=False, indent=1)
-    else:
-        text = page_html(rendered, board_update, kw.get("secrets", ()))
+    kind = "json" if path.suffix.lower() == ".json" else "html"
+    job = make_job(kind, rendered, board_update, kw.get("notebook"), kw.get("secrets", ()))
+    body = run_job(job)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, "utf-8")
+    path.write_bytes(body)
     return path.resolve()
 
 
-def export_handler(shared: Any, notebook: str | None) -> Any:
-    """`GET /s/{room}/x/export?token=T[&format=json]`: the export as a download."""
-    import asyncio
-    from urllib.parse import quote
+# ------------------------------------------------------------------ the page's Export route
 
-    from starlette.responses import Response
 
-    from .serve import SECURITY_HEADERS
+class Exporter:
+    """`GET /s/{room}/x/export?token=T[&format=json]` for one share, on the server loop.
 
-    building = asyncio.Lock()  # one export at a time per share: a page is megabytes of work
+    One build at a time. A request for the same kind of export of the same content and board
+    state as the build running now shares its result (everyone pressing Export together costs
+    one build). Up to MAX_WAITING others wait their turn: a person's click should get the file,
+    not an error. Beyond that, 429 with Retry-After: a queue without a bound would let one guest
+    pile up minutes of CPU work and hold open sockets while it waits.
+    """
 
-    async def handle(role: str, query: Any) -> Response:
-        async with building:
-            return await build(query)
+    def __init__(self, shared: Any, notebook: str | None) -> None:
+        import asyncio
 
-    async def build(query: Any) -> Response:
-        update = shared.board.doc.get_update()
-        rendered = shared.rendered
-        secrets = (shared.host_token, shared.token)
-        if query.get("format") == "json":
-            data = board_json(update, rendered, notebook)
-            body = json.dumps(data, ensure_ascii=False).encode()
-            media, ext = "application/json", "json"
-        else:
-            text = await asyncio.to_thread(page_html, rendered, update, secrets)
-            body, media, ext = text.encode(), "text/html; charset=utf-8", "html"
-        name = f"{rendered.title or 'notebook'}-notes.{ext}"
+        self.shared = shared
+        self.notebook = notebook
+        self.lock = asyncio.Lock()  # binds to the server loop on first use
+        self.waiting = 0
+        self.running: dict[tuple, Any] = {}  # key -> the asyncio future of the build
+        self.last_seconds = 1.0
+
+    def _key(self, kind: str) -> tuple:
+        board = self.shared.board.doc
+        return (kind, self.shared.rendered.content_hash, bytes(board.get_state()))
+
+    async def handle(self, role: str, query: Any) -> Any:
+        import asyncio
+
+        kind = "json" if query.get("format") == "json" else "html"
+        future = self.running.get(self._key(kind))
+        if future is None:
+            if self.lock.locked() and self.waiting >= MAX_WAITING:
+                return self._busy()
+            future = await self._start(kind)
+        try:
+            body = await asyncio.shield(future)  # a client leaving does not cancel the build
+        except ExportError as e:
+            return self._failed(str(e))
+        return self._response(kind, body)
+
+    async def _start(self, kind: str) -> Any:
+        """Wait for the lock, snapshot the board (cheap, on the loop), build off the loop."""
+        import asyncio
+
+        self.waiting += 1
+        try:
+            await self.lock.acquire()
+        finally:
+            self.waiting -= 1
+        key = self._key(kind)
+        secrets = (self.shared.host_token, self.shared.token)
+        update = self.shared.board.doc.get_update()
+        job = make_job(kind, self.shared.rendered, update, self.notebook, secrets)
+        started = time.monotonic()
+        future = asyncio.ensure_future(asyncio.to_thread(run_job, job))
+        self.running[key] = future
+
+        def done(_f: Any) -> None:
+            self.running.pop(key, None)
+            self.last_seconds = time.monotonic() - started
+            self.lock.release()
+
+        future.add_done_callback(done)
+        return future
+
+    def _headers(self) -> dict[str, str]:
+        from .serve import SECURITY_HEADERS
+
+        return {**SECURITY_HEADERS, "Cache-Control": "no-store"}
+
+    def _busy(self) -> Any:
+        from starlette.responses import Response
+
+        wait = max(1, math.ceil(self.last_seconds * (MAX_WAITING + 1)))
+        headers = {**self._headers(), "Retry-After": str(wait)}
+        return Response("An export is being built; try again shortly.", 429, headers=headers)
+
+    def _failed(self, why: str) -> Any:
+        from starlette.responses import Response
+
+        return Response(f"Export failed: {why}", 500, headers=self._headers())
+
+    def _response(self, kind: str, body: bytes) -> Any:
+        from urllib.parse import quote
+
+        from starlette.responses import Response
+
+        ext = "json" if kind == "json" else "html"
+        media = "application/json" if kind == "json" else "text/html; charset=utf-8"
+        name = f"{self.shared.rendered.title or 'notebook'}-notes.{ext}"
         headers = {
-            **SECURITY_HEADERS,
-            "Cache-Control": "no-store",
+            **self._headers(),
             "Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}",
         }
         return Response(body, media_type=media, headers=headers)
 
-    return handle
+
+def export_handler(shared: Any, notebook: str | None) -> Any:
+    """The share's `x/export` route (serve.py's extras): `handler(role, query) -> Response`."""
+    return Exporter(shared, notebook).handle

@@ -7,6 +7,8 @@ an already running Jupyter server, and some front-ends render no widgets at all.
 from __future__ import annotations
 
 import html
+import re
+import unicodedata
 from typing import Any
 
 from IPython.core.error import UsageError
@@ -22,6 +24,52 @@ from .tunnel import PROVIDERS, TunnelError
 USER_ERRORS = (LocateError, RenderError, ServeError, TunnelError)
 # Marks our own outputs so the renderer strips them from the shared page.
 OUTPUT_MARK = {"jupyterspot_magic": {"output": "share"}}
+
+
+NAME_LIMIT = 80  # characters of a participant's name we ever print
+# Unicode categories never printed: controls (C0, C1, DEL: ESC starts ANSI/OSC sequences), format
+# characters (bidi overrides U+202A-202E / U+2066-2069, zero-width U+200B-200F, U+FEFF), line and
+# paragraph separators, surrogates, private use, unassigned.
+_UNPRINTABLE = {"Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"}
+# Whole ANSI CSI / OSC / other ESC sequences go, not just their ESC: no "[31m" left behind.
+_ESCAPES = re.compile(
+    r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]"  # CSI (7- and 8-bit): colors, cursor moves, clears
+    r"|(?:\x1b\]|\x9d)[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?"  # OSC: titles, hyperlinks
+    r"|\x1b.?"  # any other escape
+)
+
+
+def printable(text: str, limit: int = NAME_LIMIT) -> str:
+    """Text a participant chose (a name), safe to print in a terminal or a notebook: no escape
+    sequence can recolor, move the cursor, set the terminal title (OSC) or reorder what is
+    printed after it. Whitespace runs become one space; cut to `limit` characters with "…"."""
+    kept = []
+    for ch in _ESCAPES.sub("", str(text)):
+        if ch.isspace():
+            kept.append(" ")
+        elif unicodedata.category(ch) not in _UNPRINTABLE:
+            kept.append(ch)
+    clean = " ".join("".join(kept).split())
+    return clean if len(clean) <= limit else clean[: limit - 1] + "…"
+
+
+def people_lines(share: sharing.Share) -> list[str]:
+    """One line per participant with the client id `%jupyterspot kick #ID` accepts."""
+    lines = []
+    for p in share.participants:
+        where = ""
+        if p.get("cell_index") is not None and p.get("cell_count"):
+            where = f" · cell {p['cell_index'] + 1} of {p['cell_count']}"
+        name = printable(p["name"])  # already clean (participant_row); cheap insurance
+        lines.append(f"    #{p['client_id']:<11} {name} ({p['role']}){where}")
+    return lines
+
+
+def status_text(share: sharing.Share) -> str:
+    people = people_lines(share)
+    if not people:
+        return share.summary()
+    return share.summary() + "\n  ids (for kick):\n" + "\n".join(people)
 
 
 def in_notebook() -> bool:
@@ -127,8 +175,10 @@ def run_host_action(action: str, arg: str | None) -> None:
             print(f"jupyterspot: new guest link (old links stopped working): {current.url}")
         elif action == "kick":
             if not arg:
-                raise UsageError("Whom? %jupyterspot kick NAME (see %jupyterspot status)")
-            print(f"jupyterspot: removed {current.kick(arg)}.")
+                raise UsageError("Whom? %jupyterspot kick NAME or #ID (see %jupyterspot status)")
+            person = current.find_participant(arg)
+            name = current.kick(person["client_id"])  # by id: a copied name cannot shield anyone
+            print(f"jupyterspot: removed {printable(name)} (#{person['client_id']}).")
         elif action == "allow":
             current.allow_everyone()
             print("jupyterspot: removed people may join again.")
@@ -153,7 +203,8 @@ class JupyterSpotMagics(Magics):
         nargs="?",
         default="share",
         help="share (default): share a notebook; stop: end the share; status: show it; "
-        "rotate: new guest link (old ones stop working); kick NAME: remove someone; "
+        "rotate: new guest link (old ones stop working); kick NAME|#ID: remove someone "
+        "(ids: see status); "
         "allow: let removed people back; viewonly on|off: only the host may draw; "
         "update: publish the notebook's current content now; export [PATH]: a standalone HTML "
         "file (or .json: the board); clear: empty the board for everyone (asks first).",
@@ -200,7 +251,7 @@ class JupyterSpotMagics(Magics):
                            [--public-url URL]
         %jupyterspot stop
         %jupyterspot status
-        %jupyterspot rotate | kick NAME | allow | viewonly on|off
+        %jupyterspot rotate | kick NAME|#ID | allow | viewonly on|off
         %jupyterspot update | export [PATH] | clear [--yes]
         """
         args = parse_argstring(self.jupyterspot, line)
@@ -218,7 +269,7 @@ class JupyterSpotMagics(Magics):
             return None
         if args.action == "status":
             current = sharing.current()
-            print(current.summary() if current else "jupyterspot: nothing shared.")
+            print(status_text(current) if current else "jupyterspot: nothing shared.")
             return None
         try:
             result = sharing.share(

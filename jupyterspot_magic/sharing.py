@@ -299,22 +299,31 @@ class Share:
     # -- host powers (docs/security.md) --
 
     def find_participant(self, who: int | str) -> dict:
-        """A participant by client id or (case-insensitive) name; LookupError otherwise."""
+        """A participant by client id (`123`, `"#123"`, `"123"`) or (case-insensitive) name.
+
+        Names are chosen by guests, so two people can share one: then LookupError lists the
+        matching client ids (see `%jupyterspot status`) and the caller picks one.
+        """
         people = self._participants
-        matches = (
-            [p for p in people if p["client_id"] == who]
-            if isinstance(who, int)
-            else [p for p in people if p["name"].casefold() == str(who).casefold()]
-        )
+        cid = _client_id_of(who)
+        matches = [p for p in people if p["client_id"] == cid] if cid is not None else []
+        if not matches and not (isinstance(who, int) or str(who).startswith("#")):
+            wanted = _printable(str(who)).casefold()  # names are stored cleaned (participant_row)
+            matches = [p for p in people if p["name"].casefold() == wanted]
         if not matches:
-            names = ", ".join(p["name"] for p in people) or "nobody"
-            raise LookupError(f"No participant {who!r}; connected: {names}")
+            names = ", ".join(_label(p) for p in people) or "nobody"
+            raise LookupError(f"No participant {_printable(str(who))!r}; connected: {names}")
         if len(matches) > 1:
-            raise LookupError(f"Several participants are called {who!r}; use their client id")
+            ids = ", ".join(_label(p) for p in matches)
+            raise LookupError(
+                f"Several participants are called {matches[0]['name']!r}: {ids}; "
+                "kick one by its id, e.g. %jupyterspot kick #" + str(matches[0]["client_id"])
+            )
         return matches[0]
 
     def kick(self, who: int | str) -> str:
-        """Remove a participant; their browser stays out until `allow_everyone()`."""
+        """Remove a participant (client id or name); their browser stays out until
+        `allow_everyone()`. Returns their (printable) name."""
         person = self.find_participant(who)
         self.server.call(_on_thread(lambda: self.shared.kick(person["client_id"])))
         return person["name"]
@@ -366,12 +375,15 @@ class Share:
 
 
 def participant_row(client_id: int, state: dict, role: str) -> dict:
+    """One `participants` entry. The name is made printable here, once, so every place that
+    shows it (status, kick messages, the CLI, the widget) gets no escape sequences."""
     user = state.get("user") if isinstance(state.get("user"), dict) else {}
     scroll = state.get("scroll") if isinstance(state.get("scroll"), dict) else {}
     following = state.get("following")
+    raw = user.get("name")
     return {
         "client_id": client_id,
-        "name": str(user.get("name") or "Guest")[:80],
+        "name": _printable(raw if isinstance(raw, str) else "") or "Guest",
         "color": str(user.get("color") or "#888888")[:16],
         "role": role,
         "cell": scroll.get("cell") if isinstance(scroll.get("cell"), str) else None,
@@ -379,6 +391,24 @@ def participant_row(client_id: int, state: dict, role: str) -> dict:
         "cell_count": scroll.get("count") if isinstance(scroll.get("count"), int) else None,
         "following": following if isinstance(following, int) else None,
     }
+
+
+def _printable(text: str) -> str:
+    from .magic import printable  # the one cleaner of participant-supplied text (row 13)
+
+    return printable(text)
+
+
+def _client_id_of(who: int | str) -> int | None:
+    """`123`, `"123"`, `"#123"` -> 123; anything else None (then it is a name)."""
+    if isinstance(who, int):
+        return who
+    digits = str(who).strip().removeprefix("#")
+    return int(digits) if digits.isdigit() and len(digits) <= 20 else None
+
+
+def _label(person: dict) -> str:
+    return f"{person['name']} (#{person['client_id']}, {person['role']})"
 
 
 # --- server-thread helpers -----------------------------------------------------------------

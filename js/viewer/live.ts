@@ -21,6 +21,9 @@ interface CellsReply {
   reload?: boolean;
 }
 
+/** The viewer's own layers: MathJax must never read what participants typed there. */
+const NO_MATH = ".jupyterspot-board, .jupyterspot-detached, .jupyterspot-nomath";
+
 const rootOf = (): HTMLElement =>
   document.getElementById("jupyterspot-root") ?? document.querySelector("main") ?? document.body;
 
@@ -175,7 +178,10 @@ class Live {
     }
     const mj = (window as { MathJax?: { typesetPromise?: (els: Element[]) => Promise<unknown> } })
       .MathJax;
-    if (made.length) void mj?.typesetPromise?.(made)?.catch(() => undefined);
+    // Cells only, never the viewer's layers: TeX in a participant's note must stay text (the
+    // page's MathJax config ignores those layers too; see templates/jupyterspot/index.html.j2).
+    const cellsOnly = made.filter((el) => el.matches(".jp-Cell") && !el.closest(NO_MATH));
+    if (cellsOnly.length) void mj?.typesetPromise?.(cellsOnly)?.catch(() => undefined);
     layout.refresh();
     if (top && !follow.isFollowing()) {
       // Same cell at the top; if it left, the cell now at its place.
