@@ -207,6 +207,27 @@ def test_pen_stroke_reaches_the_other_page_within_a_second_on_the_same_content(d
         timeout=1000,
     )
     assert time.monotonic() - released < 1.0
+    # The drawn end is reached by the writes made while drawing: wait for the final write too.
+    # B stores exactly A's final stroke (every point; issue 11: once stored cut under load).
+    scale = a.evaluate("() => window.jupyterspot.board.space.scale")
+    end = [(points[-1][0] - points[0][0]) / scale, (points[-1][1] - points[0][1]) / scale]
+    final = a.wait_for_function(  # A's stroke, once it ends at the release point
+        """([id, end]) => {
+          const s = window.jupyterspot.board.shapes().find((s) => s.id === id);
+          const n = s ? s.pts.length : 0;
+          return n >= 4 && Math.abs(s.pts[n - 2] - end[0]) <= 0.6
+            && Math.abs(s.pts[n - 1] - end[1]) <= 0.6 && Array.from(s.pts);
+        }""",
+        arg=[stroke["id"], end],
+        timeout=5000,
+    ).json_value()
+    b.wait_for_function(
+        "([id, want]) => { const s = window.jupyterspot.board.shapes().find((s) => s.id === id);"
+        " return !!s && s.pts.length === want.length"
+        " && Array.from(s.pts).every((v, i) => v === want[i]); }",
+        arg=[stroke["id"], final],
+        timeout=5000,
+    )
     assert_same_box(demo_pair, stroke["id"], cell)
     # It spans the cell on both: from ~15% to ~85% of its width.
     rel = b.evaluate(REL_BOX, [f'[data-shape-id="{stroke["id"]}"]', cell])

@@ -4,7 +4,7 @@
 
 import type { Awareness } from "y-protocols/awareness";
 import type * as Y from "yjs";
-import type { Layout } from "../layout";
+import { cellIdOf, type Layout } from "../layout";
 import { Lasers } from "./laser";
 import { BoardModel } from "./model";
 import { NoteEditor } from "./notes";
@@ -32,6 +32,24 @@ function typing(target: EventTarget | null): boolean {
   const el = target as HTMLElement | null;
   return !!el && (el.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(el.tagName));
 }
+
+/** The shape fields of docs/protocol.md ("### board") and their stored types. */
+const STORED_FIELDS = new Map<string, string>([
+  ["t", "string"],
+  ["cell", "string"],
+  ["ci", "number"],
+  ["x", "number"],
+  ["y", "number"],
+  ["pts", "object"],
+  ["d", "number"],
+  ["w", "number"],
+  ["h", "number"],
+  ["c", "string"],
+  ["s", "number"],
+  ["text", "string"],
+  ["by", "string"],
+  ["at", "number"],
+]);
 
 export class Board {
   readonly model: BoardModel;
@@ -74,6 +92,7 @@ export class Board {
       edit: (id, fresh) => this.editor.open(id, fresh),
       laser: (p) => this.lasers.point(p),
       blur: () => this.editor.close(),
+      measure: () => this.measure(),
     });
     this.lasers = new Lasers(awareness, this.space, this.renderer.overlay);
     this.toolbar = new Toolbar({
@@ -108,9 +127,7 @@ export class Board {
       // The page content may have been replaced: the layer belongs in the root.
       if (!this.renderer.layer.isConnected) root.appendChild(this.renderer.layer);
       this.space.measure();
-      this.renderer.relayout();
-      this.drawSelection();
-      this.showOrphans();
+      this.relayout();
     });
     let scrollFrame = 0;
     window.addEventListener(
@@ -153,6 +170,34 @@ export class Board {
     this.schedule();
   }
 
+  private relayout(): void {
+    this.renderer.relayout();
+    this.drawSelection();
+    this.showOrphans();
+  }
+
+  /** Where the cells are, as the board currently believes (scale, root origin, cell origins). */
+  private geometry(): string {
+    const s = this.space;
+    const o = s.toClient(0, 0);
+    const parts = [s.scale, o.x + window.scrollX, o.y + window.scrollY, s.width];
+    this.opts.layout.cells().forEach((el, i) => {
+      const c = s.cellOrigin(cellIdOf(el), i);
+      parts.push(c ? c.x : NaN, c ? c.y : NaN);
+    });
+    return parts.join(",");
+  }
+
+  /**
+   * Re-measure now (a gesture starts): layout changes are otherwise applied on the next frame,
+   * after the pointer events of that frame. Re-places the shapes only when something moved.
+   */
+  measure(): void {
+    const before = this.geometry();
+    this.space.measure();
+    if (this.geometry() !== before) this.relayout();
+  }
+
   private key(e: KeyboardEvent): void {
     if (e.defaultPrevented || typing(e.target)) return;
     const k = e.key.toLowerCase();
@@ -176,6 +221,7 @@ export class Board {
     }
     if ((e.key === "Delete" || e.key === "Backspace") && this.selection.size && this.canDraw) {
       e.preventDefault();
+      this.input.settle();
       this.model.begin();
       this.model.remove(this.selection);
       this.model.begin();
@@ -221,6 +267,7 @@ export class Board {
     this.toolbar.setStyle(color, size);
     // Restyle the selection, like any drawing app.
     if (this.selection.size && this.canDraw) {
+      this.input.settle();
       this.model.begin();
       this.model.transact(() => {
         for (const id of this.selection) this.model.set(id, { c: color });
@@ -229,14 +276,22 @@ export class Board {
     }
   }
 
+  /**
+   * Undo this person's last gesture. A gesture still in progress (the pointer is down: Ctrl+Z
+   * mid-stroke, a second finger on the button) is ended first, so it is the step undone, whole,
+   * and nothing of it is written or drawn afterwards.
+   */
   undo(): void {
+    this.input.settle();
     this.editor.close();
     this.model.begin();
     this.model.undo.undo();
   }
 
   redo(): void {
+    this.input.settle();
     this.editor.close();
+    this.model.begin();
     this.model.undo.redo();
   }
 
@@ -245,11 +300,15 @@ export class Board {
     const id = fields.id ?? newId(this.opts.doc.clientID);
     const stored: ShapeFields = {};
     for (const [k, v] of Object.entries(fields)) {
-      if (k === "id" || v === undefined) continue;
+      // Only documented fields with their documented types (the server refuses anything else).
+      if (v === undefined || typeof v !== STORED_FIELDS.get(k)) continue;
       if (k === "pts") stored.pts = encodePoints(v as ArrayLike<number>);
-      else if (typeof v === "string" || typeof v === "number") stored[k] = v;
+      else if (k === "ci") stored.ci = Math.max(0, Math.trunc(v as number));
+      else if (k === "d") stored.d = v === 3 ? 3 : 2;
+      else stored[k] = v as string | number;
     }
     stored.at ??= Date.now();
+    this.input.settle();
     this.model.begin();
     this.model.add(id, stored);
     this.model.begin();

@@ -64,6 +64,13 @@ export interface ToolContext {
   laser(p: { x: number; y: number } | null): void;
   /** A gesture starts: finish editing any text. */
   blur(): void;
+  /**
+   * A gesture starts: bring the cell geometry up to date now. A layout change is applied on the
+   * next animation frame, but pointer events of that frame are dispatched before it: without this
+   * a stroke begun right after a layout change (a rotation, a zoom, an image that loaded; frames
+   * are far apart under CPU load) was anchored and scaled with the old geometry.
+   */
+  measure(): void;
 }
 
 interface Pt {
@@ -79,7 +86,7 @@ interface Op {
 }
 
 /** Run `fn` at most once per animation frame. */
-function frameThrottle(fn: () => void): { schedule(): void; flush(): void } {
+function frameThrottle(fn: () => void): { schedule(): void; flush(): void; cancel(): void } {
   let frame = 0;
   return {
     schedule() {
@@ -95,10 +102,45 @@ function frameThrottle(fn: () => void): { schedule(): void; flush(): void } {
       frame = 0;
       fn();
     },
+    cancel() {
+      if (frame) cancelAnimationFrame(frame);
+      frame = 0;
+    },
   };
 }
 
 const SYNC_MS = 50; // a stroke in progress reaches the others at 20 Hz
+
+/**
+ * Write `fn` at most every SYNC_MS while `dirty`, and always once more SYNC_MS after the last
+ * skipped attempt (a trailing write): points drawn just before the pointer pauses or the page
+ * stalls reach the others without waiting for the next move or the release. `stop()` cancels
+ * the pending write for good (nothing is ever written after the gesture ended).
+ */
+function writeThrottle(fn: () => void): { poke(): void; stop(): void } {
+  let last = performance.now();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let stopped = false;
+  const run = (): void => {
+    timer = undefined;
+    if (stopped) return;
+    last = performance.now();
+    fn();
+  };
+  return {
+    poke() {
+      if (stopped || timer !== undefined) return;
+      const wait = SYNC_MS - (performance.now() - last);
+      if (wait <= 0) run();
+      else timer = setTimeout(run, wait);
+    },
+    stop() {
+      stopped = true;
+      if (timer !== undefined) clearTimeout(timer);
+      timer = undefined;
+    },
+  };
+}
 
 export class Input {
   readonly el: HTMLDivElement;
@@ -144,6 +186,15 @@ export class Input {
     op?.end();
   }
 
+  /**
+   * End the gesture in progress now, as its release would (its points so far are kept). Called
+   * before any write that is not part of a gesture (undo, redo, delete, restyle, a scripted add):
+   * a gesture stays one undo step, and an undo never races a stroke that is still being drawn.
+   */
+  settle(): void {
+    if (this.op) this.finish();
+  }
+
   private point(e: { clientX: number; clientY: number }): Pt {
     return this.ctx.space.fromClient(e.clientX, e.clientY);
   }
@@ -179,6 +230,7 @@ export class Input {
       return;
     }
     if (this.op) this.finish();
+    this.ctx.measure();
     try {
       this.el.setPointerCapture(e.pointerId);
     } catch {
@@ -199,11 +251,18 @@ export class Input {
       }
     }
     if (this.op && e.pointerId === this.opPointer) {
-      const events = typeof e.getCoalescedEvents === "function" ? e.getCoalescedEvents() : [];
-      for (const ev of events.length ? events : [e]) this.op.move(this.point(ev), ev);
+      this.track(e);
     } else if (this.tool === "laser" && e.pointerType === "mouse") {
       this.ctx.laser(this.point(e));
     }
+  }
+
+  /** Every position the event carries (all the coalesced ones under load), in order. */
+  private track(e: PointerEvent): void {
+    const op = this.op;
+    if (!op) return;
+    const events = typeof e.getCoalescedEvents === "function" ? e.getCoalescedEvents() : [];
+    for (const ev of events.length ? events : [e]) op.move(this.point(ev), ev);
   }
 
   private up(e: PointerEvent): void {
@@ -211,7 +270,12 @@ export class Input {
       this.touches.delete(e.pointerId);
       if (this.touches.size < 2) this.panFrom = null;
     }
-    if (this.op && e.pointerId === this.opPointer) this.finish();
+    if (this.op && e.pointerId === this.opPointer) {
+      // The release point is the end of the gesture (it may differ from the last move, e.g. a
+      // pen lifted quickly); a cancel carries no meaningful position.
+      if (e.type === "pointerup") this.track(e);
+      this.finish();
+    }
   }
 
   private size(kind: keyof typeof SIZES): number {
@@ -329,20 +393,17 @@ export class Input {
     shape.pts = Float32Array.from(pts);
     model.begin();
     model.add(id, this.fields(shape));
-    let synced = performance.now();
-    let dirty = false;
-    const sync = (): void => {
-      dirty = false;
-      synced = performance.now();
-      model.setPoints(id, pts);
-    };
+    // Points reach the doc at most every SYNC_MS (with a trailing write), independently of the
+    // animation frames that draw the local preview: under load frames come late and seldom.
+    const writes = writeThrottle(() => model.setPoints(id, pts));
     const frame = frameThrottle(() => {
       renderer.preview({ ...shape, pts: Float32Array.from(pts) });
-      if (dirty && performance.now() - synced >= SYNC_MS) sync();
     });
     renderer.preview(shape);
+    let done = false;
     return {
       move: (q, ev) => {
+        if (done) return;
         const x = round1(q.x - x0 - shape.x);
         const y = round1(q.y - y0 - shape.y);
         const n = pts.length;
@@ -351,20 +412,29 @@ export class Input {
         if (pts.length >= 3 * 20000) return;
         pts.push(x, y);
         if (d === 3) pts.push(Math.round(ev.pressure * 100) / 100);
-        dirty = true;
+        writes.poke();
         frame.schedule();
       },
       end: () => {
-        frame.flush();
+        if (done) return;
+        done = true;
+        // Nothing pending may run after the release: the simplified points below are the last
+        // write of this gesture (a later throttled write would store a stale copy).
+        writes.stop();
+        frame.flush(); // the local preview with every point, until the doc's copy is drawn
         const eps = t === "pen" ? 0.2 + shape.s * 0.03 : 0.5;
-        const simple = simplify(pts, d, eps);
-        model.setPoints(id, simple);
+        // One transaction: the stroke's final points, in the same undo step as the rest.
+        model.setPoints(id, simplify(pts, d, eps));
         renderer.preview(null, id);
-        // Erased by someone else while it was being drawn: no local ghost.
+        // Erased (or undone) while it was being drawn: no local ghost.
         if (!model.get(id)) renderer.update(id, null);
         model.begin();
       },
       cancel: () => {
+        if (done) return;
+        done = true;
+        writes.stop();
+        frame.cancel();
         renderer.preview(null, id);
         model.remove([id]);
         renderer.update(id, null);
