@@ -56,7 +56,8 @@ MAX_IDS_PER_CONNECTION = 4  # a page announces one client id; a few for safety
 # table (a flood of them once evicted the presenter's record and let a guest claim its id).
 MAX_IDS_PER_CONNECTION_LIFETIME = 16
 MAX_DEPARTED = 10_000  # guest client ids remembered after they left (clock, browser key, role)
-SYNC_CHUNK = 1 << 20  # a newcomer's initial sync is sent in pieces of about this size ...
+SYNC_SPLIT = 8 << 20  # an initial sync bigger than this is sent in pieces of SYNC_CHUNK ...
+SYNC_CHUNK = 1 << 20
 SYNC_PACE = 4 << 20  # ... each once less than this is still waiting in the socket's buffer
 
 
@@ -257,18 +258,19 @@ class Connection:
             return
         self._wakeup.set()
 
-    def send_paced(self, messages: list[bytes]) -> None:
-        """Send big content in order, each piece once the socket has drained below SYNC_PACE:
-        a board larger than what the send buffer may hold still reaches a newcomer (a single
-        20 MiB sync used to trip the slow-reader limit and drop every newcomer)."""
-        if len(messages) == 1 or self.frames is None:
-            for message in messages:
-                self.send(message)
+    def send_step2(self, update: bytes) -> None:
+        """Answer a sync step 1. A board bigger than SYNC_SPLIT goes in pieces, each once the
+        socket has drained below SYNC_PACE: a single 20 MiB sync used to trip the slow-reader
+        limit and drop every newcomer. Cutting needs a decode of the whole board (Python, ~10
+        us a struct), so it runs in a worker thread and only for boards that need it."""
+        if len(update) <= SYNC_SPLIT or self.frames is None:
+            self.send(sync_message(STEP2, update))
             return
-        self._pacing = asyncio.get_running_loop().create_task(self._pace(messages))
+        self._pacing = asyncio.get_running_loop().create_task(self._pace(update))
 
-    async def _pace(self, messages: list[bytes]) -> None:
+    async def _pace(self, update: bytes) -> None:
         assert self.frames is not None
+        messages = await asyncio.to_thread(sync_step2_pieces, update)
         for message in messages:
             while not self.closed and self.frames.buffered() > SYNC_PACE:
                 await asyncio.sleep(0.005)  # uvicorn exposes no drain event for raw writes
@@ -323,8 +325,6 @@ SCHEMAS = {"board": board_schema.BOARD, "control": board_schema.CONTROL}
 def sync_step2_pieces(update: bytes) -> list[bytes]:
     """The answer to a sync step 1: one step 2, or for a big board several updates and a final
     step 2 (so a client reports "synced" only once it has everything)."""
-    if len(update) <= SYNC_CHUNK:
-        return [sync_message(STEP2, update)]
     pieces = board_schema.split_update(update, SYNC_CHUNK)
     return [sync_message(UPDATE, p) for p in pieces[:-1]] + [sync_message(STEP2, pieces[-1])]
 
@@ -480,7 +480,7 @@ class Room:
                 missing = self.doc.get_update(payload)
             except ValueError as e:
                 raise ProtocolError(f"bad state vector: {e}") from None
-            conn.send_paced(sync_step2_pieces(missing))
+            conn.send_step2(missing)
             conn.synced = True  # no await between the two lines: no update can slip past
         elif step in (STEP2, UPDATE):
             if conn.role not in self.writers or payload == EMPTY_UPDATE:

@@ -48,6 +48,9 @@ def unwrap(value: Any) -> Any:
     """tests/js/peer.mjs stores `set` values as text shapes (the board only holds shapes)."""
     if isinstance(value, dict) and value.get("by") == "peer.mjs":
         return json.loads(value["text"])
+    if isinstance(value, dict):  # bytes as peer.mjs shows them
+        binary = (bytes, bytearray)
+        return {k: {"bytes": len(v)} if isinstance(v, binary) else v for k, v in value.items()}
     return value
 
 

@@ -20,7 +20,9 @@ const provider = new WebsocketProvider(wsBase, room, doc, {
   WebSocketPolyfill: WebSocket, disableBc: true,
   params: { ...(token ? { token } : {}), ...(pid ? { pid } : {}) },
 })
-const out = (o) => process.stdout.write(JSON.stringify(o) + '\n')
+// Bytes (stroke points) are shown as {bytes: length}: events stay one short line each.
+const brief = (k, v) => (v instanceof Uint8Array ? { bytes: v.length } : v)
+const out = (o) => process.stdout.write(JSON.stringify(o, brief) + '\n')
 const states = () => Object.fromEntries([...provider.awareness.getStates()].map(([k, v]) => [k, v]))
 const TEST_SHAPE = { t: 'text', cell: 'a', ci: 0, x: 0, y: 0, c: '#1e1e1e', s: 12 }
 const shapeOf = (fields) => { const m = new Y.Map(); for (const [k, v] of Object.entries(fields)) m.set(k, v); return m }
