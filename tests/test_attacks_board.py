@@ -332,3 +332,45 @@ def test_row10_big_fast_awareness_is_coalesced_to_the_budget(server, node_peers)
     assert srv.running
     honest.identical_with(srv, shared)
     report("10", honest, rss_mb() - rss0)
+
+
+def test_row2_a_browser_keeps_drawing_after_a_nested_chain_attack(browser, node_peers):
+    """The victim of row 2 is every browser: a real page stays live and keeps syncing."""
+    from jupyterspot_magic.sharing import share
+
+    from .conftest import DEMO
+
+    s = share(DEMO, tunnel="none", fresh=True)
+    page = browser.new_context(viewport={"width": 1200, "height": 800}).new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        page.goto(s.url + "&name=Victim")
+        page.wait_for_function(
+            "() => document.querySelector('[data-testid=\"connection-status\"]')"
+            "?.dataset.state === 'live' && !!window.jupyterspot?.board",
+            timeout=15000,
+        )
+        cell = page.locator(".jp-Cell").first.get_attribute("id").removeprefix("cell-id=")
+        with connect(f"{s.ws_url}/board?token={s.token}", max_size=None) as ws:
+            ws.send(create_update_message(write_nested_chain(99, 2_000)))
+            assert close_code(ws) == CLOSE_BAD_FRAME
+        with connect(f"{s.ws_url}/board?token={s.token}", max_size=None) as ws:
+            ws.send(create_update_message(write_delete_update(99, 0, 1)))  # the 15-byte trigger
+        peer = node_peers(s.ws_url, "board", s.token)
+        peer.wait(lambda e: e["event"] == "synced")
+        fields = {"t": "rect", "cell": cell, "ci": 0, "x": 10, "y": 10, "w": 80, "h": 40}
+        fields |= {"c": "#e03131", "s": 4, "by": "Node", "at": 1700000000000}
+        peer.send(cmd="shape", key="after-attack", fields=fields)
+        page.wait_for_selector('[data-shape-id="after-attack"]', timeout=10000)
+        # and the page still writes: its own shape reaches the other client
+        page.evaluate(
+            "f => window.jupyterspot.board.model.add('from-page', f)", {**fields, "by": "Victim"}
+        )
+        peer.wait(lambda e: e["event"] == "doc" and "from-page" in e["maps"]["shapes"])
+        assert not [e for e in errors if "call stack" in e.lower()], errors
+        keys = set(on_server(s.server, lambda: list(s.shared.board.doc.get("shapes", type=Map))))
+        assert keys == {"after-attack", "from-page"}
+    finally:
+        page.context.close()
+        s.stop()
