@@ -73,8 +73,11 @@ class Reader:
         return self.buf[self.pos - 1]
 
     def var_uint(self) -> int:
-        value = shift = 0
         buf, pos = self.buf, self.pos
+        if pos < len(buf) and buf[pos] < 0x80:  # most are one byte: the fast path
+            self.pos = pos + 1
+            return buf[pos]
+        value = shift = 0
         while True:
             if pos >= len(buf) or shift > 56:
                 raise SchemaError("truncated or oversized varuint")
@@ -420,6 +423,12 @@ class StructIndex:
         span = self.spans[client][i]
         return span if clock < span.end else None
 
+    def merge(self, other: StructIndex) -> None:
+        """Take in another index's spans (an accepted update's, all after ours per client)."""
+        for client, spans in other.spans.items():
+            for span in spans:
+                self.add(client, span.start, span.end, span.slot, span.is_map)
+
     def add(self, client: int, start: int, end: int, slot: Slot, is_map: bool) -> None:
         spans = self.spans.setdefault(client, [])
         starts = self.starts.setdefault(client, [])
@@ -439,9 +448,9 @@ class StructIndex:
 
 @dataclass
 class Checked:
-    """What an accepted update adds: spans to index once pycrdt integrated it, and its cost."""
+    """What an accepted update adds: its spans, to index once pycrdt integrated it, its cost."""
 
-    spans: list[tuple[int, int, int, Slot, bool]]
+    spans: StructIndex
     cost: int
     entries: int
 
@@ -452,12 +461,13 @@ class Validator:
     def __init__(self, schema: DocSchema) -> None:
         self.schema = schema
         self.index = StructIndex()
+        self._last: tuple[int, Span] | None = None  # the span _lookup found last
 
     def check(self, data: bytes) -> Checked:
         """Raise SchemaError (or Unresolved) unless every struct fits the schema."""
         update = decode_update(data)
+        self._last = None  # spans of a rejected update must not be found again
         local = StructIndex()  # spans of this update (each client's in clock order)
-        spans: list[tuple[int, int, int, Slot, bool]] = []
         cost = entries = 0
         for s in update.structs:
             tail = local.next_clock(s.client) or self.index.next_clock(s.client)
@@ -469,9 +479,7 @@ class Validator:
                 # yrs integrates only the new tail, as a continuation of the part it has
                 s.origin, s.parent_root, s.parent_id = (s.client, tail - 1), None, None
             slot, is_map = self._place(s, local)
-            start = max(s.clock, tail)
-            local.add(s.client, start, s.clock + s.length, slot, is_map)
-            spans.append((s.client, start, s.clock + s.length, slot, is_map))
+            local.add(s.client, max(s.clock, tail), s.clock + s.length, slot, is_map)
             cost += STRUCT_COST + s.size
             entries += slot is not None and slot[0] == "" and s.ref == TYPE
         for _client, clock, length in update.deletes:
@@ -479,11 +487,10 @@ class Validator:
                 raise SchemaError("bad delete range")
         if self.index.entries + entries > self.schema.max_entries:
             raise SchemaError("too many shapes on the board")
-        return Checked(spans, cost, entries)
+        return Checked(local, cost, entries)
 
     def commit(self, checked: Checked) -> None:
-        for client, start, end, slot, is_map in checked.spans:
-            self.index.add(client, start, end, slot, is_map)
+        self.index.merge(checked.spans)
         self.index.entries += checked.entries
 
     def learn(self, data: bytes) -> int:
@@ -498,16 +505,22 @@ class Validator:
             return self.check(data)
         except SchemaError:
             # The server's own transaction: index its structs wherever they claim to go.
-            update = decode_update(data)
-            spans = [(s.client, s.clock, s.clock + s.length, None, False) for s in update.structs]
+            update = decode_update(data, max_structs=1 << 62)
+            spans = StructIndex()
+            for s in update.structs:
+                spans.add(s.client, s.clock, s.clock + s.length, None, False)
             return Checked(spans, sum(STRUCT_COST + s.size for s in update.structs), 0)
 
     # -- where a struct goes --
 
     def _lookup(self, item: ID, local: StructIndex) -> Span:
+        last = self._last
+        if last is not None and last[0] == item[0] and last[1].start <= item[1] < last[1].end:
+            return last[1]  # a shape's fields all name the same parent: one lookup for all
         span = self.index.find(item) or local.find(item)
         if span is None:
             raise Unresolved(f"reference to unknown item {item}")
+        self._last = (item[0], span)
         return span
 
     def _place(self, s: Struct, local: StructIndex) -> tuple[Slot, bool]:
