@@ -1,8 +1,14 @@
 """Our room inside a real kernel vs the Node y-websocket reference server, same run.
 
 Starts an IPython kernel (jupyter_client), shares the demo notebook there with `--tunnel none`,
-and runs ../shared/bench/fanout/run.sh against the share's board room beside the Node server it
-starts. Prints the raw JSON lines and a table of ours/Node per row (p50, p95, received).
+and runs bench/fanout_run.sh against the share's board room beside the Node server it starts.
+Prints the raw JSON lines and a table of ours/Node per row (p50, p95, received).
+
+bench/fanout_run.sh + bench/fanout.mjs follow ../shared/bench/fanout (run.sh + fanout.mjs, same
+Node reference server and client packages, same scenarios) with writes that are valid under our
+board schema (issue 11): the shared harness writes a root map "strokes" of plain objects and an
+awareness field "c", which our server now refuses (close 4400). The same client code runs against
+both servers. A row whose clients saw a websocket close shows it below the table.
 
 Usage: python bench/fanout_kernel.py [N_LIST] [SECONDS]   (e.g. "10 30 50" 5)
 Set BUSY=sleep or BUSY=loop to keep the kernel busy (time.sleep / a pure-Python loop) meanwhile,
@@ -21,7 +27,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 from tests.kernel import Kernel  # noqa: E402
 
-RUN_SH = REPO.parent / "shared" / "bench" / "fanout" / "run.sh"
+RUN_SH = REPO / "bench" / "fanout_run.sh"  # schema-valid ../shared/bench/fanout/run.sh
 BUSY_CODE = {
     "sleep": "import time; time.sleep(10**6)",
     "loop": "while True:\n    sum(i * i for i in range(10000))",
@@ -57,6 +63,12 @@ def table(lines: list[dict]) -> None:
             f"{cell(node, 'received')} | {cell(ours, 'p50'):>8} {cell(ours, 'p95')} "
             f"{cell(ours, 'received')} | {ratio} {recv}"
         )
+    for r in lines:
+        if r.get("closes") or r.get("error"):
+            print(
+                f"  {r.get('server')} {r.get('scenario')} N={r.get('N')}: "
+                f"closes {r.get('closes') or {}} {r.get('error') or ''}"
+            )
 
 
 SHARE = (

@@ -47,6 +47,8 @@ def main() -> None:
             cwd=REPO,
         )
         ready = json.loads(proc.stdout.readline())
+        if not ready.get("ready"):
+            raise SystemExit(f"strokes.mjs did not finish: {ready}")
         time.sleep(2)
         loaded = kernel.rss_mb()
         doc_bytes = kernel.json("print(json.dumps(len(s.shared.board.doc.get_update())))")

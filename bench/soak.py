@@ -1,7 +1,10 @@
 """Soak: 30 clients drawing and moving for 10 minutes against a share in a real kernel.
 
 Reports: whether every client ends with the same document, the kernel's RSS after warm-up and at
-the end (growth %), and how many ERROR records the share server logged. Too long for CI.
+the end (growth %), how many ERROR records the share server logged, and any websocket close the
+clients saw (the server closes a sender of anything outside the board schema with 4400; the
+clients write real shapes and viewer-like awareness, see bench/board_writes.mjs). Too long for
+CI.
 
 Usage: python bench/soak.py [CLIENTS] [SECONDS] [KEEP]     (default 30 600 0)
 KEEP > 0: each client erases its strokes older than its last KEEP, so the document reaches a
@@ -67,6 +70,8 @@ def main() -> None:
             cwd=REPO,
         )
         done.set()
+        if out.returncode or not out.stdout.strip():
+            print(out.stderr[-3000:], file=sys.stderr)
         result = json.loads(out.stdout.strip().splitlines()[-1])
         errors = kernel.json("print(json.dumps(_Count.errors))")
         warm = [rss for t, rss in samples if t >= min(60, seconds / 5)]
@@ -82,6 +87,8 @@ def main() -> None:
         doc_mb = kernel.json("print(json.dumps(len(s.shared.board.doc.get_update()) / 1e6))")
         print(f"board document at end: {doc_mb:.2f} MB (keep={keep})")
         print(f"server ERROR log records: {errors}")
+        # a close other than the clients' own at the end is a finding (4400: schema refused)
+        print(f"websocket closes seen by the clients: {result.get('closes') or 'none'}")
         per_minute = [f"{rss:.0f}" for t, rss in samples if int(t) % 60 < 5]
         print(f"RSS each minute (MB): {' '.join(per_minute)}")
     finally:
