@@ -337,7 +337,9 @@ class RoomLimits:
     max_connections: int = 100
     messages_per_second: float = 300.0  # a pen at 120 Hz plus cursor frames fits easily
     message_burst: float = 1000.0
-    growth_per_second: float = 256 * 1024  # document bytes a connection may add
+    # Decoded cost (schema.STRUCT_COST per struct + content bytes) a connection may add; a pen
+    # stroke costs ~10 KB, so a second's drawing is far below the rate.
+    growth_per_second: float = 256 * 1024
     growth_burst: float = 16 * 1024 * 1024  # e.g. a reconnect carrying offline drawings
     max_document: int = 256 * 1024 * 1024  # total update bytes the room accepts
     # Decoded cost (schema.STRUCT_COST per struct + content bytes) the room accepts: what the
@@ -485,8 +487,6 @@ class Room:
         elif step in (STEP2, UPDATE):
             if conn.role not in self.writers or payload == EMPTY_UPDATE:
                 return  # read-only for this role: dropped, the document is unchanged
-            if conn.growth is not None and not conn.growth.take(len(payload)):
-                raise LimitExceeded(CLOSE_TOO_LARGE, "writing too much too fast")
             if self.doc_bytes + len(payload) > self.limits.max_document:
                 raise LimitExceeded(CLOSE_TOO_LARGE, "the board is full")
             try:
@@ -498,6 +498,10 @@ class Room:
                 return
             except SchemaError as e:
                 raise ProtocolError(f"{self.name}: {e}") from None
+            # Growth is paid in decoded cost (what the server's CPU and memory follow), so
+            # 5-byte empty maps cannot buy ~120 times more work than their wire size says.
+            if conn.growth is not None and not conn.growth.take(checked.cost):
+                raise LimitExceeded(CLOSE_TOO_LARGE, "writing too much too fast")
             if self.cost + checked.cost > self.limits.max_cost:
                 raise LimitExceeded(CLOSE_TOO_LARGE, "the board is full")
             self._apply_remote(conn, payload, checked)

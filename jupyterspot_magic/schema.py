@@ -390,6 +390,10 @@ CONTROL = DocSchema("control", CONTROL_FIELDS, False)
 # A slot: (parent, key). parent is "" for the root map, or the ID of the shape map; GC ranges
 # (content the sender no longer has) have slot None; `MAP` marks a root entry that is a Y.Map.
 Slot = tuple[str | ID, str] | None
+# Every root entry shares one slot: its key was checked when it was first set, and what may
+# replace it does not depend on the key (a map or a deletion), so 100,000 shapes need no
+# 100,000 key strings in the index.
+ROOT_SLOT: Slot = ("", "")
 
 
 @dataclass(slots=True)
@@ -528,11 +532,13 @@ class Validator:
             return None, False
         if s.right_origin is not None:
             raise SchemaError("maps have no right origins: not a map entry")
+        origin_slot: Slot = None
         if s.origin is not None:
             origin = self._lookup(s.origin, local)
             if origin.slot is None:
                 _check_inert(s)
                 return None, False  # its left neighbour is gone: yrs and yjs discard it
+            origin_slot = origin.slot
             parent, key = origin.slot
         elif s.parent_root is not None:
             if s.parent_root != self.schema.root:
@@ -546,12 +552,16 @@ class Validator:
             parent, key = s.parent_id, s.parent_sub
         if key is None:
             raise SchemaError("not a map entry (no key)")
-        return (parent, key), self._check_value(s, parent == "", key)
+        is_map = self._check_value(s, parent == "", key, known=origin_slot is ROOT_SLOT)
+        shared = parent == "" and self.schema.entries_are_maps
+        return (ROOT_SLOT if shared else (parent, key)), is_map
 
-    def _check_value(self, s: Struct, at_root: bool, key: str) -> bool:
+    def _check_value(self, s: Struct, at_root: bool, key: str, known: bool = False) -> bool:
+        """`known`: the entry replaces one whose key was checked (the shared ROOT_SLOT)."""
         schema = self.schema
         if at_root and schema.entries_are_maps:
-            if schema.entry_key is not None and not schema.entry_key.fullmatch(key):
+            bad_id = schema.entry_key is not None and not schema.entry_key.fullmatch(key)
+            if bad_id and not known:
                 raise SchemaError("bad shape id")
             if s.ref == TYPE and s.type_ref == YMAP:
                 return True

@@ -6,6 +6,8 @@
 //                      shape whose `text` is JSON of v; `maps` shows such shapes as v again)
 //                  {"cmd":"shape", "key": k, "fields": {...}}   a shape with exactly these fields
 //                  {"cmd":"dump"}   -> {"event":"dump", "states": {id: state}, "maps": {...}}
+//                  {"cmd":"watch", "prefix": p}   later doc events show only shapes keyed p...
+//                      (a board an attacker filled would make every event huge; dump shows all)
 //                  {"cmd":"offline"} / {"cmd":"online"}   drop / restore the connection
 //                  {"cmd":"exit"}
 // stdout events:   {"event":"status"|"synced"|"close"|"awareness"|"dump"|"ready", ...}
@@ -27,8 +29,14 @@ const states = () => Object.fromEntries([...provider.awareness.getStates()].map(
 const TEST_SHAPE = { t: 'text', cell: 'a', ci: 0, x: 0, y: 0, c: '#1e1e1e', s: 12 }
 const shapeOf = (fields) => { const m = new Y.Map(); for (const [k, v] of Object.entries(fields)) m.set(k, v); return m }
 const unwrap = (v) => (v && v.by === 'peer.mjs' ? JSON.parse(v.text) : v)
-const maps = () => Object.fromEntries(['shapes', 'control'].map(n => [n,
-  Object.fromEntries(Object.entries(doc.getMap(n).toJSON()).map(([k, v]) => [k, n === 'shapes' ? unwrap(v) : v]))]))
+let watch = null // {"cmd":"watch","prefix":p}: doc events carry only shapes whose key starts with p
+const shown = (n, k, full) => full || n !== 'shapes' || watch === null || k.startsWith(watch)
+const json = (v) => (v instanceof Y.AbstractType ? v.toJSON() : v)
+const maps = (full = false) => Object.fromEntries(['shapes', 'control'].map(n => {
+  const m = doc.getMap(n)
+  const keys = [...m.keys()].filter(k => shown(n, k, full))
+  return [n, Object.fromEntries(keys.map(k => [k, n === 'shapes' ? unwrap(json(m.get(k))) : json(m.get(k))]))]
+}))
 const set = (map, key, value) => map === 'shapes'
   ? doc.getMap('shapes').set(key, shapeOf({ ...TEST_SHAPE, text: JSON.stringify(value), by: 'peer.mjs' }))
   : doc.getMap(map).set(key, value)
@@ -49,7 +57,8 @@ rl.on('line', (line) => {
   if (m.cmd === 'awareness') provider.awareness.setLocalState(m.state)
   else if (m.cmd === 'set') set(m.map, m.key, m.value)
   else if (m.cmd === 'shape') doc.getMap('shapes').set(m.key, shapeOf(m.fields))
-  else if (m.cmd === 'dump') out({ event: 'dump', states: states(), maps: maps(), clientID: doc.clientID })
+  else if (m.cmd === 'dump') out({ event: 'dump', states: states(), maps: maps(true), clientID: doc.clientID })
+  else if (m.cmd === 'watch') watch = m.prefix
   else if (m.cmd === 'offline') provider.disconnect()
   else if (m.cmd === 'online') provider.connect()
   else if (m.cmd === 'exit') { provider.destroy(); process.exit(0) }
