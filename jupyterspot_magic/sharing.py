@@ -167,29 +167,35 @@ class Share:
     def alive(self) -> bool:
         return self.status == "live" and self.server.running
 
-    def stop(self, *, release_server: bool = True) -> None:
-        """Close the rooms (everyone sees 'stopped'), the tunnel, and the server if idle."""
+    def stop(self, *, release_server: bool = True) -> str | None:
+        """Close the rooms (everyone sees 'stopped'), the tunnel, and the server if idle.
+
+        Returns a one-line message when the board's last write failed (and where the drawings
+        were saved instead), else None."""
         global _current
         if self.status == "stopped":
-            return
+            return None
         self.status = "stopped"
         self.server.forget_restart_listener(self._after_server_restart)
         if self.live is not None:
             self.live.stop()
         if self.server.running:
             self.server.call(lambda: _unregister(self.server, self.shared))
+        problem = None
         if self.board_keeper is not None:
-            self.board_keeper.close(self.server)  # a last write: nothing drawn is lost
+            problem = self.board_keeper.close(self.server)  # a last write: nothing drawn is lost
         if self.keeper is not None:
             self.keeper.stop()
         self.tunnel.close()
         if self.widget is not None:
             self.widget.status = "stopped"
-            self.widget.message = "Sharing stopped. Run %jupyterspot share to share again."
+            done = "Sharing stopped. Run %jupyterspot share to share again."
+            self.widget.message = f"{problem} {done}" if problem else done
         if _current is self:
             _current = None
         if release_server:
             _release_server_if_idle()
+        return problem
 
     def refresh(self, rendered: RenderedNotebook) -> None:
         """Same notebook shared again: new content, same room, tokens, board and people."""
@@ -631,12 +637,15 @@ def _timings(t0: float, located: float, rendered: float, ready: float, r: Render
 
 
 def stop() -> bool:
-    """Stop the current share; False when nothing was shared."""
+    """Stop the current share; False when nothing was shared. A failed last write of the board
+    is printed (it says where the drawings were saved instead)."""
     with _lock:
         if _current is None:
             return False
-        _current.stop()
-        return True
+        problem = _current.stop()
+    if problem:
+        print(f"jupyterspot: {problem}", flush=True)
+    return True
 
 
 @atexit.register
