@@ -123,12 +123,21 @@ class Reader:
 
 
 _NOT_PLAIN = object()  # an Any value that is an object, array or bigint: never allowed here
+MAX_ANY_DEPTH = 32  # yrs reads nested values recursively: deeper is refused before it sees them
 
 
 def read_any(r: Reader) -> Any:
-    """One lib0 `writeAny` value; objects and arrays are refused without being walked (a
-    deeply nested one is exactly the attack; nothing in our schema is one)."""
+    """One lib0 `writeAny` value. Objects, arrays and bigints are skipped over (every byte must
+    be consumed exactly as yrs would, or what we check is not what yrs applies) and come back as
+    _NOT_PLAIN: nothing in our schemas is one."""
     tag = r.uint8()
+    if tag in (122, 118, 117):
+        _skip_compound(r, tag)
+        return _NOT_PLAIN
+    return _read_plain(r, tag)
+
+
+def _read_plain(r: Reader, tag: int) -> Any:
     if tag == 127 or tag == 126:
         return None
     if tag == 125:
@@ -143,9 +152,29 @@ def read_any(r: Reader) -> Any:
         return r.string()
     if tag == 116:
         return r.var_bytes()
-    if tag in (122, 118, 117):
-        return _NOT_PLAIN
     raise SchemaError(f"unknown value tag {tag}")
+
+
+def _skip_compound(r: Reader, tag: int) -> None:
+    """Walk a bigint, object or array without recursion; refuse nesting past MAX_ANY_DEPTH."""
+    stack: list[list[int]] = []  # open objects (118) / arrays (117) and the values left in each
+    while True:
+        if tag == 122:
+            r.raw(8)
+        elif tag in (118, 117):
+            if len(stack) >= MAX_ANY_DEPTH:
+                raise SchemaError("value nested too deeply")
+            stack.append([tag, r.var_uint()])
+        else:
+            _read_plain(r, tag)
+        while stack and stack[-1][1] == 0:
+            stack.pop()
+        if not stack:
+            return
+        stack[-1][1] -= 1
+        if stack[-1][0] == 118:
+            r.string()  # an object entry's key
+        tag = r.uint8()
 
 
 # --- structs -------------------------------------------------------------------------------
@@ -178,7 +207,12 @@ class Update:
     delete_start: int = 0
 
 
-def decode_update(data: bytes, max_structs: int = MAX_STRUCTS_PER_UPDATE) -> Update:
+def decode_update(
+    data: bytes, max_structs: int = MAX_STRUCTS_PER_UPDATE, permissive: bool = False
+) -> Update:
+    """Decode a Yjs v1 update. `permissive`: also walk content kinds our documents never hold
+    (text, JSON, embeds, formats, subdocs) instead of refusing them: for reading clock ranges
+    of stored rows, never for accepting content."""
     r = Reader(data)
     structs: list[Struct] = []
     sections = []
@@ -188,7 +222,7 @@ def decode_update(data: bytes, max_structs: int = MAX_STRUCTS_PER_UPDATE) -> Upd
             raise SchemaError("too many structs in one update")
         sections.append((len(structs), r.pos, count))
         for _ in range(count):
-            s = _read_struct(r, client, clock)
+            s = _read_struct(r, client, clock, permissive)
             s.end = r.pos
             structs.append(s)
             clock += s.length
@@ -256,7 +290,7 @@ def _var_uint(n: int) -> bytes:
     return bytes(out)
 
 
-def _read_struct(r: Reader, client: int, clock: int) -> Struct:
+def _read_struct(r: Reader, client: int, clock: int, permissive: bool = False) -> Struct:
     info = r.uint8()
     ref = info & BITS5
     if ref in (GC_REF, SKIP):
@@ -273,8 +307,26 @@ def _read_struct(r: Reader, client: int, clock: int) -> Struct:
             s.parent_id = (r.var_uint(), r.var_uint())
         if info & BIT6:
             s.parent_sub = r.string()
-    _read_content(r, s)
+    _read_content(r, s, permissive)
     return s
+
+
+def _skip_other_content(r: Reader, ref: int) -> int:
+    """Walk content our schemas refuse; its clock length (a string counts UTF-16 units)."""
+    if ref == JSON_REF:
+        n = _length(r.var_uint())
+        for _ in range(n):
+            r.var_bytes()
+        return n
+    if ref == STRING:
+        text = r.var_bytes().decode("utf-8", "surrogatepass")
+        return len(text.encode("utf-16-le", "surrogatepass")) // 2  # yrs writes empty ones too
+    if ref == FORMAT:
+        r.var_bytes()
+    r.var_bytes()  # embed / format: JSON text; doc: its guid
+    if ref == DOC:
+        read_any(r)
+    return 1
 
 
 def _length(n: int) -> int:
@@ -283,7 +335,7 @@ def _length(n: int) -> int:
     return n
 
 
-def _read_content(r: Reader, s: Struct) -> None:
+def _read_content(r: Reader, s: Struct, permissive: bool = False) -> None:
     start = r.pos
     if s.ref == DELETED:
         s.length = _length(r.var_uint())
@@ -291,15 +343,19 @@ def _read_content(r: Reader, s: Struct) -> None:
         s.values = [r.var_bytes()]
     elif s.ref == ANY:
         s.length = _length(r.var_uint())
-        if s.length > 64:
+        if s.length > 64 and not permissive:  # an array's run; a map entry holds one value
             raise SchemaError("too many values in one item")
         s.values = [read_any(r) for _ in range(s.length)]
     elif s.ref == TYPE:
         s.type_ref = r.var_uint()
         if s.type_ref in (3, 5):  # XmlElement / XmlHook carry a name
             r.string()
+        elif s.type_ref > 6:  # e.g. yrs' weak links carry more: unknown bytes are never skipped
+            raise SchemaError(f"type {s.type_ref} is not allowed")
     elif s.ref in (JSON_REF, STRING, EMBED, FORMAT, DOC):
-        raise SchemaError(f"content kind {s.ref} is not allowed")
+        if not permissive:
+            raise SchemaError(f"content kind {s.ref} is not allowed")
+        s.length = _skip_other_content(r, s.ref)
     else:
         raise SchemaError(f"unknown content kind {s.ref}")
     s.size = r.pos - start

@@ -45,6 +45,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .schema import SchemaError, decode_update
+
 log = logging.getLogger(__name__)
 
 DATA_ENV = "JUPYTERSPOT_DATA_DIR"
@@ -134,121 +136,20 @@ class BadRow(Exception):
     """One stored update that cannot be applied (undecodable, or rejected by the board schema)."""
 
 
-class _Reader:
-    """Just enough of lib0's decoding to walk a Yjs v1 update's struct headers."""
-
-    def __init__(self, data: bytes) -> None:
-        self.data, self.pos = data, 0
-
-    def byte(self) -> int:
-        if self.pos >= len(self.data):
-            raise ValueError("unexpected end of update")
-        self.pos += 1
-        return self.data[self.pos - 1]
-
-    def uint(self) -> int:
-        value, shift = 0, 0
-        while True:
-            b = self.byte()
-            value |= (b & 0x7F) << shift
-            if b < 0x80:
-                return value
-            shift += 7
-            if shift > 70:
-                raise ValueError("varint too long")
-
-    def skip(self, n: int) -> None:
-        if n < 0 or self.pos + n > len(self.data):
-            raise ValueError("unexpected end of update")
-        self.pos += n
-
-    def string(self) -> int:
-        """Skips a string; its length in UTF-16 code units (what a Yjs clock counts)."""
-        n = self.uint()
-        self.skip(n)
-        text = self.data[self.pos - n : self.pos].decode("utf-8", "surrogatepass")
-        return len(text.encode("utf-16-le", "surrogatepass")) // 2
-
-    def any(self, depth: int = 0) -> None:
-        if depth > 64:
-            raise ValueError("value nested too deep")
-        tag = self.byte()
-        if tag == 125:
-            self.uint()  # a signed varint has the same continuation bits
-        elif tag in (124, 123, 122):
-            self.skip({124: 4, 123: 8, 122: 8}[tag])
-        elif tag in (119, 116):
-            self.string()
-        elif tag == 118:
-            for _ in range(self.uint()):
-                self.string()
-                self.any(depth + 1)
-        elif tag == 117:
-            for _ in range(self.uint()):
-                self.any(depth + 1)
-        elif tag not in (127, 126, 121, 120):
-            raise ValueError(f"unknown value tag {tag}")
-
-    def content(self, ref: int) -> int:
-        """Skips an item's content; its clock length."""
-        if ref in (1, 7):  # deleted: its length; type: its type ref (+ a name for XML elements)
-            n = self.uint()
-            if ref == 7 and n in (3, 5):
-                self.string()
-            return n if ref == 1 else 1
-        if ref in (2, 8):  # JSON strings / Any values: one clock each
-            n = self.uint()
-            for _ in range(n):
-                self.string() if ref == 2 else self.any()
-            return n
-        if ref == 4:
-            return self.string()
-        if ref in (3, 5):
-            self.string()
-        elif ref == 6:
-            self.string()
-            self.string()
-        elif ref == 9:
-            self.string()
-            self.any()
-        else:
-            raise ValueError(f"unknown content {ref}")
-        return 1
-
-    def struct(self) -> int:
-        """Skips one struct; its clock length."""
-        info = self.byte()
-        ref = info & 0x1F
-        if ref in (0, 10):  # GC, skip: a length
-            return self.uint()
-        if info & 0x80:
-            self.uint(), self.uint()
-        if info & 0x40:
-            self.uint(), self.uint()
-        if not info & 0xC0:  # no origin: the parent is written out
-            if self.uint() == 1:
-                self.string()
-            else:
-                self.uint(), self.uint()
-            if info & 0x20:
-                self.string()
-        return self.content(ref)
-
-
 def client_ranges(update: bytes) -> dict[int, tuple[int, int]]:
     """Per client, the clock range [first, end) of its structs in a Yjs v1 update.
 
-    ValueError when the bytes are not a well-formed update (what yrs would refuse too).
+    ValueError when the bytes are not a well-formed update (what yrs would refuse too). The
+    walk is the board schema's decoder (jupyterspot_magic/schema.py), in its permissive mode.
     """
-    r = _Reader(update)
+    try:
+        decoded = decode_update(update, max_structs=1 << 62, permissive=True)
+    except SchemaError as e:
+        raise ValueError(str(e)) from None
     ranges: dict[int, tuple[int, int]] = {}
-    for _ in range(r.uint()):
-        n, client, clock = r.uint(), r.uint(), r.uint()
-        start = clock
-        for _ in range(n):
-            clock += r.struct()
-        old = ranges.get(client, (start, clock))
-        ranges[client] = (min(old[0], start), max(old[1], clock))
+    for s in decoded.structs:
+        start, end = ranges.get(s.client, (s.clock, s.clock + s.length))
+        ranges[s.client] = (min(start, s.clock), max(end, s.clock + s.length))
     return ranges
 
 

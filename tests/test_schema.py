@@ -1,0 +1,216 @@
+"""The board schema's decoder and checks, on their own (no server, no browser): what the rooms
+rely on to refuse hostile updates without ever misreading an honest one."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from pycrdt import Array, Doc, Map, Text
+
+from jupyterspot_magic.schema import (
+    BOARD,
+    CONTROL,
+    Reader,
+    SchemaError,
+    Unresolved,
+    Validator,
+    check_awareness,
+    decode_update,
+    split_update,
+    write_delete_update,
+    write_nested_chain,
+)
+from jupyterspot_magic.store import client_ranges
+
+from .room_server import valid_shape
+
+
+def updates_of(build) -> list[bytes]:
+    doc = Doc()
+    out: list[bytes] = []
+    doc.observe(lambda event: out.append(event.update))
+    build(doc)
+    return out
+
+
+def accept_all(validator: Validator, updates: list[bytes]) -> None:
+    for update in updates:
+        validator.commit(validator.check(update))
+
+
+def test_the_viewers_shapes_and_edits_are_accepted():
+    def draw(doc: Doc) -> None:
+        shapes = doc.get("shapes", type=Map)
+        shapes["k1-mwq3h2cv-a1"] = valid_shape(t="pen", pts=bytes(48), d=3)
+        shapes["k1-mwq3h2cv-a1"]["pts"] = bytes(96)  # grows while drawn
+        shapes["k1-mwq3h2cv-a1"]["x"] = 5.5  # moved
+        shapes["n2"] = valid_shape(t="note", text="hello <b>", w=120.0)
+        del shapes["n2"]  # erased
+        shapes["n2"] = valid_shape(t="text", text="again")  # same id, new map
+
+    accept_all(Validator(BOARD), updates_of(draw))
+
+
+@pytest.mark.parametrize(
+    ("fields", "why"),
+    [
+        ({"t": "star"}, "out of bounds"),
+        ({"c": "red"}, "out of bounds"),
+        ({"pts": bytes(5)}, "out of bounds"),
+        ({"pts": bytes(240_004)}, "out of bounds"),
+        ({"x": float("nan")}, "out of bounds"),
+        ({"ci": -1.0}, "out of bounds"),
+        ({"d": 4.0}, "out of bounds"),
+        ({"text": "x" * 4001}, "out of bounds"),
+        ({"cell": ["a"]}, "out of bounds"),
+        ({"zz": 1.0}, "unknown field"),
+        ({"nested": Map({"a": 1.0})}, "unknown field"),
+    ],
+)
+def test_fields_outside_the_documented_bounds_are_refused(fields, why):
+    validator = Validator(BOARD)
+    (update,) = updates_of(lambda d: d.get("shapes", type=Map).__setitem__("s", Map(fields)))
+    with pytest.raises(SchemaError, match=why):
+        validator.check(update)
+
+
+def test_a_nested_map_inside_a_shape_field_is_refused():
+    validator = Validator(BOARD)
+
+    def build(doc: Doc) -> None:
+        shape = valid_shape()
+        doc.get("shapes", type=Map)["s"] = shape
+        shape["c"] = Map({"x": 1.0})
+
+    first, second = updates_of(build)
+    validator.commit(validator.check(first))
+    with pytest.raises(SchemaError, match="nested types"):
+        validator.check(second)
+
+
+def test_chains_other_roots_and_other_content_kinds_are_refused():
+    validator = Validator(BOARD)
+    with pytest.raises(SchemaError):
+        validator.check(write_nested_chain(7, 40_000))
+    with pytest.raises(SchemaError, match="unknown root"):
+        validator.check(write_nested_chain(7, 0, root="strokes"))
+    (text,) = updates_of(lambda d: d.get("shapes", type=Text).insert(0, "hi"))
+    with pytest.raises(SchemaError, match="content kind"):
+        validator.check(text)
+    (items,) = updates_of(lambda d: d.get("shapes", type=Array).append(1))
+    with pytest.raises(SchemaError, match="not a map entry"):
+        validator.check(items)
+
+
+def test_updates_must_come_in_causal_order():
+    validator = Validator(BOARD)
+
+    def build(doc: Doc) -> None:
+        shapes = doc.get("shapes", type=Map)
+        shapes["s"] = valid_shape()
+        shapes["s"]["x"] = 9.0
+
+    first, second = updates_of(build)
+    with pytest.raises(Unresolved):
+        validator.check(second)  # builds on the first, which the server never got
+    validator.check(write_delete_update(123, 0, 1))  # deleting what is unknown changes nothing
+    validator.commit(validator.check(first))
+    validator.commit(validator.check(second))
+    validator.commit(validator.check(first))  # a repeat is integrated as nothing
+
+
+def test_values_are_consumed_exactly_as_yrs_reads_them():
+    """An object or array value must be walked, not just refused: otherwise the bytes after it
+    are read as structs the server checks while yrs reads something else."""
+    (update,) = updates_of(
+        lambda d: d.get("shapes", type=Map).__setitem__(
+            "s", Map({"cell": {"a": [1, {"b": None}], "c": "x"}, "x": 1.0})
+        )
+    )
+    decoded = decode_update(update)
+    assert [s.parent_sub for s in decoded.structs] == ["s", "cell", "x"]
+    assert decoded.structs[-1].values == [1.0]
+    deep: object = 1
+    for _ in range(40):
+        deep = [deep]
+    (nested,) = updates_of(lambda d: d.get("m", type=Map).__setitem__("k", deep))
+    with pytest.raises(SchemaError, match="nested too deeply"):
+        decode_update(nested)
+
+
+def test_control_accepts_only_its_fields():
+    validator = Validator(CONTROL)
+
+    def lead(doc: Doc) -> None:
+        control = doc.get("control", type=Map)
+        control["leader"] = 12345
+        control["leadPolicy"] = "host"
+        control["leader"] = None
+
+    accept_all(validator, updates_of(lead))
+    (bad,) = updates_of(lambda d: d.get("control", type=Map).__setitem__("leader", "me"))
+    with pytest.raises(SchemaError):
+        Validator(CONTROL).check(bad)
+
+
+def test_a_big_board_cut_in_pieces_rebuilds_the_same_board():
+    doc = Doc()
+    shapes = doc.get("shapes", type=Map)
+    for i in range(600):
+        shapes[f"s{i}"] = valid_shape(t="pen", pts=bytes(400), x=float(i))
+    for i in range(0, 600, 7):
+        del shapes[f"s{i}"]
+    pieces = split_update(doc.get_update(), 20_000)
+    assert len(pieces) > 10
+    again = Doc()
+    for piece in pieces:
+        again.apply_update(piece)
+    assert again.get("shapes", type=Map).to_py() == shapes.to_py()
+
+
+def test_awareness_states_hold_only_documented_fields():
+    check_awareness(
+        {
+            "user": {"name": "Ana", "color": "#e03131", "role": "guest"},
+            "cursor": {"cell": "c1", "x": 1, "y": 2.5},
+            "scroll": {"cell": "c1", "offset": 3, "index": 0, "count": 10},
+            "following": 42,
+            "leadRequest": {"seq": 3, "op": "hand", "to": 42},
+            "laser": None,
+        }
+    )
+    for bad in (
+        {"f": 1},
+        {"user": {"name": "x" * 101}},
+        {"cursor": {"cell": "c", "x": "1", "y": 2}},
+        {"leadRequest": {"seq": 1, "op": "steal"}},
+        {"user": {"name": "A", "avatar": "http://x"}},
+    ):
+        with pytest.raises(SchemaError):
+            check_awareness(bad)
+
+
+def test_clock_ranges_of_stored_rows_match_yrs_on_any_document():
+    """store.py reads stored rows' clock ranges with the schema's decoder (permissive mode):
+    on documents with text (emoji), arrays and nested values it must agree with yrs."""
+    for seed in range(40):
+        rng = random.Random(seed)
+        doc = Doc()
+        text = doc.get("t", type=Text)
+        items = doc.get("a", type=Array)
+        entries = doc.get("m", type=Map)
+        for _ in range(60):
+            op = rng.randrange(4)
+            if op == 0:
+                text.insert(rng.randrange(len(str(text)) + 1), rng.choice(["x", "é", "😀", "ab"]))
+            elif op == 1:
+                items.append(rng.choice([1, "s", {"k": [1, {"z": None}]}, 2.5]))
+            elif op == 2:
+                entries[f"k{rng.randrange(5)}"] = rng.choice([1, "v", [1, 2]])
+            elif len(str(text)) > 1:
+                del text[0:1]
+        r = Reader(doc.get_state())
+        state = {r.var_uint(): r.var_uint() for _ in range(r.var_uint())}
+        ours = {client: end for client, (_, end) in client_ranges(doc.get_update()).items()}
+        assert ours == state, seed
