@@ -9,7 +9,14 @@ import { Lasers } from "./laser";
 import { BoardModel } from "./model";
 import { NoteEditor } from "./notes";
 import { Renderer, svg } from "./render";
-import { encodePoints, newId, readShape, type Shape, type ShapeFields } from "./shapes";
+import {
+  encodePoints,
+  MAX_TEXT,
+  newId,
+  readShape,
+  type Shape,
+  type ShapeFields,
+} from "./shapes";
 import { Space } from "./space";
 import { DRAWING_TOOLS, Input, type Tool } from "./tools";
 import { INKS, TOOL_DEFS, Toolbar } from "./toolbar";
@@ -305,6 +312,8 @@ export class Board {
       if (k === "pts") stored.pts = encodePoints(v as ArrayLike<number>);
       else if (k === "ci") stored.ci = Math.max(0, Math.trunc(v as number));
       else if (k === "d") stored.d = v === 3 ? 3 : 2;
+      else if (k === "text") stored.text = (v as string).slice(0, MAX_TEXT);
+      else if (k === "by") stored.by = (v as string).slice(0, 60);
       else stored[k] = v as string | number;
     }
     stored.at ??= Date.now();

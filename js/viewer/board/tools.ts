@@ -112,8 +112,8 @@ function frameThrottle(fn: () => void): { schedule(): void; flush(): void; cance
 const SYNC_MS = 50; // a stroke in progress reaches the others at 20 Hz
 
 /**
- * Write `fn` at most every SYNC_MS while `dirty`, and always once more SYNC_MS after the last
- * skipped attempt (a trailing write): points drawn just before the pointer pauses or the page
+ * Run `fn` (a write) on `poke()` at most every SYNC_MS, and once more after a poke that came too
+ * soon (a trailing write, on a timer): points drawn just before the pointer pauses or the page
  * stalls reach the others without waiting for the next move or the release. `stop()` cancels
  * the pending write for good (nothing is ever written after the gesture ended).
  */
