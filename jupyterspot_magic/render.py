@@ -56,7 +56,8 @@ __all__ = [
 ]
 
 CONFIG_PLACEHOLDER = "<!--jupyterspot-config-->"
-RENDERER_VERSION = "1"  # bump when the page changes in a way the cache key would not see
+# Bump when the page changes in a way the cache key would not see (2: MathJax on cells only)
+RENDERER_VERSION = "2"
 CACHE_ENV = "JUPYTERSPOT_CACHE_DIR"
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 TEMPLATE_NAME = "jupyterspot"
