@@ -30,7 +30,7 @@ from typing import Any
 from pycrdt import Doc
 
 from . import schema as board_schema
-from .schema import SchemaError, Unresolved, Validator
+from .schema import Reader, SchemaError, Unresolved, Validator, write_var_bytes, write_var_uint
 
 log = logging.getLogger(__name__)
 
@@ -95,38 +95,22 @@ class TokenBucket:
 # --- lib0 encoding -------------------------------------------------------------------------
 
 
+def _read_at(buf: bytes, pos: int, read: Callable[[Reader], Any]) -> tuple[Any, int]:
+    """One lib0 value at `pos` (schema.Reader is the one decoder) and the position after it."""
+    reader = Reader(buf)
+    reader.pos = pos
+    try:
+        return read(reader), reader.pos
+    except SchemaError as e:
+        raise ProtocolError(str(e)) from None
+
+
 def read_var_uint(buf: bytes, pos: int) -> tuple[int, int]:
-    value = shift = 0
-    while True:
-        if pos >= len(buf) or shift > 63:
-            raise ProtocolError("truncated or oversized varuint")
-        byte = buf[pos]
-        pos += 1
-        value |= (byte & 0x7F) << shift
-        shift += 7
-        if byte < 0x80:
-            return value, pos
+    return _read_at(buf, pos, Reader.var_uint)
 
 
 def read_var_bytes(buf: bytes, pos: int) -> tuple[bytes, int]:
-    length, pos = read_var_uint(buf, pos)
-    end = pos + length
-    if end > len(buf):
-        raise ProtocolError("truncated payload")
-    return buf[pos:end], end
-
-
-def write_var_uint(num: int) -> bytes:
-    out = bytearray()
-    while num > 0x7F:
-        out.append(0x80 | (num & 0x7F))
-        num >>= 7
-    out.append(num)
-    return bytes(out)
-
-
-def write_var_bytes(data: bytes) -> bytes:
-    return write_var_uint(len(data)) + data
+    return _read_at(buf, pos, Reader.var_bytes)
 
 
 def ws_frame(message: bytes) -> bytes:

@@ -251,8 +251,8 @@ def split_update(data: bytes, limit: int) -> list[bytes]:
             j, begin = i, start if i == 0 else run[i - 1].end
             while j < count and (j == i or run[j].end - begin <= limit):
                 j += 1
-            head = _var_uint(1) + _var_uint(j - i) + _var_uint(run[i].client)
-            head += _var_uint(run[i].clock)
+            head = write_var_uint(1) + write_var_uint(j - i) + write_var_uint(run[i].client)
+            head += write_var_uint(run[i].clock)
             pieces.append(head + data[begin : run[j - 1].end] + empty_deletes)
             i = j
     pieces.append(b"\x00" + data[update.delete_start :])  # no structs, every deletion
@@ -263,25 +263,26 @@ def write_nested_chain(client: int, depth: int, root: str = "shapes") -> bytes:
     """An update of `depth` + 1 Y.Maps each inside the previous one (a hostile shape: the
     tests' row 1/2 attack, built by hand because making it in a Doc is slow and deleting it
     there is the crash itself)."""
-    key = b"\x01k"
-    first = bytes([TYPE | BIT6]) + b"\x01" + _var_bytes(root.encode()) + _var_bytes(b"evil")
+    key, w = b"\x01k", write_var_uint
+    first = bytes([TYPE | BIT6, 1]) + write_var_bytes(root.encode()) + write_var_bytes(b"evil")
     parts = [first + bytes([YMAP])]
-    for clock in range(depth):
-        parts.append(bytes([TYPE | BIT6, 0]) + _var_uint(client) + _var_uint(clock) + key + b"\x01")
-    head = b"\x01" + _var_uint(depth + 1) + _var_uint(client) + b"\x00"
+    for clock in range(depth):  # info, "parent is an id", the id, key "k", type Y.Map
+        parts.append(bytes([TYPE | BIT6, 0]) + w(client) + w(clock) + key + bytes([YMAP]))
+    head = b"\x01" + write_var_uint(depth + 1) + write_var_uint(client) + b"\x00"
     return head + b"".join(parts) + b"\x00"
 
 
-def _var_bytes(data: bytes) -> bytes:
-    return _var_uint(len(data)) + data
+def write_var_bytes(data: bytes) -> bytes:
+    return write_var_uint(len(data)) + data
 
 
 def write_delete_update(client: int, clock: int, length: int) -> bytes:
     """An update that only deletes `length` items of `client` from `clock` (no structs)."""
-    return b"\x00\x01" + _var_uint(client) + b"\x01" + _var_uint(clock) + _var_uint(length)
+    w = write_var_uint
+    return b"\x00\x01" + w(client) + b"\x01" + w(clock) + w(length)
 
 
-def _var_uint(n: int) -> bytes:
+def write_var_uint(n: int) -> bytes:
     out = bytearray()
     while n > 0x7F:
         out.append(0x80 | (n & 0x7F))

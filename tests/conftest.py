@@ -48,6 +48,15 @@ def wait_for(
     raise AssertionError(f"{what}: not within {timeout}s (last: {last!r})")
 
 
+def rss_mb() -> float:
+    """This process' resident memory (MB): the share server of the `server` fixture lives here."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    raise AssertionError("no VmRSS")
+
+
 def free_port() -> int:
     """A loopback port nothing listens on right now."""
     with socket.socket() as s:

@@ -6,6 +6,8 @@ import json
 import os
 import queue
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from jupyter_client.manager import KernelManager
@@ -83,3 +85,20 @@ class Kernel:
             self.kc.stop_channels()
         finally:
             self.km.shutdown_kernel(now=True)
+
+
+@contextmanager
+def sharing_kernel(repo: Path, notebook: Path) -> Iterator[Kernel]:
+    """A kernel that ran `%jupyterspot share NOTEBOOK --tunnel none` (stopped afterwards)."""
+    k = Kernel(repo)
+    k.execute(f"%load_ext jupyterspot_magic\n%jupyterspot share {notebook} --tunnel none")
+    try:
+        yield k
+    finally:
+        k.execute("%jupyterspot stop")
+        k.shutdown()
+
+
+def share_info(kernel: Kernel) -> dict:
+    """The kernel's current share: url, host_url, ws_url, room, tokens (the CLI's --json)."""
+    return kernel.json("import json, jupyterspot_magic as j; print(json.dumps(j.current().info()))")

@@ -31,16 +31,8 @@ from jupyterspot_magic.rooms import (
 )
 from jupyterspot_magic.schema import STRUCT_COST, write_delete_update, write_nested_chain
 
-from .conftest import wait_for
+from .conftest import rss_mb, wait_for
 from .room_server import base, on_server, shapes, valid_shape
-
-
-def rss_mb() -> float:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    raise AssertionError("no VmRSS")
 
 
 def close_code(ws) -> int:

@@ -22,7 +22,7 @@ import time
 import pytest
 
 from .conftest import DEMO, REPO, wait_for
-from .kernel import Kernel
+from .kernel import share_info, sharing_kernel
 
 LIVE = "window.jupyterspot && window.jupyterspot.connection.status.state === 'live'"
 # s: what two exports may add to the server loop's longest pause (before: 5.6-10 s; now measured
@@ -250,15 +250,8 @@ EVIL = "\x1b[2J\x1b]0;pwned\x07Eve\u202eevil\u2066\x9b31m\u200b\x7f" + "x" * 70
 
 @pytest.fixture(scope="module")
 def kernel():
-    k = Kernel(REPO)
-    k.execute(f"%load_ext jupyterspot_magic\n%jupyterspot share {DEMO} --tunnel none")
-    yield k
-    k.execute("%jupyterspot stop")
-    k.shutdown()
-
-
-def _info(kernel) -> dict:
-    return kernel.json("import json, jupyterspot_magic as j; print(json.dumps(j.current().info()))")
+    with sharing_kernel(REPO, DEMO) as k:
+        yield k
 
 
 def _joined(ws_base: str, room: str, token: str, node_peers, name: str):
@@ -283,7 +276,7 @@ def _has_ids(kernel, ids: set[int]) -> bool:
 
 
 def test_copied_names_and_escape_sequences(kernel, node_peers):
-    info = _info(kernel)
+    info = share_info(kernel)
     ws_base = info["ws_url"]
     ana = _joined(ws_base, "board", info["token"], node_peers, "Ana")
     copycat = _joined(ws_base, "board", info["token"], node_peers, "ana")  # same, other case

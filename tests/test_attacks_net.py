@@ -39,21 +39,13 @@ from jupyterspot_magic.rooms import (
     encode_awareness,
 )
 
-from .conftest import wait_for
+from .conftest import rss_mb, wait_for
 from .room_server import base, on_server
 
 AWARENESS_STATE = '{"user":{"name":"Ana","color":"#e03131","role":"guest"}}'
 
 
 # --- measuring ----------------------------------------------------------------------------
-
-
-def rss_mb() -> float:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    raise AssertionError("no VmRSS")
 
 
 def fd_count() -> int:

@@ -9,22 +9,24 @@ import time
 import pytest
 
 from .conftest import DEMO, REPO
-from .kernel import Kernel
+from .kernel import share_info, sharing_kernel
 
 XSS_NAME = "<img src=x onerror=window.__xss=1>"
+# A modified page writing the board directly, past the UI (a valid shape: the server's schema
+# refuses anything else); `new shapes.constructor()` is a Y.Map without importing yjs.
+RAW_SHAPE = """id => {
+  const shapes = window.jupyterspot.boardDoc.getMap('shapes');
+  const m = new shapes.constructor();
+  const f = {t: 'rect', cell: 'x', ci: 0, x: 1, y: 1, w: 5, h: 5, c: '#e03131', s: 4};
+  for (const [k, v] of Object.entries(f)) m.set(k, v);
+  shapes.set(id, m);
+}"""
 
 
 @pytest.fixture
 def kernel():
-    k = Kernel(REPO)
-    k.execute(f"%load_ext jupyterspot_magic\n%jupyterspot share {DEMO} --tunnel none")
-    yield k
-    k.execute("%jupyterspot stop")
-    k.shutdown()
-
-
-def links(kernel) -> dict:
-    return kernel.json("import json, jupyterspot_magic as j; print(json.dumps(j.current().info()))")
+    with sharing_kernel(REPO, DEMO) as k:
+        yield k
 
 
 def status(page) -> str:
@@ -46,7 +48,7 @@ def open_page(browser, url: str, name: str):
 
 
 def test_kick_keeps_that_browser_out(kernel, browser):
-    info = links(kernel)
+    info = share_info(kernel)
     alice_ctx, alice = open_page(browser, info["url"], "Alice")
     mallory_ctx, mallory = open_page(browser, info["url"], "Mallory")
     alice.locator('[data-testid="participants"]').get_by_text("Mallory").wait_for()
@@ -65,7 +67,7 @@ def test_kick_keeps_that_browser_out(kernel, browser):
 
 
 def test_rotate_stops_old_pages_without_retrying(kernel, browser):
-    info = links(kernel)
+    info = share_info(kernel)
     context, page = open_page(browser, info["url"], "Old")
     attempts: list[str] = []
     page.on("websocket", lambda ws: attempts.append(ws.url))
@@ -77,7 +79,7 @@ def test_rotate_stops_old_pages_without_retrying(kernel, browser):
     time.sleep(5)
     assert len(attempts) == settled, f"the page kept retrying: {attempts}"
     assert settled <= 2, attempts  # at most one refused attempt per room
-    new = links(kernel)
+    new = share_info(kernel)
     assert new["url"] != info["url"] and new["host_url"] == info["host_url"]
     assert page.goto(info["url"]).status == 403
     _, fresh = open_page(browser, new["url"], "New")
@@ -86,7 +88,7 @@ def test_rotate_stops_old_pages_without_retrying(kernel, browser):
 
 
 def test_view_only_is_enforced_by_the_server(kernel, browser):
-    info = links(kernel)
+    info = share_info(kernel)
     host_ctx, host = open_page(browser, info["host_url"], "Host")
     guest_ctx, guest = open_page(browser, info["url"], "Guest")
     kernel.execute("%jupyterspot viewonly on")
@@ -94,8 +96,8 @@ def test_view_only_is_enforced_by_the_server(kernel, browser):
         "window.jupyterspot.controlDoc.getMap('control').get('drawPolicy') === 'host'"
     )
     # Even a guest bypassing the page's disabled tools cannot draw:
-    guest.evaluate("window.jupyterspot.boardDoc.getMap('shapes').set('sneaky', {kind: 'x'})")
-    host.evaluate("window.jupyterspot.boardDoc.getMap('shapes').set('by-host', {kind: 'x'})")
+    guest.evaluate(RAW_SHAPE, "sneaky")
+    host.evaluate(RAW_SHAPE, "by-host")
     guest.wait_for_function("window.jupyterspot.boardDoc.getMap('shapes').has('by-host')")
     time.sleep(0.5)
     assert not host.evaluate("window.jupyterspot.boardDoc.getMap('shapes').has('sneaky')")
@@ -106,14 +108,14 @@ def test_view_only_is_enforced_by_the_server(kernel, browser):
     )
     assert server_keys == ["by-host"]
     kernel.execute("%jupyterspot viewonly off")
-    guest.evaluate("window.jupyterspot.boardDoc.getMap('shapes').set('later', {kind: 'x'})")
+    guest.evaluate(RAW_SHAPE, "later")
     host.wait_for_function("window.jupyterspot.boardDoc.getMap('shapes').has('later')")
     host_ctx.close()
     guest_ctx.close()
 
 
 def test_names_are_text_never_html(kernel, browser):
-    info = links(kernel)
+    info = share_info(kernel)
     ctx_a, watcher = open_page(browser, info["url"], "Watcher")
     ctx_b, _ = open_page(browser, info["url"], XSS_NAME.replace("=", "%3D").replace(" ", "%20"))
     people = watcher.locator('[data-testid="participants"]')
