@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import logging
 import time
@@ -27,7 +28,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from pycrdt import Doc
+from pycrdt import Doc, Map
 
 from . import schema as board_schema
 from .schema import Reader, SchemaError, Unresolved, Validator, write_var_bytes, write_var_uint
@@ -212,6 +213,7 @@ class Connection:
         self.messages: TokenBucket | None = None  # set by the room it joins
         self.growth: TokenBucket | None = None
         self.presence: TokenBucket | None = None  # awareness bytes relayed for this connection
+        self.step1s: TokenBucket | None = None  # sync requests: each costs the board's encoding
         self.client_ids: set[int] = set()
         self.ids_ever: set[int] = set()  # bounded by MAX_IDS_PER_CONNECTION_LIFETIME
         self.deferred: dict[int, AwarenessEntry] = {}  # states over budget, latest only
@@ -242,20 +244,23 @@ class Connection:
             return
         self._wakeup.set()
 
-    def send_step2(self, update: bytes) -> None:
-        """Answer a sync step 1. A board bigger than SYNC_SPLIT goes in pieces, each once the
-        socket has drained below SYNC_PACE: a single 20 MiB sync used to trip the slow-reader
-        limit and drop every newcomer. Cutting needs a decode of the whole board (Python, ~10
-        us a struct), so it runs in a worker thread and only for boards that need it."""
+    def send_step2(self, update: bytes, cut: Callable[[bytes], Awaitable[list[bytes]]]) -> None:
+        """Answer a sync step 1. A board bigger than SYNC_SPLIT goes in pieces (`cut`: the
+        room's, shared by everyone joining the same board), each once the socket has drained
+        below SYNC_PACE: a single 20 MiB sync used to trip the slow-reader limit and drop every
+        newcomer."""
         if len(update) <= SYNC_SPLIT or self.frames is None:
             self.send(sync_message(STEP2, update))
             return
-        self._pacing = asyncio.get_running_loop().create_task(self._pace(update))
+        self._pacing = asyncio.get_running_loop().create_task(self._pace(cut(update)))
 
-    async def _pace(self, update: bytes) -> None:
+    def syncing(self) -> bool:
+        """A paced answer is still going out (a second step 1 meanwhile is ignored)."""
+        return self._pacing is not None and not self._pacing.done()
+
+    async def _pace(self, pieces: Awaitable[list[bytes]]) -> None:
         assert self.frames is not None
-        messages = await asyncio.to_thread(sync_step2_pieces, update)
-        for message in messages:
+        for message in await pieces:
             while not self.closed and self.frames.buffered() > SYNC_PACE:
                 await asyncio.sleep(0.005)  # uvicorn exposes no drain event for raw writes
             if self.closed:
@@ -345,8 +350,9 @@ class Room:
         self.doc = Doc()
         self.doc_bytes = 0  # update bytes applied so far (an upper bound of the doc's size)
         self.cost = 0  # decoded cost of everything integrated (see RoomLimits.max_cost)
-        self.validator = Validator(SCHEMAS[self.name])
+        self.validator = Validator(SCHEMAS[self.name], self._live_entries)
         self._checked: board_schema.Checked | None = None  # the update being applied
+        self._cut_cache: tuple[bytes, asyncio.Future] | None = None  # see _cut
         self.connections: set[Connection] = set()
         self.awareness: dict[int, AwarenessEntry] = {}
         self.owners: dict[int, Connection] = {}
@@ -368,6 +374,7 @@ class Room:
         conn.messages = TokenBucket(limits.messages_per_second, limits.message_burst)
         conn.growth = TokenBucket(limits.growth_per_second, limits.growth_burst)
         conn.presence = TokenBucket(limits.presence_per_second, limits.presence_burst)
+        conn.step1s = TokenBucket(1.0, 5.0)  # a page sends one per connection
         self.connections.add(conn)
         conn.send(self.step1())
         present = [(cid, e) for cid, e in self.awareness.items() if e.state is not None]
@@ -418,6 +425,7 @@ class Room:
         self._pending = {}
         self._flush_scheduled = False
         self._origin = None
+        self._cut_cache = None  # its future belonged to the dead loop
 
     def resync(self) -> None:
         """Ask every client for what the server lacks (they answer step 1 with step 2)."""
@@ -462,11 +470,15 @@ class Room:
         step = message[1]
         payload, _ = read_var_bytes(message, 2)
         if step == STEP1:
+            if conn.step1s is not None and not conn.step1s.take():
+                raise LimitExceeded(CLOSE_TOO_MANY, "too many sync requests")
+            if conn.syncing():
+                return  # its board is on the way; another copy would only cost memory
             try:
                 missing = self.doc.get_update(payload)
             except ValueError as e:
                 raise ProtocolError(f"bad state vector: {e}") from None
-            conn.send_step2(missing)
+            conn.send_step2(missing, self._cut)
             conn.synced = True  # no await between the two lines: no update can slip past
         elif step in (STEP2, UPDATE):
             if conn.role not in self.writers or payload == EMPTY_UPDATE:
@@ -503,19 +515,50 @@ class Room:
         except BaseException as e:  # pyo3 panics derive from BaseException
             if isinstance(e, KeyboardInterrupt | SystemExit):
                 raise
+            self._reindex()  # yrs may have integrated part of it before it failed
             raise ProtocolError(f"corrupt update: {e}") from None
         finally:
             self._origin = None
             self._checked = None
         self.validator.commit(checked)
         self.cost += checked.cost
+        if not self._index_matches(checked):
+            self._reindex()
+            raise ProtocolError("the update did not integrate as checked")
+
+    def _index_matches(self, checked: board_schema.Checked) -> bool:
+        """Defense in depth: yrs' state vector agrees with the index for the clients just
+        written (a disagreement means a struct integrated that the check did not see)."""
+        reader = Reader(self.doc.get_state())
+        state = {reader.var_uint(): reader.var_uint() for _ in range(reader.var_uint())}
+        tails = self.validator.tails()
+        return all(state.get(client, 0) == tails.get(client, 0) for client in checked.spans.spans)
+
+    def _reindex(self) -> None:
+        """Rebuild the index from the document itself (what yrs really holds)."""
+        log.error("%s: the schema index disagreed with the document; rebuilding it", self.name)
+        validator = Validator(self.validator.schema, self._live_entries)
+        validator.commit(validator.check_trusted(self.doc.get_update()))
+        self.validator = validator
+
+    async def _cut(self, update: bytes) -> list[bytes]:
+        """A big sync in pieces, cut once in a worker thread and shared: newcomers to the same
+        board get the same bytes, so ten joiners cost one cut and one copy of the pieces."""
+        key = hashlib.blake2b(update, digest_size=16).digest()
+        if self._cut_cache is None or self._cut_cache[0] != key:
+            job = asyncio.ensure_future(asyncio.to_thread(sync_step2_pieces, update))
+            self._cut_cache = (key, job)
+        return await asyncio.shield(self._cut_cache[1])
+
+    def _live_entries(self) -> int:
+        return len(self.doc.get(self.validator.schema.root, type=Map))
 
     def apply_stored(self, update: bytes) -> None:
         """Restore one stored update (server thread, before anyone connects): checked against
         the schema like a guest's, so a board poisoned before this version cannot come back.
         Raises ProtocolError (one line) for an update that is skipped."""
         try:
-            checked = self.validator.check(update)
+            checked = self.validator.check(update, max_structs=1 << 62)  # a whole board
         except SchemaError as e:
             raise ProtocolError(f"{self.name}: {e}") from None
         self._apply_remote(None, update, checked)

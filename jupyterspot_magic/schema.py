@@ -29,6 +29,7 @@ import bisect
 import math
 import re
 import struct
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -46,6 +47,9 @@ STRUCT_COST = 600
 # One update is decoded on the server loop: ~10 us a struct idle (35 under load), so 50,000
 # structs (about 4,000 shapes, e.g. a long offline session's reconnect) stall it <= 0.5-1.7 s.
 MAX_STRUCTS_PER_UPDATE = 50_000
+# yrs counts clocks in u32: a struct past it wraps around and corrupts yrs' memory (found by
+# review: a 17-byte GC struct of length 2^32 - 2 then a read of the board: SIGSEGV).
+MAX_CLOCK = 1 << 31
 
 
 class SchemaError(Exception):
@@ -226,6 +230,8 @@ def decode_update(
             s.end = r.pos
             structs.append(s)
             clock += s.length
+            if clock > MAX_CLOCK:
+                raise SchemaError("clock out of range")
     delete_start = r.pos
     deletes = []
     for _ in range(r.var_uint()):
@@ -298,14 +304,14 @@ def _read_struct(r: Reader, client: int, clock: int, permissive: bool = False) -
         return Struct(client, clock, _length(r.var_uint()), ref)
     s = Struct(client, clock, 1, ref)
     if info & BIT8:
-        s.origin = (r.var_uint(), r.var_uint())
+        s.origin = _id(r)
     if info & BIT7:
-        s.right_origin = (r.var_uint(), r.var_uint())
+        s.right_origin = _id(r)
     if not info & (BIT8 | BIT7):
         if r.var_uint() == 1:
             s.parent_root = r.string()
         else:
-            s.parent_id = (r.var_uint(), r.var_uint())
+            s.parent_id = _id(r)
         if info & BIT6:
             s.parent_sub = r.string()
     _read_content(r, s, permissive)
@@ -331,9 +337,16 @@ def _skip_other_content(r: Reader, ref: int) -> int:
 
 
 def _length(n: int) -> int:
-    if n < 1 or n > 1 << 40:
+    if n < 1 or n > MAX_CLOCK:
         raise SchemaError("bad struct length")
     return n
+
+
+def _id(r: Reader) -> ID:
+    client, clock = r.var_uint(), r.var_uint()
+    if clock >= MAX_CLOCK:
+        raise SchemaError("clock out of range")
+    return client, clock
 
 
 def _read_content(r: Reader, s: Struct, permissive: bool = False) -> None:
@@ -519,40 +532,94 @@ class Checked:
 class Validator:
     """Checks updates for one document; `commit` what the document actually integrated."""
 
-    def __init__(self, schema: DocSchema) -> None:
+    def __init__(self, schema: DocSchema, live_entries: Callable[[], int] | None = None) -> None:
         self.schema = schema
         self.index = StructIndex()
+        self.live_entries = live_entries  # the document's entry count now (max_entries check)
         self._last: tuple[int, Span] | None = None  # the span _lookup found last
 
-    def check(self, data: bytes) -> Checked:
-        """Raise SchemaError (or Unresolved) unless every struct fits the schema."""
-        update = decode_update(data)
+    def check(self, data: bytes, max_structs: int = MAX_STRUCTS_PER_UPDATE) -> Checked:
+        """Raise SchemaError (or Unresolved) unless every struct fits the schema.
+
+        Structs are taken in the order yrs integrates them (`BlockPicker` in yrs' update.rs):
+        each client's in clock order, switching to another client of the same update when a
+        struct names one of its structs not taken yet (yjs writes clients in descending id
+        order, so an honest reconnect often names a later section)."""
+        update = decode_update(data, max_structs)
         self._last = None  # spans of a rejected update must not be found again
+        queues = _client_queues(update)
         local = StructIndex()  # spans of this update (each client's in clock order)
-        cost = entries = 0
-        for s in update.structs:
-            tail = local.next_clock(s.client) or self.index.next_clock(s.client)
-            if s.clock > tail:
-                raise Unresolved(f"gap in client {s.client}'s clocks")
-            if s.clock + s.length <= tail or s.ref == SKIP:
-                continue  # known already (yrs skips it too), or nothing: a Skip leaves a gap
-            if s.clock < tail and s.ref not in (GC_REF, SKIP):
-                # yrs integrates only the new tail, as a continuation of the part it has
-                s.origin, s.parent_root, s.parent_id = (s.client, tail - 1), None, None
-            slot, is_map = self._place(s, local)
-            local.add(s.client, max(s.clock, tail), s.clock + s.length, slot, is_map)
-            cost += STRUCT_COST + s.size
-            entries += slot is not None and slot[0] == "" and s.ref == TYPE
+        totals = [0, 0]  # cost, new root entries
+        stack: list[int] = []
+        while True:
+            if not stack:
+                client = next((c for c, q in queues.items() if q), None)
+                if client is None:
+                    break
+                stack.append(client)
+            queue = queues[stack[-1]]
+            if not queue:
+                stack.pop()
+                continue
+            needed = self._missing(queue[0], local)
+            if needed is None:
+                self._take(queue.popleft(), local, totals)
+                if len(stack) > 1:
+                    stack.pop()  # back to the struct that waited for this client
+                continue
+            waits_on = queues.get(needed[0])
+            if not waits_on or waits_on[0].clock > needed[1] or needed[0] in stack:
+                raise Unresolved(f"reference to unknown item {needed}")
+            stack.append(needed[0])
         for _client, clock, length in update.deletes:
-            if length < 1 or clock + length > 1 << 53:
+            if length < 1 or clock + length > MAX_CLOCK:
                 raise SchemaError("bad delete range")
-        if self.index.entries + entries > self.schema.max_entries:
+        self._check_entries(totals[1])
+        return Checked(local, totals[0], totals[1])
+
+    def _missing(self, s: Struct, local: StructIndex) -> ID | None:
+        """The first struct `s` builds on that is neither integrated nor taken, or None."""
+        if s.ref in (GC_REF, SKIP):
+            return None
+        tail = local.next_clock(s.client) or self.index.next_clock(s.client)
+        if s.clock > tail:
+            return (s.client, tail)  # a gap: what fills it is not in this update either
+        for ref in (s.origin, s.parent_id):
+            if ref is not None and self.index.find(ref) is None and local.find(ref) is None:
+                return ref
+        return None
+
+    def _take(self, s: Struct, local: StructIndex, totals: list[int]) -> None:
+        tail = local.next_clock(s.client) or self.index.next_clock(s.client)
+        end = s.clock + s.length
+        if s.ref == SKIP or end <= tail:
+            return  # nothing, or integrated already (yrs skips it too)
+        if s.clock > tail:
+            raise Unresolved(f"gap in client {s.client}'s clocks")
+        if s.clock < tail and s.ref != GC_REF:
+            # yrs would integrate the tail under the item's own parent with the neighbour's key:
+            # honest encoders never send such a part (they start at the state vector). Refused.
+            raise SchemaError("an item overlapping what the server has")
+        slot, is_map = self._place(s, local)
+        local.add(s.client, max(s.clock, tail), end, slot, is_map)
+        totals[0] += STRUCT_COST + s.size
+        totals[1] += slot is not None and slot[0] == "" and s.ref == TYPE
+
+    def _check_entries(self, new: int) -> None:
+        if self.index.entries + new <= self.schema.max_entries:
+            return
+        if self.live_entries is not None:  # erased shapes free their places: count the living
+            self.index.entries = self.live_entries()
+        if self.index.entries + new > self.schema.max_entries:
             raise SchemaError("too many shapes on the board")
-        return Checked(local, cost, entries)
 
     def commit(self, checked: Checked) -> None:
         self.index.merge(checked.spans)
         self.index.entries += checked.entries
+
+    def tails(self) -> dict[int, int]:
+        """Per client, the clock the index says the document has reached."""
+        return {client: spans[-1].end for client, spans in self.index.spans.items() if spans}
 
     def learn(self, data: bytes) -> int:
         """Index an update the document integrated without a check (the kernel's own writes,
@@ -563,7 +630,7 @@ class Validator:
 
     def check_trusted(self, data: bytes) -> Checked:
         try:
-            return self.check(data)
+            return self.check(data, max_structs=1 << 62)
         except SchemaError:
             # The server's own transaction: index its structs wherever they claim to go.
             update = decode_update(data, max_structs=1 << 62)
@@ -636,6 +703,20 @@ class Validator:
             if value is _NOT_PLAIN or not check(value):
                 raise SchemaError(f"field {key!r} out of bounds")
         return False
+
+
+def _client_queues(update: Update) -> dict[int, deque[Struct]]:
+    """Each client's structs in clock order. A client in two sections is refused: yrs appends
+    the second to the first, clocks repeating, and would integrate what a check skipped."""
+    queues: dict[int, deque[Struct]] = {}
+    for first, _start, count in update.sections:
+        if count == 0:
+            continue
+        client = update.structs[first].client
+        if client in queues:
+            raise SchemaError(f"client {client} appears twice in one update")
+        queues[client] = deque(update.structs[first : first + count])
+    return queues
 
 
 def _check_inert(s: Struct) -> None:

@@ -396,3 +396,90 @@ def test_row2_a_browser_keeps_drawing_after_a_nested_chain_attack(browser, node_
     finally:
         page.context.close()
         s.stop()
+
+
+def test_review_a_client_in_two_sections_closes_the_sender_and_changes_nothing(server, node_peers):
+    """Found by review: yrs appends a client's second section and integrates it, clocks
+    repeating; the check once skipped it and 49,998 nested maps (then SIGSEGV) got through."""
+    from . import forge
+
+    srv, shared = server
+    honest = Honest(srv, node_peers)
+    chain = [forge.a_map(parent=(601, i), key="k") for i in range(2_000)]
+    shape = [forge.a_map(root="shapes", key="x"), *chain]
+    # section 1 covers the clocks with a harmless GC; section 2 repeats them with the chain
+    hostile = forge.update([(601, 0, [forge.gc(len(shape))]), (601, 0, shape)])
+
+    def attack() -> None:
+        with connect(f"{base(srv)}/board?token=guest-token", max_size=None) as ws:
+            ws.send(create_update_message(hostile))
+            assert close_code(ws) == CLOSE_BAD_FRAME
+        with connect(f"{base(srv)}/board?token=guest-token", max_size=None) as ws:
+            ws.send(create_update_message(write_delete_update(601, 0, 1)))
+
+    honest.probe_during(attack)
+    assert srv.running and set(honest.identical_with(srv, shared)) == {
+        f"honest-{i}" for i in range(1, honest.n + 1)
+    }
+
+
+def test_review_a_flood_of_sync_requests_on_a_big_board_is_bounded(server):
+    """Found by review: every sync step 1 on a board over 8 MiB started its own cut of the whole
+    board (60 requests: +1.2 GB). Now one answer at a time per connection, one cut per board
+    shared by everyone, and at most 5 requests in a burst (1/s after): 4429."""
+    from jupyterspot_magic.rooms import STEP1, sync_message
+
+    srv, shared = server
+    doc = Doc()
+    board = doc.get("shapes", type=Map)
+    for i in range(40):  # 9.6 MB
+        board[f"big{i}"] = valid_shape(t="pen", pts=bytes(240_000), d=3)
+    update = doc.get_update()
+    on_server(srv, lambda: shared.board.apply_stored(update))
+    rss0 = rss_mb()
+    with connect(f"{base(srv)}/board?token=guest-token", max_size=None) as ws:
+        for _ in range(60):
+            try:
+                ws.send(sync_message(STEP1, b"\x00"))
+            except Exception:
+                break
+        with pytest.raises(Exception) as closed:
+            while True:
+                ws.recv(timeout=20)  # reads its (one) board meanwhile
+        assert closed.value.rcvd.code == CLOSE_TOO_MANY
+    growth = rss_mb() - rss0
+    print(f"\n  60 sync requests on a {len(update) / 2**20:.1f} MiB board: RSS +{growth:.0f} MB")
+    assert growth < 3 * len(update) / 2**20 + 32
+    assert srv.running
+
+
+def test_review_a_reconnect_to_a_server_restarted_empty_restores_everything(node_peers):
+    """Found by review: yjs writes clients in descending id order; when the higher id edited the
+    lower id's shape, the check refused the reconnect's step 2 forever (5,742 resyncs in 3 s)."""
+    from jupyterspot_magic.serve import ServerThread
+
+    from .room_server import new_shared, register
+
+    srv = ServerThread("127.0.0.1", 0).start()
+    port = srv.port
+    register(srv, new_shared())
+    one = node_peers(base(srv), "board", "guest-token")
+    two = node_peers(base(srv), "board", "guest-token")
+    low, high = sorted((one, two), key=lambda p: p.client_id)
+    for peer in (low, high):
+        peer.wait(lambda e: e["event"] == "synced")
+    fields = {"t": "rect", "cell": "a", "ci": 0, "x": 1, "y": 2, "w": 10, "h": 10}
+    low.send(cmd="shape", key="s1", fields=fields | {"c": "#e03131", "s": 4, "by": "Lo", "at": 1})
+    high.wait(lambda e: e["event"] == "doc" and "s1" in e["maps"]["shapes"])
+    high.send(cmd="field", key="s1", field="x", value=50)  # the higher id edits the lower's shape
+    low.wait(lambda e: e["event"] == "doc" and e["maps"]["shapes"].get("s1", {}).get("x") == 50)
+    srv.stop()
+    again = ServerThread("127.0.0.1", port).start()  # the same address, an empty board
+    shared = new_shared()
+    register(again, shared)
+    try:
+        wait_for(lambda: shapes(shared, again).get("s1", {}).get("x") == 50, 20, "restored")
+        for peer in (low, high):
+            assert not [e for e in peer.history if e["event"] == "close" and e["code"] >= 4000]
+    finally:
+        again.stop()

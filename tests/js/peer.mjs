@@ -5,6 +5,7 @@
 //                      (in "shapes", the board schema's only root, v is stored as a real text
 //                      shape whose `text` is JSON of v; `maps` shows such shapes as v again)
 //                  {"cmd":"shape", "key": k, "fields": {...}}   a shape with exactly these fields
+//                  {"cmd":"field", "key": k, "field": f, "value": v}   change one field of a shape
 //                  {"cmd":"dump"}   -> {"event":"dump", "states": {id: state}, "maps": {...}}
 //                  {"cmd":"watch", "prefix": p}   later doc events show only shapes keyed p...
 //                      (a board an attacker filled would make every event huge; dump shows all)
@@ -57,6 +58,7 @@ rl.on('line', (line) => {
   if (m.cmd === 'awareness') provider.awareness.setLocalState(m.state)
   else if (m.cmd === 'set') set(m.map, m.key, m.value)
   else if (m.cmd === 'shape') doc.getMap('shapes').set(m.key, shapeOf(m.fields))
+  else if (m.cmd === 'field') doc.getMap('shapes').get(m.key).set(m.field, m.value)
   else if (m.cmd === 'dump') out({ event: 'dump', states: states(), maps: maps(true), clientID: doc.clientID })
   else if (m.cmd === 'watch') watch = m.prefix
   else if (m.cmd === 'offline') provider.disconnect()
