@@ -34,7 +34,8 @@ for (let i = 0; i < N; i++) {
   clients.push({ doc, p })
 }
 const closes = watchCloses(clients.map(c => c.p))
-const extra = () => (Object.keys(closes).length ? { closes } : {})
+const extraInfo = {}
+const extra = () => ({ ...extraInfo, ...(Object.keys(closes).length ? { closes } : {}) })
 const t0 = Date.now()
 while (connected < N) {
   if (Date.now() - t0 > 30000) { console.log(JSON.stringify({ scenario, N, error: `only ${connected}/${N} synced in 30 s`, ...extra() })); process.exit(2) }
@@ -59,6 +60,7 @@ if (scenario === 'strokes') {
   }, 1000 / RATE)
   await new Promise(r => setTimeout(r, SECONDS * 1000))
   clearInterval(iv)
+  extraInfo.sent = k
 } else {
   const start = performance.now()
   const since = () => performance.now() - start
@@ -79,8 +81,13 @@ if (scenario === 'strokes') {
   ivs.forEach(clearInterval)
 }
 await new Promise(r => setTimeout(r, 500))
-lat.sort((a, b) => a - b)
-const q = p => lat.length ? lat[Math.min(lat.length - 1, Math.floor(p * lat.length))].toFixed(1) : 'nan'
-console.log(JSON.stringify({ scenario, N, rate: RATE, seconds: SECONDS, syncMs, received: lat.length, p50: +q(0.5), p95: +q(0.95), p99: +q(0.99), max: +q(1), ...extra() }))
+const done = lat.slice()
+if (process.env.FANOUT_LATE) { // diagnostics: how many more arrive within FANOUT_LATE s
+  await new Promise(r => setTimeout(r, +process.env.FANOUT_LATE * 1000))
+  extraInfo.late = lat.length - done.length
+}
+done.sort((a, b) => a - b)
+const q = p => done.length ? done[Math.min(done.length - 1, Math.floor(p * done.length))].toFixed(1) : 'nan'
+console.log(JSON.stringify({ scenario, N, rate: RATE, seconds: SECONDS, syncMs, received: done.length, p50: +q(0.5), p95: +q(0.95), p99: +q(0.99), max: +q(1), ...extra() }))
 clients.forEach(c => { c.p.destroy() })
 process.exit(0)

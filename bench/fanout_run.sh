@@ -33,7 +33,7 @@ for n in $ns; do
       printf '{"server":"%s",' "$1"
       room="r$RANDOM"; [ "$1" = other ] && [ -n "${FANOUT_ROOM:-}" ] && room=$FANOUT_ROOM
       out=$(cd "$work" && timeout 120 node fanout.mjs "$2" "$room" "$n" "$3" "$secs" "$4" 2>>"$work/errors.log") || true
-      [ -n "$out" ] && echo "${out#\{}" || echo '"error":"no result (timeout); see '"$work"'/errors.log"}'
+      [ -n "$out" ] && echo "${out#\{}" || echo '"scenario":"'"$3"'","N":'"$n"',"error":"no result (timeout or crash); see '"$work"'/errors.log"}'
     done
   done
 done

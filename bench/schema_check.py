@@ -1,7 +1,8 @@
 """Cost of the board schema check (issue 11) on the server's event loop.
 
-The share server decodes and checks every incoming Yjs update (`Validator.check`) and indexes it
-(`Validator.commit`) on its event loop before pycrdt applies it, and checks every awareness state
+The share server decodes and checks every incoming Yjs update (`Validator.check`) on its event
+loop before pycrdt applies it, then indexes it (`Validator.commit`) and compares the index with
+yrs' state vector (`Room._apply_remote` does the apply and both), and checks every awareness state
 (`checked_state`): these times bound the loop stall each message adds. Updates are made by the
 real yjs the way the viewer makes them (bench/schema_updates.mjs): pen gestures (the shape's add,
 growing `pts` writes, the release write), one 4,000-stroke reconnect (~48,000 structs, the most
@@ -30,9 +31,9 @@ sys.path.insert(0, str(REPO))
 from pycrdt import Doc  # noqa: E402
 
 from jupyterspot_magic import schema  # noqa: E402
-from jupyterspot_magic.rooms import SYNC_CHUNK, checked_state  # noqa: E402
+from jupyterspot_magic.rooms import SYNC_CHUNK, Room, checked_state  # noqa: E402
 
-KINDS = {0: "stroke add (shape map + 11 fields)", 1: "stroke points write (1 struct)"}
+KINDS = {0: "stroke add (map + 11 fields)", 1: "stroke pts write (1 struct)"}
 
 
 def stats(name: str, times_ns: list[int], structs: int | None = None, unit: str = "us") -> dict:
@@ -84,26 +85,37 @@ def main() -> None:
         reconnect = (Path(tmp) / "reconnect.bin").read_bytes()
         board = (Path(tmp) / "board.bin").read_bytes()
 
-    # 1. gestures, in order, on one board (the index grows as on a live board)
-    validator, doc = schema.Validator(schema.BOARD), Doc()
+    # 1. gestures, in order, on one board (the index grows as on a live board), through the
+    # room's own path: Validator.check, then Room._apply_remote (pycrdt applies it, the index
+    # commits it and is compared with yrs' state vector, the relay message is encoded)
+    room = Room("board")
     times: dict[int, list[int]] = {0: [], 1: []}
     applied: dict[int, list[int]] = {0: [], 1: []}
+    plain: dict[int, list[int]] = {0: [], 1: []}
     structs: dict[int, int] = {0: 0, 1: 0}
+    doc = Doc()
     for kind, update in gestures:
         t0 = time.perf_counter_ns()
-        checked = validator.check(update)
+        checked = room.validator.check(update)
         t1 = time.perf_counter_ns()
-        doc.apply_update(update)
+        room._apply_remote(None, update, checked)
         t2 = time.perf_counter_ns()
-        validator.commit(checked)
+        doc.apply_update(update)
         t3 = time.perf_counter_ns()
-        times[kind].append(t1 - t0 + t3 - t2)
+        times[kind].append(t1 - t0)
         applied[kind].append(t2 - t1)
+        plain[kind].append(t3 - t2)
         structs[kind] = len(schema.decode_update(update).structs)  # same for every one
     for kind in (0, 1):
-        rows.append(stats(f"check+commit: {KINDS[kind]}", times[kind], structs[kind]))
+        rows.append(stats(f"Validator.check: {KINDS[kind]}", times[kind], structs[kind]))
     for kind in (0, 1):
-        rows.append(stats(f"  for scale, pycrdt apply_update: {KINDS[kind]}", applied[kind]))
+        rows.append(
+            stats(
+                f"  Room._apply_remote (apply, commit, index match): {KINDS[kind]}", applied[kind]
+            )
+        )
+    for kind in (0, 1):
+        rows.append(stats(f"  for scale, plain pycrdt apply_update: {KINDS[kind]}", plain[kind]))
 
     # 2. awareness: a page's state with a cursor (parse + schema check, per state relayed)
     state = json.dumps(
