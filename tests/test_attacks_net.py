@@ -479,9 +479,10 @@ def test_row4_a_message_left_unfinished_closes_its_socket(server, monkeypatch):
     slow.close()
     wait_for(lambda: on_server(srv, lambda: srv.guard.partial_pool) == 0, what="pool freed")
     # a sender that keeps finishing messages is never cut, however long it stays
+    # (presence: sync requests are limited to 5 a burst, then 1/s)
     with connect(f"{base(srv)}/board?token=guest-token") as ws:
-        for _ in range(15):
-            ws.send(create_sync_message(Doc()))
-            time.sleep(0.1)
+        for clock in range(1, 16):
+            ws.send(encode_awareness([(5150, AwarenessEntry(clock, '{"cursor":null}'))]))
+            time.sleep(0.1)  # pacing the sender: 1.5 s of finished messages
         assert honest_sync(srv.port, pid="after") < 2.0
 
