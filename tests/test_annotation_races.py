@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from .test_annotations import REL_BOX, TOL, cell_id, demo_pair, pick, show_cell, wave
+from .test_annotations import REL_BOX, TOL, both_on_cell, demo_pair, show_cell, wave
 
 __all__ = ["demo_pair"]  # the fixture, used by every test here
 
@@ -77,10 +77,7 @@ def test_points_drawn_within_one_task_reach_the_other_page_before_the_release(de
     an animation frame, and only if 50 ms had passed; otherwise nothing was rescheduled, so the
     stroke stayed stored cut at its last write (here: one point) until the next move."""
     a, b = demo_pair.a, demo_pair.b
-    cell = cell_id(a, 2)
-    box = show_cell(a, cell)
-    show_cell(b, cell)
-    pick(a, "tool-pen")
+    cell, box = both_on_cell(demo_pair, "tool-pen")
     points = wave(box, 0.5, 20)
     want = relative(points)
     shape_id = a.evaluate(GESTURE, steps(points, release=False))
@@ -97,10 +94,7 @@ def test_the_release_point_is_part_of_the_stroke(demo_pair):
     """The pointerup's own position ends the stroke, even when no move went there (a pen lifted
     fast; a coalesced last move): before the fix the stroke was stored cut at the last move."""
     a, b = demo_pair.a, demo_pair.b
-    cell = cell_id(a, 2)
-    box = show_cell(a, cell)
-    show_cell(b, cell)
-    pick(a, "tool-pen")
+    cell, box = both_on_cell(demo_pair, "tool-pen")
     points = wave(box, 0.5, 20)
     gesture = steps(points[:12], release=False) + [["up", *points[-1]]]
     shape_id = a.evaluate(GESTURE, gesture)
@@ -125,10 +119,7 @@ def test_a_stroke_begun_in_the_frame_of_a_layout_change_is_anchored_where_drawn(
     board re-measured cells only in that frame; under load it comes late): the stroke must be
     anchored to the cell under the pointer at the right place, on both pages."""
     a, b = demo_pair.a, demo_pair.b
-    cell = cell_id(a, 2)
-    show_cell(a, cell)
-    show_cell(b, cell)
-    pick(a, "tool-pen")
+    cell, _ = both_on_cell(demo_pair, "tool-pen")
     drawn = a.evaluate(
         """([cell, gesture]) => {
           const root = document.getElementById('jupyterspot-root');
@@ -182,10 +173,7 @@ def test_a_stroke_begun_in_the_frame_of_a_layout_change_is_anchored_where_drawn(
 
 def test_undo_in_the_same_task_as_the_release_removes_the_stroke_everywhere(demo_pair):
     a, b = demo_pair.a, demo_pair.b
-    cell = cell_id(a, 2)
-    box = show_cell(a, cell)
-    show_cell(b, cell)
-    pick(a, "tool-pen")
+    cell, box = both_on_cell(demo_pair, "tool-pen")
     # A first stroke, seen by both: the undo below must take the second one only.
     first = a.evaluate(GESTURE, steps(wave(box, 0.3, 20)))
     for page in (a, b):
@@ -209,10 +197,7 @@ def test_undo_while_the_stroke_is_still_drawn_takes_it_whole_and_for_good(demo_p
     ghost, and the release writes nothing; redo brings back every point drawn before the undo
     (before the fix: only those of the last throttled write)."""
     a, b = demo_pair.a, demo_pair.b
-    cell = cell_id(a, 2)
-    box = show_cell(a, cell)
-    show_cell(b, cell)
-    pick(a, "tool-pen")
+    cell, box = both_on_cell(demo_pair, "tool-pen")
     points = wave(box, 0.5, 20)
     shape_id = a.evaluate(GESTURE, steps(points[:11], release=False))
     a.evaluate(GESTURE, [[how, 0, 0]] + [["move", *p] for p in points[11:]])
@@ -244,10 +229,7 @@ def test_real_moves_with_the_main_thread_stalled_between_them(demo_pair):
     """Real (CDP) mouse events, each followed by a 40 ms busy main thread: frames and timers
     come late, as under load. The stored stroke is the drawn one, on both pages."""
     a, b = demo_pair.a, demo_pair.b
-    cell = cell_id(a, 2)
-    box = show_cell(a, cell)
-    show_cell(b, cell)
-    pick(a, "tool-pen")
+    cell, box = both_on_cell(demo_pair, "tool-pen")
     points = wave(box, 0.5, 20)
     stall = "() => { const t = performance.now(); while (performance.now() - t < 40); }"
     a.mouse.move(*points[0])

@@ -71,6 +71,15 @@ def cell_id(page, index: int) -> str:
     return page.locator(".jp-Cell").nth(index).get_attribute("id").removeprefix("cell-id=")
 
 
+def both_on_cell(pair: Pair, tool: str, index: int = 2) -> tuple[str, dict]:
+    """Both pages show cell `index` near the top and A holds `tool`: (cell id, its box on A)."""
+    cell = cell_id(pair.a, index)
+    box = show_cell(pair.a, cell)
+    show_cell(pair.b, cell)
+    pick(pair.a, tool)
+    return cell, box
+
+
 def show_cell(page, cell: str) -> dict:
     """Scroll the cell to the upper part of the viewport; its box in client px."""
     page.evaluate(
@@ -173,10 +182,7 @@ def assert_same_box(pair: Pair, shape_id: str, cell: str, settle: float = 3.0) -
 
 def test_pen_stroke_reaches_the_other_page_within_a_second_on_the_same_content(demo_pair):
     a, b = demo_pair.a, demo_pair.b
-    cell = cell_id(a, 2)
-    box = show_cell(a, cell)
-    show_cell(b, cell)
-    pick(a, "tool-pen")
+    cell, box = both_on_cell(demo_pair, "tool-pen")
     points = wave(box, 0.5)
     a.mouse.move(*points[0])
     a.mouse.down()
@@ -340,10 +346,7 @@ def test_eraser_text_sticky_note_and_arrow_round_trip(demo_pair):
 
 def test_note_text_is_shown_literally_and_runs_nothing(demo_pair):
     a, b = demo_pair.a, demo_pair.b
-    cell = cell_id(a, 2)
-    box = show_cell(a, cell)
-    show_cell(b, cell)
-    pick(a, "tool-note")
+    cell, box = both_on_cell(demo_pair, "tool-note")
     a.mouse.click(box["x"] + 300, box["y"] + 40)
     a.locator('[data-testid="note-editor"]').wait_for()
     a.keyboard.type(PAYLOAD)
