@@ -265,27 +265,8 @@ def split_update(data: bytes, limit: int) -> list[bytes]:
     return pieces
 
 
-def write_nested_chain(client: int, depth: int, root: str = "shapes") -> bytes:
-    """An update of `depth` + 1 Y.Maps each inside the previous one (a hostile shape: the
-    tests' row 1/2 attack, built by hand because making it in a Doc is slow and deleting it
-    there is the crash itself)."""
-    key, w = b"\x01k", write_var_uint
-    first = bytes([TYPE | BIT6, 1]) + write_var_bytes(root.encode()) + write_var_bytes(b"evil")
-    parts = [first + bytes([YMAP])]
-    for clock in range(depth):  # info, "parent is an id", the id, key "k", type Y.Map
-        parts.append(bytes([TYPE | BIT6, 0]) + w(client) + w(clock) + key + bytes([YMAP]))
-    head = b"\x01" + write_var_uint(depth + 1) + write_var_uint(client) + b"\x00"
-    return head + b"".join(parts) + b"\x00"
-
-
 def write_var_bytes(data: bytes) -> bytes:
     return write_var_uint(len(data)) + data
-
-
-def write_delete_update(client: int, clock: int, length: int) -> bytes:
-    """An update that only deletes `length` items of `client` from `clock` (no structs)."""
-    w = write_var_uint
-    return b"\x00\x01" + w(client) + b"\x01" + w(clock) + w(length)
 
 
 def write_var_uint(n: int) -> bytes:

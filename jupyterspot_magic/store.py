@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .schema import SchemaError, decode_update
+from .schema import SchemaError, decode_update, write_var_uint
 
 log = logging.getLogger(__name__)
 
@@ -161,18 +161,10 @@ def _ends(update: bytes) -> dict[int, int]:
         return {}
 
 
-def _uint(n: int) -> bytes:
-    out = bytearray()
-    while n >= 0x80:
-        out.append(0x80 | (n & 0x7F))
-        n >>= 7
-    out.append(n)
-    return bytes(out)
-
-
 def gc_fill(client: int, start: int, length: int) -> bytes:
     """An update holding one GC struct: what a lost row's clock range becomes (gone for good)."""
-    return b"\x01\x01" + _uint(client) + _uint(start) + b"\x00" + _uint(length) + b"\x00"
+    w = write_var_uint  # one section, one struct: GC (info 0) of `length`; no deletions
+    return b"\x01\x01" + w(client) + w(start) + b"\x00" + w(length) + b"\x00"
 
 
 def _one_line(e: BaseException) -> str:

@@ -59,10 +59,26 @@ def gc(length: int) -> bytes:
     return bytes([GC_REF]) + write_var_uint(length)
 
 
-def update(sections: list[tuple[int, int, list[bytes]]]) -> bytes:
-    """sections: (client, first clock, structs); no deletions."""
-    out = write_var_uint(len(sections))
+def update(
+    sections: list[tuple[int, int, list[bytes]]], deletes: list[tuple[int, int, int]] = ()
+) -> bytes:
+    """sections: (client, first clock, structs); deletes: (client, clock, length), one each."""
+    w = write_var_uint
+    out = w(len(sections))
     for client, clock, structs in sections:
-        out += write_var_uint(len(structs)) + write_var_uint(client) + write_var_uint(clock)
-        out += b"".join(structs)
-    return out + b"\x00"
+        out += w(len(structs)) + w(client) + w(clock) + b"".join(structs)
+    out += w(len(deletes))
+    for client, clock, length in deletes:
+        out += w(client) + b"\x01" + w(clock) + w(length)
+    return out
+
+
+def deletion(client: int, clock: int, length: int) -> bytes:
+    """An update that only deletes (the 15-byte trigger of issue 11 row 1)."""
+    return update([], [(client, clock, length)])
+
+
+def nested_chain(client: int, depth: int, root: str = "shapes") -> bytes:
+    """A shape `evil` holding `depth` maps each inside the previous one (issue 11 rows 1, 2)."""
+    chain = [a_map(parent=(client, clock), key="k") for clock in range(depth)]
+    return update([(client, 0, [a_map(root=root, key="evil"), *chain])])

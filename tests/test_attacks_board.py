@@ -29,8 +29,9 @@ from jupyterspot_magic.rooms import (
     AwarenessEntry,
     encode_awareness,
 )
-from jupyterspot_magic.schema import STRUCT_COST, write_delete_update, write_nested_chain
+from jupyterspot_magic.schema import STRUCT_COST
 
+from . import forge
 from .conftest import rss_mb, wait_for
 from .room_server import base, on_server, shapes, valid_shape
 
@@ -128,14 +129,14 @@ def test_row1_row2_nested_maps_never_reach_the_document(server, node_peers):
     def attack() -> None:
         for depth in (40_000, 2_000, 1):
             client = 4242 + depth
-            chain = write_nested_chain(client, depth)
+            chain = forge.nested_chain(client, depth)
             with connect(f"{base(srv)}/board?token=guest-token", max_size=None) as ws:
                 ws.send(create_update_message(chain))
                 codes.append(close_code(ws))
             # the 15-byte deletion of the chain's root, as if the chain had been accepted
             with connect(f"{base(srv)}/board?token=guest-token", max_size=None) as ws:
-                ws.send(create_update_message(write_delete_update(client, 0, 1)))
-                ws.send(create_update_message(write_delete_update(client, 0, 1)))
+                ws.send(create_update_message(forge.deletion(client, 0, 1)))
+                ws.send(create_update_message(forge.deletion(client, 0, 1)))
 
     honest.probe_during(attack)
     assert codes == [CLOSE_BAD_FRAME] * 3
@@ -375,10 +376,10 @@ def test_row2_a_browser_keeps_drawing_after_a_nested_chain_attack(browser, node_
         )
         cell = page.locator(".jp-Cell").first.get_attribute("id").removeprefix("cell-id=")
         with connect(f"{s.ws_url}/board?token={s.token}", max_size=None) as ws:
-            ws.send(create_update_message(write_nested_chain(99, 2_000)))
+            ws.send(create_update_message(forge.nested_chain(99, 2_000)))
             assert close_code(ws) == CLOSE_BAD_FRAME
         with connect(f"{s.ws_url}/board?token={s.token}", max_size=None) as ws:
-            ws.send(create_update_message(write_delete_update(99, 0, 1)))  # the 15-byte trigger
+            ws.send(create_update_message(forge.deletion(99, 0, 1)))  # the 15-byte trigger
         peer = node_peers(s.ws_url, "board", s.token)
         peer.wait(lambda e: e["event"] == "synced")
         fields = {"t": "rect", "cell": cell, "ci": 0, "x": 10, "y": 10, "w": 80, "h": 40}
@@ -401,8 +402,6 @@ def test_row2_a_browser_keeps_drawing_after_a_nested_chain_attack(browser, node_
 def test_review_a_client_in_two_sections_closes_the_sender_and_changes_nothing(server, node_peers):
     """Found by review: yrs appends a client's second section and integrates it, clocks
     repeating; the check once skipped it and 49,998 nested maps (then SIGSEGV) got through."""
-    from . import forge
-
     srv, shared = server
     honest = Honest(srv, node_peers)
     chain = [forge.a_map(parent=(601, i), key="k") for i in range(2_000)]
@@ -415,7 +414,7 @@ def test_review_a_client_in_two_sections_closes_the_sender_and_changes_nothing(s
             ws.send(create_update_message(hostile))
             assert close_code(ws) == CLOSE_BAD_FRAME
         with connect(f"{base(srv)}/board?token=guest-token", max_size=None) as ws:
-            ws.send(create_update_message(write_delete_update(601, 0, 1)))
+            ws.send(create_update_message(forge.deletion(601, 0, 1)))
 
     honest.probe_during(attack)
     assert srv.running and set(honest.identical_with(srv, shared)) == {

@@ -18,8 +18,6 @@ from jupyterspot_magic.schema import (
     check_awareness,
     decode_update,
     split_update,
-    write_delete_update,
-    write_nested_chain,
 )
 from jupyterspot_magic.store import client_ranges
 
@@ -93,9 +91,9 @@ def test_a_nested_map_inside_a_shape_field_is_refused():
 def test_chains_other_roots_and_other_content_kinds_are_refused():
     validator = Validator(BOARD)
     with pytest.raises(SchemaError):
-        validator.check(write_nested_chain(7, 40_000))
+        validator.check(forge.nested_chain(7, 40_000))
     with pytest.raises(SchemaError, match="unknown root"):
-        validator.check(write_nested_chain(7, 0, root="strokes"))
+        validator.check(forge.nested_chain(7, 0, root="strokes"))
     (text,) = updates_of(lambda d: d.get("shapes", type=Text).insert(0, "hi"))
     with pytest.raises(SchemaError, match="content kind"):
         validator.check(text)
@@ -115,7 +113,7 @@ def test_updates_must_come_in_causal_order():
     first, second = updates_of(build)
     with pytest.raises(Unresolved):
         validator.check(second)  # builds on the first, which the server never got
-    validator.check(write_delete_update(123, 0, 1))  # deleting what is unknown changes nothing
+    validator.check(forge.deletion(123, 0, 1))  # deleting what is unknown changes nothing
     validator.commit(validator.check(first))
     validator.commit(validator.check(second))
     validator.commit(validator.check(first))  # a repeat is integrated as nothing
