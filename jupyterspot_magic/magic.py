@@ -7,8 +7,6 @@ an already running Jupyter server, and some front-ends render no widgets at all.
 from __future__ import annotations
 
 import html
-import re
-import unicodedata
 from typing import Any
 
 from IPython.core.error import UsageError
@@ -19,38 +17,12 @@ from . import sharing
 from .locate import LocateError
 from .render import RenderError
 from .serve import ServeError
+from .sharing import printable
 from .tunnel import PROVIDERS, TunnelError
 
 USER_ERRORS = (LocateError, RenderError, ServeError, TunnelError)
 # Marks our own outputs so the renderer strips them from the shared page.
 OUTPUT_MARK = {"jupyterspot_magic": {"output": "share"}}
-
-
-NAME_LIMIT = 80  # characters of a participant's name we ever print
-# Unicode categories never printed: controls (C0, C1, DEL: ESC starts ANSI/OSC sequences), format
-# characters (bidi overrides U+202A-202E / U+2066-2069, zero-width U+200B-200F, U+FEFF), line and
-# paragraph separators, surrogates, private use, unassigned.
-_UNPRINTABLE = {"Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"}
-# Whole ANSI CSI / OSC / other ESC sequences go, not just their ESC: no "[31m" left behind.
-_ESCAPES = re.compile(
-    r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]"  # CSI (7- and 8-bit): colors, cursor moves, clears
-    r"|(?:\x1b\]|\x9d)[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?"  # OSC: titles, hyperlinks
-    r"|\x1b.?"  # any other escape
-)
-
-
-def printable(text: str, limit: int = NAME_LIMIT) -> str:
-    """Text a participant chose (a name), safe to print in a terminal or a notebook: no escape
-    sequence can recolor, move the cursor, set the terminal title (OSC) or reorder what is
-    printed after it. Whitespace runs become one space; cut to `limit` characters with "…"."""
-    kept = []
-    for ch in _ESCAPES.sub("", str(text)):
-        if ch.isspace():
-            kept.append(" ")
-        elif unicodedata.category(ch) not in _UNPRINTABLE:
-            kept.append(ch)
-    clean = " ".join("".join(kept).split())
-    return clean if len(clean) <= limit else clean[: limit - 1] + "…"
 
 
 def people_lines(share: sharing.Share) -> list[str]:

@@ -8,9 +8,11 @@ stay current while a cell is running.
 from __future__ import annotations
 
 import atexit
+import re
 import secrets
 import threading
 import time
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -314,11 +316,11 @@ class Share:
         cid = _client_id_of(who)
         matches = [p for p in people if p["client_id"] == cid] if cid is not None else []
         if not matches and not (isinstance(who, int) or str(who).startswith("#")):
-            wanted = _printable(str(who)).casefold()  # names are stored cleaned (participant_row)
+            wanted = printable(str(who)).casefold()  # names are stored cleaned (participant_row)
             matches = [p for p in people if p["name"].casefold() == wanted]
         if not matches:
             names = ", ".join(_label(p) for p in people) or "nobody"
-            raise LookupError(f"No participant {_printable(str(who))!r}; connected: {names}")
+            raise LookupError(f"No participant {printable(str(who))!r}; connected: {names}")
         if len(matches) > 1:
             ids = ", ".join(_label(p) for p in matches)
             raise LookupError(
@@ -380,6 +382,33 @@ class Share:
         return f"<Share {self.status} {self.url} participants={len(self._participants)}>"
 
 
+NAME_LIMIT = 80  # characters of a participant's name we ever print
+# Unicode categories never printed: controls (C0, C1, DEL: ESC starts ANSI/OSC sequences), format
+# characters (bidi overrides U+202A-202E / U+2066-2069, zero-width U+200B-200F, U+FEFF), line and
+# paragraph separators, surrogates, private use, unassigned.
+_UNPRINTABLE = {"Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"}
+# Whole ANSI CSI / OSC / other ESC sequences go, not just their ESC: no "[31m" left behind.
+_ESCAPES = re.compile(
+    r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]"  # CSI (7- and 8-bit): colors, cursor moves, clears
+    r"|(?:\x1b\]|\x9d)[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?"  # OSC: titles, hyperlinks
+    r"|\x1b.?"  # any other escape
+)
+
+
+def printable(text: str, limit: int = NAME_LIMIT) -> str:
+    """Text a participant chose (a name), safe to print in a terminal or a notebook: no escape
+    sequence can recolor, move the cursor, set the terminal title (OSC) or reorder what is
+    printed after it. Whitespace runs become one space; cut to `limit` characters with "…"."""
+    kept = []
+    for ch in _ESCAPES.sub("", str(text)):
+        if ch.isspace():
+            kept.append(" ")
+        elif unicodedata.category(ch) not in _UNPRINTABLE:
+            kept.append(ch)
+    clean = " ".join("".join(kept).split())
+    return clean if len(clean) <= limit else clean[: limit - 1] + "…"
+
+
 def participant_row(client_id: int, state: dict, role: str) -> dict:
     """One `participants` entry. The name is made printable here, once, so every place that
     shows it (status, kick messages, the CLI, the widget) gets no escape sequences."""
@@ -389,7 +418,7 @@ def participant_row(client_id: int, state: dict, role: str) -> dict:
     raw = user.get("name")
     return {
         "client_id": client_id,
-        "name": _printable(raw if isinstance(raw, str) else "") or "Guest",
+        "name": printable(raw if isinstance(raw, str) else "") or "Guest",
         "color": str(user.get("color") or "#888888")[:16],
         "role": role,
         "cell": scroll.get("cell") if isinstance(scroll.get("cell"), str) else None,
@@ -397,12 +426,6 @@ def participant_row(client_id: int, state: dict, role: str) -> dict:
         "cell_count": scroll.get("count") if isinstance(scroll.get("count"), int) else None,
         "following": following if isinstance(following, int) else None,
     }
-
-
-def _printable(text: str) -> str:
-    from .magic import printable  # the one cleaner of participant-supplied text (row 13)
-
-    return printable(text)
 
 
 def _client_id_of(who: int | str) -> int | None:
