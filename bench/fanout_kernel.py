@@ -77,7 +77,8 @@ def table(lines: list[dict]) -> None:
 # The room's apply without the check, the index and its state-vector comparison (rooms.py
 # Room._apply_remote as of issue 11); follows the server's internals, so it may need updating.
 NOCHECK = """
-from jupyterspot_magic import rooms as _r, schema as _s
+from jupyterspot_magic.collab import room as _r
+from jupyterspot_magic.collab import schema as _s
 _s.Validator.check = lambda self, data, *a, **k: _s.Checked(_s.StructIndex(), 0, 0)
 _s.check_awareness = lambda state: None
 def _apply_unchecked(self, conn, update, checked):

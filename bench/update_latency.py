@@ -62,7 +62,7 @@ def edit(nb: dict, code: list[dict], i: int) -> None:
 def main() -> None:
     rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 20
     from jupyterspot_magic import render as R
-    from jupyterspot_magic import sharing
+    from jupyterspot_magic.session import share as sharing
 
     work = Path(tempfile.mkdtemp()) / "Euler-Opus.ipynb"
     work.write_bytes(NOTEBOOK.read_bytes())
@@ -98,7 +98,7 @@ def main() -> None:
             assert not s.live.content.last["full"]
 
         # End to end through the watcher, seen by a real y-websocket client.
-        from jupyterspot_magic.watch import Watcher
+        from jupyterspot_magic.content.live import Watcher
 
         s.live.watcher = Watcher(work, s.live._on_file)
         peer = NodePeer(s.ws_url, "control", s.token)

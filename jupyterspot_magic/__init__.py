@@ -9,7 +9,7 @@ __version__ = "0.1.0"
 __all__ = ["share", "stop", "current", "load_ipython_extension", "__version__"]
 
 if TYPE_CHECKING:
-    from .sharing import Share
+    from .session.share import Share
 
 
 def share(
@@ -35,7 +35,8 @@ def share(
     """
     from IPython import get_ipython
 
-    from . import magic, sharing
+    from .frontends import magic
+    from .session import share as sharing
 
     shell = get_ipython()
     result = sharing.share(
@@ -57,19 +58,19 @@ def share(
 
 def stop() -> bool:
     """Stop the current share (False when nothing was shared)."""
-    from . import sharing
+    from .session import share as sharing
 
     return sharing.stop()
 
 
 def current() -> Share | None:
     """The running share, if any."""
-    from . import sharing
+    from .session import share as sharing
 
     return sharing.current()
 
 
 def load_ipython_extension(ipython) -> None:
-    from .magic import JupyterSpotMagics
+    from .frontends.magic import JupyterSpotMagics
 
     ipython.register_magics(JupyterSpotMagics)

@@ -21,7 +21,7 @@ import pytest
 from pycrdt import Doc, Map, create_update_message
 from websockets.sync.client import connect
 
-from jupyterspot_magic.rooms import (
+from jupyterspot_magic.collab.room import (
     CLOSE_BAD_FRAME,
     CLOSE_TOO_MANY,
     MAX_IDS_PER_CONNECTION,
@@ -29,7 +29,7 @@ from jupyterspot_magic.rooms import (
     AwarenessEntry,
     encode_awareness,
 )
-from jupyterspot_magic.schema import STRUCT_COST
+from jupyterspot_magic.collab.schema import STRUCT_COST
 
 from . import forge
 from .conftest import rss_mb, wait_for
@@ -359,7 +359,7 @@ def test_row10_big_fast_awareness_is_coalesced_to_the_budget(server, node_peers)
 
 def test_row2_a_browser_keeps_drawing_after_a_nested_chain_attack(browser, node_peers):
     """The victim of row 2 is every browser: a real page stays live and keeps syncing."""
-    from jupyterspot_magic.sharing import share
+    from jupyterspot_magic.session.share import share
 
     from .conftest import DEMO
 
@@ -426,7 +426,7 @@ def test_review_a_flood_of_sync_requests_on_a_big_board_is_bounded(server):
     """Found by review: every sync step 1 on a board over 8 MiB started its own cut of the whole
     board (60 requests: +1.2 GB). Now one answer at a time per connection, one cut per board
     shared by everyone, and at most 5 requests in a burst (1/s after): 4429."""
-    from jupyterspot_magic.rooms import STEP1, sync_message
+    from jupyterspot_magic.collab.room import STEP1, sync_message
 
     srv, shared = server
     doc = Doc()
@@ -455,7 +455,7 @@ def test_review_a_flood_of_sync_requests_on_a_big_board_is_bounded(server):
 def test_review_a_reconnect_to_a_server_restarted_empty_restores_everything(node_peers):
     """Found by review: yjs writes clients in descending id order; when the higher id edited the
     lower id's shape, the check refused the reconnect's step 2 forever (5,742 resyncs in 3 s)."""
-    from jupyterspot_magic.serve import ServerThread
+    from jupyterspot_magic.server.app import ServerThread
 
     from .room_server import new_shared, register
 

@@ -62,7 +62,7 @@ def _lag_probe(lags: list[float], stop: threading.Event):
 
 
 def test_two_exports_of_a_big_board_do_not_freeze_the_server_loop(tmp_path):
-    from jupyterspot_magic import sharing
+    from jupyterspot_magic.session import share as sharing
 
     nb = tmp_path / "demo.ipynb"
     shutil.copy(DEMO, nb)
@@ -175,7 +175,7 @@ def _typeset_everything(page) -> None:
 
 
 def test_tex_in_a_note_is_never_typeset_live_or_exported(browser, tmp_path, leak_listener):
-    from jupyterspot_magic import sharing
+    from jupyterspot_magic.session import share as sharing
 
     port, hits = leak_listener
     payload = (
@@ -318,7 +318,7 @@ def test_copied_names_and_escape_sequences(kernel, node_peers):
 
 
 def test_printable_removes_every_control_kind():
-    from jupyterspot_magic.sharing import printable
+    from jupyterspot_magic.session.share import printable
 
     assert printable("\x1b[31mRed\x1b[0m") == "Red"
     assert printable("a\x1b]8;;http://x\x1b\\link\x1b]8;;\x1b\\b") == "alinkb"  # OSC 8 hyperlink

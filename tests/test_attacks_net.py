@@ -25,8 +25,7 @@ from contextlib import ExitStack, contextmanager
 from pycrdt import Doc, create_sync_message
 from websockets.sync.client import connect
 
-from jupyterspot_magic import serve
-from jupyterspot_magic.rooms import (
+from jupyterspot_magic.collab.room import (
     AWARENESS,
     CLOSE_INVALID_TOKEN,
     CLOSE_NOT_FOUND,
@@ -38,6 +37,7 @@ from jupyterspot_magic.rooms import (
     AwarenessEntry,
     encode_awareness,
 )
+from jupyterspot_magic.server import app as serve
 
 from .conftest import rss_mb, wait_for
 from .room_server import base, on_server

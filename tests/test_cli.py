@@ -33,7 +33,7 @@ def command() -> list[str]:
     if script.is_file():
         return [str(script)]
     found = shutil.which("jupyterspot")
-    return [found] if found else [sys.executable, "-m", "jupyterspot_magic.cli"]
+    return [found] if found else [sys.executable, "-m", "jupyterspot_magic.frontends.cli"]
 
 
 @pytest.fixture(scope="module")

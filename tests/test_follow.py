@@ -42,7 +42,7 @@ def wait_for(cond: Callable[[], object], timeout: float, what: str, step: float 
 
 @pytest.fixture(scope="module")
 def euler_share() -> Iterator:
-    from jupyterspot_magic import sharing
+    from jupyterspot_magic.session import share as sharing
 
     path = require_corpus() / EULER
     share = sharing.share(path, tunnel="none")

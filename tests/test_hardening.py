@@ -14,7 +14,7 @@ import pytest
 from pycrdt import Doc, Map, create_awareness_message, create_sync_message, create_update_message
 from websockets.sync.client import connect
 
-from jupyterspot_magic.rooms import (
+from jupyterspot_magic.collab.room import (
     CLOSE_INVALID_TOKEN,
     CLOSE_REMOVED,
     CLOSE_TOO_LARGE,
@@ -278,7 +278,7 @@ def test_a_crashed_server_thread_restarts_and_clients_resync_without_loss(server
 
 
 def test_participants_keep_updating_after_a_server_restart(node_peers, tmp_path, monkeypatch):
-    from jupyterspot_magic import sharing
+    from jupyterspot_magic.session import share as sharing
 
     from .conftest import DEMO
 

@@ -1,4 +1,4 @@
-"""Tests for jupyterspot_magic.locate: every route through its real or documented interface."""
+"""Tests for content/locate.py: every route through its real or documented interface."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ import httpx
 import pytest
 from jupyter_client import BlockingKernelClient, KernelManager
 
-from jupyterspot_magic.locate import HINT, Located, LocateError, locate
+from jupyterspot_magic.content.locate import HINT, Located, LocateError, locate
 
 from .conftest import free_port
 
@@ -44,7 +44,7 @@ NOTEBOOK = {
 LOCATE_IN_KERNEL = f"""
 import json, os, sys, time
 sys.path.insert(0, {str(REPO)!r})  # until the package is pip-installed (editable)
-from jupyterspot_magic.locate import LocateError, locate
+from jupyterspot_magic.content.locate import LocateError, locate
 _t0 = time.perf_counter()
 try:
     _found = locate()

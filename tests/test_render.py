@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from jupyterspot_magic import render as render_mod
-from jupyterspot_magic.render import (
+from jupyterspot_magic.content import render as render_mod
+from jupyterspot_magic.content.render import (
     CONFIG_PLACEHOLDER,
     RenderedNotebook,
     RenderError,
@@ -156,7 +156,7 @@ def test_ids_of_a_notebook_without_ids_are_derived_and_stable(tmp_path, monkeypa
 
 
 def _ids_in_new_process(path: Path, cache: Path) -> list[str]:
-    script = "import json, sys; from jupyterspot_magic.render import render; "
+    script = "import json, sys; from jupyterspot_magic.content.render import render; "
     script += "print(json.dumps(render(sys.argv[1]).cell_ids))"
     env = {**os.environ, "JUPYTERSPOT_CACHE_DIR": str(cache), "PYTHONPATH": str(REPO)}
     out = subprocess.run(
@@ -368,7 +368,10 @@ def test_own_share_output_and_widget_state_are_stripped():
             "model_name": "AnyModel",
             "model_module": "anywidget",
             "model_module_version": "~0.9.*",
-            "state": {"_anywidget_id": "jupyterspot_magic.widget.ShareWidget", "url": SECRET},
+            "state": {
+                "_anywidget_id": "jupyterspot_magic.frontends.widget.ShareWidget",
+                "url": SECRET,
+            },
         },
         "m-also-ours": {
             "model_name": "ShareModel",
@@ -435,7 +438,7 @@ def test_local_images_are_inlined_and_missing_ones_do_not_crash(tmp_path):
 
 
 def test_import_does_not_load_nbconvert():
-    script = "import sys, jupyterspot_magic.render; print('nbconvert' in sys.modules)"
+    script = "import sys, jupyterspot_magic.content.render; print('nbconvert' in sys.modules)"
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True)
     assert out.stdout.strip() == "False", out.stderr

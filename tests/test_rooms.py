@@ -15,8 +15,7 @@ import pytest
 from pycrdt import Map
 from websockets.sync.client import connect
 
-from jupyterspot_magic.render import CONFIG_PLACEHOLDER
-from jupyterspot_magic.rooms import (
+from jupyterspot_magic.collab.room import (
     AWARENESS,
     STEP1,
     STEP2,
@@ -25,6 +24,7 @@ from jupyterspot_magic.rooms import (
     read_var_bytes,
     write_var_bytes,
 )
+from jupyterspot_magic.content.render import CONFIG_PLACEHOLDER
 
 from .room_server import base, on_server
 
@@ -258,7 +258,7 @@ def test_listener_is_tcp_with_nodelay():
     sockets and delayed ACKs hold cursor updates ~40 ms (measured, docs/benchmarks.md)."""
     import socket
 
-    from jupyterspot_magic.serve import bind_socket
+    from jupyterspot_magic.server.app import bind_socket
 
     sock = bind_socket("127.0.0.1", 0)
     try:

@@ -8,7 +8,7 @@ import random
 import pytest
 from pycrdt import Array, Doc, Map, Text
 
-from jupyterspot_magic.schema import (
+from jupyterspot_magic.collab.schema import (
     BOARD,
     CONTROL,
     Reader,
@@ -19,7 +19,7 @@ from jupyterspot_magic.schema import (
     decode_update,
     split_update,
 )
-from jupyterspot_magic.store import client_ranges
+from jupyterspot_magic.persist.store import client_ranges
 
 from . import forge
 from .room_server import valid_shape

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from pycrdt import Map
 
-from jupyterspot_magic import sharing
+from jupyterspot_magic.session import share as sharing
 
 from .conftest import DEMO, wait_for
 
@@ -193,10 +193,6 @@ def test_a_stop_on_a_full_disk_leaves_a_file_the_next_share_restores(
     assert not s.notes or not any("Restored" in n for n in s.notes)
 
 
-@pytest.mark.skipif(
-    not hasattr(__import__("jupyterspot_magic.rooms").rooms.Room, "apply_stored"),
-    reason="needs the board schema (Room.apply_stored)",
-)
 def test_a_stored_row_the_schema_rejects_is_skipped_and_told(tmp_path, notebook, node_peers):
     """A board stored by an older version may hold what the schema now refuses (a plain int
     as a shape): that row is skipped and reported, every valid row around it comes back."""
@@ -229,7 +225,7 @@ def test_a_stored_row_the_schema_rejects_is_skipped_and_told(tmp_path, notebook,
 def test_pending_updates_go_to_the_temp_dir_when_the_store_folder_cannot_take_them(tmp_path):
     from pycrdt import Doc
 
-    from jupyterspot_magic.store import pending_files, save_pending
+    from jupyterspot_magic.persist.store import pending_files, save_pending
 
     db = tmp_path / "gone" / "boards.sqlite"  # its folder is gone: writing beside it fails
     doc = Doc()

@@ -28,8 +28,9 @@ import pytest
 from websockets.sync.client import connect as ws_connect
 
 import jupyterspot_magic
-from jupyterspot_magic import sharing, tunnel
-from jupyterspot_magic.tunnel import QuickTunnelOutput, TunnelError
+from jupyterspot_magic.session import share as sharing
+from jupyterspot_magic.tunnel import providers as tunnel
+from jupyterspot_magic.tunnel.providers import QuickTunnelOutput, TunnelError
 
 from .conftest import DEMO, REPO, wait_for
 from .kernel import Kernel
@@ -155,7 +156,7 @@ def test_cloudflared_standin_share_reachable_and_reopened(env, stop_after, tmp_p
     assert share.health is None, share.notes  # the page answered through the tunnel
     assert_reachable(share)
 
-    from jupyterspot_magic.widget import ShareWidget
+    from jupyterspot_magic.frontends.widget import ShareWidget
 
     widget = ShareWidget()
     widget.set_link(share.url, share.host_url)
@@ -492,7 +493,7 @@ def test_cli_public_tunnel_ends_with_the_cli(tmp_path: Path) -> None:
         [
             sys.executable,
             "-m",
-            "jupyterspot_magic.cli",
+            "jupyterspot_magic.frontends.cli",
             "share",
             str(DEMO),
             "--tunnel",

@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .schema import SchemaError, decode_update, write_var_uint
+from ..collab.schema import SchemaError, decode_update, write_var_uint
 
 log = logging.getLogger(__name__)
 

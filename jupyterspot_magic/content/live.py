@@ -231,7 +231,7 @@ def cells_handler(live: LiveContent, shared: Any) -> Callable:
     """The `GET /s/{room}/x/cells?since=V` route (token checked by the server)."""
     from starlette.responses import Response
 
-    from .serve import SECURITY_HEADERS
+    from ..server.app import SECURITY_HEADERS
 
     async def handle(role: str, query: Any) -> Response:
         headers = {**SECURITY_HEADERS, "Cache-Control": "no-store"}

@@ -22,7 +22,7 @@ __all__ = ["WIDGET_JS", "ShareWidget", "WidgetBundleMissing", "handle_lead_messa
 
 log = logging.getLogger(__name__)
 
-WIDGET_JS = Path(__file__).parent / "static" / "widget.js"
+WIDGET_JS = Path(__file__).resolve().parent.parent / "static" / "widget.js"
 
 
 class WidgetBundleMissing(RuntimeError):

@@ -40,8 +40,7 @@ from websockets.exceptions import PayloadTooBig
 from websockets.frames import Close, Frame, Opcode
 from websockets.protocol import State
 
-from .render import CONFIG_PLACEHOLDER, RenderedNotebook
-from .rooms import (
+from ..collab.room import (
     CLOSE_BAD_FRAME,
     CLOSE_INVALID_TOKEN,
     CLOSE_NOT_FOUND,
@@ -54,10 +53,11 @@ from .rooms import (
     Room,
     RoomLimits,
 )
+from ..content.render import CONFIG_PLACEHOLDER, RenderedNotebook
 
 log = logging.getLogger(__name__)
 
-STATIC_DIR = Path(__file__).parent / "static"
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 STATIC_FILES = {
     "viewer.js": "text/javascript",
     "viewer.css": "text/css",

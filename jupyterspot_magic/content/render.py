@@ -59,7 +59,7 @@ CONFIG_PLACEHOLDER = "<!--jupyterspot-config-->"
 # Bump when the page changes in a way the cache key would not see (2: MathJax on cells only)
 RENDERER_VERSION = "2"
 CACHE_ENV = "JUPYTERSPOT_CACHE_DIR"
-TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
+TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 TEMPLATE_NAME = "jupyterspot"
 
 PLOTLY_MIME = "application/vnd.plotly.v1+json"

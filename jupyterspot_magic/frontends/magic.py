@@ -13,12 +13,12 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
-from . import sharing
-from .locate import LocateError
-from .render import RenderError
-from .serve import ServeError
-from .sharing import printable
-from .tunnel import PROVIDERS, TunnelError
+from ..content.locate import LocateError
+from ..content.render import RenderError
+from ..server.app import ServeError
+from ..session import share as sharing
+from ..session.share import printable
+from ..tunnel.providers import PROVIDERS, TunnelError
 
 USER_ERRORS = (LocateError, RenderError, ServeError, TunnelError)
 # Marks our own outputs so the renderer strips them from the shared page.

@@ -18,11 +18,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from .locate import Located, locate
-from .render import RenderedNotebook, render
-from .serve import ServerThread, SharedNotebook
-from .store import BoardKeeper, notebook_key
-from .tunnel import Tunnel, TunnelKeeper, check_reachable, make_tunnel, uses_process
+from ..content.locate import Located, locate
+from ..content.render import RenderedNotebook, render
+from ..persist.store import BoardKeeper, notebook_key
+from ..server.app import ServerThread, SharedNotebook
+from ..tunnel.providers import Tunnel, TunnelKeeper, check_reachable, make_tunnel, uses_process
 
 PARTICIPANTS_DEBOUNCE = 0.1  # s: cursor storms must not rebuild the list hundreds of times a second
 
@@ -124,7 +124,7 @@ class Share:
             self.widget.set_link(self.url, self.host_url)
             self.widget.message = note
         if self.link_display is not None:
-            from .magic import update_link_display
+            from ..frontends.magic import update_link_display
 
             update_link_display(self)
         if self.widget is None:  # terminal / CLI: the printed link is all there is
@@ -216,7 +216,7 @@ class Share:
 
     def export(self, path: str | Path) -> Path:
         """Write the share: `.json` = the board as JSON, else a standalone offline HTML page."""
-        from .export import write
+        from ..content.export import write
 
         if self.server.running:
             update = self.server.call(_on_thread(self.shared.board.doc.get_update))
@@ -233,7 +233,7 @@ class Share:
             raise RuntimeError("This share is not live")
         if self.board_keeper is not None:
             return self.board_keeper.clear(self.server, self.shared)
-        from .store import _delete_all_shapes
+        from ..persist.store import _delete_all_shapes
 
         return self.server.call(_on_thread(lambda: _delete_all_shapes(self.shared.board.doc)))
 
@@ -299,7 +299,7 @@ class Share:
 
     def connect_widget(self, widget: Any) -> None:
         """Let the widget's lead controls act on this share and show its lead state."""
-        from .widget import handle_lead_message
+        from ..frontends.widget import handle_lead_message
 
         widget.on_lead(lambda content: handle_lead_message(self, content))
         self._on_lead_state(self._lead_state)
@@ -459,7 +459,7 @@ async def _register(server: ServerThread, shared: SharedNotebook) -> None:
 
 
 async def _start_lead(shared: SharedNotebook, on_change):
-    from .lead import Lead
+    from ..collab.lead import Lead
 
     return Lead(shared.board, shared.control, on_change)
 
@@ -620,9 +620,9 @@ def share(
 
 def _attach_extras(result: Share, board_keeper: BoardKeeper | None, watch: bool) -> None:
     """Issue 6: remember the links, live updates on save, the page's export download."""
-    from . import store
-    from .export import export_handler
-    from .watch import LiveUpdater
+    from ..content.export import export_handler
+    from ..content.live import LiveUpdater
+    from ..persist import store
 
     result.board_keeper = board_keeper
     if board_keeper is not None:

@@ -49,7 +49,7 @@ _WORKER_CODE = (
     "import sys\n"
     "sys.path.insert(0, sys.argv[1])\n"
     "try:\n"
-    "    from jupyterspot_magic.export import _worker\n"
+    "    from jupyterspot_magic.content.export import _worker\n"
     "except ImportError:\n"
     f"    sys.exit({_NO_WORKER})\n"
     "_worker()\n"
@@ -84,8 +84,8 @@ def make_job(
     notebook: str | None = None,
     secrets: tuple[str, ...] = (),
 ) -> Job:
+    from ..server.app import REF_WIDTH, STATIC_DIR
     from .render import CONFIG_PLACEHOLDER
-    from .serve import REF_WIDTH, STATIC_DIR
 
     return Job(
         kind=kind,
@@ -237,7 +237,7 @@ def _worker() -> None:
 
 def _in_child(job: Job) -> bytes | None:
     """Build in a child process; None when no child can run here (then build in-process)."""
-    package_parent = str(Path(__file__).resolve().parents[1])
+    package_parent = str(Path(__file__).resolve().parents[2])
     try:
         proc = subprocess.run(
             [sys.executable, "-c", _WORKER_CODE, package_parent],
@@ -343,7 +343,7 @@ class Exporter:
         return future
 
     def _headers(self) -> dict[str, str]:
-        from .serve import SECURITY_HEADERS
+        from ..server.app import SECURITY_HEADERS
 
         return {**SECURITY_HEADERS, "Cache-Control": "no-store"}
 

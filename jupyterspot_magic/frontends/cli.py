@@ -8,11 +8,11 @@ import signal
 import sys
 import threading
 
-from . import sharing
-from .locate import LocateError
-from .render import RenderError
-from .serve import ServeError
-from .tunnel import PROVIDERS, TunnelError
+from ..content.locate import LocateError
+from ..content.render import RenderError
+from ..server.app import ServeError
+from ..session import share as sharing
+from ..tunnel.providers import PROVIDERS, TunnelError
 
 
 def parser() -> argparse.ArgumentParser:

@@ -33,7 +33,7 @@ from typing import Any
 
 from pycrdt import Map
 
-from .rooms import Room
+from .room import Room
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,1 @@
+"""Layer 1: finding the notebook, rendering it, the live cell content, the export."""

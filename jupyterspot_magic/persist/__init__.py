@@ -1,0 +1,1 @@
+"""Layer 2: boards kept on disk as they change."""

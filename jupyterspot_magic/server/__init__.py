@@ -1,0 +1,1 @@
+"""Layer 3: the HTTP + websocket server on its own thread."""

@@ -1,0 +1,1 @@
+"""Layer 2: public links: ngrok, cloudflared, a reverse proxy, none."""
