@@ -318,7 +318,7 @@ def test_copied_names_and_escape_sequences(kernel, node_peers):
 
 
 def test_printable_removes_every_control_kind():
-    from jupyterspot_magic.session.share import printable
+    from jupyterspot_magic.session.participants import printable
 
     assert printable("\x1b[31mRed\x1b[0m") == "Red"
     assert printable("a\x1b]8;;http://x\x1b\\link\x1b]8;;\x1b\\b") == "alinkb"  # OSC 8 hyperlink

@@ -17,10 +17,8 @@ fetches the changed cells and swaps them in place (js/viewer/live.ts).
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import copy
-import gzip
 import hashlib
 import json
 import logging
@@ -227,31 +225,6 @@ class LiveContent:
         return {"version": snap.version, "cells": cells}
 
 
-def cells_handler(live: LiveContent, shared: Any) -> Callable:
-    """The `GET /s/{room}/x/cells?since=V` route (token checked by the server)."""
-    from starlette.responses import Response
-
-    from ..server.app import SECURITY_HEADERS
-
-    async def handle(role: str, query: Any) -> Response:
-        headers = {**SECURITY_HEADERS, "Cache-Control": "no-store"}
-        payload = live.cells_payload(query.get("since"))
-        if payload is None:  # no per-cell view of the current content: the page reloads
-            payload = {"version": shared.rendered.content_hash, "reload": True}
-        text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
-        # Defense in depth, as for pages: the host token never reaches a page.
-        text = text.replace(shared.host_token, "[redacted]")
-        if role == "guest":
-            text = text.replace(shared.token, "[redacted]")
-        body = text.encode()
-        if len(body) > 32_768:
-            body = await asyncio.to_thread(gzip.compress, body, 6)
-            headers["Content-Encoding"] = "gzip"
-        return Response(body, media_type="application/json", headers=headers)
-
-    return handle
-
-
 class Watcher:
     """Calls `on_change()` (in its own thread) after the file changed, debounced."""
 
@@ -296,66 +269,3 @@ class Watcher:
         self._stop.set()
         with contextlib.suppress(RuntimeError):
             self._thread.join(2)
-
-
-class LiveUpdater:
-    """One share's live content: the `cells` route, the file watcher, `update()`."""
-
-    def __init__(self, share: Any, watch: bool = True) -> None:
-        self.share = share
-        self.content = LiveContent(share.rendered.title)
-        self._lock = threading.Lock()
-        self.updates = 0
-        self.last_error: str | None = None
-        share.shared.extras["cells"] = cells_handler(self.content, share.shared)
-        self.adopt(share.rendered)
-        path = share.located.path
-        self.watcher = Watcher(path, self._on_file) if (watch and path is not None) else None
-
-    def _source(self) -> Any:
-        located = self.share.located
-        if located.path is not None:
-            return located.path
-        from .locate import locate  # Colab: the live contents, asked for again
-
-        fresh = locate(None)
-        self.share.located = fresh
-        return fresh.contents
-
-    def adopt(self, rendered: R.RenderedNotebook) -> None:
-        """A page rendered elsewhere (a full share again): learn its cells in the background."""
-        snap = self.content.snapshot
-        if snap is not None and snap.version == rendered.content_hash:
-            return
-        located = self.share.located
-        source = located.contents if located.contents is not None else located.path
-        threading.Thread(
-            target=self.content.seed, args=(source, rendered), daemon=True, name="jupyterspot-seed"
-        ).start()
-
-    def _on_file(self) -> None:
-        if self.share.alive:
-            self.update()
-
-    def update(self) -> bool:
-        """Re-render what changed and push it to every page; False when nothing changed."""
-        with self._lock:
-            try:
-                rendered = self.content.update(self._source())
-            except R.RenderError as e:  # half-written file, invalid JSON: keep the last page
-                self.last_error = str(e)
-                log.info("not updating the share: %s", e)
-                return False
-            self.last_error = None
-            if rendered is None:
-                return False
-            t0 = time.perf_counter()
-            self.share.refresh(rendered)
-            self.content.last["push"] = time.perf_counter() - t0
-            self.updates += 1
-            return True
-
-    def stop(self) -> None:
-        if self.watcher is not None:
-            self.watcher.stop()
-            self.watcher = None

@@ -17,7 +17,7 @@ from ..content.locate import LocateError
 from ..content.render import RenderError
 from ..server.app import ServeError
 from ..session import share as sharing
-from ..session.share import printable
+from ..session.participants import printable
 from ..tunnel.providers import PROVIDERS, TunnelError
 
 USER_ERRORS = (LocateError, RenderError, ServeError, TunnelError)

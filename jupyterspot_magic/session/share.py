@@ -8,11 +8,9 @@ stay current while a cell is running.
 from __future__ import annotations
 
 import atexit
-import re
 import secrets
 import threading
 import time
-import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +21,7 @@ from ..content.render import RenderedNotebook, render
 from ..persist.store import BoardKeeper, notebook_key
 from ..server.app import ServerThread, SharedNotebook
 from ..tunnel.providers import Tunnel, TunnelKeeper, check_reachable, make_tunnel, uses_process
+from .participants import _client_id_of, _label, participant_row, printable
 
 PARTICIPANTS_DEBOUNCE = 0.1  # s: cursor storms must not rebuild the list hundreds of times a second
 
@@ -382,67 +381,6 @@ class Share:
         return f"<Share {self.status} {self.url} participants={len(self._participants)}>"
 
 
-NAME_LIMIT = 80  # characters of a participant's name we ever print
-# Unicode categories never printed: controls (C0, C1, DEL: ESC starts ANSI/OSC sequences), format
-# characters (bidi overrides U+202A-202E / U+2066-2069, zero-width U+200B-200F, U+FEFF), line and
-# paragraph separators, surrogates, private use, unassigned.
-_UNPRINTABLE = {"Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"}
-# Whole ANSI CSI / OSC / other ESC sequences go, not just their ESC: no "[31m" left behind.
-_ESCAPES = re.compile(
-    r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]"  # CSI (7- and 8-bit): colors, cursor moves, clears
-    r"|(?:\x1b\]|\x9d)[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?"  # OSC: titles, hyperlinks
-    r"|\x1b.?"  # any other escape
-)
-
-
-def printable(text: str, limit: int = NAME_LIMIT) -> str:
-    """Text a participant chose (a name), safe to print in a terminal or a notebook: no escape
-    sequence can recolor, move the cursor, set the terminal title (OSC) or reorder what is
-    printed after it. Whitespace runs become one space; cut to `limit` characters with "…"."""
-    kept = []
-    for ch in _ESCAPES.sub("", str(text)):
-        if ch.isspace():
-            kept.append(" ")
-        elif unicodedata.category(ch) not in _UNPRINTABLE:
-            kept.append(ch)
-    clean = " ".join("".join(kept).split())
-    return clean if len(clean) <= limit else clean[: limit - 1] + "…"
-
-
-def participant_row(client_id: int, state: dict, role: str) -> dict:
-    """One `participants` entry. The name is made printable here, once, so every place that
-    shows it (status, kick messages, the CLI, the widget) gets no escape sequences."""
-    user = state.get("user") if isinstance(state.get("user"), dict) else {}
-    scroll = state.get("scroll") if isinstance(state.get("scroll"), dict) else {}
-    following = state.get("following")
-    raw = user.get("name")
-    return {
-        "client_id": client_id,
-        "name": printable(raw if isinstance(raw, str) else "") or "Guest",
-        "color": str(user.get("color") or "#888888")[:16],
-        "role": role,
-        "cell": scroll.get("cell") if isinstance(scroll.get("cell"), str) else None,
-        "cell_index": scroll.get("index") if isinstance(scroll.get("index"), int) else None,
-        "cell_count": scroll.get("count") if isinstance(scroll.get("count"), int) else None,
-        "following": following if isinstance(following, int) else None,
-    }
-
-
-def _client_id_of(who: int | str) -> int | None:
-    """`123`, `"123"`, `"#123"` -> 123; anything else None (then it is a name)."""
-    if isinstance(who, int):
-        return who
-    digits = str(who).strip().removeprefix("#")
-    return int(digits) if digits.isdigit() and len(digits) <= 20 else None
-
-
-def _label(person: dict) -> str:
-    return f"{person['name']} (#{person['client_id']}, {person['role']})"
-
-
-# --- server-thread helpers -----------------------------------------------------------------
-
-
 def _on_thread(fn):
     """A plain function as the coroutine factory ServerThread.call expects."""
 
@@ -620,9 +558,9 @@ def share(
 
 def _attach_extras(result: Share, board_keeper: BoardKeeper | None, watch: bool) -> None:
     """Issue 6: remember the links, live updates on save, the page's export download."""
-    from ..content.export import export_handler
-    from ..content.live import LiveUpdater
     from ..persist import store
+    from ..server.export_route import export_handler
+    from .live import LiveUpdater
 
     result.board_keeper = board_keeper
     if board_keeper is not None:
