@@ -42,6 +42,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..base.text import one_line, plural
+
 if TYPE_CHECKING:
     from nbformat import NotebookNode
 
@@ -128,7 +130,7 @@ def _read_source(source: str | os.PathLike | dict) -> _Source:
         try:
             raw = json.dumps(source, sort_keys=True, separators=(",", ":"), default=str)
         except (TypeError, ValueError, RecursionError) as e:  # mixed keys, cycles
-            raise RenderError(f"Not a Jupyter notebook: {label} ({_one_line(e)})") from None
+            raise RenderError(f"Not a Jupyter notebook: {label} ({one_line(e)})") from None
         return _Source(raw.encode("utf-8", "surrogatepass"), source, label, os.getcwd(), "")
     path = Path(os.path.expanduser(os.fspath(source)))
     try:
@@ -225,10 +227,10 @@ def _to_notebook(data: dict, label: str) -> tuple[NotebookNode, list[str]]:
             fixed = _assign_ids(nb.cells, keep_existing=True)
             if fixed:
                 warnings.append(
-                    f"{_plural(fixed, 'cell id')} missing, invalid or repeated: derived"
+                    f"{plural(fixed, 'cell id')} missing, invalid or repeated: derived"
                 )
     except Exception as e:  # nbformat's conversion errors are many and wordy
-        raise RenderError(f"Not a readable Jupyter notebook: {label} ({_one_line(e)})") from None
+        raise RenderError(f"Not a readable Jupyter notebook: {label} ({one_line(e)})") from None
     return nb, warnings
 
 
@@ -384,11 +386,11 @@ def _figure_html(mime: str, figure: Any) -> str:
 
 def _figure_warnings(handled: Counter[str]) -> list[str]:
     plotly = handled.pop(PLOTLY_MIME, 0)
-    notes = [f"{_plural(plotly, 'Plotly output')} ({PLOTLY_MIME}) need plotly.js"] if plotly else []
+    notes = [f"{plural(plotly, 'Plotly output')} ({PLOTLY_MIME}) need plotly.js"] if plotly else []
     if handled:
         mimes = ", ".join(sorted(handled))
         n = sum(handled.values())
-        notes.append(f"{_plural(n, 'Vega output')} ({mimes}) need vega-embed from a CDN")
+        notes.append(f"{plural(n, 'Vega output')} ({mimes}) need vega-embed from a CDN")
     return notes
 
 
@@ -472,7 +474,7 @@ def _export(nb: NotebookNode, title: str, src: _Source) -> tuple[str, list[str]]
         try:
             html, _ = exporter.from_notebook_node(nb, resources=resources)
         except Exception as e:
-            raise RenderError(f"Could not render {src.label}: {_one_line(e)}") from None
+            raise RenderError(f"Could not render {src.label}: {one_line(e)}") from None
     if CONFIG_PLACEHOLDER in html:  # the notebook's own text: defuse it, the slot is ours
         html = html.replace(CONFIG_PLACEHOLDER, "<!-- jupyterspot-config -->")
     return html.replace(slot, CONFIG_PLACEHOLDER), sorted(set(notes))
@@ -503,7 +505,7 @@ def render(source: str | os.PathLike | dict, *, title: str | None = None) -> Ren
     html, notes = _export(nb, title, src)
     warnings += notes
     if stripped:
-        warnings.append(f"left out the share's own output ({_plural(stripped, 'item')})")
+        warnings.append(f"left out the share's own output ({plural(stripped, 'item')})")
     if _ANCHOR.findall(html) != cell_ids:  # user HTML imitating our anchors, say
         warnings.append("the page's cell anchors do not match the notebook's cells")
 
@@ -646,13 +648,3 @@ def _prune(folder: Path) -> None:
         if n and (n >= _DISK_ENTRIES or total > _DISK_BYTES):
             page.unlink(missing_ok=True)
             page.with_suffix(".json").unlink(missing_ok=True)
-
-
-def _plural(n: int, what: str) -> str:
-    return f"{n} {what}" if n == 1 else f"{n} {what}s"
-
-
-def _one_line(e: BaseException) -> str:
-    text = str(e).strip().splitlines()
-    line = text[0] if text else type(e).__name__
-    return line if len(line) <= 200 else line[:197] + "..."

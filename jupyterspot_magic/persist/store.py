@@ -45,6 +45,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..base.text import one_line, plural
 from ..collab.schema import SchemaError, decode_update, write_var_uint
 
 log = logging.getLogger(__name__)
@@ -125,9 +126,6 @@ def _stamp() -> str:
     return time.strftime("%Y%m%d-%H%M%S", time.localtime(t)) + f"-{int(t * 1000) % 1000:03d}"
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word.replace('entry', 'entrie')}s"
-
 
 # -- reading stored Yjs updates defensively --
 
@@ -167,10 +165,6 @@ def gc_fill(client: int, start: int, length: int) -> bytes:
     return b"\x01\x01" + w(client) + w(start) + b"\x00" + w(length) + b"\x00"
 
 
-def _one_line(e: BaseException) -> str:
-    text = str(e).strip().splitlines()
-    return f"{type(e).__name__}: {text[0] if text else ''}"[:200]
-
 
 def apply_one(target: Any, update: bytes) -> None:
     """Apply one stored update to a Room (through its board schema when it has one) or a Doc.
@@ -186,7 +180,7 @@ def apply_one(target: Any, update: bytes) -> None:
     except (KeyboardInterrupt, SystemExit):
         raise
     except BaseException as e:
-        raise BadRow(_one_line(e)) from None
+        raise BadRow(one_line(e, kind=True)) from None
 
 
 @dataclass
@@ -387,7 +381,7 @@ class Store:
             self.notes.append(f"The board store {self.path} is damaged ({problem}). {kept}")
             return
         copied, lost = self._salvage()
-        lost_text = f"{_plural(lost, 'entry')} could not be read" if lost else "none was lost"
+        lost_text = f"{plural(lost, 'entry')} could not be read" if lost else "none was lost"
         self.notes.append(
             f"The board store {self.path} was damaged ({problem}): its {copied} readable "
             f"entries were copied into a new file ({lost_text}). {kept}"
@@ -805,7 +799,7 @@ class Persister:
         if taken is None:
             return "The board could not be stored, but nothing was waiting to be written."
         update, count = taken
-        what = _plural(count, "drawing")
+        what = plural(count, "drawing")
         try:
             path = save_pending(self.store.path, self.doc_path, update)
         except OSError as e:
@@ -962,8 +956,8 @@ class BoardKeeper:
         kept = self.store.compact(board.doc_path, room.doc.get_update())
         shapes = len(room.doc.get("shapes", type=Map))
         text = (
-            f"The stored board had {_plural(skipped, 'unreadable entry')} (skipped); "
-            f"{done.applied + late.applied} restored ({_plural(shapes, 'shape')})."
+            f"The stored board had {plural(skipped, 'unreadable entry')} (skipped); "
+            f"{done.applied + late.applied} restored ({plural(shapes, 'shape')})."
         )
         if bad_checkpoint:
             text += " Its checkpoint was unreadable: the board was rebuilt from every entry."
