@@ -30,7 +30,7 @@ sys.path.insert(0, str(REPO))
 
 from pycrdt import Doc  # noqa: E402
 
-from jupyterspot_magic import schema  # noqa: E402
+from jupyterspot_magic.collab import schema  # noqa: E402
 from jupyterspot_magic.collab.room import SYNC_CHUNK, Room, checked_state  # noqa: E402
 
 KINDS = {0: "stroke add (map + 11 fields)", 1: "stroke pts write (1 struct)"}

@@ -30,7 +30,7 @@ SETUP = """
 import json, os, time, urllib.request, nbformat
 from nbconvert import HTMLExporter
 import jupyterspot_magic
-from jupyterspot_magic import render as R
+from jupyterspot_magic.content import render as R
 plain = HTMLExporter(template_name="lab")
 plain.from_notebook_node(nbformat.read(%r, as_version=4))  # warm both exporters
 R.render(%r)

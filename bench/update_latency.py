@@ -61,7 +61,7 @@ def edit(nb: dict, code: list[dict], i: int) -> None:
 
 def main() -> None:
     rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 20
-    from jupyterspot_magic import render as R
+    from jupyterspot_magic.content import render as R
     from jupyterspot_magic.session import share as sharing
 
     work = Path(tempfile.mkdtemp()) / "Euler-Opus.ipynb"
@@ -143,7 +143,7 @@ def main() -> None:
 
 
 def _nb_and_src(path: Path, title: str):
-    from jupyterspot_magic import render as R
+    from jupyterspot_magic.content import render as R
 
     src = R._read_source(path)
     nb, _ = R._to_notebook(R._parse(src), src.label)

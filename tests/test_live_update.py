@@ -233,7 +233,7 @@ def test_cells_route_needs_a_token_and_sends_only_what_changed(tmp_path):
 
 def test_spliced_page_is_the_full_render(euler):
     """Re-rendering only the changed cells gives the page a full nbconvert render gives."""
-    from jupyterspot_magic import render as R
+    from jupyterspot_magic.content import render as R
     from jupyterspot_magic.content.live import LiveContent, join_page, split_page
 
     first = R.render(euler)
