@@ -8,12 +8,14 @@ The kernel thread talks to it only through `ServerThread.call`, which posts work
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import gzip
 import hashlib
 import hmac
 import html
 import importlib.util
+import inspect
 import ipaddress
 import json
 import logging
@@ -40,7 +42,7 @@ from websockets.exceptions import PayloadTooBig
 from websockets.frames import Close, Frame, Opcode
 from websockets.protocol import State
 
-from ..collab.room import (
+from ..collab.close_codes import (
     CLOSE_BAD_FRAME,
     CLOSE_INVALID_TOKEN,
     CLOSE_NOT_FOUND,
@@ -48,11 +50,9 @@ from ..collab.room import (
     CLOSE_ROOM_FULL,
     CLOSE_TOO_LARGE,
     CLOSE_TOO_SLOW,
-    Connection,
-    ProtocolError,
-    Room,
-    RoomLimits,
+    CLOSE_TRY_AGAIN,
 )
+from ..collab.room import Connection, ProtocolError, Room, RoomLimits
 from ..content.render import CONFIG_PLACEHOLDER, RenderedNotebook
 
 log = logging.getLogger(__name__)
@@ -98,11 +98,14 @@ ABORT_REFUSED_AFTER = 1.0
 PARTIAL_FREE = 64 * 1024
 PARTIAL_POOL = 64 * 1024 * 1024
 PARTIAL_TIMEOUT = 30.0  # s: 4 MiB over a 1 Mbit/s link takes ~34 s of which the pool holds ~30
-CLOSE_TRY_AGAIN = 1013  # RFC 6455 "try again later": the shared pool is full right now
 
 
 class ServeError(Exception):
     """The server could not start (port in use, bad host): one line for the user."""
+
+
+class ServerTimeout(ServeError, TimeoutError):
+    """ServerThread.call got no answer in time (a TimeoutError too, as before)."""
 
 
 # --- what one share publishes --------------------------------------------------------------
@@ -959,20 +962,44 @@ class ServerThread:
     def running(self) -> bool:
         return self._thread.is_alive() and self._error is None
 
-    def call(self, fn: Callable[[], Coroutine[Any, Any, Any]], timeout: float = 10.0) -> Any:
-        """Run a coroutine on the server loop and wait for its result (from the kernel thread)."""
-        if self._loop is None or not self.running:
+    def call(self, fn: Callable[..., Any], *args: Any, timeout: float = 10.0) -> Any:
+        """Run `fn(*args)` on the server loop and return its result (from any other thread).
+
+        `fn` may be a plain callable or a coroutine function: whatever it returns is awaited
+        there when it is awaitable, so `call(room.kick, 3)`, `call(async_fn)` and
+        `call(lambda: coro())` all work. Rooms, documents and the registry live on the server
+        loop and are not thread-safe, so the kernel reaches them only through here. An exception
+        raised by `fn` propagates to the caller; no answer within `timeout` raises
+        ServerTimeout (fn keeps running: the server may only be busy).
+        """
+        loop = self._loop
+        if loop is None or not self.running:
             raise ServeError("The share server is not running")
-        return asyncio.run_coroutine_threadsafe(fn(), self._loop).result(timeout)
+        if threading.current_thread() is self._thread:
+            raise RuntimeError("ServerThread.call from the server thread would wait on itself")
+
+        async def run() -> Any:
+            result = fn(*args)
+            if inspect.isawaitable(result):
+                result = await result
+            return result
+
+        future = asyncio.run_coroutine_threadsafe(run(), loop)
+        try:
+            return future.result(timeout)
+        except concurrent.futures.TimeoutError:
+            raise ServerTimeout(f"The share server did not answer within {timeout:g} s") from None
 
     def call_soon(self, fn: Callable[[], Any]) -> None:
+        """Schedule `fn()` on the server loop (from any thread); nothing when not running."""
         if self._loop is not None and self.running:
             self._loop.call_soon_threadsafe(fn)
 
     def call_later(self, delay: float, fn: Callable[[], Any]) -> None:
-        """Schedule on the server loop; only from the server thread itself."""
-        if self._loop is not None:
-            self._loop.call_later(delay, fn)
+        """Schedule `fn()` on the server loop after `delay` s (from any thread)."""
+        loop = self._loop
+        if loop is not None and self.running:
+            loop.call_soon_threadsafe(loop.call_later, delay, fn)
 
     def stop(self, timeout: float = 5.0) -> None:
         self._stopping = True
