@@ -21,9 +21,11 @@ import pytest
 from pycrdt import Doc, Map, create_update_message
 from websockets.sync.client import connect
 
-from jupyterspot_magic.collab.room import (
+from jupyterspot_magic.collab.close_codes import (
     CLOSE_BAD_FRAME,
     CLOSE_TOO_MANY,
+)
+from jupyterspot_magic.collab.room import (
     MAX_IDS_PER_CONNECTION,
     MAX_IDS_PER_CONNECTION_LIFETIME,
     AwarenessEntry,

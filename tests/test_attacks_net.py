@@ -25,13 +25,15 @@ from contextlib import ExitStack, contextmanager
 from pycrdt import Doc, create_sync_message
 from websockets.sync.client import connect
 
-from jupyterspot_magic.collab.room import (
-    AWARENESS,
+from jupyterspot_magic.collab.close_codes import (
     CLOSE_INVALID_TOKEN,
     CLOSE_NOT_FOUND,
     CLOSE_ROOM_FULL,
     CLOSE_TOO_LARGE,
     CLOSE_TOO_SLOW,
+)
+from jupyterspot_magic.collab.room import (
+    AWARENESS,
     STEP2,
     SYNC,
     AwarenessEntry,

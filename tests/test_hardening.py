@@ -14,11 +14,13 @@ import pytest
 from pycrdt import Doc, Map, create_awareness_message, create_sync_message, create_update_message
 from websockets.sync.client import connect
 
-from jupyterspot_magic.collab.room import (
+from jupyterspot_magic.collab.close_codes import (
     CLOSE_INVALID_TOKEN,
     CLOSE_REMOVED,
     CLOSE_TOO_LARGE,
     CLOSE_TOO_MANY,
+)
+from jupyterspot_magic.collab.room import (
     AwarenessEntry,
     encode_awareness,
 )

@@ -31,6 +31,14 @@ from typing import Any
 from pycrdt import Doc, Map
 
 from . import schema as board_schema
+from .close_codes import (
+    CLOSE_BAD_FRAME,
+    CLOSE_GOING_AWAY,
+    CLOSE_ROOM_FULL,
+    CLOSE_TOO_LARGE,
+    CLOSE_TOO_MANY,
+    CLOSE_TOO_SLOW,
+)
 from .schema import Reader, SchemaError, Unresolved, Validator, write_var_bytes, write_var_uint
 
 log = logging.getLogger(__name__)
@@ -38,16 +46,6 @@ log = logging.getLogger(__name__)
 SYNC, AWARENESS, AUTH, QUERY_AWARENESS = 0, 1, 2, 3
 STEP1, STEP2, UPDATE = 0, 1, 2
 EMPTY_UPDATE = b"\x00\x00"
-
-CLOSE_BAD_FRAME = 4400
-CLOSE_INVALID_TOKEN = 4401
-CLOSE_NOT_FOUND = 4404
-CLOSE_ROOM_FULL = 4409
-CLOSE_REMOVED = 4403
-CLOSE_TOO_SLOW = 4408
-CLOSE_TOO_LARGE = 4413
-CLOSE_TOO_MANY = 4429
-CLOSE_GOING_AWAY = 1001
 
 MAX_QUEUED_BYTES = 16 * 1024 * 1024  # a reader this far behind is dropped; it resyncs on reconnect
 ABORT_AFTER = 2.0  # s: a connection we closed that is still not gone is reset

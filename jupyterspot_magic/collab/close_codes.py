@@ -1,0 +1,42 @@
+"""The websocket close codes the server sends, read from their single source.
+
+`jupyterspot_magic/contracts/close_codes.json` is read by the viewer too (its reconnect policy
+follows each code's "retry": "never" stops for good, "slow" retries every ~15 s, "backoff"
+reconnects with y-websocket's normal backoff) and the close-code table in docs/protocol.md is
+checked against it (tests/unit/test_contracts.py). The constants are spelled out, not generated,
+so a reader (and ruff) sees every name; `CLOSE_CODES` keeps them equal to the JSON at import.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+CONTRACT = Path(__file__).resolve().parent.parent / "contracts" / "close_codes.json"
+RETRY_POLICIES = ("never", "slow", "backoff")
+
+CLOSE_CODES: dict[str, dict] = json.loads(CONTRACT.read_text(encoding="utf-8"))
+
+
+def _code(name: str) -> int:
+    return int(CLOSE_CODES[name]["code"])
+
+
+CLOSE_GOING_AWAY = _code("going_away")  # 1001: the share stopped
+CLOSE_TRY_AGAIN = _code("try_again")  # 1013, RFC 6455 "try again later": the pool is full now
+CLOSE_BAD_FRAME = _code("bad_frame")  # 4400
+CLOSE_INVALID_TOKEN = _code("invalid_token")  # 4401
+CLOSE_REMOVED = _code("removed")  # 4403
+CLOSE_NOT_FOUND = _code("not_found")  # 4404
+CLOSE_TOO_SLOW = _code("too_slow")  # 4408
+CLOSE_ROOM_FULL = _code("room_full")  # 4409
+CLOSE_TOO_LARGE = _code("too_large")  # 4413
+CLOSE_TOO_MANY = _code("too_many")  # 4429
+
+
+def retry_policy(code: int) -> str:
+    """How the viewer reacts to `code`: "never", "slow" or "backoff" (unknown codes: backoff)."""
+    for entry in CLOSE_CODES.values():
+        if entry["code"] == code:
+            return entry["retry"]
+    return "backoff"
