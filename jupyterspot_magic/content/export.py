@@ -35,6 +35,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..base.page_config import config_block, page_config
+from ..base.paths import STATIC_DIR
+from ..base.text import redact
+
 if TYPE_CHECKING:
     from .render import RenderedNotebook
 
@@ -72,7 +76,6 @@ class Job:
     notebook: str | None
     secrets: tuple[str, ...]
     static_dir: str
-    ref_width: int
     placeholder: str
 
 
@@ -83,7 +86,6 @@ def make_job(
     notebook: str | None = None,
     secrets: tuple[str, ...] = (),
 ) -> Job:
-    from ..server.app import REF_WIDTH, STATIC_DIR
     from .render import CONFIG_PLACEHOLDER
 
     return Job(
@@ -96,7 +98,6 @@ def make_job(
         notebook=notebook,
         secrets=tuple(s for s in secrets if s),
         static_dir=str(STATIC_DIR),
-        ref_width=REF_WIDTH,
         placeholder=CONFIG_PLACEHOLDER,
     )
 
@@ -111,20 +112,18 @@ def _inline_script(code: str) -> str:
 def _page(job: Job) -> str:
     """The standalone page: notebook + viewer + board snapshot, nothing fetched from a server."""
     static = Path(job.static_dir)
-    config = {
-        "room": "",
-        "role": "guest",
-        "wsBase": "",
-        "refWidth": job.ref_width,
-        "version": job.content_hash,
-        "cells": len(job.cell_ids),
-        "title": job.title,
-        "offline": True,
-    }
-    text = json.dumps(config).replace("<", "\\u003c")
+    config = page_config(
+        room="",
+        role="guest",
+        ws_base="",
+        version=job.content_hash,
+        cells=len(job.cell_ids),
+        title=job.title,
+        offline=True,
+    )
     snapshot = json.dumps(base64.b64encode(job.update).decode())
     block = (
-        f'<script id="jupyterspot-config" type="application/json">{text}</script>\n'
+        f"{config_block(config)}\n"
         f'<script id="jupyterspot-board" type="application/json">{snapshot}</script>'
     )
     html = job.html.replace(job.placeholder, block, 1)
@@ -135,9 +134,7 @@ def _page(job: Job) -> str:
     if _MATH_HINT.search(html) and '"static/mathjax.js"' in html:
         data = base64.b64encode((static / "mathjax.js").read_bytes()).decode()
         html = html.replace('"static/mathjax.js"', f'"data:text/javascript;base64,{data}"', 1)
-    for secret in job.secrets:
-        html = html.replace(secret, "[redacted]")
-    return html
+    return redact(html, job.secrets)
 
 
 def _floats(data: bytes) -> list[float]:

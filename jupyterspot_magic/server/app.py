@@ -17,7 +17,6 @@ import html
 import importlib.util
 import inspect
 import ipaddress
-import json
 import logging
 import os
 import resource
@@ -42,6 +41,9 @@ from websockets.exceptions import PayloadTooBig
 from websockets.frames import Close, Frame, Opcode
 from websockets.protocol import State
 
+from ..base.page_config import config_block, page_config
+from ..base.paths import STATIC_DIR
+from ..base.text import redact
 from ..collab.close_codes import (
     CLOSE_BAD_FRAME,
     CLOSE_INVALID_TOKEN,
@@ -57,13 +59,11 @@ from ..content.render import CONFIG_PLACEHOLDER, RenderedNotebook
 
 log = logging.getLogger(__name__)
 
-STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 STATIC_FILES = {
     "viewer.js": "text/javascript",
     "viewer.css": "text/css",
     "mathjax.js": "text/javascript",
 }
-REF_WIDTH = 1000  # px: the notebook is laid out at this width everywhere, then scaled to fit
 # A peer that vanished without closing is dropped after interval + timeout (~20 s). Not shorter:
 # a ping waits behind whatever is queued (a big board's sync over a slow link takes seconds).
 # Closed tabs and pagehide are seen at once; this is only for silent network loss.
@@ -236,24 +236,22 @@ class SharedNotebook:
                 self._pages[(role, True)] = job.result()
 
     def _build_page(self, role: str) -> bytes:
-        config = {
-            "room": self.room,
-            "role": role,
-            "wsBase": f"../../ws/{self.room}",
-            "refWidth": REF_WIDTH,
-            "version": self.rendered.content_hash,
-            "cells": len(self.rendered.cell_ids),
-            "title": self.rendered.title,
-        }
-        # "<" escaped so no value can close the script element
-        text = json.dumps(config).replace("<", "\\u003c")
-        block = f'<script id="jupyterspot-config" type="application/json">{text}</script>'
-        page = self.rendered.html.replace(CONFIG_PLACEHOLDER, block, 1)
+        config = page_config(
+            room=self.room,
+            role=role,
+            ws_base=f"../../ws/{self.room}",
+            version=self.rendered.content_hash,
+            cells=len(self.rendered.cell_ids),
+            title=self.rendered.title,
+        )
+        page = self.rendered.html.replace(CONFIG_PLACEHOLDER, config_block(config), 1)
         # Defense in depth: a host token must never reach a page (e.g. saved widget state).
-        page = page.replace(self.host_token, "[redacted]")
-        if role == "guest":
-            page = page.replace(self.token, "[redacted]")
-        return page.encode()
+        return redact(page, self.secrets_for(role)).encode()
+
+    def secrets_for(self, role: str) -> tuple[str, ...]:
+        """The tokens a page (or any response) for `role` must not contain: a guest's never
+        holds either, a host's never holds the host token (its own comes from its URL)."""
+        return (self.host_token, self.token) if role == "guest" else (self.host_token,)
 
 
 def gzip_level(page: bytes) -> int:
