@@ -30,7 +30,7 @@ sys.path.insert(0, str(REPO))
 
 from pycrdt import Doc  # noqa: E402
 
-from jupyterspot_magic.collab import schema  # noqa: E402
+from jupyterspot_magic.collab import codec, schema  # noqa: E402
 from jupyterspot_magic.collab.room import SYNC_CHUNK, Room, checked_state  # noqa: E402
 
 KINDS = {0: "stroke add (map + 11 fields)", 1: "stroke pts write (1 struct)"}
@@ -105,7 +105,7 @@ def main() -> None:
         times[kind].append(t1 - t0)
         applied[kind].append(t2 - t1)
         plain[kind].append(t3 - t2)
-        structs[kind] = len(schema.decode_update(update).structs)  # same for every one
+        structs[kind] = len(codec.decode_update(update).structs)  # same for every one
     for kind in (0, 1):
         rows.append(stats(f"Validator.check: {KINDS[kind]}", times[kind], structs[kind]))
     for kind in (0, 1):
@@ -135,7 +135,7 @@ def main() -> None:
 
     # 3. one message at the struct cap: a 4,000-stroke reconnect on an empty board
     big, big_apply = [], []
-    n_structs = len(schema.decode_update(reconnect).structs)
+    n_structs = len(codec.decode_update(reconnect).structs)
     for _ in range(repeat):
         validator = schema.Validator(schema.BOARD)
         t0 = time.perf_counter_ns()
@@ -161,9 +161,9 @@ def main() -> None:
         state_update = d.get_update()
         encode.append(time.perf_counter_ns() - t0)
         t0 = time.perf_counter_ns()
-        pieces = len(schema.split_update(state_update, SYNC_CHUNK))
+        pieces = len(codec.split_update(state_update, SYNC_CHUNK))
         split.append(time.perf_counter_ns() - t0)
-    n_board = len(schema.decode_update(state_update, max_structs=1 << 62).structs)
+    n_board = len(codec.decode_update(state_update, max_structs=1 << 62).structs)
     mb = len(state_update) / 1e6
     rows.append(
         stats(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import struct
 
-from jupyterspot_magic.collab.schema import ANY, GC_REF, TYPE, YMAP, write_var_bytes, write_var_uint
+from jupyterspot_magic.collab.codec import ANY, GC_REF, TYPE, YMAP, write_var_bytes, write_var_uint
 
 ID = tuple[int, int]
 

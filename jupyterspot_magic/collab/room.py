@@ -39,7 +39,8 @@ from .close_codes import (
     CLOSE_TOO_MANY,
     CLOSE_TOO_SLOW,
 )
-from .schema import Reader, SchemaError, Unresolved, Validator, write_var_bytes, write_var_uint
+from .codec import Reader, split_update, write_var_bytes, write_var_uint
+from .schema import SchemaError, Unresolved, Validator
 
 log = logging.getLogger(__name__)
 
@@ -312,7 +313,7 @@ SCHEMAS = {"board": board_schema.BOARD, "control": board_schema.CONTROL}
 def sync_step2_pieces(update: bytes) -> list[bytes]:
     """The answer to a sync step 1: one step 2, or for a big board several updates and a final
     step 2 (so a client reports "synced" only once it has everything)."""
-    pieces = board_schema.split_update(update, SYNC_CHUNK)
+    pieces = split_update(update, SYNC_CHUNK)
     return [sync_message(UPDATE, p) for p in pieces[:-1]] + [sync_message(STEP2, pieces[-1])]
 
 

@@ -4,12 +4,13 @@ A Yjs update is a list of structs per client (items with content, GC and Skip ra
 delete set. yrs and yjs integrate whatever structs arrive, at any depth, of any type: a guest
 could build a chain of 40,000 nested maps (yrs' recursive delete then overflows the kernel's
 stack) or 2,000 (every browser's `Item.gc` overflows). So the server decodes each incoming update
-itself (Yjs update format v1, `yjs/src/utils/encoding.js`) and accepts only what
-`docs/protocol.md` describes, before pycrdt ever sees the bytes:
+itself (codec.py) and accepts only what `docs/protocol.md` describes, before pycrdt ever sees
+the bytes:
 
 - board: the root map `shapes`; each entry a `Y.Map` (a shape) keyed by a shape id; inside a
   shape only the documented fields, each a plain value of the documented type and bound
-  (`pts` as bytes); deletions. Nothing nested deeper, no other root, no other content kind.
+  (`pts` as bytes; `jupyterspot_magic/contracts/shape.json`); deletions. Nothing nested deeper,
+  no other root, no other content kind.
 - control: the root map `control`; each entry a plain value of the documented field.
 
 To know where an item lands, the server keeps an index of every struct it integrated: per client,
@@ -26,334 +27,42 @@ Everything here is pure and runs on the server thread; nothing is thread-safe on
 from __future__ import annotations
 
 import bisect
+import json
 import math
 import re
-import struct
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-# Content refs (low 5 bits of an item's info byte), yjs/src/structs/Item.js `contentRefs`.
-GC_REF, DELETED, JSON_REF, BINARY, STRING, EMBED, FORMAT, TYPE, ANY, DOC, SKIP = range(11)
-YMAP = 1  # ContentType type ref of Y.Map (yjs/src/types/YMap.js YMapRefID)
-BIT8, BIT7, BIT6, BITS5 = 0x80, 0x40, 0x20, 0x1F
+from .codec import (
+    ANY,
+    BINARY,
+    DELETED,
+    GC_REF,
+    ID,
+    MAX_CLOCK,
+    MAX_STRUCTS_PER_UPDATE,
+    NOT_PLAIN,
+    SKIP,
+    TYPE,
+    YMAP,
+    SchemaError,
+    Struct,
+    Update,
+    decode_update,
+)
 
 # What one struct costs the server beyond its content bytes: yrs' item and map bookkeeping
 # (~500 B for a shape map with a field, measured: 100,000 structs of 50,000 one-field shapes
 # applied to a fresh Doc grew RSS by 48 MB) plus this module's index (< 300 B, less for a key
 # overwritten again and again). Used for the room's budget, so memory follows decoded cost.
 STRUCT_COST = 600
-# One update is decoded on the server loop: ~10 us a struct idle (35 under load), so 50,000
-# structs (about 4,000 shapes, e.g. a long offline session's reconnect) stall it <= 0.5-1.7 s.
-MAX_STRUCTS_PER_UPDATE = 50_000
-# yrs counts clocks in u32: a struct past it wraps around and corrupts yrs' memory (found by
-# review: a 17-byte GC struct of length 2^32 - 2 then a read of the board: SIGSEGV).
-MAX_CLOCK = 1 << 31
-
-
-class SchemaError(Exception):
-    """An update the documented schema does not allow; the message is one line for the log."""
 
 
 class Unresolved(SchemaError):
     """An update that depends on structs the server does not have (yet): ask for a resync."""
-
-
-# --- lib0 decoding -------------------------------------------------------------------------
-
-
-class Reader:
-    __slots__ = ("buf", "pos")
-
-    def __init__(self, buf: bytes) -> None:
-        self.buf = buf
-        self.pos = 0
-
-    def uint8(self) -> int:
-        if self.pos >= len(self.buf):
-            raise SchemaError("truncated update")
-        self.pos += 1
-        return self.buf[self.pos - 1]
-
-    def var_uint(self) -> int:
-        buf, pos = self.buf, self.pos
-        if pos < len(buf) and buf[pos] < 0x80:  # most are one byte: the fast path
-            self.pos = pos + 1
-            return buf[pos]
-        value = shift = 0
-        while True:
-            if pos >= len(buf) or shift > 56:
-                raise SchemaError("truncated or oversized varuint")
-            byte = buf[pos]
-            pos += 1
-            value |= (byte & 0x7F) << shift
-            shift += 7
-            if byte < 0x80:
-                self.pos = pos
-                return value
-
-    def var_int(self) -> int:
-        first = self.uint8()
-        value, sign = first & 0x3F, -1 if first & 0x40 else 1
-        if first < 0x80:
-            return sign * value
-        shift = 6
-        while True:
-            byte = self.uint8()
-            value |= (byte & 0x7F) << shift
-            shift += 7
-            if byte < 0x80:
-                return sign * value
-            if shift > 56:
-                raise SchemaError("oversized varint")
-
-    def raw(self, n: int) -> bytes:
-        end = self.pos + n
-        if end > len(self.buf):
-            raise SchemaError("truncated update")
-        out = self.buf[self.pos : end]
-        self.pos = end
-        return out
-
-    def var_bytes(self) -> bytes:
-        return self.raw(self.var_uint())
-
-    def string(self) -> str:
-        try:
-            return self.var_bytes().decode("utf-8")
-        except UnicodeDecodeError:
-            raise SchemaError("string is not UTF-8") from None
-
-
-_NOT_PLAIN = object()  # an Any value that is an object, array or bigint: never allowed here
-MAX_ANY_DEPTH = 32  # yrs reads nested values recursively: deeper is refused before it sees them
-
-
-def read_any(r: Reader) -> Any:
-    """One lib0 `writeAny` value. Objects, arrays and bigints are skipped over (every byte must
-    be consumed exactly as yrs would, or what we check is not what yrs applies) and come back as
-    _NOT_PLAIN: nothing in our schemas is one."""
-    tag = r.uint8()
-    if tag in (122, 118, 117):
-        _skip_compound(r, tag)
-        return _NOT_PLAIN
-    return _read_plain(r, tag)
-
-
-def _read_plain(r: Reader, tag: int) -> Any:
-    if tag == 127 or tag == 126:
-        return None
-    if tag == 125:
-        return r.var_int()
-    if tag == 124:
-        return struct.unpack(">f", r.raw(4))[0]
-    if tag == 123:
-        return struct.unpack(">d", r.raw(8))[0]
-    if tag == 121 or tag == 120:
-        return tag == 120
-    if tag == 119:
-        return r.string()
-    if tag == 116:
-        return r.var_bytes()
-    raise SchemaError(f"unknown value tag {tag}")
-
-
-def _skip_compound(r: Reader, tag: int) -> None:
-    """Walk a bigint, object or array without recursion; refuse nesting past MAX_ANY_DEPTH."""
-    stack: list[list[int]] = []  # open objects (118) / arrays (117) and the values left in each
-    while True:
-        if tag == 122:
-            r.raw(8)
-        elif tag in (118, 117):
-            if len(stack) >= MAX_ANY_DEPTH:
-                raise SchemaError("value nested too deeply")
-            stack.append([tag, r.var_uint()])
-        else:
-            _read_plain(r, tag)
-        while stack and stack[-1][1] == 0:
-            stack.pop()
-        if not stack:
-            return
-        stack[-1][1] -= 1
-        if stack[-1][0] == 118:
-            r.string()  # an object entry's key
-        tag = r.uint8()
-
-
-# --- structs -------------------------------------------------------------------------------
-
-ID = tuple[int, int]  # (client, clock)
-
-
-@dataclass(slots=True)
-class Struct:
-    client: int
-    clock: int
-    length: int
-    ref: int  # content ref; GC_REF / SKIP for non-items
-    origin: ID | None = None
-    right_origin: ID | None = None
-    parent_root: str | None = None
-    parent_id: ID | None = None
-    parent_sub: str | None = None
-    type_ref: int | None = None  # ContentType
-    values: list[Any] = field(default_factory=list)  # ContentAny / ContentBinary
-    size: int = 0  # content bytes (for the cost)
-    end: int = 0  # where its encoding ends in the update (split_update copies the bytes)
-
-
-@dataclass
-class Update:
-    structs: list[Struct]
-    deletes: list[tuple[int, int, int]]  # (client, clock, length)
-    sections: list[tuple[int, int, int]] = field(default_factory=list)  # (first struct, start, n)
-    delete_start: int = 0
-
-
-def decode_update(
-    data: bytes, max_structs: int = MAX_STRUCTS_PER_UPDATE, permissive: bool = False
-) -> Update:
-    """Decode a Yjs v1 update. `permissive`: also walk content kinds our documents never hold
-    (text, JSON, embeds, formats, subdocs) instead of refusing them: for reading clock ranges
-    of stored rows, never for accepting content."""
-    r = Reader(data)
-    structs: list[Struct] = []
-    sections = []
-    for _ in range(r.var_uint()):
-        count, client, clock = r.var_uint(), r.var_uint(), r.var_uint()
-        if len(structs) + count > max_structs:
-            raise SchemaError("too many structs in one update")
-        sections.append((len(structs), r.pos, count))
-        for _ in range(count):
-            s = _read_struct(r, client, clock, permissive)
-            s.end = r.pos
-            structs.append(s)
-            clock += s.length
-            if clock > MAX_CLOCK:
-                raise SchemaError("clock out of range")
-    delete_start = r.pos
-    deletes = []
-    for _ in range(r.var_uint()):
-        client = r.var_uint()
-        for _ in range(r.var_uint()):
-            deletes.append((client, r.var_uint(), r.var_uint()))
-    if r.pos != len(data):
-        raise SchemaError("trailing bytes after the update")
-    return Update(structs, deletes, sections, delete_start)
-
-
-def split_update(data: bytes, limit: int) -> list[bytes]:
-    """Cut one (trusted, server-made) update into updates of about `limit` bytes, in order:
-    runs of one client's structs, the delete set last. Applied in order they equal `data`; a
-    piece whose references come later waits in the client's pending structs until they do."""
-    update = decode_update(data, max_structs=1 << 62)  # the server's own state: no cap
-    pieces: list[bytes] = []
-    empty_deletes = b"\x00"
-    for first, start, count in update.sections:
-        run = update.structs[first : first + count]
-        i = 0
-        while i < count:
-            j, begin = i, start if i == 0 else run[i - 1].end
-            while j < count and (j == i or run[j].end - begin <= limit):
-                j += 1
-            head = write_var_uint(1) + write_var_uint(j - i) + write_var_uint(run[i].client)
-            head += write_var_uint(run[i].clock)
-            pieces.append(head + data[begin : run[j - 1].end] + empty_deletes)
-            i = j
-    pieces.append(b"\x00" + data[update.delete_start :])  # no structs, every deletion
-    return pieces
-
-
-def write_var_bytes(data: bytes) -> bytes:
-    return write_var_uint(len(data)) + data
-
-
-def write_var_uint(n: int) -> bytes:
-    out = bytearray()
-    while n > 0x7F:
-        out.append(0x80 | (n & 0x7F))
-        n >>= 7
-    out.append(n)
-    return bytes(out)
-
-
-def _read_struct(r: Reader, client: int, clock: int, permissive: bool = False) -> Struct:
-    info = r.uint8()
-    ref = info & BITS5
-    if ref in (GC_REF, SKIP):
-        return Struct(client, clock, _length(r.var_uint()), ref)
-    s = Struct(client, clock, 1, ref)
-    if info & BIT8:
-        s.origin = _id(r)
-    if info & BIT7:
-        s.right_origin = _id(r)
-    if not info & (BIT8 | BIT7):
-        if r.var_uint() == 1:
-            s.parent_root = r.string()
-        else:
-            s.parent_id = _id(r)
-        if info & BIT6:
-            s.parent_sub = r.string()
-    _read_content(r, s, permissive)
-    return s
-
-
-def _skip_other_content(r: Reader, ref: int) -> int:
-    """Walk content our schemas refuse; its clock length (a string counts UTF-16 units)."""
-    if ref == JSON_REF:
-        n = _length(r.var_uint())
-        for _ in range(n):
-            r.var_bytes()
-        return n
-    if ref == STRING:
-        text = r.var_bytes().decode("utf-8", "surrogatepass")
-        return len(text.encode("utf-16-le", "surrogatepass")) // 2  # yrs writes empty ones too
-    if ref == FORMAT:
-        r.var_bytes()
-    r.var_bytes()  # embed / format: JSON text; doc: its guid
-    if ref == DOC:
-        read_any(r)
-    return 1
-
-
-def _length(n: int) -> int:
-    if n < 1 or n > MAX_CLOCK:
-        raise SchemaError("bad struct length")
-    return n
-
-
-def _id(r: Reader) -> ID:
-    client, clock = r.var_uint(), r.var_uint()
-    if clock >= MAX_CLOCK:
-        raise SchemaError("clock out of range")
-    return client, clock
-
-
-def _read_content(r: Reader, s: Struct, permissive: bool = False) -> None:
-    start = r.pos
-    if s.ref == DELETED:
-        s.length = _length(r.var_uint())
-    elif s.ref == BINARY:
-        s.values = [r.var_bytes()]
-    elif s.ref == ANY:
-        s.length = _length(r.var_uint())
-        if s.length > 64 and not permissive:  # an array's run; a map entry holds one value
-            raise SchemaError("too many values in one item")
-        s.values = [read_any(r) for _ in range(s.length)]
-    elif s.ref == TYPE:
-        s.type_ref = r.var_uint()
-        if s.type_ref in (3, 5):  # XmlElement / XmlHook carry a name
-            r.string()
-        elif s.type_ref > 6:  # e.g. yrs' weak links carry more: unknown bytes are never skipped
-            raise SchemaError(f"type {s.type_ref} is not allowed")
-    elif s.ref in (JSON_REF, STRING, EMBED, FORMAT, DOC):
-        if not permissive:
-            raise SchemaError(f"content kind {s.ref} is not allowed")
-        s.length = _skip_other_content(r, s.ref)
-    else:
-        raise SchemaError(f"unknown content kind {s.ref}")
-    s.size = r.pos - start
 
 
 # --- what the documents may hold -----------------------------------------------------------
@@ -385,31 +94,43 @@ def _one_of(*allowed: str) -> Check:
     return lambda v: type(v) is str and v in allowed
 
 
-def _points(v: Any) -> bool:
-    return type(v) is bytes and len(v) % 4 == 0 and len(v) <= MAX_POINT_BYTES
+def _color(pattern: str) -> Check:
+    color = re.compile(pattern)
+    return lambda v: type(v) is str and color.fullmatch(v) is not None
 
 
-COLOR = re.compile(r"#[0-9a-fA-F]{6}")
-SHAPE_ID = re.compile(r"[A-Za-z0-9_.:-]{1,100}")
-MAX_POINT_BYTES = 20_000 * 3 * 4  # js/viewer/board/shapes.ts MAX_POINTS x,y,pressure Float32
-COORD = 1e7  # reference px; the viewer clamps to 1e6 when drawing
+def _points(max_bytes: int) -> Check:
+    return lambda v: type(v) is bytes and len(v) % 4 == 0 and len(v) <= max_bytes
 
-SHAPE_FIELDS: dict[str, Check] = {
-    "t": _one_of("pen", "hl", "arrow", "rect", "ellipse", "text", "note"),
-    "cell": _text(200),
-    "ci": _integer(0, 1_000_000),
-    "x": _number(-COORD, COORD),
-    "y": _number(-COORD, COORD),
-    "pts": _points,
-    "d": _integer(2, 3),
-    "w": _number(-COORD, COORD),
-    "h": _number(-COORD, COORD),
-    "c": lambda v: type(v) is str and COLOR.fullmatch(v) is not None,
-    "s": _number(0, 1000),
-    "text": _text(4000),
-    "by": _text(200),
-    "at": _number(0, 1e14),
-}
+
+# The board's shapes are defined once, in contracts/shape.json, which the viewer reads too
+# (js/viewer/board): each field's type and bounds there become the check here.
+SHAPE_CONTRACT = Path(__file__).resolve().parent.parent / "contracts" / "shape.json"
+SHAPE: dict[str, Any] = json.loads(SHAPE_CONTRACT.read_text(encoding="utf-8"))
+MAX_POINT_BYTES: int = SHAPE["maxPointBytes"]  # shapes.ts MAX_POINTS x,y,pressure Float32
+COORD = 1e7  # reference px, for awareness anchors (as the shapes' x, y); the viewer clamps to 1e6
+
+
+def field_check(spec: dict[str, Any]) -> Check:
+    """The check of one field of contracts/shape.json (its "type" and bounds)."""
+    kind = spec["type"]
+    if kind == "enum":
+        return _one_of(*spec["values"])
+    if kind == "string":
+        return _text(spec["max"])
+    if kind == "integer":
+        return _integer(spec["min"], spec["max"])
+    if kind == "number":
+        return _number(spec["min"], spec["max"])
+    if kind == "color":
+        return _color(spec["pattern"])
+    if kind == "points":
+        return _points(MAX_POINT_BYTES)
+    raise ValueError(f"{SHAPE_CONTRACT.name}: unknown field type {kind!r}")
+
+
+SHAPE_ID = re.compile(SHAPE["id"])  # used with fullmatch, like the viewer's anchored pattern
+SHAPE_FIELDS: dict[str, Check] = {key: field_check(spec) for key, spec in SHAPE["fields"].items()}
 
 CONTROL_FIELDS: dict[str, Check] = {
     "leader": lambda v: v is None or _integer(0, 2**53)(v),
@@ -432,7 +153,7 @@ class DocSchema:
     max_entries: int = 1_000_000
 
 
-BOARD = DocSchema("shapes", SHAPE_FIELDS, True, SHAPE_ID, max_entries=100_000)
+BOARD = DocSchema(SHAPE["root"], SHAPE_FIELDS, True, SHAPE_ID, max_entries=SHAPE["maxShapes"])
 CONTROL = DocSchema("control", CONTROL_FIELDS, False)
 
 
@@ -681,7 +402,7 @@ class Validator:
         if s.ref == TYPE:
             raise SchemaError("nested types are not allowed")
         for value in s.values:
-            if value is _NOT_PLAIN or not check(value):
+            if value is NOT_PLAIN or not check(value):
                 raise SchemaError(f"field {key!r} out of bounds")
         return False
 
@@ -703,9 +424,8 @@ def _client_queues(update: Update) -> dict[int, deque[Struct]]:
 def _check_inert(s: Struct) -> None:
     """An item after a garbage-collected neighbour is discarded by yrs and yjs; still, never
     let a nested type or an unknown kind through on that path."""
-    if s.ref not in (DELETED, ANY, BINARY) or any(v is _NOT_PLAIN for v in s.values):
+    if s.ref not in (DELETED, ANY, BINARY) or any(v is NOT_PLAIN for v in s.values):
         raise SchemaError("nested types are not allowed")
-
 
 
 # --- awareness states (docs/protocol.md, "Awareness state of each client") -----------------

@@ -46,7 +46,7 @@ from pathlib import Path
 from typing import Any
 
 from ..base.text import one_line, plural
-from ..collab.schema import SchemaError, decode_update, write_var_uint
+from ..collab.codec import SchemaError, decode_update, write_var_uint
 
 log = logging.getLogger(__name__)
 

@@ -8,21 +8,19 @@ import random
 import pytest
 from pycrdt import Array, Doc, Map, Text
 
+from jupyterspot_magic.collab.codec import Reader, decode_update, split_update
 from jupyterspot_magic.collab.schema import (
     BOARD,
     CONTROL,
-    Reader,
     SchemaError,
     Unresolved,
     Validator,
     check_awareness,
-    decode_update,
-    split_update,
 )
 from jupyterspot_magic.persist.store import client_ranges
 
-from . import forge
-from .room_server import valid_shape
+from .. import forge
+from ..room_server import valid_shape
 
 
 def updates_of(build) -> list[bytes]:
@@ -222,7 +220,7 @@ def test_every_honest_yjs_sequence_is_accepted_in_order():
     import json
     import subprocess
 
-    from .conftest import REPO
+    from ..conftest import REPO
 
     out = subprocess.run(
         ["node", str(REPO / "tests" / "js" / "honest_updates.mjs")],
