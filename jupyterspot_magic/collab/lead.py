@@ -39,6 +39,17 @@ log = logging.getLogger(__name__)
 
 POLICIES = ("anyone", "host")
 OPS = ("take", "release", "hand")
+# Who may ask for each operation under each policy (the module docstring, in table form). On top
+# of it: `take` changes nothing for the leader itself, `release` needs a leader, `hand` needs a
+# present participant to hand to. The kernel is not asked: it calls set_leader directly.
+WHO_MAY: dict[tuple[str, str], str] = {
+    ("take", "anyone"): "anyone",
+    ("take", "host"): "host",
+    ("release", "anyone"): "leader or host",
+    ("release", "host"): "leader or host",
+    ("hand", "anyone"): "leader or host",
+    ("hand", "host"): "host",
+}
 LEADER_GRACE = 0.75  # s: a reconnecting leader (same client id) keeps the lead
 MAX_REMEMBERED = 4096  # client ids whose last request seq is kept (a replay is never re-applied)
 REQUEST_MARK = '"leadRequest"'
@@ -46,6 +57,12 @@ REQUEST_MARK = '"leadRequest"'
 
 class LeadError(ValueError):
     """A lead operation that cannot be done (unknown participant, bad policy)."""
+
+
+def may(op: str, policy: str, host: bool, is_leader: bool) -> bool:
+    """Whether a participant may ask for `op` under `policy` (WHO_MAY); False for unknown ops."""
+    who = WHO_MAY.get((op, policy))
+    return who == "anyone" or (who is not None and host) or (who == "leader or host" and is_leader)
 
 
 class Lead:
@@ -151,29 +168,25 @@ class Lead:
         raise LeadError(f"{len(matches)} participants are called {who!r}: pass a client id")
 
     def request(self, client_id: int, role: str, op: str, to: Any = None) -> bool:
-        """Apply one participant's request according to the policy; True when it changed things."""
-        host = role == "host"
+        """Apply one participant's request according to the policy; True when it changed things
+        (LeadError when `take` comes from a client id that is not present)."""
         leader = self.leader
+        if not may(op, self.policy, role == "host", leader == client_id):
+            return False
         if op == "take":
-            if self.policy == "host" and not host:
-                return False
             if leader == client_id:
                 return False
             self.set_leader(client_id)
             return True
         if op == "release":
-            if leader is None or (leader != client_id and not host):
+            if leader is None:
                 return False
             self.set_leader(None)
             return True
-        if op == "hand":
-            if not (host or (leader == client_id and self.policy == "anyone")):
-                return False
-            if not isinstance(to, int) or isinstance(to, bool) or to not in self.board.awareness:
-                return False
-            self.set_leader(to)
-            return True
-        return False
+        if not isinstance(to, int) or isinstance(to, bool) or to not in self.board.awareness:
+            return False  # hand: only to someone present
+        self.set_leader(to)
+        return True
 
     # -- awareness --
 

@@ -2,7 +2,7 @@
 // edits and deletes; two people editing and undoing each other's shapes; a reconnect's full state
 // (yjs writes clients in descending id order); concurrent edits merged; offline edits against the
 // server's state vector; a reconnect to a server restarted empty. Prints {name: [base64 update]}.
-// The board schema must accept every one in order (tests/test_schema.py).
+// The board schema must accept every one in order (tests/unit/test_schema.py).
 import * as Y from 'yjs'
 
 const b64 = (u) => Buffer.from(u).toString('base64')
