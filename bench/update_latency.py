@@ -80,7 +80,7 @@ def main() -> None:
         for _ in range(3):
             R.clear_memory_cache()
             t = time.perf_counter()
-            R._export(*_nb_and_src(work, s.rendered.title))
+            R.export_cells(R.prepare(R.read_source(work, title=s.rendered.title)))
             full.append(time.perf_counter() - t)
 
         # Server side, direct.
@@ -140,16 +140,6 @@ def main() -> None:
         print(f"  save -> client has the changed cell        {ms(fetched)}")
     finally:
         s.stop()
-
-
-def _nb_and_src(path: Path, title: str):
-    from jupyterspot_magic.content import render as R
-
-    src = R._read_source(path)
-    nb, _ = R._to_notebook(R._parse(src), src.label)
-    R._strip_own_share(nb)
-    R._add_figure_html(nb)
-    return nb, title, src
 
 
 STEP = 50

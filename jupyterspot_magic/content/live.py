@@ -18,7 +18,6 @@ fetches the changed cells and swaps them in place (js/viewer/live.ts).
 from __future__ import annotations
 
 import contextlib
-import copy
 import hashlib
 import json
 import logging
@@ -56,7 +55,7 @@ def _cell_key(cell: Any) -> str:
 
 def split_page(html: str, cell_ids: list[str]) -> tuple[str, list[str], str] | None:
     """(head, cell HTML in order, tail) of a rendered page; None if the anchors are not clean."""
-    if not cell_ids or R._ANCHOR.findall(html) != cell_ids:
+    if not cell_ids or R.cell_anchors(html) != cell_ids:
         return None
     starts = []
     pos = 0
@@ -106,32 +105,28 @@ class LiveContent:
             if self.snapshot is not None and self.snapshot.version == rendered.content_hash:
                 return True
             try:
-                src = R._read_source(source)
-                if R._content_hash(src, self.title) != rendered.content_hash:
+                src = R.read_source(source, title=self.title)
+                if src.content_hash != rendered.content_hash:
                     return False
-                nb, _ = R._to_notebook(R._parse(src), src.label)
+                prepared = R.prepare(src)
             except R.RenderError:
                 return False
-            if not self._seed(nb, src, rendered):
+            if not self._seed(prepared, rendered):
                 return False
             # Warm nbconvert (a page from the render cache never built the exporter): the
             # first edit then costs what every other does.
             with contextlib.suppress(R.RenderError):
-                sub = copy.copy(nb)
-                sub.cells = nb.cells[:1]
-                R._export(sub, self.title, src)
+                R.export_cells(prepared, prepared.nb.cells[:1])
             return True
 
-    def _seed(self, nb: Any, src: Any, rendered: R.RenderedNotebook) -> bool:
-        R._strip_own_share(nb)
-        R._add_figure_html(nb)
+    def _seed(self, prepared: R.Prepared, rendered: R.RenderedNotebook) -> bool:
         parts = split_page(rendered.html, rendered.cell_ids)
         if parts is None:
             self.snapshot = None
             return False
         head, cells, tail = parts
-        keys = [_cell_key(c) for c in nb.cells]
-        self._head, self._tail, self._global = head, tail, self._global_key(nb, src)
+        keys = [_cell_key(c) for c in prepared.nb.cells]
+        self._head, self._tail, self._global = head, tail, self._global_key(prepared)
         self._publish(
             rendered.content_hash,
             list(zip(rendered.cell_ids, keys, strict=True)),
@@ -139,9 +134,11 @@ class LiveContent:
         )
         return True
 
-    def _global_key(self, nb: Any, src: Any) -> str:
-        meta = json.dumps(nb.metadata, sort_keys=True, default=str)
-        return hashlib.sha1(f"{self.title}\0{src.base_dir}\0{meta}".encode()).hexdigest()
+    def _global_key(self, prepared: R.Prepared) -> str:
+        """What every cell's HTML depends on besides the cell: a change means a full render."""
+        meta = json.dumps(prepared.nb.metadata, sort_keys=True, default=str)
+        base_dir = prepared.source.base_dir
+        return hashlib.sha1(f"{self.title}\0{base_dir}\0{meta}".encode()).hexdigest()
 
     # -- updating --
 
@@ -149,19 +146,17 @@ class LiveContent:
         """Render the notebook's current content; None when it did not change."""
         with self._lock:
             t0 = time.perf_counter()
-            src = R._read_source(source)
-            version = R._content_hash(src, self.title)
-            if self.snapshot is not None and version == self.snapshot.version:
+            src = R.read_source(source, title=self.title)
+            if self.snapshot is not None and src.content_hash == self.snapshot.version:
                 return None
-            nb, warnings = R._to_notebook(R._parse(src), src.label)
+            prepared = R.prepare(src)
             t_parse = time.perf_counter()
-            result = self._incremental(nb, src, version, warnings)
+            result = self._incremental(prepared)
             mode = "cells"
             if result is None:  # metadata changed, first update, or a head that differs
                 mode = "full"
-                result = R.render(source, title=self.title)
-                nb, _ = R._to_notebook(R._parse(src), src.label)
-                self._seed(nb, src, result)
+                result = R.cached(src) or R.render_prepared(prepared)
+                self._seed(prepared, result)
             t_done = time.perf_counter()
             self.last = {
                 "parse": t_parse - t0,
@@ -171,43 +166,40 @@ class LiveContent:
             }
             return result
 
-    def _incremental(self, nb, src, version, warnings) -> R.RenderedNotebook | None:
+    def _incremental(self, prepared: R.Prepared) -> R.RenderedNotebook | None:
         start = time.perf_counter()
         snap = self.snapshot
-        if snap is None:
-            return None
-        cell_ids = [c["id"] for c in nb.cells]
-        stripped = R._strip_own_share(nb)
-        warnings += R._figure_warnings(R._add_figure_html(nb))
-        if not nb.cells or self._global_key(nb, src) != self._global:
+        nb = prepared.nb
+        if snap is None or not nb.cells or self._global_key(prepared) != self._global:
             return None
         keys = [_cell_key(c) for c in nb.cells]
         chunks = {k: snap.chunks[k] for k in keys if k in snap.chunks}
         missing = [c for c, k in zip(nb.cells, keys, strict=True) if k not in chunks]
+        notes: list[str] = []
         if missing:
-            sub = copy.copy(nb)
-            sub.cells = missing
             try:
-                html, notes = R._export(sub, self.title, src)
+                html, notes = R.export_cells(prepared, missing)
             except R.RenderError:
                 return None
-            warnings += notes
             parts = split_page(html, [c["id"] for c in missing])
             if parts is None or parts[0] != self._head or parts[2] != self._tail:
                 return None
             for cell, chunk in zip(missing, parts[1], strict=True):
                 chunks[_cell_key(cell)] = chunk
-        if stripped:
-            warnings.append(f"left out the share's own output ({R._plural(stripped, 'item')})")
         page = join_page(self._head, [chunks[k] for k in keys], self._tail)
-        entries = list(zip(cell_ids, keys, strict=True))
+        version, cell_ids = prepared.source.content_hash, list(prepared.cell_ids)
         result = R.RenderedNotebook(
-            page, version, cell_ids, self.title, warnings, time.perf_counter() - start, False
+            page,
+            version,
+            cell_ids,
+            self.title,
+            prepared.warnings(notes),
+            time.perf_counter() - start,
+            False,
         )
-        R._memory_put(result)
         # The disk cache too (a kernel restart then shares at once), off this thread.
-        threading.Thread(target=R._disk_put, args=(result,), daemon=True).start()
-        self._publish(version, entries, chunks)
+        R.remember(result, disk_in_background=True)
+        self._publish(version, list(zip(cell_ids, keys, strict=True)), chunks)
         return result
 
     # -- what a page at version `since` needs --

@@ -16,6 +16,12 @@
   (the figure JSON, with ``<``, ``>``, ``&`` escaped) followed by a visible fallback text;
   the viewer hydrates them.
 
+The steps are public for the incremental path (content/live.py re-renders only changed cells):
+:func:`read_source` (bytes and cache key, no nbformat), :func:`prepare` (parse, stable ids, own
+output left out, figure HTML), :func:`export_cells` (nbconvert on some or all cells),
+:func:`render_prepared` (the whole page) and :func:`remember` (into the caches); :func:`render`
+is read, cache lookup, prepare, render_prepared.
+
 Renders are cached by content hash in memory (a few entries) and on disk, in
 ``$JUPYTERSPOT_CACHE_DIR/render`` when that variable is set (read on every call), otherwise
 ``platformdirs.user_cache_dir("jupyterspot-magic")/render``. A broken cache only costs a re-render.
@@ -27,6 +33,7 @@ cache hit for a path never imports them.
 from __future__ import annotations
 
 import contextlib
+import copy
 import functools
 import hashlib
 import json
@@ -49,12 +56,21 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CONFIG_PLACEHOLDER",
+    "Prepared",
     "RenderError",
     "RenderedNotebook",
+    "Source",
     "cache_dir",
+    "cached",
+    "cell_anchors",
     "clear_memory_cache",
+    "export_cells",
     "load_notebook",
+    "prepare",
+    "read_source",
+    "remember",
     "render",
+    "render_prepared",
 ]
 
 CONFIG_PLACEHOLDER = "<!--jupyterspot-config-->"
@@ -100,12 +116,42 @@ class RenderedNotebook:
 
 
 @dataclass(frozen=True)
-class _Source:
+class Source:
+    """One read of a notebook: its bytes, what names it, and the cache key of its page."""
+
     raw: bytes  # file bytes, or canonical JSON of a dict: what the hash covers
     parsed: dict | None  # the dict a caller gave us
     label: str  # how errors name it
     base_dir: str  # where relative markdown images are looked up
     stem: str
+    title: str  # the page's title: given, else the file name without extension, else "Notebook"
+    content_hash: str  # the cache key: renderer, title, base_dir and the bytes
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A notebook ready for nbconvert: stable ids, the share's own output left out, figure HTML.
+
+    `nb` is this object's own copy (the caller's dict is untouched); exporting does not change it.
+    """
+
+    source: Source
+    nb: NotebookNode
+    cell_ids: list[str]
+    notes: list[str]  # what converting it and its figures is worth saying
+    stripped: int  # own outputs and widget models left out
+
+    def warnings(self, export_notes: list[str]) -> list[str]:
+        """What the user is told about a page of this notebook, given the exporter's notes."""
+        out = [*self.notes, *export_notes]
+        if self.stripped:
+            out.append(f"left out the share's own output ({plural(self.stripped, 'item')})")
+        return out
+
+
+def cell_anchors(html: str) -> list[str]:
+    """The cell ids a page's anchors name, in order (each cell is ``id="cell-id=<id>"``)."""
+    return _ANCHOR.findall(html)
 
 
 # ---------------------------------------------------------------- loading
@@ -119,19 +165,29 @@ def load_notebook(source: str | os.PathLike | dict) -> NotebookNode:
     sha1(cell_type NUL source), ``-2``, ``-3``… for repeats), never random. The caller's dict is
     not modified. Raises :class:`RenderError` (one line) for anything that is not a notebook.
     """
-    src = _read_source(source)
+    src = read_source(source)
     nb, _ = _to_notebook(_parse(src), src.label)
     return nb
 
 
-def _read_source(source: str | os.PathLike | dict) -> _Source:
+def read_source(source: str | os.PathLike | dict, *, title: str | None = None) -> Source:
+    """Read a notebook's bytes (a dict: its canonical JSON) and its cache key; no parsing.
+
+    Raises :class:`RenderError` (one line) when the file cannot be read.
+    """
+    raw, parsed, label, base_dir, stem = _read(source)
+    title = title or stem or "Notebook"
+    return Source(raw, parsed, label, base_dir, stem, title, _content_hash(raw, base_dir, title))
+
+
+def _read(source: str | os.PathLike | dict) -> tuple[bytes, dict | None, str, str, str]:
     if isinstance(source, dict):
         label = "notebook contents (dict)"
         try:
             raw = json.dumps(source, sort_keys=True, separators=(",", ":"), default=str)
         except (TypeError, ValueError, RecursionError) as e:  # mixed keys, cycles
             raise RenderError(f"Not a Jupyter notebook: {label} ({one_line(e)})") from None
-        return _Source(raw.encode("utf-8", "surrogatepass"), source, label, os.getcwd(), "")
+        return raw.encode("utf-8", "surrogatepass"), source, label, os.getcwd(), ""
     path = Path(os.path.expanduser(os.fspath(source)))
     try:
         raw = path.read_bytes()
@@ -143,10 +199,10 @@ def _read_source(source: str | os.PathLike | dict) -> _Source:
         if path.is_dir():  # Windows says PermissionError for directories
             raise RenderError(f"Not a notebook file (a directory): {path}") from None
         raise RenderError(f"Cannot read notebook: {path} ({e.strerror or e})") from None
-    return _Source(raw, None, str(path), str(path.resolve().parent), path.stem)
+    return raw, None, str(path), str(path.resolve().parent), path.stem
 
 
-def _parse(src: _Source) -> dict:
+def _parse(src: Source) -> dict:
     if src.parsed is not None:
         data: Any = src.parsed
     else:
@@ -226,9 +282,7 @@ def _to_notebook(data: dict, label: str) -> tuple[NotebookNode, list[str]]:
         else:
             fixed = _assign_ids(nb.cells, keep_existing=True)
             if fixed:
-                warnings.append(
-                    f"{plural(fixed, 'cell id')} missing, invalid or repeated: derived"
-                )
+                warnings.append(f"{plural(fixed, 'cell id')} missing, invalid or repeated: derived")
     except Exception as e:  # nbformat's conversion errors are many and wordy
         raise RenderError(f"Not a readable Jupyter notebook: {label} ({one_line(e)})") from None
     return nb, warnings
@@ -288,6 +342,18 @@ def _derived_id(cell: dict) -> str:
 
 
 # ---------------------------------------------------------------- preparing
+
+
+def prepare(src: Source) -> Prepared:
+    """Parse and normalize a read notebook, leave out the share's own output, add figure HTML.
+
+    Raises :class:`RenderError` (one line) for anything that is not a notebook.
+    """
+    nb, notes = _to_notebook(_parse(src), src.label)
+    cell_ids = [c["id"] for c in nb.cells]
+    stripped = _strip_own_share(nb)
+    notes += _figure_warnings(_add_figure_html(nb))
+    return Prepared(src, nb, cell_ids, notes, stripped)
 
 
 def _strip_own_share(nb: NotebookNode) -> int:
@@ -465,9 +531,23 @@ def _make_exporter() -> Any:
     )
 
 
-def _export(nb: NotebookNode, title: str, src: _Source) -> tuple[str, list[str]]:
+def export_cells(prepared: Prepared, cells: list | None = None) -> tuple[str, list[str]]:
+    """nbconvert's page of the prepared notebook, or of only `cells` of it, and its notes.
+
+    A cell's HTML depends only on the cell and what the whole page shares (title, base dir,
+    notebook metadata), so a page of some cells holds the same cell HTML as the whole page.
+    Raises :class:`RenderError` (one line) when nbconvert fails.
+    """
+    nb = prepared.nb
+    if cells is not None:
+        nb = copy.copy(nb)
+        nb.cells = cells
+    return _export(nb, prepared.source)
+
+
+def _export(nb: NotebookNode, src: Source) -> tuple[str, list[str]]:
     slot = f"<!--jupyterspot-slot-{uuid.uuid4().hex}-->"
-    resources = {"metadata": {"name": title, "path": src.base_dir}, "jupyterspot_slot": slot}
+    resources = {"metadata": {"name": src.title, "path": src.base_dir}, "jupyterspot_slot": slot}
     with _export_lock:
         exporter = _get_exporter()
         exporter.notes = notes = []
@@ -490,29 +570,42 @@ def render(source: str | os.PathLike | dict, *, title: str | None = None) -> Ren
     Raises :class:`RenderError` with a one-line message naming the notebook.
     """
     start = time.perf_counter()
-    src = _read_source(source)
-    title = title or src.stem or "Notebook"
-    key = _content_hash(src, title)
-    hit = _memory_get(key) or _disk_get(key)
-    if hit is not None:
-        _memory_put(hit)
-        return _fresh_copy(hit, start, cached=True)
+    src = read_source(source, title=title)
+    result = cached(src) or render_prepared(prepare(src))
+    return replace(result, seconds=time.perf_counter() - start)
 
-    nb, warnings = _to_notebook(_parse(src), src.label)
-    cell_ids = [c["id"] for c in nb.cells]
-    stripped = _strip_own_share(nb)
-    warnings += _figure_warnings(_add_figure_html(nb))
-    html, notes = _export(nb, title, src)
-    warnings += notes
-    if stripped:
-        warnings.append(f"left out the share's own output ({plural(stripped, 'item')})")
-    if _ANCHOR.findall(html) != cell_ids:  # user HTML imitating our anchors, say
+
+def cached(src: Source) -> RenderedNotebook | None:
+    """The page of this content from the memory or disk cache, or None."""
+    start = time.perf_counter()
+    hit = _memory_get(src.content_hash) or _disk_get(src.content_hash)
+    if hit is None:
+        return None
+    _memory_put(hit)
+    return _fresh_copy(hit, start, cached=True)
+
+
+def render_prepared(prepared: Prepared) -> RenderedNotebook:
+    """The whole page of a prepared notebook (nbconvert, no cache lookup), remembered."""
+    start = time.perf_counter()
+    src = prepared.source
+    html, notes = export_cells(prepared)
+    warnings = prepared.warnings(notes)
+    if cell_anchors(html) != prepared.cell_ids:  # user HTML imitating our anchors, say
         warnings.append("the page's cell anchors do not match the notebook's cells")
-
-    result = RenderedNotebook(html, key, cell_ids, title, warnings, 0.0, False)
-    _memory_put(result)
-    _disk_put(result)
+    cell_ids = list(prepared.cell_ids)
+    result = RenderedNotebook(html, src.content_hash, cell_ids, src.title, warnings, 0.0, False)
+    remember(result)
     return _fresh_copy(result, start, cached=False)
+
+
+def remember(result: RenderedNotebook, *, disk_in_background: bool = False) -> None:
+    """Keep a page in the memory cache and the disk cache (there from a thread if asked)."""
+    _memory_put(result)
+    if disk_in_background:
+        threading.Thread(target=_disk_put, args=(result,), daemon=True).start()
+    else:
+        _disk_put(result)
 
 
 def _fresh_copy(result: RenderedNotebook, start: float, *, cached: bool) -> RenderedNotebook:
@@ -526,11 +619,11 @@ def _fresh_copy(result: RenderedNotebook, start: float, *, cached: bool) -> Rend
     )
 
 
-def _content_hash(src: _Source, title: str) -> str:
+def _content_hash(raw: bytes, base_dir: str, title: str) -> str:
     h = hashlib.sha256()
-    for part in (_renderer_fingerprint(), title, src.base_dir):
+    for part in (_renderer_fingerprint(), title, base_dir):
         h.update(part.encode("utf-8", "surrogatepass") + b"\0")
-    h.update(src.raw)
+    h.update(raw)
     return h.hexdigest()
 
 
