@@ -15,14 +15,14 @@ import pytest
 from pycrdt import Map
 from websockets.sync.client import connect
 
-from jupyterspot_magic.collab.room import (
+from jupyterspot_magic.collab.codec import write_var_bytes
+from jupyterspot_magic.collab.messages import (
     AWARENESS,
     STEP1,
     STEP2,
     SYNC,
     UPDATE,
     read_var_bytes,
-    write_var_bytes,
 )
 from jupyterspot_magic.content.render import CONFIG_PLACEHOLDER
 

@@ -831,7 +831,9 @@ def close_all() -> None:
         store.close()
 
 
-def _delete_all_shapes(doc: Any) -> int:
+def delete_all_shapes(doc: Any) -> int:
+    """Empty a board document (kernel origin); returns how many shapes were removed. Server
+    thread. Public: Share.clear uses it when the board is not stored."""
     from pycrdt import Map
 
     shapes = doc.get("shapes", type=Map)
@@ -911,7 +913,7 @@ class BoardKeeper:
             # What the room holds now, counted once (apply_stored may count rows itself).
             room.doc_bytes = before + len(doc.get_update())
         if self._fresh:
-            _delete_all_shapes(doc)  # pages still holding the old board get the deletions too
+            delete_all_shapes(doc)  # pages still holding the old board get the deletions too
         self.persister = self.store.persist(self.key, self.generation)
         self.persister.watch(doc)
         if pending:  # stored again now; their files go once that write succeeded
@@ -979,7 +981,7 @@ class BoardKeeper:
             doc = shared.board.doc
             if old is not None:
                 old.unwatch()
-            n = _delete_all_shapes(doc)
+            n = delete_all_shapes(doc)
             new.watch(doc)
             new.on_update(doc.get_update())
             return n
