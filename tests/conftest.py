@@ -157,7 +157,7 @@ def node_peers() -> Iterator[Callable[..., NodePeer]]:
 @pytest.fixture
 def server():
     """A share server on loopback with one room (room1, tokens guest-token / host-token)."""
-    from jupyterspot_magic.server.app import ServerThread
+    from jupyterspot_magic.server.thread import ServerThread
 
     from .room_server import new_shared, register
 

@@ -9,7 +9,8 @@ from typing import Any
 from pycrdt import Map
 
 from jupyterspot_magic.content.render import CONFIG_PLACEHOLDER, RenderedNotebook
-from jupyterspot_magic.server.app import ServerThread, SharedNotebook
+from jupyterspot_magic.server.shared import SharedNotebook
+from jupyterspot_magic.server.thread import ServerThread
 
 PAGE = (
     "<html><body><main id='jupyterspot-root'><div id='cell-id=a'></div></main>"

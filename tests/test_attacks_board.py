@@ -457,7 +457,7 @@ def test_review_a_flood_of_sync_requests_on_a_big_board_is_bounded(server):
 def test_review_a_reconnect_to_a_server_restarted_empty_restores_everything(node_peers):
     """Found by review: yjs writes clients in descending id order; when the higher id edited the
     lower id's shape, the check refused the reconnect's step 2 forever (5,742 resyncs in 3 s)."""
-    from jupyterspot_magic.server.app import ServerThread
+    from jupyterspot_magic.server.thread import ServerThread
 
     from .room_server import new_shared, register
 

@@ -3,7 +3,7 @@
 Each test runs the attack against a real server on loopback and asserts that the server thread
 lives, that an honest y-websocket participant measured *during* the attack still connects and
 syncs (its p95 is printed: run with -s to see it), that memory and file descriptors stay within
-the bounds stated in serve.py, and that the attacker gets the documented close code.
+the bounds stated in server/guard.py, and that the attacker gets the documented close code.
 
 Client and server live in this one process, so fd counts separate the two ends: a server-side
 socket is one of our fds whose local port is the server's (read from /proc/net/tcp).
@@ -31,6 +31,7 @@ from jupyterspot_magic.collab.close_codes import (
     CLOSE_ROOM_FULL,
     CLOSE_TOO_LARGE,
     CLOSE_TOO_SLOW,
+    CLOSE_TRY_AGAIN,
 )
 from jupyterspot_magic.collab.room import (
     AWARENESS,
@@ -39,7 +40,8 @@ from jupyterspot_magic.collab.room import (
     AwarenessEntry,
     encode_awareness,
 )
-from jupyterspot_magic.server import app as serve
+from jupyterspot_magic.server import guard
+from jupyterspot_magic.server.shared import GUEST_SLOTS
 
 from .conftest import rss_mb, wait_for
 from .room_server import base, on_server
@@ -257,7 +259,7 @@ def test_row5_guest_flood_leaves_host_seats_and_refuses_the_excess_with_4409(
 
     rss0 = rss_mb()
     flood: list[socket.socket] = []
-    over = serve.GUEST_SLOTS + 10
+    over = GUEST_SLOTS + 10
     with HonestProbe(port, token="host-token").running() as host_probe:
         t0 = time.monotonic()
         for i in range(over):  # 2 x 110 sockets, each its own "browser"
@@ -339,14 +341,14 @@ def test_row9_partial_heads_cannot_exhaust_file_descriptors(server):
     median, peak = samples[len(samples) // 2], samples[-1]
     print(
         f"\n[row 9a] {opened[0]} slow-head connections opened; server-side sockets median "
-        f"{median}, peak {peak} (waiting cap {serve.WAITING_CAP}, hard cap {srv.guard.cap}); "
+        f"{median}, peak {peak} (waiting cap {guard.WAITING_CAP}, hard cap {srv.guard.cap}); "
         f"fds before {fds0}"
     )
     # Each held socket costs one fd. The hard bound is the accept-time cap; the waiting cap is
     # kept in the steady state, while a burst may briefly overshoot it: an evicted socket's fd
     # closes on the loop's next turn (seen: peak 340 with both cores loaded).
     assert peak <= srv.guard.cap
-    assert median <= serve.WAITING_CAP + 20
+    assert median <= guard.WAITING_CAP + 20
     assert opened[0] > 1100  # the server really dropped them and the attacker reopened
     assert not probe.failures, probe.failures[:3]
     assert probe.report("row 9a") < 1.0
@@ -357,7 +359,7 @@ def test_row9_partial_heads_cannot_exhaust_file_descriptors(server):
         f"(peak during: {fd_peak}, of which ~1100 are the attacker's own)"
     )
     assert fds1 <= fds0 + 5
-    assert fd_peak <= fds0 + 1100 + serve.WAITING_CAP + 40
+    assert fd_peak <= fds0 + 1100 + guard.WAITING_CAP + 40
     assert rss_mb() - rss0 < 60
     alive(srv)
 
@@ -380,7 +382,7 @@ def test_row9_handshakes_that_never_close_are_reset_after_one_second(server):
     print(f"\n[row 9b] 600 unanswered handshakes in {time.monotonic() - t0:.1f} s; "
           f"server-side sockets peak {peak}")
     # ~120 a second, each reset ABORT_REFUSED_AFTER (1 s) after its close frame: no pile-up
-    assert peak <= 120 * (serve.ABORT_REFUSED_AFTER + 1) + 20
+    assert peak <= 120 * (guard.ABORT_REFUSED_AFTER + 1) + 20
     assert not probe.failures, probe.failures[:3]
     assert probe.report("row 9b") < 1.0
     wait_for(lambda: server_side_sockets(port) == 0, what="all refused sockets reset", timeout=5)
@@ -419,10 +421,10 @@ def test_connection_cap_resets_new_sockets_when_nothing_can_be_dropped(server):
 
 
 def test_connection_cap_follows_the_file_limit():
-    assert serve.connection_cap(1024) == (1024 - serve.FDS_RESERVED) // 2
-    assert serve.connection_cap(1_000_000) == 1024
-    assert serve.connection_cap(100) == 32
-    assert serve.ConnectionGuard().cap <= 1024
+    assert guard.connection_cap(1024) == (1024 - guard.FDS_RESERVED) // 2
+    assert guard.connection_cap(1_000_000) == 1024
+    assert guard.connection_cap(100) == 32
+    assert guard.ConnectionGuard().cap <= 1024
 
 
 # --- row 4 (second half): unfinished messages ------------------------------------------------
@@ -462,14 +464,14 @@ def test_row4_unfinished_fragmented_messages_hold_a_bounded_pool(server):
     codes = [close_code(s, 0.3) for s in socks]  # a sent close is already here
     growth = peak_rss - rss0
     print(
-        f"\n[row 4b] pool held {held / 2**20:.1f} MiB of {serve.PARTIAL_POOL / 2**20:.0f}; "
+        f"\n[row 4b] pool held {held / 2**20:.1f} MiB of {guard.PARTIAL_POOL / 2**20:.0f}; "
         f"RSS growth {growth:.1f} MB; close codes {sorted(set(map(str, codes)))}"
     )
-    bound_mb = (serve.PARTIAL_POOL + 30 * (serve.PARTIAL_FREE + (1 << 20))) / 2**20 + 40
+    bound_mb = (guard.PARTIAL_POOL + 30 * (guard.PARTIAL_FREE + (1 << 20))) / 2**20 + 40
     assert growth < bound_mb
-    assert held <= serve.PARTIAL_POOL
+    assert held <= guard.PARTIAL_POOL
     assert CLOSE_TOO_LARGE in codes  # 16 MiB messages pass the room's 4 MiB
-    assert serve.CLOSE_TRY_AGAIN in codes  # the pool filled: later senders were refused
+    assert CLOSE_TRY_AGAIN in codes  # the pool filled: later senders were refused
     assert not probe.failures, probe.failures[:3]
     assert probe.report("row 4b") < 1.0
     close_all(socks)
@@ -479,7 +481,7 @@ def test_row4_unfinished_fragmented_messages_hold_a_bounded_pool(server):
 
 def test_row4_a_message_left_unfinished_closes_its_socket(server, monkeypatch):
     srv, _ = server
-    monkeypatch.setattr(serve, "PARTIAL_TIMEOUT", 1.0)
+    monkeypatch.setattr(guard, "PARTIAL_TIMEOUT", 1.0)
     slow = unfinished_message(srv.port, 1 << 20, chunk=256 << 10)
     t0 = time.monotonic()
     assert close_code(slow, 5) == CLOSE_TOO_SLOW

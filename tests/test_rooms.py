@@ -258,7 +258,7 @@ def test_listener_is_tcp_with_nodelay():
     sockets and delayed ACKs hold cursor updates ~40 ms (measured, docs/benchmarks.md)."""
     import socket
 
-    from jupyterspot_magic.server.app import bind_socket
+    from jupyterspot_magic.server.thread import bind_socket
 
     sock = bind_socket("127.0.0.1", 0)
     try:

@@ -10,7 +10,7 @@ import threading
 
 from ..content.locate import LocateError
 from ..content.render import RenderError
-from ..server.app import ServeError
+from ..server.thread import ServeError
 from ..session import share as sharing
 from ..tunnel.providers import PROVIDERS, TunnelError
 

@@ -15,7 +15,7 @@ from IPython.core.magic_arguments import argument, magic_arguments, parse_argstr
 
 from ..content.locate import LocateError
 from ..content.render import RenderError
-from ..server.app import ServeError
+from ..server.thread import ServeError
 from ..session import share as sharing
 from ..session.participants import printable
 from ..tunnel.providers import PROVIDERS, TunnelError

@@ -5,32 +5,29 @@ from __future__ import annotations
 import asyncio
 import gzip
 import json
-from collections.abc import Callable
-from typing import Any
 
+from starlette.responses import Response
+
+from ..base.text import redact
 from ..content.live import LiveContent
+from .shared import SharedNotebook
+
+GZIP_OVER = 32_768  # bytes: smaller answers go out as they are (compressing costs more)
 
 
-def cells_handler(live: LiveContent, shared: Any) -> Callable:
-    """The `GET /s/{room}/x/cells?since=V` route (token checked by the server)."""
-    from starlette.responses import Response
-
-    from ..server.app import SECURITY_HEADERS
-
-    async def handle(role: str, query: Any) -> Response:
-        headers = {**SECURITY_HEADERS, "Cache-Control": "no-store"}
-        payload = live.cells_payload(query.get("since"))
-        if payload is None:  # no per-cell view of the current content: the page reloads
-            payload = {"version": shared.rendered.content_hash, "reload": True}
-        text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
-        # Defense in depth, as for pages: the host token never reaches a page.
-        text = text.replace(shared.host_token, "[redacted]")
-        if role == "guest":
-            text = text.replace(shared.token, "[redacted]")
-        body = text.encode()
-        if len(body) > 32_768:
-            body = await asyncio.to_thread(gzip.compress, body, 6)
-            headers["Content-Encoding"] = "gzip"
-        return Response(body, media_type="application/json", headers=headers)
-
-    return handle
+async def cells_response(
+    shared: SharedNotebook, live: LiveContent, role: str, since: str | None
+) -> Response:
+    """`GET /s/{room}/x/cells?since=V` (token checked by the route): the cells V lacks, or
+    {"version", "reload": true} when there is no per-cell view of the current content."""
+    payload = live.cells_payload(since)
+    if payload is None:  # no per-cell view of the current content: the page reloads
+        payload = {"version": shared.rendered.content_hash, "reload": True}
+    text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+    # Defense in depth, as for pages: the host token never reaches a page.
+    body = redact(text, shared.secrets_for(role)).encode()
+    headers = {"Cache-Control": "no-store"}
+    if len(body) > GZIP_OVER:
+        body = await asyncio.to_thread(gzip.compress, body, 6)
+        headers["Content-Encoding"] = "gzip"
+    return Response(body, media_type="application/json", headers=headers)

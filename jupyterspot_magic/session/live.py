@@ -9,7 +9,6 @@ from typing import Any
 
 from ..content import render as R
 from ..content.live import LiveContent, Watcher
-from ..server.cells import cells_handler
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +22,7 @@ class LiveUpdater:
         self._lock = threading.Lock()
         self.updates = 0
         self.last_error: str | None = None
-        share.shared.extras["cells"] = cells_handler(self.content, share.shared)
+        share.shared.live = self.content  # answers the page's `x/cells` route
         self.adopt(share.rendered)
         path = share.located.path
         self.watcher = Watcher(path, self._on_file) if (watch and path is not None) else None

@@ -19,7 +19,8 @@ from urllib.parse import quote
 from ..content.locate import Located, locate
 from ..content.render import RenderedNotebook, render
 from ..persist.store import BoardKeeper, notebook_key
-from ..server.app import ServerThread, SharedNotebook
+from ..server.shared import SharedNotebook
+from ..server.thread import ServerThread
 from ..tunnel.providers import Tunnel, TunnelKeeper, check_reachable, make_tunnel, uses_process
 from .participants import _client_id_of, _label, participant_row, printable
 
@@ -559,7 +560,7 @@ def share(
 def _attach_extras(result: Share, board_keeper: BoardKeeper | None, watch: bool) -> None:
     """Issue 6: remember the links, live updates on save, the page's export download."""
     from ..persist import store
-    from ..server.export_route import export_handler
+    from ..server.export_route import Exporter
     from .live import LiveUpdater
 
     result.board_keeper = board_keeper
@@ -570,7 +571,7 @@ def _attach_extras(result: Share, board_keeper: BoardKeeper | None, watch: bool)
         result.notes.append(store.last_error)
     result.live = LiveUpdater(result, watch=watch)
     notebook = str(result.located.path) if result.located.path else None
-    result.shared.extras["export"] = export_handler(result.shared, notebook)
+    result.shared.exporter = Exporter(result.shared, notebook)
 
 
 def _health_timeout(provider: Tunnel) -> float:

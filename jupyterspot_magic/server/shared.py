@@ -1,0 +1,144 @@
+"""What one share publishes on the server (its rooms, its page) and the host's powers over it.
+
+A SharedNotebook lives on the server thread: the kernel side builds it, registers it in the
+server's Registry and then touches it only through `ServerThread.call` (server/thread.py).
+
+For the share (session/): two optional parts answer routes of their own, attached after
+construction by plain assignment (from the kernel thread is fine: a route reads the attribute
+once per request, and None answers 404 as before the share attached it):
+    shared.live = LiveContent(...)              # content/live.py: GET /s/{room}/x/cells?since=V
+    shared.exporter = Exporter(shared, notebook)  # server/export_route.py: GET .../x/export
+`notebook` is the notebook's path as a string (or None), written into the board JSON.
+"""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from ..collab.close_codes import CLOSE_INVALID_TOKEN, CLOSE_REMOVED
+from ..collab.room import Room, RoomLimits
+from ..content.live import LiveContent
+from ..content.render import RenderedNotebook
+from .pages import PageCache, build_page
+
+if TYPE_CHECKING:
+    from .export_route import Exporter
+
+# Seats: guests share GUEST_SLOTS per room; the host has HOST_SLOTS of its own on top, so a room
+# filled by guests (or by someone holding the guest link) never locks the presenter out.
+GUEST_SLOTS = 100
+HOST_SLOTS = 16
+CONTROL_MAX_MESSAGE = 64 * 1024  # the control room's messages (leader, view state) are small
+
+
+@dataclass
+class SharedNotebook:
+    """One share's page and rooms, registered on the server under its room id."""
+
+    room: str
+    token: str
+    host_token: str
+    rendered: RenderedNotebook
+    board: Room = field(init=False)
+    control: Room = field(init=False)
+    pages: PageCache = field(init=False)
+    banned: set[str] = field(default_factory=set, init=False)
+    live: LiveContent | None = field(default=None, init=False)  # the `x/cells` route's content
+    exporter: Exporter | None = field(default=None, init=False)  # the `x/export` route
+
+    def __post_init__(self) -> None:
+        # Room.join's own cap is the last resort; serve_socket enforces the guest cap first.
+        seats = GUEST_SLOTS + HOST_SLOTS
+        self.board = Room("board", limits=RoomLimits(max_connections=seats))
+        self.control = Room(
+            "control",
+            writers=frozenset({"host"}),
+            limits=RoomLimits(max_message=CONTROL_MAX_MESSAGE, max_connections=seats),
+        )
+        self.pages = PageCache(self._build_page)
+
+    def role_for(self, token: str | None) -> str | None:
+        if not token:
+            return None
+        if hmac.compare_digest(token.encode(), self.host_token.encode()):
+            return "host"
+        if hmac.compare_digest(token.encode(), self.token.encode()):
+            return "guest"
+        return None
+
+    def secrets_for(self, role: str) -> tuple[str, ...]:
+        """The tokens a response for `role` must not contain: a guest's holds neither, a host's
+        never the host token (its page takes it from its own URL)."""
+        return (self.host_token, self.token) if role == "guest" else (self.host_token,)
+
+    def room_named(self, name: str) -> Room | None:
+        return {"board": self.board, "control": self.control}.get(name)
+
+    def forget_connections(self) -> None:
+        """After a server restart: drop per-loop state, keep the documents."""
+        self.board.forget_connections()
+        self.control.forget_connections()
+        self.pages.forget_loop()
+
+    # -- the page --
+
+    def set_rendered(self, rendered: RenderedNotebook) -> None:
+        self.rendered = rendered
+        self.pages.clear()
+
+    def warm_up(self) -> None:
+        """Compress the guest page in the background so the first visitor does not wait."""
+        self.pages.warm_up("guest")
+
+    async def page(self, role: str, gzipped: bool) -> bytes:
+        return await self.pages.get(role, gzipped)
+
+    def _build_page(self, role: str) -> bytes:
+        return build_page(self.rendered, self.room, role, self.secrets_for(role))
+
+    # -- host powers (server thread) --
+
+    def kick(self, client_id: int) -> bool:
+        """Disconnect a participant and keep their browser out until `allow`ed."""
+        owner = self.board.owners.get(client_id)
+        if owner is None:
+            return False
+        if owner.pid is not None:
+            self.banned.add(owner.pid)
+        for room in (self.board, self.control):
+            room.close_where(
+                lambda c: c is owner or (owner.pid is not None and c.pid == owner.pid),
+                CLOSE_REMOVED,
+                "removed by the host",
+            )
+        return True
+
+    def allow_everyone(self) -> None:
+        self.banned.clear()
+
+    def rotate(self, token: str) -> None:
+        """A new guest token: every old guest link stops working at once."""
+        self.token = token
+        self.pages.clear()
+        for room in (self.board, self.control):
+            room.close_where(lambda c: c.role == "guest", CLOSE_INVALID_TOKEN, "link rotated")
+
+    def set_view_only(self, view_only: bool) -> None:
+        """Guests keep watching; the server drops their drawing (not just the UI).
+
+        A dropped update leaves that client's later ones waiting on it forever, so when drawing
+        opens again everyone is asked to resync: what they drew meanwhile merges, nothing is
+        stuck or lost.
+        """
+        self.board.writers = frozenset({"host"}) if view_only else frozenset({"guest", "host"})
+        if not view_only:
+            self.board.resync()
+
+
+class Registry:
+    """Room id -> SharedNotebook; only touched on the server thread."""
+
+    def __init__(self) -> None:
+        self.shares: dict[str, SharedNotebook] = {}
