@@ -1,6 +1,6 @@
 // Fan-out benchmark with schema-valid writes. Follows ../shared/bench/fanout/fanout.mjs (same
 // clients, scenarios, timing and output line) with the writes made valid under our board schema
-// (docs/protocol.md "### board", jupyterspot_magic/schema.py), which refuses the shared harness's
+// (docs/protocol.md "### board", jupyterspot_magic/collab/schema.py), which refuses the shared harness's
 // root map "strokes" of plain objects and its awareness field "c":
 // - "strokes": one writer adds a real pen shape (a Y.Map in "shapes" with the viewer's fields,
 //   64 points x 3 Float32 in `pts`, bench/board_writes.mjs) at RATE/s, its send time in `at`

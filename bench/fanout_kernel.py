@@ -74,7 +74,7 @@ def table(lines: list[dict]) -> None:
             )
 
 
-# The room's apply without the check, the index and its state-vector comparison (rooms.py
+# The room's apply without the check, the index and its state-vector comparison (collab/room.py
 # Room._apply_remote as of issue 11); follows the server's internals, so it may need updating.
 NOCHECK = """
 from jupyterspot_magic.collab import room as _r

@@ -3,7 +3,7 @@
 The leader lives in the control document (`control.leader`, `control.leadPolicy`,
 `control.recall`), which guests cannot write. A participant *asks* through its own awareness
 state on the board room: `leadRequest: {seq, op, to?}` with `op` one of `take`, `release`,
-`hand`. Awareness entries are owned by the connection that announced them (rooms.py), so a
+`hand`. Awareness entries are owned by the connection that announced them (room.py), so a
 request always comes from the client id that carries it, and the server knows the role its
 token proved. This module watches awareness, applies each request once (per client id the
 highest `seq` seen wins), and writes the outcome to the control document; everyone sees it

@@ -1,6 +1,6 @@
 """Yjs rooms speaking the y-websocket protocol, built on pycrdt's Doc.
 
-Why not pycrdt-websocket's YRoom: measured gaps (see DESIGN.md) — a newcomer is not sent the
+Why not pycrdt-websocket's YRoom: measured gaps — a newcomer is not sent the
 awareness states already there, a closed connection's state lingers ~30 s, a client can receive
 updates before its handshake, and it relays every awareness message N x N (p50 216 ms at 10
 clients x 20 Hz here). This room fixes each by construction:
@@ -24,7 +24,7 @@ import json
 import logging
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,21 +32,33 @@ from pycrdt import Doc, Map
 
 from . import schema as board_schema
 from .close_codes import (
-    CLOSE_BAD_FRAME,
     CLOSE_GOING_AWAY,
     CLOSE_ROOM_FULL,
     CLOSE_TOO_LARGE,
     CLOSE_TOO_MANY,
     CLOSE_TOO_SLOW,
 )
-from .codec import Reader, split_update, write_var_bytes, write_var_uint
+from .codec import Reader, split_update
+from .messages import (
+    AUTH,
+    AWARENESS,
+    EMPTY_UPDATE,
+    QUERY_AWARENESS,
+    STEP1,
+    STEP2,
+    SYNC,
+    UPDATE,
+    AwarenessEntry,
+    ProtocolError,
+    decode_awareness,
+    encode_awareness,
+    read_var_bytes,
+    sync_message,
+    ws_frame,
+)
 from .schema import SchemaError, Unresolved, Validator
 
 log = logging.getLogger(__name__)
-
-SYNC, AWARENESS, AUTH, QUERY_AWARENESS = 0, 1, 2, 3
-STEP1, STEP2, UPDATE = 0, 1, 2
-EMPTY_UPDATE = b"\x00\x00"
 
 MAX_QUEUED_BYTES = 16 * 1024 * 1024  # a reader this far behind is dropped; it resyncs on reconnect
 ABORT_AFTER = 2.0  # s: a connection we closed that is still not gone is reset
@@ -59,12 +71,6 @@ MAX_DEPARTED = 10_000  # guest client ids remembered after they left (clock, bro
 SYNC_SPLIT = 8 << 20  # an initial sync bigger than this is sent in pieces of SYNC_CHUNK ...
 SYNC_CHUNK = 1 << 20
 SYNC_PACE = 4 << 20  # ... each once less than this is still waiting in the socket's buffer
-
-
-class ProtocolError(Exception):
-    """A frame that is not valid y-websocket: the sender is disconnected."""
-
-    code = CLOSE_BAD_FRAME
 
 
 class LimitExceeded(ProtocolError):
@@ -92,73 +98,7 @@ class TokenBucket:
         return True
 
 
-# --- lib0 encoding -------------------------------------------------------------------------
-
-
-def _read_at(buf: bytes, pos: int, read: Callable[[Reader], Any]) -> tuple[Any, int]:
-    """One lib0 value at `pos` (schema.Reader is the one decoder) and the position after it."""
-    reader = Reader(buf)
-    reader.pos = pos
-    try:
-        return read(reader), reader.pos
-    except SchemaError as e:
-        raise ProtocolError(str(e)) from None
-
-
-def read_var_uint(buf: bytes, pos: int) -> tuple[int, int]:
-    return _read_at(buf, pos, Reader.var_uint)
-
-
-def read_var_bytes(buf: bytes, pos: int) -> tuple[bytes, int]:
-    return _read_at(buf, pos, Reader.var_bytes)
-
-
-def ws_frame(message: bytes) -> bytes:
-    """A server-to-client binary websocket frame (final, unmasked, uncompressed)."""
-    n = len(message)
-    if n < 126:
-        return bytes([0x82, n]) + message
-    if n < 65536:
-        return bytes([0x82, 126]) + n.to_bytes(2, "big") + message
-    return bytes([0x82, 127]) + n.to_bytes(8, "big") + message
-
-
-def sync_message(kind: int, payload: bytes) -> bytes:
-    return bytes([SYNC, kind]) + write_var_bytes(payload)
-
-
-# --- awareness -----------------------------------------------------------------------------
-
-
-@dataclass
-class AwarenessEntry:
-    clock: int
-    state: str | None  # the client's JSON text, relayed verbatim; None = removed
-
-
-def decode_awareness(update: bytes) -> list[tuple[int, int, str]]:
-    count, pos = read_var_uint(update, 0)
-    entries = []
-    for _ in range(count):
-        client_id, pos = read_var_uint(update, pos)
-        clock, pos = read_var_uint(update, pos)
-        raw, pos = read_var_bytes(update, pos)
-        try:
-            entries.append((client_id, clock, raw.decode("utf-8")))
-        except UnicodeDecodeError as e:
-            raise ProtocolError("awareness state is not UTF-8") from e
-    return entries
-
-
-def encode_awareness(entries: Iterable[tuple[int, AwarenessEntry]]) -> bytes:
-    items = list(entries)
-    parts = [write_var_uint(len(items))]
-    for client_id, entry in items:
-        state = "null" if entry.state is None else entry.state
-        parts += [write_var_uint(client_id), write_var_uint(entry.clock)]
-        parts.append(write_var_bytes(state.encode()))
-    update = b"".join(parts)
-    return bytes([AWARENESS]) + write_var_bytes(update)
+# --- awareness states, as a room relays them -----------------------------------------------
 
 
 def _reject_constant(name: str) -> None:
@@ -206,7 +146,7 @@ class Connection:
     ) -> None:
         self._send = send
         self._close = close
-        self.frames = frames  # DirectFrames (serve.py) or None: then the writer task sends
+        self.frames = frames  # DirectFrames (server/sockets.py) or None: then the writer task sends
         self.role = role
         self.pid = pid  # the browser's participant key: what a kick bans
         self.messages: TokenBucket | None = None  # set by the room it joins
