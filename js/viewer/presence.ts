@@ -3,6 +3,8 @@
 // cursors at their anchored positions.
 
 import type { Awareness } from "y-protocols/awareness";
+import { h, svg } from "./dom";
+import { frameTask } from "./frame";
 import type { Anchor, Layout, ScrollPosition } from "./layout";
 import { safeColor, type UserInfo } from "./identity";
 
@@ -23,7 +25,9 @@ function sameJson(a: unknown, b: unknown): boolean {
 /** Publishes cursor and scroll of this client. */
 export class PresencePublisher {
   private pointer: { x: number; y: number } | null = null;
-  private frame = 0;
+  /** Publish on the next animation frame (coalesces any number of calls). A timer stands in
+   * when no frame comes within 50 ms, so followers never wait on a starved frame. */
+  private readonly task = frameTask(() => this.flush(), 50);
   private lastCursor: Anchor | null | undefined = undefined;
   private lastScroll: ScrollPosition | null | undefined = undefined;
 
@@ -54,20 +58,8 @@ export class PresencePublisher {
     this.schedule();
   }
 
-  /** Publish on the next animation frame (coalesces any number of calls). A timer stands in
-   * when no frame comes within 50 ms (headless Chromium under load left a requested frame
-   * pending for seconds), so followers never wait on a starved frame. */
   schedule(): void {
-    if (this.frame) return;
-    let timer = 0;
-    const run = (): void => {
-      cancelAnimationFrame(this.frame);
-      clearTimeout(timer);
-      this.frame = 0;
-      this.flush();
-    };
-    this.frame = requestAnimationFrame(run);
-    timer = window.setTimeout(run, 50);
+    this.task.schedule();
   }
 
   /** Compute and publish now (only fields that changed; one awareness update at most). */
@@ -97,19 +89,12 @@ export class PresencePublisher {
   }
 }
 
-const SVG_NS = "http://www.w3.org/2000/svg";
-
 function arrowSvg(): SVGSVGElement {
-  const svg = document.createElementNS(SVG_NS, "svg");
-  svg.setAttribute("class", "jupyterspot-cursor-arrow");
-  svg.setAttribute("width", "18");
-  svg.setAttribute("height", "22");
-  svg.setAttribute("viewBox", "0 0 18 22");
-  svg.setAttribute("aria-hidden", "true");
-  const path = document.createElementNS(SVG_NS, "path");
-  path.setAttribute("d", "M1.5 1.5 L1.5 18.5 L6 14.2 L9.2 21 L12.2 19.6 L9.1 13 L15.5 13 Z");
-  svg.appendChild(path);
-  return svg;
+  return svg(
+    "svg",
+    { class: "jupyterspot-cursor-arrow", width: 18, height: 22, viewBox: "0 0 18 22", "aria-hidden": "true" },
+    svg("path", { d: "M1.5 1.5 L1.5 18.5 L6 14.2 L9.2 21 L12.2 19.6 L9.1 13 L15.5 13 Z" }),
+  );
 }
 
 /** Readable label text on a colored background. */
@@ -130,15 +115,13 @@ interface CursorView {
 export class RemoteCursors {
   readonly layer: HTMLElement;
   private views = new Map<number, CursorView>();
-  private frame = 0;
+  private readonly task = frameTask(() => this.render());
 
   constructor(
     private readonly awareness: Awareness,
     private readonly layout: Layout,
   ) {
-    this.layer = document.createElement("div");
-    this.layer.className = "jupyterspot-cursors";
-    this.layer.setAttribute("aria-hidden", "true");
+    this.layer = h("div", { class: "jupyterspot-cursors", "aria-hidden": "true" });
     document.body.appendChild(this.layer);
     awareness.on("change", () => this.schedule());
     layout.onChange(() => this.schedule());
@@ -146,11 +129,7 @@ export class RemoteCursors {
   }
 
   schedule(): void {
-    if (this.frame) return;
-    this.frame = requestAnimationFrame(() => {
-      this.frame = 0;
-      this.render();
-    });
+    this.task.schedule();
   }
 
   render(): void {
@@ -194,13 +173,9 @@ export class RemoteCursors {
   }
 
   private create(id: number): CursorView {
-    const el = document.createElement("div");
-    el.className = "jupyterspot-cursor";
-    el.setAttribute("data-cursor-of", String(id));
+    const label = h("span", { class: "jupyterspot-cursor-label" });
+    const el = h("div", { class: "jupyterspot-cursor", "data-cursor-of": String(id) }, arrowSvg(), label);
     el.hidden = true;
-    const label = document.createElement("span");
-    label.className = "jupyterspot-cursor-label";
-    el.append(arrowSvg(), label);
     this.layer.appendChild(el);
     const view = { el, label, name: "", color: "" };
     this.views.set(id, view);

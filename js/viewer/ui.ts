@@ -4,6 +4,7 @@
 
 import type { ConnectionStatus } from "./connection";
 import { MAX_NAME_LENGTH } from "./config";
+import { h, icon as pathIcon } from "./dom";
 import { safeColor } from "./identity";
 
 export interface Participant {
@@ -14,7 +15,7 @@ export interface Participant {
   self: boolean;
 }
 
-/** What the follow logic adds to a participant's row (follow.ts). */
+/** What the follow logic adds to a participant's row (follow/). */
 export interface PersonPresence {
   /** This person leads the scrolling. */
   leads: boolean;
@@ -32,32 +33,7 @@ const STATUS_TEXT: Record<ConnectionStatus["state"], string> = {
   stopped: "The share was stopped",
 };
 
-type Attrs = Record<string, string>;
-
-function h<K extends keyof HTMLElementTagNameMap>(
-  tag: K,
-  attrs: Attrs = {},
-  ...children: (Node | string)[]
-): HTMLElementTagNameMap[K] {
-  const el = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v);
-  el.append(...children);
-  return el;
-}
-
-const SVG_NS = "http://www.w3.org/2000/svg";
-
-function icon(d: string): SVGSVGElement {
-  const svg = document.createElementNS(SVG_NS, "svg");
-  svg.setAttribute("viewBox", "0 0 16 16");
-  svg.setAttribute("width", "14");
-  svg.setAttribute("height", "14");
-  svg.setAttribute("aria-hidden", "true");
-  const path = document.createElementNS(SVG_NS, "path");
-  path.setAttribute("d", d);
-  svg.appendChild(path);
-  return svg;
-}
+const icon = (d: string): SVGSVGElement => pathIcon(d, 14, 16);
 
 const CHEVRON = "M4 6l4 4 4-4";
 const PENCIL = "M11 2.5l2.5 2.5L6 12.5 3 13l.5-3z";
@@ -68,9 +44,9 @@ export class TopBar {
   readonly tools: HTMLElement;
   readonly status: HTMLElement;
   readonly participants: HTMLUListElement;
-  /** The lead and follow controls (follow.ts fills it). */
+  /** The lead and follow controls (follow/controls.ts fills it). */
   readonly lead: HTMLElement;
-  /** Presence details per person (follow.ts); null = none. */
+  /** Presence details per person (follow/); null = none. */
   presenceOf: ((p: Participant) => PersonPresence | null) | null = null;
   /** A click on someone else's row: jump to where they are. */
   onPersonClick: (clientId: number) => void = () => undefined;

@@ -1,0 +1,46 @@
+// The viewer's one set of DOM builders. Everything other people typed goes in as a text child
+// (a string argument becomes a text node), never as HTML. Nothing here runs at import time, so
+// modules that use these stay importable without a browser (the unit tests).
+
+export const SVG_NS = "http://www.w3.org/2000/svg";
+
+type Child = Node | string;
+
+/** An HTML element with attributes (set as given) and children. */
+export function h<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  attrs: Record<string, string> = {},
+  ...children: Child[]
+): HTMLElementTagNameMap[K] {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v);
+  el.append(...children);
+  return el;
+}
+
+/** An SVG element with attributes (numbers written as String(n)) and children. */
+export function svg<K extends keyof SVGElementTagNameMap>(
+  tag: K,
+  attrs: Record<string, string | number> = {},
+  ...children: Node[]
+): SVGElementTagNameMap[K] {
+  const el = document.createElementNS(SVG_NS, tag);
+  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, String(v));
+  el.append(...children);
+  return el;
+}
+
+/** A one-path icon, `size` px square, drawn in a `box` x `box` viewBox; hidden from readers. */
+export function icon(d: string, size: number, box: number): SVGSVGElement {
+  return svg(
+    "svg",
+    { viewBox: `0 0 ${box} ${box}`, width: size, height: size, "aria-hidden": "true" },
+    svg("path", { d }),
+  );
+}
+
+/** Is the user typing into this target (keys are then theirs, not shortcuts)? */
+export function isEditable(t: EventTarget | null): boolean {
+  if (!(t instanceof HTMLElement)) return false;
+  return t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName);
+}
