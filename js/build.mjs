@@ -23,6 +23,28 @@ const common = {
   absWorkingDir: root,
 };
 
+// The contracts (jupyterspot_magic/contracts/*.json) are bundled as data; their "doc" texts are
+// for people reading the files, not for the page.
+const dropDocs = (v) =>
+  Array.isArray(v)
+    ? v.map(dropDocs)
+    : v && typeof v === "object"
+      ? Object.fromEntries(
+          Object.entries(v)
+            .filter(([k, x]) => !(k === "doc" && typeof x === "string"))
+            .map(([k, x]) => [k, dropDocs(x)]),
+        )
+      : v;
+const contractsWithoutDocs = {
+  name: "contracts-without-docs",
+  setup(b) {
+    b.onLoad({ filter: /[\\/]contracts[\\/][^\\/]+\.json$/ }, (args) => ({
+      contents: JSON.stringify(dropDocs(JSON.parse(readFileSync(args.path, "utf8")))),
+      loader: "json",
+    }));
+  },
+};
+
 const minifiedCss = async (file) => {
   const result = await build({
     ...common,
@@ -40,6 +62,7 @@ await Promise.all([
     outfile: join(out, "viewer.js"),
     format: "iife",
     platform: "browser",
+    plugins: [contractsWithoutDocs],
   }),
   build({
     ...common,

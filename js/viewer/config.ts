@@ -1,6 +1,10 @@
 // Reads what the page tells the viewer: the #jupyterspot-config JSON block (see docs/protocol.md,
-// "Page configuration"), the token from the page's own query string, and the participant's name
-// (?name= first, then localStorage, else none: the UI then asks without blocking).
+// "Page configuration"; its keys and types are jupyterspot_magic/contracts/page_config.json, which
+// the server writes from too), the token from the page's own query string, and the participant's
+// name (?name= first, then localStorage, else none: the UI then asks without blocking). This is
+// the one reader of the config block.
+
+import contract from "../../jupyterspot_magic/contracts/page_config.json";
 
 export type Role = "guest" | "host";
 
@@ -14,36 +18,70 @@ export interface PageConfig {
   version: string;
   cells: number;
   title: string;
+  /** An exported file: drawn from its embedded board snapshot, no connection. */
+  offline: boolean;
 }
+
+interface KeyContract {
+  type: string;
+  values?: readonly string[];
+}
+
+/** The page-config keys and their types, as the server writes them. */
+export const CONFIG_KEYS: Readonly<Record<string, KeyContract>> = contract;
+
+const DEFAULTS: PageConfig = {
+  room: "",
+  role: "guest",
+  wsBase: "",
+  refWidth: 1000,
+  version: "",
+  cells: 0,
+  title: "",
+  offline: false,
+};
 
 const NAME_KEY = "jupyterspot.name";
 export const MAX_NAME_LENGTH = 40;
 
-export function readConfig(doc: Document = document): PageConfig {
+/** Does `v` have the type (and one of the values) the contract gives key `key`? */
+function fits(key: string, v: unknown): boolean {
+  const c = CONFIG_KEYS[key];
+  if (!c || typeof v !== c.type) return false;
+  if (c.type === "number" && !Number.isFinite(v)) return false;
+  return !c.values || c.values.includes(v as string);
+}
+
+/** The config from the block's text; each key that is missing or not as the contract says gets
+ * its default (logged when the text is not JSON at all). */
+export function parseConfig(text: string): PageConfig {
   let raw: Record<string, unknown> = {};
-  const el = doc.getElementById("jupyterspot-config");
-  if (el?.textContent) {
-    try {
-      const parsed: unknown = JSON.parse(el.textContent);
-      if (parsed && typeof parsed === "object") raw = parsed as Record<string, unknown>;
-    } catch (err) {
-      console.error("jupyterspot: unreadable #jupyterspot-config", err);
-    }
-  } else {
-    console.error("jupyterspot: no #jupyterspot-config block on the page");
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (parsed && typeof parsed === "object") raw = parsed as Record<string, unknown>;
+  } catch (err) {
+    console.error("jupyterspot: unreadable #jupyterspot-config", err);
   }
-  const str = (v: unknown, d: string): string => (typeof v === "string" ? v : d);
-  const refWidth = Number(raw.refWidth);
-  const cells = Number(raw.cells);
-  return {
-    room: str(raw.room, ""),
-    role: raw.role === "host" ? "host" : "guest",
-    wsBase: str(raw.wsBase, ""),
-    refWidth: Number.isFinite(refWidth) && refWidth >= 200 ? refWidth : 1000,
-    version: str(raw.version, ""),
-    cells: Number.isFinite(cells) && cells >= 0 ? cells : 0,
-    title: str(raw.title, ""),
-  };
+  const config: Record<string, unknown> = { ...DEFAULTS };
+  for (const key of Object.keys(CONFIG_KEYS)) if (fits(key, raw[key])) config[key] = raw[key];
+  const c = config as unknown as PageConfig;
+  if (c.refWidth < 200) c.refWidth = DEFAULTS.refWidth;
+  if (c.cells < 0) c.cells = DEFAULTS.cells;
+  return c;
+}
+
+/** The page's own block of that id: the last one (after </main>; a notebook output can't come
+ * later). */
+export function pageBlock(id: string, doc: Document = document): HTMLElement | null {
+  const all = doc.querySelectorAll<HTMLElement>(`script[id="${id}"]`);
+  return all[all.length - 1] ?? null;
+}
+
+export function readConfig(doc: Document = document): PageConfig {
+  const text = pageBlock("jupyterspot-config", doc)?.textContent;
+  if (text) return parseConfig(text);
+  console.error("jupyterspot: no #jupyterspot-config block on the page");
+  return { ...DEFAULTS };
 }
 
 /** The share token from the page's own URL (the config block never holds it). */

@@ -1,23 +1,13 @@
 // The two Yjs rooms of a share (docs/protocol.md, "Rooms"): "board" (shapes + awareness) and
 // "control" (leader and policies, written by the kernel/host only), and one connection state
-// for the UI derived from both.
+// for the UI derived from both. What a server close means comes from close-codes.ts.
 
 import * as Y from "yjs";
 import { WebsocketProvider } from "y-websocket";
 import type { Awareness } from "y-protocols/awareness";
+import { CLOSE_DETAIL, closeCodeOf, SHARE_STOPPED } from "./close-codes";
 
 export type ConnectionState = "connecting" | "live" | "reconnecting" | "invalid" | "stopped";
-
-/** Close codes used by the server (docs/protocol.md, "Routes"). */
-export const CloseCode = {
-  stopped: 1001,
-  malformed: 4400,
-  invalidToken: 4401,
-  removed: 4403,
-  unknownRoom: 4404,
-  roomFull: 4409,
-  tooLarge: 4413,
-} as const;
 
 const NORMAL_MAX_BACKOFF_MS = 2500;
 const SLOW_MAX_BACKOFF_MS = 15000;
@@ -95,23 +85,19 @@ export class Connection {
   }
 
   private onClose(provider: WebsocketProvider, event: CloseEvent | null): void {
-    const code = event?.code ?? 0;
-    if (code === CloseCode.invalidToken || code === CloseCode.unknownRoom || code === CloseCode.removed) {
+    const close = closeCodeOf(event?.code ?? 0);
+    if (close?.retry === "never") {
       // The link is dead (or we were removed): retrying would only hammer the server.
       this.invalid = true;
-      if (code === CloseCode.removed) this.detail = "The host removed you from this session";
+      this.detail = CLOSE_DETAIL[close.name] ?? this.detail;
       for (const p of [this.board, this.control]) p.shouldConnect = false;
       queueMicrotask(() => this.stop());
-    } else if (code === CloseCode.stopped) {
-      this.stopped = true;
+    } else if (close?.retry === "slow") {
+      if (close.name === SHARE_STOPPED) this.stopped = true;
+      this.detail = CLOSE_DETAIL[close.name] ?? this.detail;
       this.slowDown();
-    } else if (code === CloseCode.roomFull) {
-      this.detail = "room is full";
-      this.slowDown();
-    } else if (code === CloseCode.tooLarge) {
-      console.warn(`jupyterspot: ${provider.roomname} closed the connection: message too large`);
-    } else if (code === CloseCode.malformed) {
-      console.warn(`jupyterspot: ${provider.roomname} closed the connection: malformed frame`);
+    } else if (close) {
+      console.warn(`jupyterspot: ${provider.roomname} closed the connection: ${close.meaning}`);
     }
     this.update();
   }

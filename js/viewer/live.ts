@@ -1,19 +1,17 @@
-// Issue 6 in the page: live content updates, the "detached notes" list, export, and the offline
-// mode of an exported file (docs/protocol.md, "Content updates" and "Export").
-//
-// Online: when control.version differs from the page's, fetch x/cells?since=<ours> and swap the
-// cells in place (unchanged cells keep their DOM), keeping this page's top cell (or following the
-// leader). Offline (an exported file: config.offline): no connection; the board snapshot embedded
-// in the page is drawn with the viewer's own renderer, every shape mounted.
+// Live content updates (docs/protocol.md, "Content updates") and the Export link: when
+// control.version differs from the page's, fetch x/cells?since=<ours> and swap the cells in place
+// (unchanged cells keep their DOM), keeping this page's top cell (or following the leader). Also
+// the "detached notes" list (detached.ts). An exported file runs offline.ts instead.
 
-import * as Y from "yjs";
-import type { JupyterspotHandle } from "./main";
-import { readConfig, readToken } from "./config";
+import type * as Y from "yjs";
+import type { Board } from "./board";
+import { readToken } from "./config";
+import { Detached } from "./detached";
+import { h } from "./dom";
 import { hydrateFigures } from "./figures";
-import { cellIdOf, Layout } from "./layout";
-import { Renderer } from "./board/render";
-import { readShape, type Shape } from "./board/shapes";
-import { Space } from "./board/space";
+import type { Follow } from "./follow";
+import { cellIdOf, type Layout } from "./layout";
+import type { TopBar } from "./ui";
 
 interface CellsReply {
   version: string;
@@ -24,59 +22,15 @@ interface CellsReply {
 /** The viewer's own layers: MathJax must never read what participants typed there. */
 const NO_MATH = ".jupyterspot-board, .jupyterspot-detached, .jupyterspot-nomath";
 
-const rootOf = (): HTMLElement =>
-  document.getElementById("jupyterspot-root") ?? document.querySelector("main") ?? document.body;
-
-/** The "Detached notes" list: shapes whose cell left the notebook (drawn faded at its index). */
-class Detached {
-  readonly el = document.createElement("details");
-  private list = document.createElement("ol");
-  private sum = document.createElement("summary");
-  private frame = 0;
-
-  constructor(
-    private readonly shapes: Y.Map<unknown>,
-    private readonly layout: Layout,
-    private readonly jump: (id: string) => void,
-  ) {
-    this.el.className = "jupyterspot-detached";
-    this.el.dataset.testid = "detached-notes";
-    this.el.append(this.sum, this.list);
-    document.body.appendChild(this.el);
-    shapes.observeDeep(() => this.schedule());
-    layout.onChange(() => this.schedule());
-    this.render();
-  }
-
-  schedule(): void {
-    if (!this.frame) this.frame = requestAnimationFrame(() => this.render());
-  }
-
-  render(): void {
-    this.frame = 0;
-    const ids = new Set(this.layout.cells().map(cellIdOf));
-    const gone: Shape[] = [];
-    this.shapes.forEach((m, id) => {
-      const s = readShape(id, m);
-      if (s && !ids.has(s.cell)) gone.push(s);
-    });
-    this.el.hidden = gone.length === 0;
-    this.sum.textContent = `Detached notes (${gone.length})`;
-    this.list.replaceChildren(
-      ...gone.map((s) => {
-        const li = document.createElement("li");
-        li.dataset.detachedShapeId = s.id;
-        const what = s.text ? `“${s.text.slice(0, 80)}”` : s.t;
-        li.textContent = `${what}${s.by ? ` · ${s.by}` : ""} · was in cell ${s.ci + 1}`;
-        li.addEventListener("click", () => this.jump(s.id));
-        return li;
-      }),
-    );
-  }
-}
-
-function decode(b64: string): Uint8Array {
-  return Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+export interface LiveOptions {
+  /** The content version the page was rendered at. */
+  version: string;
+  controlDoc: Y.Doc;
+  boardDoc: Y.Doc;
+  layout: Layout;
+  bar: TopBar;
+  board: Board;
+  follow: Follow;
 }
 
 /** Scripts inserted with innerHTML do not run: re-create them (outputs' JS, like on load). */
@@ -89,28 +43,32 @@ function activate(el: Element): void {
   }
 }
 
-class Live {
+export class Live {
   version: string;
   private busy = false;
   private control: Y.Map<unknown>;
 
-  constructor(private readonly h: JupyterspotHandle) {
-    this.version = h.config.version;
-    this.control = h.controlDoc.getMap("control");
+  constructor(private readonly o: LiveOptions) {
+    this.version = o.version;
+    this.control = o.controlDoc.getMap("control");
     this.control.observe(() => void this.check());
-    const renderer = h.board.renderer;
-    new Detached(h.boardDoc.getMap("shapes"), h.layout, (id) => {
-      const box = renderer.boxOf(id);
-      if (box) window.scrollTo({ top: h.board.space.toClient(0, box.y0).y + window.scrollY - 80 });
+    const { board } = o;
+    new Detached(o.boardDoc.getMap("shapes"), o.layout, (id) => {
+      const box = board.renderer.boxOf(id);
+      if (box) window.scrollTo({ top: board.space.toClient(0, box.y0).y + window.scrollY - 80 });
     });
-    const a = document.createElement("a");
-    a.className = "jupyterspot-lead-btn";
-    a.dataset.testid = "export";
-    a.textContent = "Export";
-    a.title = "Download this notebook with every drawing (opens offline)";
-    a.href = `x/export?token=${encodeURIComponent(readToken())}`;
-    a.download = "";
-    h.bar.lead.appendChild(a);
+    const a = h(
+      "a",
+      {
+        class: "jupyterspot-lead-btn",
+        "data-testid": "export",
+        title: "Download this notebook with every drawing (opens offline)",
+        href: `x/export?token=${encodeURIComponent(readToken())}`,
+        download: "",
+      },
+      "Export",
+    );
+    o.bar.lead.appendChild(a);
     void this.check();
   }
 
@@ -137,7 +95,7 @@ class Live {
   }
 
   private apply(cells: { id: string; html: string | null }[]): void {
-    const { layout, follow } = this.h;
+    const { layout, follow } = this.o;
     const root = layout.root;
     const top = layout.topVisible();
     const old = new Map<string, HTMLElement>();
@@ -191,59 +149,4 @@ class Live {
     layout.changed();
     requestAnimationFrame(() => (html.style.overflowAnchor = ""));
   }
-}
-
-function offline(snapshot: HTMLElement): void {
-  const config = readConfig();
-  const root = rootOf();
-  const layout = new Layout(root, config.refWidth);
-  const doc = new Y.Doc();
-  try {
-    Y.applyUpdate(doc, decode(JSON.parse(snapshot.textContent || '""') as string));
-  } catch (err) {
-    console.error("jupyterspot: unreadable board snapshot", err);
-  }
-  const space = new Space(layout, root);
-  const renderer = new Renderer(space, root);
-  renderer.margin = 1e6; // every shape in the DOM: a file is read, printed, searched
-  const shapes = doc.getMap("shapes");
-  shapes.forEach((m, id) => renderer.update(id, readShape(id, m)));
-  const draw = (): void => {
-    if (!renderer.layer.isConnected) root.appendChild(renderer.layer);
-    space.measure();
-    renderer.relayout();
-  };
-  layout.onChange(draw);
-  draw();
-  new Detached(shapes, layout, () => undefined);
-  if (root.querySelector(".jupyterspot-plotly, .jupyterspot-vega")) {
-    void hydrateFigures(root).then(() => layout.changed());
-  }
-  document.documentElement.setAttribute("data-jupyterspot-offline", "");
-}
-
-/** The page's own block: the last one (after </main>; a notebook output can't come later). */
-function block(id: string): HTMLElement | null {
-  const all = document.querySelectorAll<HTMLElement>(`script[id="${id}"]`);
-  return all[all.length - 1] ?? null;
-}
-
-/** Call first thing: true when this is an exported file (then nothing else must start). */
-export function startLive(): boolean {
-  const snapshot = block("jupyterspot-board");
-  let isOffline = false;
-  try {
-    isOffline = (JSON.parse(block("jupyterspot-config")?.textContent || "{}") as { offline?: unknown })
-      .offline === true;
-  } catch {
-    isOffline = false;
-  }
-  if (snapshot && isOffline) {
-    offline(snapshot);
-    return true;
-  }
-  queueMicrotask(() => {
-    if (window.jupyterspot) new Live(window.jupyterspot);
-  });
-  return false;
 }

@@ -1,20 +1,31 @@
 // Viewer entry point: wires the page config, the reference layout, the two Yjs rooms, presence
 // and the top bar together. Loaded at the end of the nbconvert page, after #jupyterspot-config.
+// Every part gets what it needs here, as constructor arguments; window.jupyterspot is only a
+// read-only debug handle for tests and benchmarks (no module reads it).
 
 import type { Awareness } from "y-protocols/awareness";
 import type * as Y from "yjs";
 import type { WebsocketProvider } from "y-websocket";
-import { cleanName, readConfig, readName, readToken, storeName, wsBaseUrl } from "./config";
-import type { PageConfig } from "./config";
 import { startBoard, type Board } from "./board";
+import {
+  cleanName,
+  pageBlock,
+  readConfig,
+  readName,
+  readToken,
+  storeName,
+  wsBaseUrl,
+  type PageConfig,
+} from "./config";
 import { Connection } from "./connection";
 import { hydrateFigures } from "./figures";
+import { startFollow, type Follow } from "./follow";
 import { colorFor, guestName, safeColor, type UserInfo } from "./identity";
 import { Layout } from "./layout";
+import { Live } from "./live";
+import { startOffline } from "./offline";
 import { PresencePublisher, RemoteCursors, type PresenceState } from "./presence";
 import { TopBar, type Participant } from "./ui";
-import { startFollow, type Follow } from "./follow";
-import { startLive } from "./live";
 
 export interface JupyterspotHandle {
   config: PageConfig;
@@ -35,7 +46,8 @@ export interface JupyterspotHandle {
 
 declare global {
   interface Window {
-    jupyterspot?: JupyterspotHandle;
+    /** Debug handle for tests and benchmarks (tests/*.py, bench/*.py); set once by main.ts. */
+    readonly jupyterspot?: Readonly<JupyterspotHandle>;
   }
 }
 
@@ -60,10 +72,14 @@ function participantsOf(awareness: Awareness): Participant[] {
 }
 
 function start(): void {
-  if (startLive()) return; // an exported file: drawn offline, no connection
   const config = readConfig();
   const root =
     document.getElementById("jupyterspot-root") ?? document.querySelector("main") ?? document.body;
+  const snapshot = pageBlock("jupyterspot-board");
+  if (config.offline && snapshot) {
+    startOffline(config, root, snapshot); // an exported file: drawn offline, no connection
+    return;
+  }
   // Sockets first: the handshake then overlaps the layout work below (~150 ms on big pages).
   const connection = new Connection(wsBaseUrl(config.wsBase), readToken());
   const layout = new Layout(root, config.refWidth);
@@ -106,7 +122,13 @@ function start(): void {
     root,
     role: config.role,
   });
-  const follow = startFollow({ config, awareness, controlDoc: connection.controlDoc, layout, bar });
+  const follow = startFollow({
+    role: config.role,
+    awareness,
+    controlDoc: connection.controlDoc,
+    layout,
+    bar,
+  });
 
   // Tell the others at once when this tab goes away; come back if the page is restored.
   let saved: Record<string, unknown> | null = null;
@@ -125,7 +147,7 @@ function start(): void {
     void hydrateFigures(root).then(() => layout.changed());
   }
 
-  window.jupyterspot = {
+  const handle: JupyterspotHandle = {
     config,
     boardDoc: connection.boardDoc,
     controlDoc: connection.controlDoc,
@@ -141,6 +163,17 @@ function start(): void {
     follow,
     setName,
   };
+  Object.defineProperty(window, "jupyterspot", { value: Object.freeze(handle), configurable: false });
+
+  new Live({
+    version: config.version,
+    controlDoc: connection.controlDoc,
+    boardDoc: connection.boardDoc,
+    layout,
+    bar,
+    board,
+    follow,
+  });
 }
 
 if (document.readyState === "loading") {

@@ -1,0 +1,256 @@
+// Scroll leadership in the viewer (docs/protocol.md, "Scroll leadership"): follow the leader,
+// break away, come back. This controller feeds the pure state (state.ts) with what happens (the
+// control doc, the user's clicks and scrolls) and carries out its effects with the scroll driver
+// (driver.ts), the user-scroll watch (user-scroll.ts) and the views (controls.ts, pill.ts,
+// markers.ts, the people list of ui.ts).
+//
+// The leader is control.leader (written by the server only). This page asks for changes through
+// its own awareness state: `leadRequest: {seq, op, to?}`; the server applies each seq once.
+
+import type { Awareness } from "y-protocols/awareness";
+import type * as Y from "yjs";
+import type { Role } from "../config";
+import type { Layout } from "../layout";
+import type { Participant, PersonPresence, TopBar } from "../ui";
+import { LeadControls } from "./controls";
+import { ScrollDriver } from "./driver";
+import { ScrollMarkers } from "./markers";
+import { nameOf, pageYOf, scrollOf, stateOf } from "./peers";
+import { PausedPill } from "./pill";
+import {
+  asClientId,
+  controlsView,
+  followingOf,
+  initialLead,
+  personPresence,
+  publicState,
+  reduce,
+  type FollowState,
+  type LeadEffect,
+  type LeadEvent,
+  type LeadOp,
+  type LeadPolicy,
+  type LeadState,
+} from "./state";
+import { UserScroll } from "./user-scroll";
+
+export type { FollowState, LeadOp, LeadPolicy } from "./state";
+
+export interface FollowOptions {
+  role: Role;
+  awareness: Awareness;
+  controlDoc: Y.Doc;
+  layout: Layout;
+  bar: TopBar;
+}
+
+export class Follow {
+  private lead: LeadState;
+  private readonly control: Y.Map<unknown>;
+  /** What this page last published as awareness `following` (undefined: nothing yet). */
+  private published: number | null | undefined = undefined;
+  private readonly driver: ScrollDriver;
+  private readonly user: UserScroll;
+  private readonly controls: LeadControls;
+  private readonly pill: PausedPill;
+  private readonly markers: ScrollMarkers;
+
+  constructor(private readonly o: FollowOptions) {
+    const { awareness, bar, layout } = o;
+    this.lead = initialLead(awareness.clientID);
+    this.control = o.controlDoc.getMap("control");
+    this.driver = new ScrollDriver(
+      () => this.targetY(),
+      () => this.isFollowing(),
+    );
+    this.controls = new LeadControls(bar.lead, {
+      take: () => this.takeLead(),
+      release: () => this.releaseLead(),
+      toggle: () => (this.isFollowing() ? this.pause() : this.resume()),
+    });
+    this.pill = new PausedPill(() => this.resume());
+    this.markers = new ScrollMarkers(
+      awareness,
+      layout,
+      () => this.lead.leader,
+      (id) => this.jumpTo(id),
+    );
+
+    bar.presenceOf = (p) => this.presenceOf(p);
+    bar.onPersonClick = (id) => this.jumpTo(id);
+    bar.onHandLead = (id) => this.handLead(id);
+
+    this.control.observe(() => this.onControl());
+    awareness.on("change", (e: { added: number[]; updated: number[]; removed: number[] }) => {
+      const leader = this.lead.leader;
+      if (leader !== null && [...e.added, ...e.updated].includes(leader)) this.driver.schedule();
+      this.markers.schedule();
+    });
+    this.user = new UserScroll({
+      root: layout.root,
+      ours: (t) =>
+        t instanceof Node && (bar.el.contains(t) || this.pill.el.contains(t) || this.markers.el.contains(t)),
+      following: () => this.isFollowing(),
+      expectedY: () => this.driver.expectedY,
+      pause: () => this.pause(),
+      resume: () => this.resume(),
+      realign: () => this.driver.schedule(),
+    });
+    layout.onChange(() => {
+      this.user.layoutMoved();
+      this.driver.schedule();
+      this.markers.schedule();
+    });
+    this.onControl();
+
+    // The widget's "take lead" opens the presenter view with ?lead=1: lead at once.
+    const params = new URLSearchParams(location.search);
+    if (params.get("lead") === "1") {
+      params.delete("lead");
+      const query = params.toString();
+      history.replaceState(history.state, "", `${location.pathname}${query ? `?${query}` : ""}${location.hash}`);
+      if (o.role === "host") this.takeLead();
+    }
+  }
+
+  // -- public API (also the debug handle window.jupyterspot.follow) --
+
+  get leader(): number | null {
+    return this.lead.leader;
+  }
+
+  get policy(): LeadPolicy {
+    return this.lead.policy;
+  }
+
+  get paused(): boolean {
+    return this.lead.paused;
+  }
+
+  state(): FollowState {
+    return publicState(this.lead);
+  }
+
+  takeLead(): void {
+    this.request("take");
+  }
+
+  releaseLead(): void {
+    this.request("release");
+  }
+
+  handLead(clientId: number): void {
+    this.request("hand", clientId);
+  }
+
+  /** Stop following (the user wants to read on their own). */
+  pause(): void {
+    this.dispatch({ type: "pause" });
+  }
+
+  /** Follow the leader again, jumping straight to where they are. */
+  resume(): void {
+    this.dispatch({ type: "resume" });
+  }
+
+  isFollowing(): boolean {
+    return followingOf(this.lead) !== null;
+  }
+
+  /** Go to where someone is; the leader's marker means "follow again". */
+  jumpTo(clientId: number): void {
+    if (clientId === this.lead.leader && clientId !== this.lead.self) {
+      this.dispatch({ type: "rejoin" });
+      return;
+    }
+    const scroll = scrollOf(this.o.awareness, clientId);
+    if (!scroll) return;
+    this.pause();
+    this.o.layout.scrollToCell(scroll.cell, scroll.offset);
+  }
+
+  // -- events in, effects out --
+
+  private request(op: LeadOp, to?: number): void {
+    if (this.o.awareness.getLocalState() === null) return; // left the page
+    this.dispatch({ type: "request", op, to });
+  }
+
+  private onControl(): void {
+    this.dispatch({
+      type: "control",
+      leader: asClientId(this.control.get("leader")),
+      policy: this.control.get("leadPolicy") === "host" ? "host" : "anyone",
+      recall: Number(this.control.get("recall") ?? 0) || 0,
+      synced: this.control.has("version"),
+    });
+  }
+
+  private dispatch(event: LeadEvent): void {
+    const { state, effects } = reduce(this.lead, event);
+    this.lead = state;
+    for (const effect of effects) this.apply(effect);
+  }
+
+  private apply(effect: LeadEffect): void {
+    switch (effect.type) {
+      case "jump":
+        this.driver.jump();
+        break;
+      case "grace":
+        this.user.resumedAt = performance.now();
+        break;
+      case "align":
+        this.driver.schedule();
+        break;
+      case "request":
+        this.o.awareness.setLocalStateField("leadRequest", effect.request);
+        break;
+      case "changed":
+        this.changed();
+        break;
+    }
+  }
+
+  private changed(): void {
+    const following = followingOf(this.lead);
+    if (following !== this.published && this.o.awareness.getLocalState() !== null) {
+      this.published = following;
+      this.o.awareness.setLocalStateField("following", following);
+    }
+    document.documentElement.toggleAttribute("data-jupyterspot-following", following !== null);
+    const view = controlsView(this.lead, this.o.role === "host");
+    const leader = this.lead.leader;
+    const name = leader === null ? "" : nameOf(this.o.awareness, leader);
+    this.controls.render(view, name);
+    this.pill.render(view.showPill, name);
+    this.o.bar.rerender();
+    this.markers.schedule();
+    this.driver.schedule();
+  }
+
+  /** Page y that puts the leader's top cell + offset at the top of this window (clamped). */
+  private targetY(): number | null {
+    const leader = this.lead.leader;
+    const s = leader === null ? null : scrollOf(this.o.awareness, leader);
+    const y = s && pageYOf(this.o.layout, s);
+    if (y === null || y === undefined) return null;
+    const max = document.documentElement.scrollHeight - window.innerHeight;
+    return Math.max(0, Math.min(y, max));
+  }
+
+  private presenceOf(p: Participant): PersonPresence {
+    const st = stateOf(this.o.awareness, p.clientId);
+    const s = scrollOf(this.o.awareness, p.clientId);
+    return personPresence(
+      this.lead,
+      { clientId: p.clientId, self: p.self, following: asClientId(st?.following), index: s?.index, count: s?.count },
+      this.o.role === "host",
+      (id) => nameOf(this.o.awareness, id),
+    );
+  }
+}
+
+export function startFollow(options: FollowOptions): Follow {
+  return new Follow(options);
+}
