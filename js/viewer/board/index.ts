@@ -1,25 +1,24 @@
-// The collaborative annotation layer: shapes in the board doc's Y.Map("shapes") (see shapes.ts and
-// docs/protocol.md "### board"), rendered in an SVG/HTML layer inside #jupyterspot-root, drawn with
-// the tools of a small palette, undone per person, plus an ephemeral laser pointer.
+// The collaborative annotation layer: shapes in the board doc's Y.Map("shapes") (shapes.ts,
+// schema.ts and docs/protocol.md "### board"), rendered in an SVG/HTML layer inside
+// #jupyterspot-root (render.ts; what differs per kind of shape: kinds/), drawn with the tools of a
+// small palette (toolbar.ts, tools.ts; the pointer: input.ts, one gesture a file in gestures/),
+// undone per person (model.ts), plus an ephemeral laser pointer (laser.ts). This file wires them
+// together and owns the selection and the keyboard shortcuts.
 
 import type { Awareness } from "y-protocols/awareness";
 import type * as Y from "yjs";
+import { isEditable, svg } from "../dom";
+import { frameTask } from "../frame";
 import { cellIdOf, type Layout } from "../layout";
+import { Input } from "./input";
 import { Lasers } from "./laser";
 import { BoardModel } from "./model";
 import { NoteEditor } from "./notes";
-import { Renderer, svg } from "./render";
-import {
-  encodePoints,
-  MAX_TEXT,
-  newId,
-  readShape,
-  type Shape,
-  type ShapeFields,
-} from "./shapes";
+import { Renderer } from "./render";
+import { newId, readShape, scriptedFields, type Shape } from "./shapes";
 import { Space } from "./space";
-import { DRAWING_TOOLS, Input, type Tool } from "./tools";
 import { INKS, TOOL_DEFS, Toolbar } from "./toolbar";
+import { DRAWING_TOOLS, type Tool } from "./tools";
 
 export type { Tool } from "./tools";
 
@@ -35,29 +34,6 @@ export interface BoardOptions {
 const KEYS: Record<string, Tool> = {};
 for (const def of TOOL_DEFS) if (def.tool) KEYS[def.key.toLowerCase()] = def.tool;
 
-function typing(target: EventTarget | null): boolean {
-  const el = target as HTMLElement | null;
-  return !!el && (el.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(el.tagName));
-}
-
-/** The shape fields of docs/protocol.md ("### board") and their stored types. */
-const STORED_FIELDS = new Map<string, string>([
-  ["t", "string"],
-  ["cell", "string"],
-  ["ci", "number"],
-  ["x", "number"],
-  ["y", "number"],
-  ["pts", "object"],
-  ["d", "number"],
-  ["w", "number"],
-  ["h", "number"],
-  ["c", "string"],
-  ["s", "number"],
-  ["text", "string"],
-  ["by", "string"],
-  ["at", "number"],
-]);
-
 export class Board {
   readonly model: BoardModel;
   readonly space: Space;
@@ -71,8 +47,11 @@ export class Board {
   size = 1;
   canDraw = true;
   private dirty = new Set<string>();
-  private frame = 0;
-  private timer: ReturnType<typeof setTimeout> | undefined;
+  /**
+   * Doc changes are applied on the next animation frame, or after 100 ms if no frame comes (a
+   * busy or throttled compositor must not hold back what others drew).
+   */
+  private readonly flushTask = frameTask(() => this.flush(), 100);
   private selectionEls: SVGElement[] = [];
   /** performance.now() when the shapes present at load were first rendered. */
   firstRender = 0;
@@ -206,7 +185,7 @@ export class Board {
   }
 
   private key(e: KeyboardEvent): void {
-    if (e.defaultPrevented || typing(e.target)) return;
+    if (e.defaultPrevented || isEditable(e.target)) return;
     const k = e.key.toLowerCase();
     const mod = e.ctrlKey || e.metaKey;
     if (mod && !e.altKey && (k === "z" || k === "y")) {
@@ -305,17 +284,8 @@ export class Board {
   /** Add a shape programmatically (scripts, benchmarks): `pts` as plain numbers. */
   add(fields: Partial<Omit<Shape, "pts">> & { pts?: ArrayLike<number>; t: Shape["t"] }): string {
     const id = fields.id ?? newId(this.opts.doc.clientID);
-    const stored: ShapeFields = {};
-    for (const [k, v] of Object.entries(fields)) {
-      // Only documented fields with their documented types (the server refuses anything else).
-      if (v === undefined || typeof v !== STORED_FIELDS.get(k)) continue;
-      if (k === "pts") stored.pts = encodePoints(v as ArrayLike<number>);
-      else if (k === "ci") stored.ci = Math.max(0, Math.trunc(v as number));
-      else if (k === "d") stored.d = v === 3 ? 3 : 2;
-      else if (k === "text") stored.text = (v as string).slice(0, MAX_TEXT);
-      else if (k === "by") stored.by = (v as string).slice(0, 60);
-      else stored[k] = v as string | number;
-    }
+    // Only documented fields within the schema (the server refuses anything else).
+    const stored = scriptedFields(fields);
     stored.at ??= Date.now();
     this.input.settle();
     this.model.begin();
@@ -329,20 +299,11 @@ export class Board {
     return this.model.all();
   }
 
-  /**
-   * Apply doc changes on the next animation frame, or after 100 ms if no frame comes (a busy or
-   * throttled compositor must not hold back what others drew).
-   */
   private schedule(): void {
-    if (this.frame) return;
-    this.frame = requestAnimationFrame(() => this.flush());
-    this.timer = setTimeout(() => this.flush(), 100);
+    this.flushTask.schedule();
   }
 
   private flush(): void {
-    cancelAnimationFrame(this.frame);
-    clearTimeout(this.timer);
-    this.frame = 0;
     const shapes = this.model.shapes;
     for (const id of this.dirty) {
       this.renderer.update(id, readShape(id, shapes.get(id)));

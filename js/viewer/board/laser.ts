@@ -4,7 +4,7 @@
 
 import type { Awareness } from "y-protocols/awareness";
 import { safeColor } from "../identity";
-import { svg } from "./render";
+import { svg } from "../dom";
 import type { Space } from "./space";
 
 const TRAIL_MS = 900;

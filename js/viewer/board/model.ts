@@ -2,7 +2,8 @@
 // Y.UndoManager tracks exactly (and only) what this person did.
 
 import * as Y from "yjs";
-import { encodePoints, newShapeMap, readShape, type Shape, type ShapeFields } from "./shapes";
+import { encodePoints } from "./points";
+import { newShapeMap, readShape, type Shape, type ShapeFields } from "./shapes";
 
 export class BoardModel {
   readonly shapes: Y.Map<Y.Map<unknown>>;

@@ -4,11 +4,13 @@
 // zoom the page on focus. Every keystroke reaches the others live; an empty shape is removed
 // when editing ends.
 
+import { h } from "../dom";
+import { KIND, noteFill } from "./kinds";
 import type { BoardModel } from "./model";
-import { noteFill, type Renderer } from "./render";
-import { MAX_TEXT } from "./shapes";
-import { onPress } from "./toolbar";
+import type { Renderer } from "./render";
+import { MAX_TEXT } from "./schema";
 import type { Space } from "./space";
+import { onPress } from "./toolbar";
 
 export class NoteEditor {
   private ta: HTMLTextAreaElement | null = null;
@@ -30,15 +32,16 @@ export class NoteEditor {
   open(id: string, fresh = false): void {
     this.close();
     const s = this.model.get(id);
-    if (!s || (s.t !== "text" && s.t !== "note")) return;
+    if (!s || !KIND[s.t].editable) return;
     const origin = this.renderer.originOf(s);
     if (!origin) return;
     this.id = id;
     if (!fresh) this.model.begin();
-    const ta = document.createElement("textarea");
-    ta.className = "jupyterspot-board-editor";
-    ta.setAttribute("data-testid", "note-editor");
-    ta.setAttribute("aria-label", s.t === "note" ? "Sticky note text" : "Text");
+    const ta = h("textarea", {
+      class: "jupyterspot-board-editor",
+      "data-testid": "note-editor",
+      "aria-label": s.t === "note" ? "Sticky note text" : "Text",
+    });
     ta.maxLength = MAX_TEXT;
     ta.spellcheck = true;
     ta.value = s.text;
@@ -60,11 +63,8 @@ export class NoteEditor {
       this.renderer.layer.classList.add("jupyterspot-board-editing");
       this.renderer.html.appendChild(ta);
     } else {
-      const sheet = document.createElement("div");
-      sheet.className = "jupyterspot-board-sheet";
-      const done = document.createElement("button");
-      done.type = "button";
-      done.textContent = "Done";
+      const sheet = h("div", { class: "jupyterspot-board-sheet" });
+      const done = h("button", { type: "button" }, "Done");
       done.addEventListener("pointerdown", (e) => e.preventDefault()); // keep focus until click
       onPress(done, () => this.close());
       sheet.append(ta, done);

@@ -3,79 +3,12 @@
 // never take pointer events. Only shapes near the viewport are in the DOM (virtualized); text is
 // always inserted with textContent.
 
-import { getStroke } from "perfect-freehand";
-import { boxesMeet, emptyBox, localBox, unionBox, type Box, type Shape } from "./shapes";
+import { h, svg } from "../dom";
+import { boxesMeet, emptyBox, unionBox, type Box } from "./geometry";
+import { f1 } from "./kinds/kind";
+import { KIND, localBox } from "./kinds";
+import type { Shape } from "./shapes";
 import type { Space } from "./space";
-
-const SVG_NS = "http://www.w3.org/2000/svg";
-
-export function svg<K extends keyof SVGElementTagNameMap>(
-  tag: K,
-  attrs: Record<string, string | number> = {},
-): SVGElementTagNameMap[K] {
-  const el = document.createElementNS(SVG_NS, tag);
-  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, String(v));
-  return el;
-}
-
-/** Pastel background for a sticky note of ink color `c`. */
-export function noteFill(c: string): string {
-  const n = parseInt(c.slice(1), 16);
-  const mix = (v: number): number => Math.round(v * 0.3 + 255 * 0.7);
-  const [r, g, b] = [mix((n >> 16) & 255), mix((n >> 8) & 255), mix(n & 255)];
-  return `rgb(${r}, ${g}, ${b})`;
-}
-
-const f1 = (v: number): string => (Math.round(v * 10) / 10).toString();
-
-/** perfect-freehand outline -> SVG path (quadratic curves through midpoints). */
-function outlinePath(points: number[][]): string {
-  const n = points.length;
-  if (n < 2) return "";
-  let d = `M${f1(points[0][0])} ${f1(points[0][1])}Q`;
-  for (let i = 0; i < n; i++) {
-    const [x0, y0] = points[i];
-    const [x1, y1] = points[(i + 1) % n];
-    d += `${f1(x0)} ${f1(y0)} ${f1((x0 + x1) / 2)} ${f1((y0 + y1) / 2)} `;
-  }
-  return `${d}Z`;
-}
-
-export function penPath(s: Shape, done = true): string {
-  const pts: number[][] = [];
-  for (let i = 0; i < s.pts.length; i += s.d) {
-    pts.push(s.d === 3 ? [s.pts[i], s.pts[i + 1], s.pts[i + 2]] : [s.pts[i], s.pts[i + 1]]);
-  }
-  if (pts.length === 1) pts.push([pts[0][0] + 0.01, pts[0][1] + 0.01, pts[0][2] ?? 0.5]);
-  return outlinePath(
-    getStroke(pts, {
-      size: s.s,
-      thinning: 0.55,
-      smoothing: 0.5,
-      streamline: 0.4,
-      simulatePressure: s.d === 2,
-      last: done,
-    }),
-  );
-}
-
-function polyline(s: Shape): string {
-  let d = "";
-  for (let i = 0; i < s.pts.length; i += s.d) {
-    d += `${i ? "L" : "M"}${f1(s.pts[i])} ${f1(s.pts[i + 1])}`;
-  }
-  if (s.pts.length === s.d) d += "l0.01 0";
-  return d;
-}
-
-function arrowPath(s: Shape): string {
-  const len = Math.hypot(s.w, s.h);
-  const head = Math.min(len * 0.45, 8 + s.s * 3);
-  const a = Math.atan2(s.h, s.w);
-  const p = (da: number): string =>
-    `${f1(s.w - head * Math.cos(a + da))} ${f1(s.h - head * Math.sin(a + da))}`;
-  return `M0 0L${f1(s.w)} ${f1(s.h)}M${p(0.45)}L${f1(s.w)} ${f1(s.h)}L${p(-0.45)}`;
-}
 
 interface View {
   shape: Shape;
@@ -110,12 +43,12 @@ export class Renderer {
     private readonly space: Space,
     root: HTMLElement,
   ) {
-    this.layer = document.createElement("div");
-    this.layer.className = "jupyterspot-board";
-    this.layer.setAttribute("data-testid", "annotation-layer");
-    this.layer.setAttribute("aria-hidden", "true");
-    this.html = document.createElement("div");
-    this.html.className = "jupyterspot-board-html";
+    this.layer = h("div", {
+      class: "jupyterspot-board",
+      "data-testid": "annotation-layer",
+      "aria-hidden": "true",
+    });
+    this.html = h("div", { class: "jupyterspot-board-html" });
     this.svg = svg("svg", { class: "jupyterspot-board-svg" });
     this.hlGroup = svg("g");
     this.inkGroup = svg("g");
@@ -185,9 +118,9 @@ export class Renderer {
       el = this.create(s);
       mounted = false;
     }
-    const text = s.t === "text" || s.t === "note";
+    // Text keeps its measured size while what decides it (text, size, width) is unchanged.
     const keep =
-      text &&
+      KIND[s.t].layer === "html" &&
       old?.measured &&
       old.shape.text === s.text &&
       old.shape.w === s.w &&
@@ -216,85 +149,14 @@ export class Renderer {
   }
 
   private create(s: Shape): Element {
-    let el: Element;
-    if (s.t === "text" || s.t === "note") {
-      const div = document.createElement("div");
-      div.className = s.t === "note" ? "jupyterspot-board-note" : "jupyterspot-board-text";
-      if (s.t === "note") {
-        div.append(document.createElement("div"), document.createElement("div"));
-        (div.firstChild as HTMLElement).className = "jupyterspot-note-text";
-        (div.lastChild as HTMLElement).className = "jupyterspot-note-by";
-      }
-      el = div;
-    } else if (s.t === "rect") {
-      el = svg("rect", { fill: "none", class: "jupyterspot-line" });
-    } else if (s.t === "ellipse") {
-      el = svg("ellipse", { fill: "none", class: "jupyterspot-line" });
-    } else {
-      const cls = s.t === "hl" ? "jupyterspot-hl" : "jupyterspot-line";
-      el = svg("path", s.t === "pen" ? {} : { class: cls });
-    }
+    const el = KIND[s.t].create();
     el.setAttribute("data-shape-id", s.id);
     el.setAttribute("data-shape-type", s.t);
     return el;
   }
 
   private paint(el: Element, s: Shape, done: boolean): void {
-    const ink = s.c;
-    switch (s.t) {
-      case "pen":
-        el.setAttribute("d", penPath(s, done));
-        el.setAttribute("fill", ink);
-        break;
-      case "hl":
-        el.setAttribute("d", polyline(s));
-        el.setAttribute("stroke", ink);
-        el.setAttribute("stroke-width", f1(s.s));
-        el.setAttribute("fill", "none");
-        break;
-      case "arrow":
-        el.setAttribute("d", arrowPath(s));
-        el.setAttribute("stroke", ink);
-        el.setAttribute("stroke-width", f1(s.s));
-        el.setAttribute("fill", "none");
-        break;
-      case "rect":
-        el.setAttribute("x", f1(Math.min(0, s.w)));
-        el.setAttribute("y", f1(Math.min(0, s.h)));
-        el.setAttribute("width", f1(Math.abs(s.w)));
-        el.setAttribute("height", f1(Math.abs(s.h)));
-        el.setAttribute("rx", f1(Math.min(6, Math.abs(s.w) / 4, Math.abs(s.h) / 4)));
-        el.setAttribute("stroke", ink);
-        el.setAttribute("stroke-width", f1(s.s));
-        break;
-      case "ellipse":
-        el.setAttribute("cx", f1(s.w / 2));
-        el.setAttribute("cy", f1(s.h / 2));
-        el.setAttribute("rx", f1(Math.abs(s.w) / 2));
-        el.setAttribute("ry", f1(Math.abs(s.h) / 2));
-        el.setAttribute("stroke", ink);
-        el.setAttribute("stroke-width", f1(s.s));
-        break;
-      case "text": {
-        const div = el as HTMLElement;
-        if (div.textContent !== s.text) div.textContent = s.text;
-        div.style.color = ink;
-        div.style.fontSize = `${f1(s.s)}px`;
-        break;
-      }
-      case "note": {
-        const div = el as HTMLElement;
-        const text = div.firstChild as HTMLElement;
-        const by = div.lastChild as HTMLElement;
-        if (text.textContent !== s.text) text.textContent = s.text;
-        if (by.textContent !== s.by) by.textContent = s.by;
-        div.style.width = `${f1(Math.max(40, s.w))}px`;
-        div.style.minHeight = `${f1(Math.max(40, s.h))}px`;
-        div.style.background = noteFill(ink);
-        div.style.setProperty("--jupyterspot-note-ink", ink);
-        break;
-      }
-    }
+    KIND[s.t].paint(el, s, done);
   }
 
   /** Position a view in root space (after a layout change or a shape change). */
@@ -363,8 +225,8 @@ export class Renderer {
   private mount(v: View): void {
     v.mounted = true;
     if (!v.painted) this.paintView(v);
-    const parent =
-      v.el instanceof HTMLElement ? this.html : v.shape.t === "hl" ? this.hlGroup : this.inkGroup;
+    const layer = KIND[v.shape.t].layer;
+    const parent = layer === "html" ? this.html : layer === "hl" ? this.hlGroup : this.inkGroup;
     // Keep creation order (z-order) among mounted siblings.
     const key = v.shape.at;
     const kids = parent.children;

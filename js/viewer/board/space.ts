@@ -4,7 +4,7 @@
 // Cell origins are measured once per layout change (never on scroll).
 
 import { cellIdOf, type Layout } from "../layout";
-import type { Box } from "./shapes";
+import type { Box } from "./geometry";
 
 export interface CellSpan {
   el: HTMLElement;

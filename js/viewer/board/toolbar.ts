@@ -1,22 +1,10 @@
 // The drawing palette (data-testid="toolbar"): a slim vertical strip at the left edge on wide
 // screens, a bottom bar on narrow ones; large touch targets; every button says its shortcut.
 
+import { h, icon as pathIcon } from "../dom";
 import type { Tool } from "./tools";
 
-const SVG_NS = "http://www.w3.org/2000/svg";
-
-function icon(d: string, filled = false): SVGSVGElement {
-  const s = document.createElementNS(SVG_NS, "svg");
-  s.setAttribute("viewBox", "0 0 20 20");
-  s.setAttribute("width", "20");
-  s.setAttribute("height", "20");
-  s.setAttribute("aria-hidden", "true");
-  const p = document.createElementNS(SVG_NS, "path");
-  p.setAttribute("d", d);
-  if (filled) p.setAttribute("fill", "currentColor");
-  s.appendChild(p);
-  return s;
-}
+const icon = (d: string): SVGSVGElement => pathIcon(d, 20, 20);
 
 const ICONS: Record<string, string> = {
   browse: "M5 3v13l3.5-3.3 2.3 5 2.3-1-2.3-5H15z",
@@ -98,14 +86,11 @@ export function onPress(b: HTMLElement, fn: () => void): void {
 }
 
 function button(testid: string, title: string, child: Node): HTMLButtonElement {
-  const b = document.createElement("button");
-  b.type = "button";
-  b.className = "jupyterspot-tb-btn";
-  b.setAttribute("data-testid", testid);
-  b.title = title;
-  b.setAttribute("aria-label", title);
-  b.appendChild(child);
-  return b;
+  return h(
+    "button",
+    { type: "button", class: "jupyterspot-tb-btn", "data-testid": testid, title, "aria-label": title },
+    child,
+  );
 }
 
 export class Toolbar {
@@ -121,15 +106,15 @@ export class Toolbar {
   private inkBtns: HTMLButtonElement[] = [];
 
   constructor(on: ToolbarHandlers) {
-    const el = document.createElement("div");
-    el.className = "jupyterspot-toolbar";
-    el.setAttribute("data-testid", "toolbar");
-    el.setAttribute("role", "toolbar");
-    el.setAttribute("aria-label", "Drawing tools");
+    const el = h("div", {
+      class: "jupyterspot-toolbar",
+      "data-testid": "toolbar",
+      role: "toolbar",
+      "aria-label": "Drawing tools",
+    });
     this.el = el;
     const group = (): HTMLElement => {
-      const g = document.createElement("div");
-      g.className = "jupyterspot-tb-group";
+      const g = h("div", { class: "jupyterspot-tb-group" });
       el.appendChild(g);
       return g;
     };
@@ -145,29 +130,25 @@ export class Toolbar {
       tools.appendChild(b);
     }
     const style = group();
-    this.swatch = document.createElement("span");
-    this.swatch.className = "jupyterspot-swatch";
+    this.swatch = h("span", { class: "jupyterspot-swatch" });
     this.styleBtn = button("tool-style", "Color and size (C, [ and ])", this.swatch);
     this.styleBtn.setAttribute("aria-expanded", "false");
     onPress(this.styleBtn, () => this.togglePopover());
     style.appendChild(this.styleBtn);
-    this.popover = document.createElement("div");
-    this.popover.className = "jupyterspot-tb-popover";
+    this.popover = h("div", { class: "jupyterspot-tb-popover" });
     this.popover.hidden = true;
-    const inks = document.createElement("div");
-    inks.className = "jupyterspot-tb-inks";
+    const inks = h("div", { class: "jupyterspot-tb-inks" });
     INKS.forEach((c, i) => {
-      const dot = document.createElement("span");
+      const dot = h("span");
       dot.style.background = c;
       const b = button(`color-${i}`, `Color ${i + 1}`, dot);
       onPress(b, () => on.color(c));
       this.inkBtns.push(b);
       inks.appendChild(b);
     });
-    const sizes = document.createElement("div");
-    sizes.className = "jupyterspot-tb-sizes";
+    const sizes = h("div", { class: "jupyterspot-tb-sizes" });
     ["Thin", "Medium", "Thick"].forEach((label, i) => {
-      const dot = document.createElement("span");
+      const dot = h("span");
       dot.style.width = dot.style.height = `${4 + i * 4}px`;
       const b = button(`size-${i}`, label, dot);
       onPress(b, () => on.size(i));
@@ -182,8 +163,7 @@ export class Toolbar {
     onPress(this.undoBtn, () => on.undo());
     onPress(this.redoBtn, () => on.redo());
     history.append(this.undoBtn, this.redoBtn);
-    this.notice = document.createElement("div");
-    this.notice.className = "jupyterspot-tb-notice";
+    this.notice = h("div", { class: "jupyterspot-tb-notice" });
     this.notice.hidden = true;
     el.appendChild(this.notice);
     // Clicking the palette must never start a stroke or steal keyboard focus from a note.
