@@ -136,7 +136,7 @@ def test_fifty_shapes_survive_a_new_kernel(browser, tmp_path):
 def test_fresh_and_clear_keep_history_and_rotation_is_remembered(tmp_path):
     from pycrdt import Map
 
-    from jupyterspot_magic.session import share as sharing
+    from jupyterspot_magic.session import registry as sharing
 
     nb = tmp_path / "demo.ipynb"
     shutil.copy(DEMO, nb)
@@ -208,7 +208,7 @@ def test_magic_update_export_clear_confirmed(tmp_path):
             "%load_ext jupyterspot_magic\n"
             f"%jupyterspot share {nb} --tunnel none --store {db}\n"
             "import json, jupyterspot_magic\nfrom pycrdt import Map\n"
-            "s = jupyterspot_magic.session.share.current()\n"
+            "s = jupyterspot_magic.session.registry.current()\n"
             "async def _add():\n"
             "    shapes = s.shared.board.doc.get('shapes', type=Map)\n"
             "    shapes['a'] = Map({'t': 'rect', 'cell': 'intro', 'x': 1.0, 'w': 9.0, 'h': 9.0})\n"
@@ -238,7 +238,7 @@ def test_magic_update_export_clear_confirmed(tmp_path):
         run("%jupyterspot stop")
         run(f"%jupyterspot share {nb} --tunnel none --store {db} --fresh")
         count = (
-            "s = jupyterspot_magic.session.share.current()\n"
+            "s = jupyterspot_magic.session.registry.current()\n"
             "async def _n():\n"
             "    return len(list(s.shared.board.doc.get('shapes', type=Map).keys()))\n"
             "print(s.server.call(_n), s.board_keeper.generation)"
@@ -284,12 +284,12 @@ def test_a_failed_store_write_is_retried_not_dropped(tmp_path):
     kept and retried; later updates build on it, so dropping it would lose them too."""
     from pycrdt import Doc, Map
 
-    from jupyterspot_magic.persist.store import Store, doc_name
+    from jupyterspot_magic.persist.sqlite import Store, doc_name
 
     store = Store(tmp_path / "boards.sqlite")
     try:
         persister = store.persist("nb", 0)
-        real_write, failures = store._write, []
+        real_write, failures = store.append, []
 
         async def flaky_write(path, update):
             if not failures:
@@ -297,7 +297,7 @@ def test_a_failed_store_write_is_retried_not_dropped(tmp_path):
                 raise OSError("disk full (injected)")
             await real_write(path, update)
 
-        store._write = flaky_write
+        store.append = flaky_write
         doc = Doc()
         persister.watch(doc)
         shapes = doc.get("shapes", type=Map)

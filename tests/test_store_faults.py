@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from pycrdt import Map
 
-from jupyterspot_magic.session import share as sharing
+from jupyterspot_magic.session import registry as sharing
 
 from .conftest import DEMO, wait_for
 
@@ -170,7 +170,7 @@ def test_a_stop_on_a_full_disk_leaves_a_file_the_next_share_restores(
             pages = store._db.execute("PRAGMA page_count").fetchone()[0]
             store._db.execute(f"PRAGMA max_page_count = {pages}")
 
-    store._call(fill_disk)
+    store.call(fill_disk)
     draw(s, range(20, 220))
     time.sleep(0.5)  # the regular flush has failed by now (and keeps the updates)
     s.stop()
@@ -225,7 +225,7 @@ def test_a_stored_row_the_schema_rejects_is_skipped_and_told(tmp_path, notebook,
 def test_pending_updates_go_to_the_temp_dir_when_the_store_folder_cannot_take_them(tmp_path):
     from pycrdt import Doc
 
-    from jupyterspot_magic.persist.store import pending_files, save_pending
+    from jupyterspot_magic.persist.pending import pending_files, save_pending
 
     db = tmp_path / "gone" / "boards.sqlite"  # its folder is gone: writing beside it fails
     doc = Doc()

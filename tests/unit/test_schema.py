@@ -17,7 +17,7 @@ from jupyterspot_magic.collab.schema import (
     Validator,
     check_awareness,
 )
-from jupyterspot_magic.persist.store import client_ranges
+from jupyterspot_magic.persist.replay import client_ranges
 
 from .. import forge
 from ..room_server import valid_shape
