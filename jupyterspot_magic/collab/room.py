@@ -1,9 +1,9 @@
 """Yjs rooms speaking the y-websocket protocol, built on pycrdt's Doc.
 
-Why not pycrdt-websocket's YRoom: measured gaps — a newcomer is not sent the
-awareness states already there, a closed connection's state lingers ~30 s, a client can receive
-updates before its handshake, and it relays every awareness message N x N (p50 216 ms at 10
-clients x 20 Hz here). This room fixes each by construction:
+Why not pycrdt-websocket's YRoom: measured gaps — a newcomer is not sent the awareness states
+already there, a closed connection's state lingers ~30 s, a client can receive updates before its
+handshake, and it relays every awareness message N x N (p50 216 ms at 10 clients x 20 Hz here).
+This room fixes each by construction:
 
 - one outbound queue and writer task per connection (no task per message), same bytes to all;
 - a connection gets document updates only after it has been sent sync step 2;
@@ -12,6 +12,7 @@ clients x 20 Hz here). This room fixes each by construction:
 - writes to a read-only room (control, for guests) are dropped, frames are bounded and decoded
   strictly: a bad frame closes that connection only.
 
+The wire format is messages.py's; every document update is checked by schema.py first.
 Everything here runs on the server thread's event loop; nothing is thread-safe on purpose.
 """
 
