@@ -3,8 +3,8 @@ server itself: what pycrdt would integrate, read before pycrdt ever sees the byt
 
 Decoding is strict and bounded (struct count, clock range, nesting depth of values, content kinds
 our documents never hold unless `permissive`), so a hostile update costs a bounded walk and
-nothing recursive. What the decoded structs may contain is schema.py's job; the rooms use the
-lib0 primitives for their own messages too (room.py).
+nothing recursive. What the decoded structs may contain is schema.py's job; y-websocket's
+messages are built from the same lib0 primitives (messages.py).
 
 Everything here is pure; nothing is thread-safe on purpose.
 """
