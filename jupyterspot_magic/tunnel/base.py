@@ -1,0 +1,33 @@
+"""What every tunnel provider is: the interface, its error, and the address it forwards to."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+
+class TunnelError(Exception):
+    """A tunnel could not be opened: one line telling the user what to do."""
+
+
+class Tunnel(Protocol):
+    name: str
+    note: str | None
+
+    def open(self, host: str, port: int) -> str:
+        """Start forwarding to the server and return the public base URL (no trailing slash)."""
+        ...
+
+    def alive(self) -> bool:
+        """False once the tunnel is known to be down (its process exited)."""
+        ...
+
+    def close(self) -> None: ...
+
+
+def local_target(host: str, port: int) -> str:
+    """The address a tunnel forwards to: loopback by IP (not `localhost`: IPv6 vs IPv4)."""
+    if host in ("0.0.0.0", "", "127.0.0.1", "localhost"):
+        return f"http://127.0.0.1:{port}"
+    if host == "::":
+        return f"http://[::1]:{port}"
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"

@@ -1,0 +1,229 @@
+"""The cloudflared provider: a Cloudflare quick tunnel (no account) run as a child process."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import queue
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .base import TunnelError, local_target
+
+CLOUDFLARED_INSTALL = (
+    "https://developers.cloudflare.com/cloudflare-one/connections/connect-networks/downloads/"
+)
+#: Seconds for cloudflared to print its URL, then to register its first connection.
+CLOUDFLARED_URL_TIMEOUT = 30.0
+CLOUDFLARED_CONNECT_TIMEOUT = 15.0
+
+TRYCLOUDFLARE_URL = re.compile(r"https://[-a-z0-9]+\.trycloudflare\.com", re.IGNORECASE)
+ANY_URL = re.compile(r"https?://[^\s|\"']+")
+
+
+def cloudflared_binary() -> str | None:
+    """JUPYTERSPOT_CLOUDFLARED, else `cloudflared` on PATH, else pycloudflared's if downloaded."""
+    env = os.environ.get("JUPYTERSPOT_CLOUDFLARED")
+    if env:
+        return env if os.path.isfile(env) and os.access(env, os.X_OK) else None
+    found = shutil.which("cloudflared")
+    if found:
+        return found
+    try:  # pycloudflared keeps its binary beside itself once it has downloaded one
+        import pycloudflared  # type: ignore[import-not-found]
+
+        for path in Path(pycloudflared.__file__).parent.glob("cloudflared*"):
+            if path.is_file() and os.access(path, os.X_OK):
+                return str(path)
+    except ImportError:
+        pass
+    return None
+
+
+def no_cloudflared_message() -> str:
+    return (
+        "The cloudflared tunnel needs the `cloudflared` program, which is not installed (not on "
+        f"PATH, JUPYTERSPOT_CLOUDFLARED not set). Install it ({CLOUDFLARED_INSTALL}), or use "
+        "--tunnel ngrok with a free ngrok account, or --tunnel none."
+    )
+
+
+class QuickTunnelOutput:
+    """Reads cloudflared's log: the quick-tunnel URL, the first registered connection, errors."""
+
+    def __init__(self) -> None:
+        self.lines: deque[str] = deque(maxlen=60)
+        self.url: str | None = None
+        self.registered = False
+        self._in_banner = False
+
+    def feed(self, line: str) -> None:
+        line = line.rstrip()
+        if not line:
+            return
+        self.lines.append(line)
+        if self.url is None:
+            m = TRYCLOUDFLARE_URL.search(line)
+            if m:
+                self.url = m.group(0)
+            elif "quick tunnel has been created" in line.lower():
+                self._in_banner = True
+            elif self._in_banner:
+                m = ANY_URL.search(line)
+                if m:
+                    self.url = m.group(0).rstrip("/")
+        if "Registered tunnel connection" in line:
+            self.registered = True
+
+    def error(self) -> str:
+        """The failure, in words a user can act on, from what cloudflared printed."""
+        text = "\n".join(self.lines)
+        if "429" in text or "1015" in text or "Too Many Requests" in text:
+            return (
+                "Cloudflare refused a new quick tunnel: too many requests from this network "
+                "(rate limited, error 1015). Wait a few minutes and share again, or use "
+                "--tunnel ngrok."
+            )
+        blocked = (
+            "no such host",
+            "dial tcp",
+            "i/o timeout",
+            "connection refused",
+            "network is unreachable",
+            "failed to request quick Tunnel",
+            "TLS handshake",
+        )
+        if any(b in text for b in blocked):
+            return (
+                "cloudflared cannot reach Cloudflare from here (no internet, or a firewall/proxy "
+                "blocks api.trycloudflare.com and port 7844). Use --tunnel ngrok, a "
+                "--public-url behind your own proxy, or --tunnel none."
+            )
+        if "config" in text.lower() and "quick tunnel" in text.lower():
+            return (
+                "cloudflared refused a quick tunnel, likely because of a config.yml in "
+                "~/.cloudflared; move it aside and share again."
+            )
+        last = " | ".join(list(self.lines)[-3:]) or "no output"
+        return f"cloudflared could not open a quick tunnel ({last})."
+
+
+def _parent_death_signal() -> Callable[[], None] | None:
+    """On Linux, have the child get SIGTERM if the kernel dies abruptly (no orphans)."""
+    if not sys.platform.startswith("linux") or threading.current_thread() is not (
+        threading.main_thread()
+    ):
+        return None  # PR_SET_PDEATHSIG follows the creating *thread*: only safe from main
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+    except OSError:
+        return None
+
+    def preexec() -> None:
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+    return preexec
+
+
+@dataclass
+class CloudflaredTunnel:
+    """A Cloudflare quick tunnel: `cloudflared tunnel --url http://127.0.0.1:PORT`, no account."""
+
+    name: str = "cloudflared"
+    note: str | None = None
+    binary: str | None = None
+    proc: subprocess.Popen | None = None
+    output: QuickTunnelOutput = field(default_factory=QuickTunnelOutput)
+    _reader: threading.Thread | None = None
+
+    def check(self) -> None:
+        self.binary = self.binary or cloudflared_binary()
+        if not self.binary:
+            raise TunnelError(no_cloudflared_message())
+
+    def open(self, host: str, port: int) -> str:
+        self.check()
+        assert self.binary is not None
+        self.output = QuickTunnelOutput()
+        lines: queue.Queue[str | None] = queue.Queue()
+        cmd = [self.binary, "tunnel", "--no-autoupdate", "--url", local_target(host, port)]
+        try:
+            self.proc = subprocess.Popen(
+                cmd,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                errors="replace",
+                preexec_fn=_parent_death_signal(),
+            )
+        except OSError as e:
+            raise TunnelError(f"cloudflared could not start ({self.binary}): {e}") from None
+        self._reader = threading.Thread(
+            target=self._read, args=(self.proc, lines), name="jupyterspot-cloudflared", daemon=True
+        )
+        self._reader.start()
+        self._wait(lines, lambda: self.output.url is not None, CLOUDFLARED_URL_TIMEOUT, "its URL")
+        self._wait(
+            lines, lambda: self.output.registered, CLOUDFLARED_CONNECT_TIMEOUT, "a connection"
+        )
+        assert self.output.url is not None
+        return self.output.url.rstrip("/")
+
+    def _read(self, proc: subprocess.Popen, lines: queue.Queue[str | None]) -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:  # drains the pipe for the process's whole life
+            self.output.feed(line)
+            lines.put(line)
+        lines.put(None)
+
+    def _wait(
+        self, lines: queue.Queue[str | None], done: Callable[[], bool], timeout: float, what: str
+    ) -> None:
+        deadline = time.monotonic() + timeout
+        while not done():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                self.close()
+                raise TunnelError(
+                    f"cloudflared gave no quick-tunnel {what} within {timeout:.0f} s: "
+                    f"{self.output.error()}"
+                )
+            try:
+                line = lines.get(timeout=min(left, 0.5))
+            except queue.Empty:
+                continue
+            if line is None and not done():  # its output ended: cloudflared exited
+                self.close()
+                raise TunnelError(self.output.error())
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def close(self) -> None:
+        proc, self.proc = self.proc, None
+        if proc is not None:
+            if proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(3)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait(3)
+            if proc.stdout is not None:
+                with contextlib.suppress(OSError):
+                    proc.stdout.close()
+        reader, self._reader = self._reader, None
+        if reader is not None and reader is not threading.current_thread():
+            reader.join(3)
