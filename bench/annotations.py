@@ -31,16 +31,11 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from jupyterspot_magic.session.share import share  # noqa: E402
-from tests.conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS, DESKTOP, PHONE  # noqa: E402
 
 VIEWPORTS = {
-    "desktop 1400x900": {"viewport": {"width": 1400, "height": 900}},
-    "phone 390x844": {
-        "viewport": {"width": 390, "height": 844},
-        "is_mobile": True,
-        "has_touch": True,
-        "device_scale_factor": 2,
-    },
+    "desktop 1400x900": DESKTOP,
+    "phone 390x844": PHONE,
 }
 
 FILL = """(n) => {

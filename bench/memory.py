@@ -16,6 +16,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+from bench.swarm import swarm_command  # noqa: E402
 from tests.kernel import Kernel  # noqa: E402
 
 
@@ -32,15 +33,7 @@ def main() -> None:
         time.sleep(1)
         shared = kernel.rss_mb()
         proc = subprocess.Popen(
-            [
-                "node",
-                str(REPO / "bench" / "strokes.mjs"),
-                info["ws_url"],
-                info["token"],
-                clients,
-                strokes,
-                points,
-            ],
+            swarm_command("strokes.mjs", info, clients, strokes, points),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,

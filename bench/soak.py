@@ -23,6 +23,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+from bench.swarm import swarm_command  # noqa: E402
 from tests.kernel import Kernel  # noqa: E402
 
 SETUP = """
@@ -55,15 +56,7 @@ def main() -> None:
 
         threading.Thread(target=sample, daemon=True).start()
         out = subprocess.run(
-            [
-                "node",
-                str(REPO / "bench" / "soak.mjs"),
-                info["ws_url"],
-                info["token"],
-                clients,
-                str(seconds),
-                keep,
-            ],
+            swarm_command("soak.mjs", info, clients, str(seconds), keep),
             capture_output=True,
             text=True,
             timeout=seconds + 120,

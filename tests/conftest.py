@@ -6,16 +6,15 @@ import json
 import os
 import queue
 import socket
-import subprocess
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+from .processes import REPO, LineProcess
+
 # Boards are stored by default (issue 6): never in the user's real data dir from tests. Kernels
 # started by module-scoped fixtures inherit this; each test also gets its own (below).
 os.environ["JUPYTERSPOT_DATA_DIR"] = tempfile.mkdtemp(prefix="jupyterspot-test-data-")
@@ -32,6 +31,14 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+# Browser contexts (playwright's new_context arguments): a laptop and a 390x844 touch phone.
+DESKTOP = {"viewport": {"width": 1400, "height": 900}}
+PHONE = {
+    "viewport": {"width": 390, "height": 844},
+    "is_mobile": True,
+    "has_touch": True,
+    "device_scale_factor": 2,
+}
 
 
 def wait_for(
@@ -46,15 +53,6 @@ def wait_for(
             return last
         time.sleep(step)
     raise AssertionError(f"{what}: not within {timeout}s (last: {last!r})")
-
-
-def rss_mb() -> float:
-    """This process' resident memory (MB): the share server of the `server` fixture lives here."""
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    raise AssertionError("no VmRSS")
 
 
 def free_port() -> int:
@@ -81,26 +79,14 @@ def port_is_free(port: int) -> bool:
     return True
 
 
-class NodePeer:
-    """A real y-websocket client (tests/js/peer.mjs) in a Node process."""
+class NodePeer(LineProcess):
+    """A real y-websocket client (tests/js/peer.mjs) in a Node process: one JSON event a line."""
 
     def __init__(self, ws_base: str, room: str, token: str | None, pid: str = "") -> None:
-        self.proc = subprocess.Popen(
-            ["node", str(REPO / "tests" / "js" / "peer.mjs"), ws_base, room, token or "", pid],
-            cwd=REPO,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        self.events: queue.Queue[dict] = queue.Queue()
+        peer = str(REPO / "tests" / "js" / "peer.mjs")
+        super().__init__(["node", peer, ws_base, room, token or "", pid], stdin=True)
         self.history: list[dict] = []
-        threading.Thread(target=self._pump, daemon=True).start()
         self.client_id = self.wait(lambda e: e["event"] == "ready")["clientID"]
-
-    def _pump(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.events.put(json.loads(line))
 
     def send(self, **cmd) -> None:
         assert self.proc.stdin is not None
@@ -115,7 +101,7 @@ class NodePeer:
         deadline = time.monotonic() + timeout
         while (left := deadline - time.monotonic()) > 0:
             try:
-                event = self.events.get(timeout=left)
+                event = json.loads(self.lines.get(timeout=left))
             except queue.Empty:
                 break
             self.history.append(event)
@@ -127,11 +113,6 @@ class NodePeer:
         self.send(cmd="dump")
         n = len(self.history)
         return self.wait(lambda e: e["event"] == "dump" and self.history.index(e) >= n)
-
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(5)
 
 
 @pytest.fixture(autouse=True)

@@ -12,6 +12,8 @@ from pathlib import Path
 
 from jupyter_client.manager import KernelManager
 
+from .processes import rss_mb
+
 
 class Kernel:
     def __init__(self, cwd: Path, env: dict[str, str] | None = None) -> None:
@@ -74,11 +76,7 @@ class Kernel:
 
     def rss_mb(self) -> float:
         """The kernel process's resident memory (Linux /proc), in MB."""
-        pid = self.km.provisioner.process.pid
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-        return float("nan")
+        return rss_mb(self.km.provisioner.process.pid)
 
     def shutdown(self) -> None:
         try:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
+import pytest
 from pycrdt import Map
+from websockets.sync.client import ClientConnection
 
 from jupyterspot_magic.content.render import CONFIG_PLACEHOLDER, RenderedNotebook
 from jupyterspot_magic.server.shared import SharedNotebook
@@ -29,11 +31,7 @@ def new_shared(room: str = "room1") -> SharedNotebook:
 
 def on_server(srv: ServerThread, fn: Callable[[], Any]) -> Any:
     """Run fn on the server thread (where rooms live) and return its result."""
-
-    async def run():
-        return fn()
-
-    return srv.call(run)
+    return srv.call(fn)
 
 
 def register(srv: ServerThread, shared: SharedNotebook) -> None:
@@ -43,6 +41,35 @@ def register(srv: ServerThread, shared: SharedNotebook) -> None:
 def base(srv: ServerThread, room: str = "room1") -> str:
     """The y-websocket base URL of a room: providers append /board or /control."""
     return f"ws://127.0.0.1:{srv.port}/ws/{room}"
+
+
+def synced(make: Callable[..., Any], srv: ServerThread, doc: str, *tokens: str) -> list[Any]:
+    """One Node peer (the node_peers fixture's `make`) per token on the room's "board" or
+    "control" document, each past its first sync."""
+    peers = [make(base(srv), doc, token) for token in tokens]
+    for peer in peers:
+        peer.wait(lambda e: e["event"] == "synced")
+    return peers
+
+
+def close_code(ws: ClientConnection, timeout: float = 10) -> int:
+    """Read a raw websocket until the server closes it: the close code the server sent."""
+    with pytest.raises(Exception) as closed:
+        while True:
+            ws.recv(timeout=timeout)
+    assert getattr(closed.value, "rcvd", None) is not None, closed.value
+    return closed.value.rcvd.code
+
+
+def send_until_closed(ws: ClientConnection, frames: Iterable[bytes], timeout: float = 10) -> int:
+    """Send frames until one fails (the server closed the socket) or none is left, then read
+    until the close: the close code the server sent."""
+    for frame in frames:
+        try:
+            ws.send(frame)
+        except Exception:
+            break
+    return close_code(ws, timeout)
 
 
 def unwrap(value: Any) -> Any:

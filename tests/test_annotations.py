@@ -10,7 +10,7 @@ import pytest
 
 from jupyterspot_magic.session.share import share
 
-from .conftest import DEMO, require_corpus
+from .conftest import DEMO, DESKTOP, PHONE, require_corpus
 
 PAYLOAD = "<img src=x onerror=alert(1)>"
 TOL = 0.05  # of the cell's width and height
@@ -39,13 +39,8 @@ class Pair:
 
 def open_pages(browser, url: str) -> Pair:
     dialogs: list[str] = []
-    desk = browser.new_context(viewport={"width": 1400, "height": 900})
-    phone = browser.new_context(
-        viewport={"width": 390, "height": 844},
-        is_mobile=True,
-        has_touch=True,
-        device_scale_factor=2,
-    )
+    desk = browser.new_context(**DESKTOP)
+    phone = browser.new_context(**PHONE)
     a = desk.new_page()
     b = phone.new_page()
     for page in (a, b):

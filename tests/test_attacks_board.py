@@ -34,15 +34,9 @@ from jupyterspot_magic.collab.room import (
 from jupyterspot_magic.collab.schema import STRUCT_COST
 
 from . import forge
-from .conftest import rss_mb, wait_for
-from .room_server import base, on_server, shapes, valid_shape
-
-
-def close_code(ws) -> int:
-    with pytest.raises(Exception) as closed:
-        while True:
-            ws.recv(timeout=10)
-    return closed.value.rcvd.code
+from .conftest import wait_for
+from .processes import rss_mb
+from .room_server import base, close_code, on_server, send_until_closed, shapes, valid_shape
 
 
 class Honest:
@@ -75,8 +69,8 @@ class Honest:
         the peers' histories would be this process' RSS, not the server's."""
         for peer in (self.alice, self.bob):
             peer.history.clear()
-            while not peer.events.empty():
-                peer.events.get_nowait()
+            while not peer.lines.empty():
+                peer.lines.get_nowait()
 
     def probe_during(self, attack) -> None:
         """Run `attack()` in a thread and probe until it is done (and at least 5 times)."""
@@ -439,15 +433,9 @@ def test_review_a_flood_of_sync_requests_on_a_big_board_is_bounded(server):
     on_server(srv, lambda: shared.board.apply_stored(update))
     rss0 = rss_mb()
     with connect(f"{base(srv)}/board?token=guest-token", max_size=None) as ws:
-        for _ in range(60):
-            try:
-                ws.send(sync_message(STEP1, b"\x00"))
-            except Exception:
-                break
-        with pytest.raises(Exception) as closed:
-            while True:
-                ws.recv(timeout=20)  # reads its (one) board meanwhile
-        assert closed.value.rcvd.code == CLOSE_TOO_MANY
+        requests = (sync_message(STEP1, b"\x00") for _ in range(60))
+        # reads its (one) board meanwhile: a longer wait for the close
+        assert send_until_closed(ws, requests, timeout=20) == CLOSE_TOO_MANY
     growth = rss_mb() - rss0
     print(f"\n  60 sync requests on a {len(update) / 2**20:.1f} MiB board: RSS +{growth:.0f} MB")
     assert growth < 3 * len(update) / 2**20 + 32

@@ -43,7 +43,8 @@ from jupyterspot_magic.collab.room import (
 from jupyterspot_magic.server import guard
 from jupyterspot_magic.server.shared import GUEST_SLOTS
 
-from .conftest import rss_mb, wait_for
+from .conftest import wait_for
+from .processes import rss_mb
 from .room_server import base, on_server
 
 AWARENESS_STATE = '{"user":{"name":"Ana","color":"#e03131","role":"guest"}}'

@@ -6,34 +6,21 @@ from __future__ import annotations
 
 import json
 import os
-import queue
 import re
-import shutil
 import signal
 import subprocess
-import sys
-import threading
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO
 
 import pytest
 
 from .conftest import DEMO, REPO, free_port, port_is_free
+from .processes import Cli, command
 
 JSON_KEYS = {"url", "host_url", "local_url", "ws_url", "room", "token", "host_token"}
-
-
-def command() -> list[str]:
-    """The console script pip installed next to this Python; else `python -m`."""
-    script = Path(sys.executable).with_name("jupyterspot")
-    if script.is_file():
-        return [str(script)]
-    found = shutil.which("jupyterspot")
-    return [found] if found else [sys.executable, "-m", "jupyterspot_magic.frontends.cli"]
 
 
 @pytest.fixture(scope="module")
@@ -41,55 +28,6 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """The CLI's environment, with its own render cache (never a stale user cache)."""
     cache = tmp_path_factory.mktemp("render-cache")
     return {**os.environ, "JUPYTERSPOT_CACHE_DIR": str(cache)}
-
-
-class Cli:
-    """A running `jupyterspot` process whose stdout lines are read in the background."""
-
-    def __init__(self, args: list[str], env: dict[str, str]) -> None:
-        self.proc = subprocess.Popen(
-            [*command(), *args],
-            cwd=REPO,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        self.lines: queue.Queue[str] = queue.Queue()
-        self.stderr: list[str] = []
-        self._pumps = [
-            threading.Thread(target=self._pump, args=(self.proc.stdout, self.lines.put)),
-            threading.Thread(target=self._pump, args=(self.proc.stderr, self.stderr.append)),
-        ]
-        for pump in self._pumps:
-            pump.start()
-
-    @staticmethod
-    def _pump(stream: IO[str] | None, put: Callable[[str], object]) -> None:
-        assert stream is not None
-        for line in stream:
-            put(line)
-
-    def readline(self, timeout: float = 30) -> str:
-        try:
-            return self.lines.get(timeout=timeout)
-        except queue.Empty:
-            raise AssertionError(f"no output within {timeout}s; stderr: {self.stderr}") from None
-
-    def stop(self, sig: signal.Signals, timeout: float = 5) -> int:
-        """Send the signal; the exit code, which must come within `timeout` seconds."""
-        self.proc.send_signal(sig)
-        code = self.proc.wait(timeout)
-        for pump in self._pumps:
-            pump.join(5)
-        return code
-
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(5)
-        for pump in self._pumps:
-            pump.join(5)
 
 
 @pytest.fixture

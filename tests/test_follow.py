@@ -11,19 +11,14 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from .conftest import REPO, require_corpus
+from .conftest import DESKTOP, PHONE, REPO, require_corpus
 from .kernel import Kernel
 
 EULER = "norvig__pytudes__ipynb_Euler-Opus.ipynb"  # 208 cells: scrolling means something
 SIZES = {
-    "Alice": {"viewport": {"width": 1400, "height": 900}},
+    "Alice": DESKTOP,
     "Bob": {"viewport": {"width": 820, "height": 700}},
-    "Carol": {
-        "viewport": {"width": 390, "height": 844},
-        "is_mobile": True,
-        "has_touch": True,
-        "device_scale_factor": 2,
-    },
+    "Carol": PHONE,
 }
 ALIGN_SLACK = 3.0  # reference px: device-pixel rounding at phone zoom
 
@@ -250,8 +245,9 @@ def test_host_decides_policy(share, pages):
 
 KERNEL_SETUP = """
 import json, jupyterspot_magic
+from jupyterspot_magic.frontends.widget import widget_of
 share = jupyterspot_magic.current()
-w = share.widget
+w = widget_of(share)
 acks = []
 _send = w.send
 def _spy(content, buffers=None):

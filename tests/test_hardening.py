@@ -26,18 +26,20 @@ from jupyterspot_magic.collab.room import (
 )
 
 from .conftest import REPO
-from .room_server import base, new_shared, on_server, register, shapes, valid_shape
+from .room_server import (
+    base,
+    new_shared,
+    on_server,
+    register,
+    send_until_closed,
+    shapes,
+    synced,
+    valid_shape,
+)
 
 
 def closed_with(peer) -> int:
     return peer.wait(lambda e: e["event"] == "close")["code"]
-
-
-def raw_close_code(ws) -> int:
-    with pytest.raises(Exception) as closed:
-        while True:
-            ws.recv(timeout=10)
-    return closed.value.rcvd.code
 
 
 def test_kicked_participant_cannot_rejoin_with_the_same_browser(server, node_peers):
@@ -58,10 +60,7 @@ def test_kicked_participant_cannot_rejoin_with_the_same_browser(server, node_pee
 
 def test_rotating_the_guest_token_cuts_old_links_at_once(server, node_peers):
     srv, shared = server
-    guest = node_peers(base(srv), "board", "guest-token")
-    host = node_peers(base(srv), "board", "host-token")
-    for peer in (guest, host):
-        peer.wait(lambda e: e["event"] == "synced")
+    guest, host = synced(node_peers, srv, "board", "guest-token", "host-token")
     on_server(srv, lambda: shared.rotate("new-guest-token"))
     assert closed_with(guest) == CLOSE_INVALID_TOKEN
     page = f"http://127.0.0.1:{srv.port}/s/room1/?token="
@@ -77,10 +76,7 @@ def test_rotating_the_guest_token_cuts_old_links_at_once(server, node_peers):
 
 def test_view_only_drops_guest_drawing_on_the_server(server, node_peers):
     srv, shared = server
-    guest = node_peers(base(srv), "board", "guest-token")
-    host = node_peers(base(srv), "board", "host-token")
-    for peer in (guest, host):
-        peer.wait(lambda e: e["event"] == "synced")
+    guest, host = synced(node_peers, srv, "board", "guest-token", "host-token")
     on_server(srv, lambda: shared.set_view_only(True))
     guest.send(cmd="set", map="shapes", key="guest", value=1)
     host.send(cmd="set", map="shapes", key="host", value=1)
@@ -102,12 +98,11 @@ def test_a_flood_closes_only_the_flooder(server, node_peers):
     alice.wait(lambda e: e["event"] == "synced")
     frame = encode_awareness([(424242, AwarenessEntry(1, '{"user":{"name":"x"}}'))])
     with connect(f"{base(srv)}/board?token=guest-token") as raw:
-        for clock in range(1, 3000):
-            try:
-                raw.send(encode_awareness([(424242, AwarenessEntry(clock, '{"cursor":null}'))]))
-            except Exception:
-                break
-        assert raw_close_code(raw) == CLOSE_TOO_MANY
+        flood = (
+            encode_awareness([(424242, AwarenessEntry(clock, '{"cursor":null}'))])
+            for clock in range(1, 3000)
+        )
+        assert send_until_closed(raw, flood) == CLOSE_TOO_MANY
     assert frame
     alice.send(cmd="set", map="shapes", key="still-fine", value=1)
     bob = node_peers(base(srv), "board", "guest-token")
@@ -123,12 +118,7 @@ def test_document_growth_is_bounded_per_connection(server):
     for i in range(80):  # the biggest strokes the schema allows: 18.3 MiB, the burst allows 16
         blob[f"big{i}"] = valid_shape(t="pen", pts=bytes(240_000), d=3)
     with connect(f"{base(srv)}/board?token=guest-token", max_size=None) as raw:
-        for update in updates:
-            try:
-                raw.send(create_update_message(update))
-            except Exception:
-                break
-        assert raw_close_code(raw) == CLOSE_TOO_LARGE
+        assert send_until_closed(raw, map(create_update_message, updates)) == CLOSE_TOO_LARGE
     kept = shapes(shared, srv)
     assert 0 < len(kept) < 80
 

@@ -24,6 +24,7 @@ import httpx
 import pytest
 
 from .conftest import free_port
+from .processes import end_process
 
 CELL = "%load_ext jupyterspot_magic\n%jupyterspot share --tunnel none --name Host"
 
@@ -106,12 +107,7 @@ def lab(tmp_path: Path) -> Iterator[tuple[str, str, Path]]:
                 httpx.delete(f"{base}/api/kernels/{k['id']}?token={token}", timeout=15)
         except httpx.HTTPError:
             pass
-        proc.terminate()
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
+        end_process(proc, 20)
 
 
 def test_widget_in_jupyterlab_shows_link_and_people(lab, browser) -> None:

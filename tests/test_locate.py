@@ -21,6 +21,7 @@ from jupyter_client import BlockingKernelClient, KernelManager
 from jupyterspot_magic.content.locate import HINT, Located, LocateError, locate
 
 from .conftest import free_port
+from .processes import end_process
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOK = {
@@ -239,13 +240,7 @@ def stop_server(proc: subprocess.Popen, url: str | None, token: str) -> None:
             proc.wait(15)
         except Exception:
             pass
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    end_process(proc, 10)
 
 
 class Kernel(types.SimpleNamespace):

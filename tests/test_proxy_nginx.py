@@ -19,6 +19,7 @@ import pytest
 import jupyterspot_magic
 
 from .conftest import DEMO, free_port
+from .processes import end_process
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 PREFIX = "/proxy/abc"
@@ -86,12 +87,7 @@ def nginx(tmp_path: Path) -> Iterator[tuple[int, int]]:
         wait_port(port)
         yield port, upstream
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
+        end_process(proc, 10)
         errors = (tmp_path / "error.log").read_text() if (tmp_path / "error.log").exists() else ""
         assert "[emerg]" not in errors, errors
 

@@ -1,6 +1,6 @@
 """The share server's rooms against real yjs/y-websocket clients (Node) and raw websockets.
 
-Covers what pycrdt-websocket's stock room gets wrong (DESIGN.md): newcomers see everyone already
+Covers what pycrdt-websocket's stock room gets wrong: newcomers see everyone already
 there, a closed client disappears within 2 s, no update before the handshake; plus token checks,
 read-only control for guests, bounded and malformed frames, and nothing else reachable.
 """
@@ -26,7 +26,7 @@ from jupyterspot_magic.collab.messages import (
 )
 from jupyterspot_magic.content.render import CONFIG_PLACEHOLDER
 
-from .room_server import base, on_server
+from .room_server import base, close_code, on_server, synced
 
 
 def present(states: dict) -> dict:
@@ -90,10 +90,7 @@ def test_wrong_or_missing_token_is_refused_with_4401(server, node_peers):
 
 def test_guest_cannot_write_control_but_host_can(server, node_peers):
     srv, shared = server
-    host = node_peers(base(srv), "control", "host-token")
-    guest = node_peers(base(srv), "control", "guest-token")
-    for peer in (host, guest):
-        peer.wait(lambda e: e["event"] == "synced")
+    host, guest = synced(node_peers, srv, "control", "host-token", "guest-token")
     guest.send(cmd="set", map="control", key="leader", value=666)
     host.send(cmd="set", map="control", key="leadPolicy", value="host")
     guest.wait(lambda e: e["event"] == "doc" and e["maps"]["control"].get("leadPolicy") == "host")
@@ -180,11 +177,7 @@ def test_bad_frames_close_only_that_connection(server, node_peers, frame, code):
     with connect(f"{base(srv)}/board?token=guest-token", max_size=None) as raw:
         raw.recv(timeout=2)
         raw.send(frame)
-        with pytest.raises(Exception) as closed:
-            while True:
-                raw.recv(timeout=5)
-        assert getattr(closed.value, "rcvd", None) is not None, closed.value
-        assert closed.value.rcvd.code == code
+        assert close_code(raw, timeout=5) == code
     bob = node_peers(base(srv), "board", "guest-token")
     bob.wait(lambda e: e["event"] == "doc" and e["maps"]["shapes"] == {"keep": 1})
     alice.send(cmd="set", map="shapes", key="after", value=2)

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from .conftest import DEMO, REPO
+from .conftest import DEMO, DESKTOP, PHONE, REPO
 from .kernel import Kernel
 
 SAMPLER = """
@@ -58,13 +58,8 @@ def test_share_two_pages_presence_while_kernel_busy(kernel, browser):
 
     busy_id = kernel.start("import time; time.sleep(5)")
     busy_since = time.time()
-    desktop = browser.new_context(viewport={"width": 1400, "height": 900})
-    phone = browser.new_context(
-        viewport={"width": 390, "height": 844},
-        is_mobile=True,
-        has_touch=True,
-        device_scale_factor=2,
-    )
+    desktop = browser.new_context(**DESKTOP)
+    phone = browser.new_context(**PHONE)
     alice = desktop.new_page()
     bob = phone.new_page()
     alice.goto(info["url"] + "&name=Alice")

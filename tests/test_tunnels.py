@@ -16,8 +16,6 @@ import json
 import os
 import signal
 import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -34,6 +32,7 @@ from jupyterspot_magic.tunnel.providers import QuickTunnelOutput, TunnelError
 
 from .conftest import DEMO, REPO, wait_for
 from .kernel import Kernel
+from .processes import Cli
 
 FAKES = REPO / "tests" / "fakes"
 FAKE_NGROK = FAKES / "ngrok"
@@ -156,12 +155,12 @@ def test_cloudflared_standin_share_reachable_and_reopened(env, stop_after, tmp_p
     assert share.health is None, share.notes  # the page answered through the tunnel
     assert_reachable(share)
 
-    from jupyterspot_magic.frontends.widget import ShareWidget
+    from jupyterspot_magic.frontends.widget import ShareWidget, connect
 
     widget = ShareWidget()
     widget.set_link(share.url, share.host_url)
     old_qr = widget.qr_data_uri
-    share.widget = widget
+    connect(widget, share)
 
     proc = share.tunnel.proc
     proc.kill()  # the tunnel drops
@@ -489,23 +488,9 @@ def test_cli_public_tunnel_ends_with_the_cli(tmp_path: Path) -> None:
         "JUPYTERSPOT_CLOUDFLARED": str(FAKE_CLOUDFLARED),
         "FAKE_CLOUDFLARED_LOG": str(tmp_path / "cloudflared.log"),
     }
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "jupyterspot_magic.frontends.cli",
-            "share",
-            str(DEMO),
-            "--tunnel",
-            "cloudflared",
-            "--json",
-        ],
-        env=env,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    cli = Cli(["share", str(DEMO), "--tunnel", "cloudflared", "--json"], env)
     try:
-        info = json.loads(proc.stdout.readline())
+        info = json.loads(cli.readline())
         local_port = int(info["local_url"].split(":")[2].split("/")[0])
         assert info["url"].startswith("http://127.0.0.1:") and f":{local_port}/" not in info["url"]
         assert info["ws_url"].startswith("ws://127.0.0.1:") and info["ws_url"].endswith(
@@ -513,10 +498,7 @@ def test_cli_public_tunnel_ends_with_the_cli(tmp_path: Path) -> None:
         )
         assert httpx.get(info["url"], timeout=10).status_code == 200
         pid = int((tmp_path / "cloudflared.log").read_text().split()[1])
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(15) == 0
+        assert cli.stop(signal.SIGTERM, 15) == 0
         wait_for(lambda: not pid_alive(pid), 5, "cloudflared to end with the CLI")
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(5)
+        cli.kill()
