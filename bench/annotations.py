@@ -30,7 +30,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from jupyterspot_magic.session.share import share  # noqa: E402
+from jupyterspot_magic.session.registry import share  # noqa: E402
 from tests.conftest import CHROMIUM, CHROMIUM_ARGS, DESKTOP, PHONE  # noqa: E402
 
 VIEWPORTS = {

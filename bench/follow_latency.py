@@ -72,7 +72,7 @@ def main() -> None:
 
     from playwright.sync_api import sync_playwright
 
-    from jupyterspot_magic.session import share as sharing
+    from jupyterspot_magic.session import registry as sharing
 
     share = sharing.share(args.notebook, tunnel="none")
     results: dict[str, list[float]] = {"wheel": [], "jump": []}

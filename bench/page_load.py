@@ -67,7 +67,7 @@ def main() -> None:
     from nbconvert import HTMLExporter
     from playwright.sync_api import sync_playwright
 
-    from jupyterspot_magic.session import share as sharing
+    from jupyterspot_magic.session import registry as sharing
 
     notebooks = [Path(p) for p in sys.argv[1:]] or DEFAULT
     exporter = HTMLExporter(template_name="lab")

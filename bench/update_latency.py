@@ -62,7 +62,7 @@ def edit(nb: dict, code: list[dict], i: int) -> None:
 def main() -> None:
     rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 20
     from jupyterspot_magic.content import render as R
-    from jupyterspot_magic.session import share as sharing
+    from jupyterspot_magic.session import registry as sharing
 
     work = Path(tempfile.mkdtemp()) / "Euler-Opus.ipynb"
     work.write_bytes(NOTEBOOK.read_bytes())

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from .base import options as _options
 
 __version__ = "0.1.0"
 __all__ = ["share", "stop", "current", "load_ipython_extension", "__version__"]
@@ -12,62 +15,56 @@ if TYPE_CHECKING:
     from .session.share import Share
 
 
-def share(
-    path: str | Path | None = None,
-    *,
-    tunnel: str = "auto",
-    host: str = "127.0.0.1",
-    port: int = 0,
-    name: str | None = None,
-    public_url: str | None = None,
-    store: str | Path | bool | None = None,
-    fresh: bool = False,
-    watch: bool = True,
-    display: bool = True,
-) -> Share:
+def share(path: str | Path | None = None, *, display: bool = True, **options: Any) -> Share:
     """Share a notebook (default: the one this kernel runs) and show its link and widget.
 
     `tunnel`: "auto" (default), "ngrok", "cloudflared" or "none"; `public_url`: the server's
     address behind your own reverse proxy, maybe with a path prefix (`{port}` is replaced).
     `store`: where the board is kept (default: the user data dir; "none"/False: nowhere);
     `fresh`: start a clean board; `watch`: saving the notebook updates every page.
+    Every option, with its default, is in the signature (jupyterspot_magic/base/options.py).
+    `display=False`: show nothing (a reopened tunnel's new link is still printed).
     Returns the `Share`: `.url`, `.host_url`, `.participants`, `.stop()`.
     """
     from IPython import get_ipython
 
+    from .frontends import display as shown
     from .frontends import magic
-    from .session import share as sharing
+    from .session import registry
 
     shell = get_ipython()
-    result = sharing.share(
-        path,
-        tunnel=tunnel,
-        host=host,
-        port=port,
-        name=name,
-        public_url=public_url,
-        store=store,
-        fresh=fresh,
-        watch=watch,
-        user_ns=shell.user_ns if shell is not None else None,
-    )
+    user_ns = shell.user_ns if shell is not None else None
+    result = registry.share(path, user_ns=user_ns, **options)
     if display:
         magic.show(result)
+    else:
+        shown.print_link_changes(result)
     return result
+
+
+# The options come from one table: help(share) and editors show each of them with its default.
+share.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+    [
+        inspect.Parameter("path", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None),
+        *_options.parameters(),
+        inspect.Parameter("display", inspect.Parameter.KEYWORD_ONLY, default=True),
+    ],
+    return_annotation="Share",
+)
 
 
 def stop() -> bool:
     """Stop the current share (False when nothing was shared)."""
-    from .session import share as sharing
+    from .session import registry
 
-    return sharing.stop()
+    return registry.stop()
 
 
 def current() -> Share | None:
     """The running share, if any."""
-    from .session import share as sharing
+    from .session import registry
 
-    return sharing.current()
+    return registry.current()
 
 
 def load_ipython_extension(ipython) -> None:

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from jupyterspot_magic.session.share import share
+from jupyterspot_magic.session.registry import share
 
 from .conftest import DEMO, DESKTOP, PHONE, require_corpus
 

@@ -355,7 +355,7 @@ def test_row10_big_fast_awareness_is_coalesced_to_the_budget(server, node_peers)
 
 def test_row2_a_browser_keeps_drawing_after_a_nested_chain_attack(browser, node_peers):
     """The victim of row 2 is every browser: a real page stays live and keeps syncing."""
-    from jupyterspot_magic.session.share import share
+    from jupyterspot_magic.session.registry import share
 
     from .conftest import DEMO
 

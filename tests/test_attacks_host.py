@@ -62,7 +62,7 @@ def _lag_probe(lags: list[float], stop: threading.Event):
 
 
 def test_two_exports_of_a_big_board_do_not_freeze_the_server_loop(tmp_path):
-    from jupyterspot_magic.session import share as sharing
+    from jupyterspot_magic.session import registry as sharing
 
     nb = tmp_path / "demo.ipynb"
     shutil.copy(DEMO, nb)
@@ -175,7 +175,7 @@ def _typeset_everything(page) -> None:
 
 
 def test_tex_in_a_note_is_never_typeset_live_or_exported(browser, tmp_path, leak_listener):
-    from jupyterspot_magic.session import share as sharing
+    from jupyterspot_magic.session import registry as sharing
 
     port, hits = leak_listener
     payload = (

@@ -14,7 +14,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from jupyterspot_magic.session import share as sharing
+from jupyterspot_magic.session import registry as sharing
 
 from .conftest import NOTEBOOKS, require_corpus
 

@@ -40,7 +40,7 @@ def status(url: str) -> tuple[int, dict]:
 
 
 def test_exported_html_opens_offline_with_every_shape(browser, tmp_path):
-    from jupyterspot_magic.session import share as sharing
+    from jupyterspot_magic.session import registry as sharing
 
     nb = tmp_path / "demo.ipynb"
     shutil.copy(DEMO, nb)

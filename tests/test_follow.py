@@ -37,7 +37,7 @@ def wait_for(cond: Callable[[], object], timeout: float, what: str, step: float 
 
 @pytest.fixture(scope="module")
 def euler_share() -> Iterator:
-    from jupyterspot_magic.session import share as sharing
+    from jupyterspot_magic.session import registry as sharing
 
     path = require_corpus() / EULER
     share = sharing.share(path, tunnel="none")

@@ -270,7 +270,7 @@ def test_a_crashed_server_thread_restarts_and_clients_resync_without_loss(server
 
 
 def test_participants_keep_updating_after_a_server_restart(node_peers, tmp_path, monkeypatch):
-    from jupyterspot_magic.session import share as sharing
+    from jupyterspot_magic.session import registry as sharing
 
     from .conftest import DEMO
 

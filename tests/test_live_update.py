@@ -50,7 +50,7 @@ def euler(tmp_path):
 
 
 def test_save_updates_every_page_in_place(browser, euler):
-    from jupyterspot_magic.session import share as sharing
+    from jupyterspot_magic.session import registry as sharing
 
     nb = json.loads(euler.read_text())
     s = sharing.share(euler, tunnel="none", store=False)
@@ -184,7 +184,7 @@ def test_cells_route_needs_a_token_and_sends_only_what_changed(tmp_path):
     import urllib.error
     import urllib.request
 
-    from jupyterspot_magic.session import share as sharing
+    from jupyterspot_magic.session import registry as sharing
 
     path = tmp_path / "nb.ipynb"
     nb = {

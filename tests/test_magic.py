@@ -241,7 +241,8 @@ def test_help_through_ipython(ipy: Kernel) -> None:
 
 WIDGET = """
 import json, jupyterspot_magic
-w = jupyterspot_magic.current().widget
+from jupyterspot_magic.frontends.widget import widget_of
+w = widget_of(jupyterspot_magic.current())
 print(json.dumps({"url": w.url, "qr": w.qr_data_uri[:40], "status": w.status}))
 """
 CLICK_STOP = """

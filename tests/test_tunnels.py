@@ -26,7 +26,7 @@ import pytest
 from websockets.sync.client import connect as ws_connect
 
 import jupyterspot_magic
-from jupyterspot_magic.session import share as sharing
+from jupyterspot_magic.session import registry as sharing
 from jupyterspot_magic.tunnel import providers as tunnel
 from jupyterspot_magic.tunnel.providers import QuickTunnelOutput, TunnelError
 

@@ -8,11 +8,13 @@ import signal
 import sys
 import threading
 
+from ..base import options
 from ..content.locate import LocateError
 from ..content.render import RenderError
 from ..server.thread import ServeError
-from ..session import share as sharing
-from ..tunnel.providers import PROVIDERS, TunnelError
+from ..session import registry
+from ..tunnel import TunnelError
+from . import display
 
 
 def parser() -> argparse.ArgumentParser:
@@ -20,23 +22,7 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     s = sub.add_parser("share", help="share a notebook until interrupted")
     s.add_argument("notebook", help="path to the .ipynb file")
-    s.add_argument("--tunnel", default="auto", choices=PROVIDERS)
-    s.add_argument("--host", default="127.0.0.1", help="0.0.0.0 to share on your LAN")
-    s.add_argument("--port", type=int, default=0, help="default: a free port")
-    s.add_argument("--name", default=None, help="your display name in the presenter view")
-    s.add_argument(
-        "--public-url",
-        default=None,
-        help="the server's address behind your reverse proxy, maybe with a path prefix "
-        "({port} is replaced by the port); replaces --tunnel",
-    )
-    s.add_argument(
-        "--store",
-        default=None,
-        help="where the board is stored: a database file or folder, or 'none' (default: the "
-        "user data dir); sharing the notebook again restores the board and its links",
-    )
-    s.add_argument("--fresh", action="store_true", help="start with a clean board (old one kept)")
+    options.add_arguments(s)
     s.add_argument("--json", action="store_true", help="print one JSON line when ready")
     return p
 
@@ -47,26 +33,16 @@ def main(argv: list[str] | None = None) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     try:
-        result = sharing.share(
-            args.notebook,
-            tunnel=args.tunnel,
-            host=args.host,
-            port=args.port,
-            name=args.name,
-            public_url=args.public_url,
-            store=args.store,
-            fresh=args.fresh,
-        )
+        result = registry.share(args.notebook, **options.from_args(args))
     except (LocateError, RenderError, ServeError, TunnelError) as e:
         print(f"jupyterspot: {e}", file=sys.stderr)
         return 2
     if args.json:
         print(json.dumps(result.info()), flush=True)
     else:
-        print(result.summary(), flush=True)
-        for note in result.notes:
-            print(f"  note: {note}", flush=True)
+        print(display.ready_text(result), flush=True)
         print("Press Ctrl-C to stop.", flush=True)
+    display.print_link_changes(result)
     while not stop.wait(0.5):
         pass
     result.stop()

@@ -1,47 +1,26 @@
-"""`%jupyterspot` and what a share shows in the notebook: a widget plus a plain HTML link.
+"""`%jupyterspot`: share the running notebook, and the host's actions on the share.
 
-The plain link is always displayed too: the widget cannot load when anywidget was installed into
-an already running Jupyter server, and some front-ends render no widgets at all.
+In a notebook a share shows as a widget plus a plain HTML link (frontends/display.py says why
+both); in a terminal IPython, as text.
 """
 
 from __future__ import annotations
 
-import html
-from typing import Any
-
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_magic, magics_class
-from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+from IPython.core.magic_arguments import ArgDecorator, argument, magic_arguments, parse_argstring
 
+from ..base import options
 from ..content.locate import LocateError
 from ..content.render import RenderError
 from ..server.thread import ServeError
-from ..session import share as sharing
+from ..session import registry
 from ..session.participants import printable
-from ..tunnel.providers import PROVIDERS, TunnelError
+from ..session.share import Share
+from ..tunnel import TunnelError
+from . import display
 
 USER_ERRORS = (LocateError, RenderError, ServeError, TunnelError)
-# Marks our own outputs so the renderer strips them from the shared page.
-OUTPUT_MARK = {"jupyterspot_magic": {"output": "share"}}
-
-
-def people_lines(share: sharing.Share) -> list[str]:
-    """One line per participant with the client id `%jupyterspot kick #ID` accepts."""
-    lines = []
-    for p in share.participants:
-        where = ""
-        if p.get("cell_index") is not None and p.get("cell_count"):
-            where = f" · cell {p['cell_index'] + 1} of {p['cell_count']}"
-        name = printable(p["name"])  # already clean (participant_row); cheap insurance
-        lines.append(f"    #{p['client_id']:<11} {name} ({p['role']}){where}")
-    return lines
-
-
-def status_text(share: sharing.Share) -> str:
-    people = people_lines(share)
-    if not people:
-        return share.summary()
-    return share.summary() + "\n  ids (for kick):\n" + "\n".join(people)
 
 
 def in_notebook() -> bool:
@@ -51,61 +30,24 @@ def in_notebook() -> bool:
     return shell is not None and getattr(shell, "kernel", None) is not None
 
 
-def link_html(share: sharing.Share) -> str:
-    url, host = html.escape(share.url), html.escape(share.host_url)
-    notes = "".join(f"<br><small>{html.escape(n)}</small>" for n in share.notes)
-    return (
-        '<div class="jupyterspot-link">Shared: '
-        f'<a href="{url}" target="_blank" rel="noopener">{url}</a>'
-        f' · <a href="{host}" target="_blank" rel="noopener">presenter view</a>{notes}</div>'
-    )
-
-
-def show(share: sharing.Share) -> None:
+def show(share: Share) -> None:
     """Display the share: the widget and a plain link in a notebook, text in a terminal."""
     if not in_notebook():
-        print(share.summary())
-        for note in share.notes:
-            print(f"  note: {note}")
+        print(display.ready_text(share))
+        display.print_link_changes(share)
         return
-    from IPython.display import HTML, display
-
-    # A display id, so the link can follow a reopened tunnel (update_link_display).
-    share.link_display = display(HTML(link_html(share)), metadata=OUTPUT_MARK, display_id=True)
-    widget = make_widget(share)
-    if widget is not None:
-        display(widget, metadata=OUTPUT_MARK)
-
-
-def update_link_display(share: sharing.Share) -> None:
-    """Show the share's current link in its plain-link output (after a tunnel reopened)."""
-    import contextlib
-
-    from IPython.display import HTML
-
-    if share.link_display is None:
-        return
-    with contextlib.suppress(Exception):  # the output may be gone; the widget shows the link
-        share.link_display.update(HTML(link_html(share)), metadata=OUTPUT_MARK)
-
-
-def make_widget(share: sharing.Share) -> Any:
+    display.show_link(share)
     try:
-        from .widget import ShareWidget
+        from .widget import make_widget
 
-        widget = ShareWidget()
+        widget = make_widget(share)
     except Exception as e:  # a missing JS build must not stop the share itself
         print(f"jupyterspot: the widget is unavailable ({e}); use the link above.")
-        return None
-    widget.title = share.rendered.title
-    widget.set_link(share.url, share.host_url)
-    widget.message = " · ".join(share.notes)
-    widget.participants = share.participants
-    widget.status = "live"
-    widget.on_stop(share.stop)
-    share.connect_widget(widget)
-    share.widget = widget
-    return widget
+        display.print_link_changes(share)
+        return
+    from IPython.display import display as show_output
+
+    show_output(widget, metadata=display.OUTPUT_MARK)
 
 
 HOST_ACTIONS = ("rotate", "kick", "allow", "viewonly")
@@ -114,7 +56,7 @@ CONTENT_ACTIONS = ("update", "export", "clear")
 
 def run_content_action(action: str, arg: str | None, yes: bool = False) -> None:
     """Issue 6: push the notebook now, export the share, clear the board (confirmed)."""
-    current = sharing.current()
+    current = registry.current()
     if current is None or not current.alive:
         raise UsageError("Nothing is shared: run %jupyterspot share first.")
     if action == "update":
@@ -138,7 +80,7 @@ def run_content_action(action: str, arg: str | None, yes: bool = False) -> None:
 
 def run_host_action(action: str, arg: str | None) -> None:
     """The host's powers over a running share, from the notebook."""
-    current = sharing.current()
+    current = registry.current()
     if current is None:
         raise UsageError("Nothing is shared: run %jupyterspot share first.")
     try:
@@ -166,6 +108,13 @@ def run_host_action(action: str, arg: str | None) -> None:
         raise UsageError(str(e)) from None
 
 
+class share_options(ArgDecorator):  # noqa: N801 - named like IPython's argument decorators
+    """The share options' flags (base/options.py), in the magic's parser."""
+
+    def add_to_parser(self, parser, group):
+        options.add_arguments(group if group is not None else parser)
+
+
 @magics_class
 class JupyterSpotMagics(Magics):
     @line_magic
@@ -188,35 +137,9 @@ class JupyterSpotMagics(Magics):
         help="The notebook to share. Default: the notebook this kernel runs (found through "
         "Colab, VS Code or Jupyter Server); pass the path when it cannot be found.",
     )
-    @argument(
-        "--tunnel",
-        default="auto",
-        choices=PROVIDERS,
-        help="How others reach the page: none (this machine or LAN), ngrok, cloudflared, "
-        "auto (default).",
-    )
-    @argument(
-        "--host",
-        default="127.0.0.1",
-        help="Address to listen on; 0.0.0.0 to share on your LAN. Default 127.0.0.1.",
-    )
-    @argument("--port", type=int, default=0, help="Port to listen on. Default: a free port.")
-    @argument("--name", default=None, help="Your display name in the presenter view.")
-    @argument(
-        "--public-url",
-        default=None,
-        help="The server's address behind your own reverse proxy (jupyter-server-proxy, nginx), "
-        "maybe with a path prefix; {port} is replaced by the port. Replaces --tunnel.",
-    )
-    @argument(
-        "--store",
-        default=None,
-        help="Where the board is stored (a database file or folder; 'none': not stored). "
-        "Default: the user data dir. Sharing the notebook again restores it and its links.",
-    )
-    @argument("--fresh", action="store_true", help="Start with a clean board (old one kept).")
+    @share_options()
     @argument("--yes", action="store_true", help="clear without asking.")
-    def jupyterspot(self, line: str) -> sharing.Share | None:
+    def jupyterspot(self, line: str) -> Share | None:
         """Share this notebook as a live link: rendered notebook, drawings, cursors, follow.
 
         %jupyterspot share [PATH] [--tunnel ...] [--host H] [--port N] [--name NAME]
@@ -237,23 +160,17 @@ class JupyterSpotMagics(Magics):
             else:
                 raise UsageError(f"Unknown action {args.action!r}: use share, stop or status.")
         if args.action == "stop":
-            print("jupyterspot: stopped." if sharing.stop() else "jupyterspot: nothing shared.")
+            print("jupyterspot: stopped." if registry.stop() else "jupyterspot: nothing shared.")
             return None
         if args.action == "status":
-            current = sharing.current()
-            print(status_text(current) if current else "jupyterspot: nothing shared.")
+            current = registry.current()
+            print(display.status_text(current) if current else "jupyterspot: nothing shared.")
             return None
         try:
-            result = sharing.share(
+            result = registry.share(
                 args.path,
-                tunnel=args.tunnel,
-                host=args.host,
-                port=args.port,
-                name=args.name,
-                public_url=args.public_url,
                 user_ns=self.shell.user_ns if self.shell else None,
-                store=args.store,
-                fresh=args.fresh,
+                **options.from_args(args),
             )
         except USER_ERRORS as e:
             raise UsageError(str(e)) from None

@@ -1,28 +1,44 @@
 """The share widget shown in the notebook: link, copy buttons, QR code, status, people, Stop.
 
 The front end is ``static/widget.js`` (built from ``js/widget/index.ts``). Traits may be set from
-any thread; the Stop button reaches Python through a custom message ``{"type": "stop"}``, the
-lead controls through ``{"type": "lead", "op": ..., "req": n}``, answered with
-``{"type": "ack", "req": n, "ok": bool, "message": str}`` (the front end shows "waiting for the
-kernel" until then: custom messages are handled only when the kernel is idle).
+any thread: the widget follows the share's events (session/events.py), most of which fire on the
+server thread, so it stays current while a cell runs.
+
+The front end asks the kernel through two commands, ``stop`` and ``lead`` (``{"op": ...}``), each
+answered with ``{"ok": bool, "message": str}``, sent as custom messages ``{"type": "stop"}`` /
+``{"type": "lead", "op": ..., "req": n}``; one with a ``req`` is answered with
+``{"type": "ack", "req": n, "ok": ..., "message": ...}``. One table (``COMMANDS``) handles them.
+Custom messages are handled only when the kernel is idle: the front end shows "waiting for the
+kernel" until the answer comes.
 """
 
 from __future__ import annotations
 
 import logging
+import weakref
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import anywidget
 import segno
 import traitlets
 
-__all__ = ["WIDGET_JS", "ShareWidget", "WidgetBundleMissing", "handle_lead_message"]
+from ..session.events import LeadChanged, LinkChanged, PeopleChanged, StatusMessage, Stopped
+from ..session.share import Share
+
+__all__ = ["WIDGET_JS", "ShareWidget", "WidgetBundleMissing", "connect", "widget_of"]
 
 log = logging.getLogger(__name__)
 
 WIDGET_JS = Path(__file__).resolve().parent.parent / "static" / "widget.js"
+
+STOPPED = "Sharing stopped. Run %jupyterspot share to share again."
+
+
+class Answer(TypedDict):
+    ok: bool
+    message: str
 
 
 class WidgetBundleMissing(RuntimeError):
@@ -81,19 +97,14 @@ class ShareWidget(anywidget.AnyWidget):
         if not WIDGET_JS.is_file():
             raise _missing_bundle()
         super().__init__(**kwargs)
-        self._stop_callbacks: list[Callable[[], None]] = []
-        self._lead_callback: Callable[[dict], tuple[bool, str]] | None = None
+        self._handlers: dict[str, Callable[[dict], Answer]] = {}
         # Not named _handle_msg: that is ipywidgets' own comm callback (every message from the
         # front end would fail with a TypeError and be dropped).
         self.on_msg(self._on_custom_msg)
 
-    def on_stop(self, callback: Callable[[], None]) -> None:
-        """Call ``callback()`` when the user clicks Stop in the widget."""
-        self._stop_callbacks.append(callback)
-
-    def on_lead(self, callback: Callable[[dict], tuple[bool, str]]) -> None:
-        """Handle the lead controls: ``callback(content) -> (ok, message)``."""
-        self._lead_callback = callback
+    def handle(self, name: str, handler: Callable[[dict], Answer]) -> None:
+        """Answer the front end's command `name` (a key of COMMANDS) with `handler(msg)`."""
+        self._handlers[name] = handler
 
     def set_link(self, url: str, host_url: str) -> None:
         """Show ``url`` (and its QR code) and offer ``host_url`` behind a copy button."""
@@ -103,48 +114,120 @@ class ShareWidget(anywidget.AnyWidget):
             self.host_url = host_url
             self.qr_data_uri = qr
 
+    # -- the front end's commands --
+
+    def answer(self, name: str, msg: dict) -> Answer:
+        """Run the handler of command `name`; its error is the answer, never raised here."""
+        handler = self._handlers.get(name)
+        if handler is None:
+            return {"ok": False, "message": f"This share cannot be asked to {name} from here."}
+        try:
+            return handler(msg)
+        except Exception as e:  # shown in the widget, never raised into the kernel
+            log.debug("jupyterspot: widget command %s failed", name, exc_info=True)
+            return {"ok": False, "message": str(e) or type(e).__name__}
+
     def _on_custom_msg(self, _widget: object, content: Any, _buffers: object) -> None:
-        if isinstance(content, dict) and content.get("type") == "lead":
-            self._handle_lead(content)
+        """A command from the front end (its `type` names it)."""
+        if not isinstance(content, dict) or content.get("type") not in COMMANDS:
             return
-        if not isinstance(content, dict) or content.get("type") != "stop":
-            return
-        for callback in list(self._stop_callbacks):
-            try:
-                callback()
-            except Exception:
-                log.exception("jupyterspot: stop callback failed")
-
-    def _handle_lead(self, content: dict) -> None:
-        ok, message = False, "This share cannot be led from here."
-        if self._lead_callback is not None:
-            try:
-                ok, message = self._lead_callback(content)
-            except Exception as e:  # shown in the widget, never raised into the kernel
-                ok, message = False, str(e) or type(e).__name__
-        self.send({"type": "ack", "req": content.get("req"), "ok": ok, "message": message})
+        answer = self.answer(content["type"], content)
+        if "req" in content:  # the front end waits for this answer
+            self.send({"type": "ack", "req": content["req"], **answer})
 
 
-def handle_lead_message(share: Any, content: dict) -> tuple[bool, str]:
-    """One lead control of the widget, applied to ``share``: (ok, what to tell the user)."""
-    op = content.get("op")
+# --- what the commands do to a share ------------------------------------------------------
+
+
+def stop_command(share: Share, _msg: dict) -> Answer:
+    problem = share.stop()
+    return {"ok": problem is None, "message": problem or STOPPED}
+
+
+def lead_command(share: Share, msg: dict) -> Answer:
+    """One lead control of the widget, applied to ``share``: what to tell the user."""
+    op = msg.get("op")
     if op == "take":
         if share.take_lead() is None:
-            return False, "Open the presenter view to lead: nobody has it open."
-        return True, "The presenter view leads."
+            return {"ok": False, "message": "Open the presenter view to lead: nobody has it open."}
+        return {"ok": True, "message": "The presenter view leads."}
     if op == "release":
         share.release_lead()
-        return True, "Nobody leads now."
+        return {"ok": True, "message": "Nobody leads now."}
     if op == "hand":
-        to = content.get("to")
+        to = msg.get("to")
         cid = share.hand_lead(to if isinstance(to, int | str) else "")
         name = next((p["name"] for p in share.participants if p["client_id"] == cid), "them")
-        return True, f"{name} leads now."
+        return {"ok": True, "message": f"{name} leads now."}
     if op == "recall":
         share.bring_everyone_back()
-        return True, "Everyone follows the leader again."
+        return {"ok": True, "message": "Everyone follows the leader again."}
     if op == "policy":
-        policy = str(content.get("policy"))
+        policy = str(msg.get("policy"))
         share.lead_policy = policy
-        return True, "Only you give the lead." if policy == "host" else "Anyone may take the lead."
-    return False, f"Unknown lead control {op!r}."
+        text = "Only you give the lead." if policy == "host" else "Anyone may take the lead."
+        return {"ok": True, "message": text}
+    return {"ok": False, "message": f"Unknown lead control {op!r}."}
+
+
+COMMANDS: dict[str, Callable[[Share, dict], Answer]] = {"stop": stop_command, "lead": lead_command}
+
+
+# --- a widget following a share -----------------------------------------------------------
+
+_widgets: weakref.WeakKeyDictionary[Share, ShareWidget] = weakref.WeakKeyDictionary()
+
+
+def widget_of(share: Share) -> ShareWidget | None:
+    """The widget last connected to `share` (None: it has none)."""
+    return _widgets.get(share)
+
+
+def connect(widget: ShareWidget, share: Share) -> None:
+    """Make `widget` show `share` as it changes and act on it (Stop, the lead controls)."""
+    for name, run in COMMANDS.items():
+        widget.handle(name, lambda msg, run=run: run(share, msg))
+
+    def on_link(changed: LinkChanged) -> None:
+        widget.set_link(changed.url, changed.host_url)
+        if changed.note:
+            widget.message = changed.note
+
+    def on_lead(changed: LeadChanged) -> None:
+        with widget.hold_sync():
+            widget.leader = changed.leader
+            widget.lead_policy = changed.policy
+
+    def on_message(status: StatusMessage) -> None:
+        widget.message = status.message
+
+    def on_people(changed: PeopleChanged) -> None:
+        widget.participants = changed.people
+
+    def on_stopped(stopped: Stopped) -> None:
+        widget.status = "stopped"
+        widget.message = f"{stopped.problem} {STOPPED}" if stopped.problem else STOPPED
+
+    # Subscribed first, then the current state: a change in between is not lost.
+    share.events.on(LinkChanged, on_link)
+    share.events.on(LeadChanged, on_lead)
+    share.events.on(StatusMessage, on_message)
+    share.events.on(PeopleChanged, on_people)
+    share.events.on(Stopped, on_stopped)
+    leader = share.leader
+    with widget.hold_sync():
+        widget.leader = leader["client_id"] if leader else None
+        widget.lead_policy = share.lead_policy
+        widget.participants = share.participants
+    _widgets[share] = widget
+
+
+def make_widget(share: Share) -> ShareWidget:
+    """A widget showing `share` (raises when the widget's bundle is missing)."""
+    widget = ShareWidget()
+    widget.title = share.rendered.title
+    widget.set_link(share.url, share.host_url)
+    widget.message = " · ".join(share.notes)
+    widget.status = "live" if share.alive else "stopped"
+    connect(widget, share)
+    return widget

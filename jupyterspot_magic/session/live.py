@@ -1,55 +1,67 @@
-"""One share's live content: the `cells` route, the file watcher, `update()`."""
+"""One share's live content: the per-cell view the `cells` route serves, the file watcher,
+`update()`."""
 
 from __future__ import annotations
 
 import logging
 import threading
 import time
-from typing import Any
+from collections.abc import Callable
+from pathlib import Path
 
 from ..content import render as R
 from ..content.live import LiveContent, Watcher
+from ..content.locate import Located, locate
 
 log = logging.getLogger(__name__)
 
 
 class LiveUpdater:
-    """One share's live content: the `cells` route, the file watcher, `update()`."""
+    """Re-renders what changed in the notebook and hands the new page to `publish`.
 
-    def __init__(self, share: Any, watch: bool = True) -> None:
-        self.share = share
-        self.content = LiveContent(share.rendered.title)
+    `publish(rendered)` is the share's `refresh` (kernel thread, or the watcher's thread on a
+    save); `alive()` says whether the share still wants updates. The updater keeps its own
+    `located`: in Colab (no file) every update asks for the live contents again.
+    """
+
+    def __init__(
+        self,
+        located: Located,
+        rendered: R.RenderedNotebook,
+        publish: Callable[[R.RenderedNotebook], None],
+        alive: Callable[[], bool],
+        watch: bool = True,
+    ) -> None:
+        self.located = located
+        self.publish = publish
+        self.alive = alive
+        self.content = LiveContent(rendered.title)
         self._lock = threading.Lock()
         self.updates = 0
         self.last_error: str | None = None
-        share.shared.live = self.content  # answers the page's `x/cells` route
-        self.adopt(share.rendered)
-        path = share.located.path
+        self.adopt(rendered)
+        path = located.path
         self.watcher = Watcher(path, self._on_file) if (watch and path is not None) else None
 
-    def _source(self) -> Any:
-        located = self.share.located
-        if located.path is not None:
-            return located.path
-        from ..content.locate import locate  # Colab: the live contents, asked for again
-
-        fresh = locate(None)
-        self.share.located = fresh
-        return fresh.contents
+    def _source(self) -> Path | dict | None:
+        if self.located.path is None:
+            self.located = locate(None)  # Colab: the live contents, asked for again
+        located = self.located
+        return located.contents if located.contents is not None else located.path
 
     def adopt(self, rendered: R.RenderedNotebook) -> None:
         """A page rendered elsewhere (a full share again): learn its cells in the background."""
         snap = self.content.snapshot
         if snap is not None and snap.version == rendered.content_hash:
             return
-        located = self.share.located
+        located = self.located
         source = located.contents if located.contents is not None else located.path
         threading.Thread(
             target=self.content.seed, args=(source, rendered), daemon=True, name="jupyterspot-seed"
         ).start()
 
     def _on_file(self) -> None:
-        if self.share.alive:
+        if self.alive():
             self.update()
 
     def update(self) -> bool:
@@ -65,7 +77,7 @@ class LiveUpdater:
             if rendered is None:
                 return False
             t0 = time.perf_counter()
-            self.share.refresh(rendered)
+            self.publish(rendered)
             self.content.last["push"] = time.perf_counter() - t0
             self.updates += 1
             return True

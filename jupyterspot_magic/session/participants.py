@@ -1,9 +1,16 @@
-"""Participant rows as the host sees them: names made printable, roles, where they are."""
+"""Participant rows as the host sees them (names made printable, roles, where they are), and
+the one rule that finds a participant from what the host typed: `kick` and `hand_lead` both
+resolve people with `find_participant`."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..collab.room import Room
 
 NAME_LIMIT = 80  # characters of a participant's name we ever print
 # Unicode categories never printed: controls (C0, C1, DEL: ESC starts ANSI/OSC sequences), format
@@ -51,8 +58,43 @@ def participant_row(client_id: int, state: dict, role: str) -> dict:
     }
 
 
+def rows(board: Room) -> list[dict]:
+    """Server thread: everyone on the board as `participant_row`s, hosts first, then by name."""
+    people = [participant_row(cid, state, role) for cid, state, role in board.states()]
+    people.sort(key=lambda p: (p["role"] != "host", p["name"].lower(), p["client_id"]))
+    return people
+
+
+def find_participant(people: Sequence[dict], who: int | str) -> dict:
+    """The participant the host means: by client id (`123`, `"123"`, `"#123"`) or by name.
+
+    One rule for every host power. Ids first: `"#123"` is only ever an id; `123` / `"123"` fall
+    back to a name when no client has that id. A name is compared as it is stored (made
+    printable by `participant_row`: stripped, whitespace runs as one space) and casefolded, so
+    `" Ana"`, `"ana"` and `"ANA"` all mean Ana. Names are chosen by guests, so two people can
+    share one: then LookupError lists the matching client ids and the host picks one.
+    """
+    cid = _client_id_of(who)
+    matches = [p for p in people if p["client_id"] == cid] if cid is not None else []
+    if not matches and not (isinstance(who, int) or str(who).strip().startswith("#")):
+        wanted = printable(str(who)).casefold()
+        matches = [p for p in people if p["name"].casefold() == wanted]
+    if not matches:
+        names = ", ".join(_label(p) for p in people) or "nobody"
+        raise LookupError(f"No participant {printable(str(who))!r}; connected: {names}")
+    if len(matches) > 1:
+        ids = ", ".join(_label(p) for p in matches)
+        raise LookupError(
+            f"Several participants are called {matches[0]['name']!r}: {ids}; "
+            f"name one by its id, e.g. #{matches[0]['client_id']}"
+        )
+    return matches[0]
+
+
 def _client_id_of(who: int | str) -> int | None:
     """`123`, `"123"`, `"#123"` -> 123; anything else None (then it is a name)."""
+    if isinstance(who, bool):
+        return None
     if isinstance(who, int):
         return who
     digits = str(who).strip().removeprefix("#")
@@ -61,6 +103,3 @@ def _client_id_of(who: int | str) -> int | None:
 
 def _label(person: dict) -> str:
     return f"{person['name']} (#{person['client_id']}, {person['role']})"
-
-
-# --- server-thread helpers -----------------------------------------------------------------

@@ -1,0 +1,128 @@
+"""The share options, written once: `ShareOptions` is the table.
+
+Each field is one option: its name (the keyword of `jupyterspot_magic.share()` and of
+`session.registry.share()`), its type and default, its help text, and its flag (the same on
+`%jupyterspot share` and on `jupyterspot share`; None: Python only). The magic's and the CLI's
+parsers are built from it (`add_arguments`), the parsed flags turn back into keywords
+(`from_args`), and a running share is "the same share" only when every option whose `restarts`
+is set is equal (`same_share`): a new option cannot be forgotten in any of those places.
+
+`display` is not here: it is how `jupyterspot_magic.share()` shows the share, not a property of
+the share (jupyterspot_magic/__init__.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import inspect
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+# How others reach the page (tunnel/providers.py opens them; its PROVIDERS must equal this).
+TUNNELS = ("auto", "none", "ngrok", "cloudflared")
+
+
+def option(
+    default: Any,
+    flag: str | None,
+    help: str,  # noqa: A002 - argparse's name for it
+    *,
+    parse: type | None = None,
+    choices: tuple[str, ...] | None = None,
+    restarts: bool = True,
+) -> Any:
+    """One row of the table. `parse`: argparse's `type`; a bool option with a flag is a switch
+    (`store_true`). `restarts=False`: a change is applied to the running share instead of
+    sharing anew (`fresh` clears the board in place: the people and the link stay)."""
+    meta = {"flag": flag, "help": help, "parse": parse, "choices": choices, "restarts": restarts}
+    return dataclasses.field(default=default, metadata=meta)
+
+
+@dataclass(frozen=True)
+class ShareOptions:
+    """Everything a share can be asked for besides the notebook (see the module docstring)."""
+
+    tunnel: str = option(
+        "auto",
+        "--tunnel",
+        "How others reach the page: none (this machine or LAN), ngrok, cloudflared, "
+        "auto (default).",
+        choices=TUNNELS,
+    )
+    host: str = option(
+        "127.0.0.1",
+        "--host",
+        "Address to listen on; 0.0.0.0 to share on your LAN. Default 127.0.0.1.",
+    )
+    port: int = option(0, "--port", "Port to listen on. Default: a free port.", parse=int)
+    name: str | None = option(None, "--name", "Your display name in the presenter view.")
+    public_url: str | None = option(
+        None,
+        "--public-url",
+        "The server's address behind your own reverse proxy (jupyter-server-proxy, nginx), "
+        "maybe with a path prefix; {port} is replaced by the port. Replaces --tunnel.",
+    )
+    store: str | Path | bool | None = option(
+        None,
+        "--store",
+        "Where the board is stored (a database file or folder; 'none': not stored). "
+        "Default: the user data dir. Sharing the notebook again restores it and its links.",
+    )
+    fresh: bool = option(
+        False, "--fresh", "Start with a clean board (old one kept).", restarts=False
+    )
+    watch: bool = option(True, None, "Saving the notebook updates every page within a second.")
+
+
+def rows() -> Iterator[dataclasses.Field]:
+    """The table's rows, in order."""
+    return iter(dataclasses.fields(ShareOptions))
+
+
+class Parser(Protocol):
+    """An argparse parser or argument group."""
+
+    def add_argument(self, *flags: str, **kwargs: Any) -> Any: ...
+
+
+def add_arguments(parser: Parser) -> None:
+    """Add every option that has a flag to `parser` (the magic's and the CLI's)."""
+    for row in rows():
+        meta = row.metadata
+        if meta["flag"] is None:
+            continue
+        kwargs: dict[str, Any] = {"help": meta["help"]}
+        if isinstance(row.default, bool):
+            kwargs["action"] = "store_false" if row.default else "store_true"
+        else:
+            kwargs["default"] = row.default
+            if meta["parse"] is not None:
+                kwargs["type"] = meta["parse"]
+            if meta["choices"] is not None:
+                kwargs["choices"] = meta["choices"]
+        parser.add_argument(meta["flag"], dest=row.name, **kwargs)
+
+
+def from_args(args: argparse.Namespace) -> dict[str, Any]:
+    """The keywords for `share()` from parsed flags (options without a flag keep their default)."""
+    return {row.name: getattr(args, row.name) for row in rows() if row.metadata["flag"]}
+
+
+def same_share(a: ShareOptions, b: ShareOptions) -> bool:
+    """True when a share made with `a` may serve `b` without sharing anew."""
+    return all(
+        getattr(a, row.name) == getattr(b, row.name) for row in rows() if row.metadata["restarts"]
+    )
+
+
+def parameters() -> list[inspect.Parameter]:
+    """The options as keyword-only parameters: the signature `help(share)` shows."""
+    return [
+        inspect.Parameter(
+            row.name, inspect.Parameter.KEYWORD_ONLY, default=row.default, annotation=row.type
+        )
+        for row in rows()
+    ]

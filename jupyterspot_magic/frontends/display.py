@@ -1,0 +1,101 @@
+"""What a share looks like to a person: its summary, people and link as text (the terminal, the
+magic's status) and as HTML (the notebook's plain link). Used by magic.py and cli.py alike.
+
+The plain link is always displayed in a notebook, next to the widget: the widget cannot load
+when anywidget was installed into an already running Jupyter server, and some front-ends render
+no widgets at all.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import html
+import weakref
+
+from ..session.events import LinkChanged
+from ..session.participants import printable
+from ..session.share import Share
+
+# Marks our own outputs so the renderer strips them from the shared page.
+OUTPUT_MARK = {"jupyterspot_magic": {"output": "share"}}
+
+
+def summary(share: Share) -> str:
+    people = share.participants
+    who = ", ".join(p["name"] for p in people) or "nobody yet"
+    source = share.located.path or "live notebook contents"
+    leader = share.leader
+    leads = (leader.get("name") or f"client {leader['client_id']}") if leader else "nobody"
+    drawing = "host only (view-only)" if share.view_only else "everyone"
+    return (
+        f"jupyterspot: {share.status} · {source}\n"
+        f"  link:      {share.url}\n"
+        f"  host link: {share.host_url}\n"
+        f"  people:    {len(people)} ({who})\n"
+        f"  lead:      {leads} (policy: {share.lead_policy}) · drawing: {drawing}"
+    )
+
+
+def ready_text(share: Share) -> str:
+    """What a terminal shows once the share is up: the summary and its notes."""
+    return "\n".join([summary(share), *(f"  note: {note}" for note in share.notes)])
+
+
+def people_lines(share: Share) -> list[str]:
+    """One line per participant with the client id `%jupyterspot kick #ID` accepts."""
+    lines = []
+    for p in share.participants:
+        where = ""
+        if p.get("cell_index") is not None and p.get("cell_count"):
+            where = f" · cell {p['cell_index'] + 1} of {p['cell_count']}"
+        name = printable(p["name"])  # already clean (participant_row); cheap insurance
+        lines.append(f"    #{p['client_id']:<11} {name} ({p['role']}){where}")
+    return lines
+
+
+def status_text(share: Share) -> str:
+    people = people_lines(share)
+    if not people:
+        return summary(share)
+    return summary(share) + "\n  ids (for kick):\n" + "\n".join(people)
+
+
+def link_html(share: Share) -> str:
+    url, host = html.escape(share.url), html.escape(share.host_url)
+    notes = "".join(f"<br><small>{html.escape(n)}</small>" for n in share.notes)
+    return (
+        '<div class="jupyterspot-link">Shared: '
+        f'<a href="{url}" target="_blank" rel="noopener">{url}</a>'
+        f' · <a href="{host}" target="_blank" rel="noopener">presenter view</a>{notes}</div>'
+    )
+
+
+def show_link(share: Share) -> None:
+    """Display the plain link in the notebook; it follows the share's link as it changes (a
+    reopened tunnel, a rotated guest link), from whichever thread the change comes."""
+    from IPython.display import HTML, display
+
+    handle = display(HTML(link_html(share)), metadata=OUTPUT_MARK, display_id=True)
+
+    def follow(_changed: LinkChanged) -> None:
+        with contextlib.suppress(Exception):  # the output may be gone; the widget shows the link
+            handle.update(HTML(link_html(share)), metadata=OUTPUT_MARK)
+
+    share.events.on(LinkChanged, follow)
+
+
+_printing: weakref.WeakSet[Share] = weakref.WeakSet()
+
+
+def print_link_changes(share: Share) -> None:
+    """Where no widget shows the share (a terminal, the CLI): print the new link when the tunnel
+    was reopened under another URL (once per share, however often it is shown)."""
+    if share in _printing:
+        return
+    _printing.add(share)
+
+    def tell(changed: LinkChanged) -> None:
+        if changed.note:  # a rotate() is printed by whoever asked for it
+            print(f"jupyterspot: {changed.note}\n  link: {changed.url}", flush=True)
+
+    share.events.on(LinkChanged, tell)

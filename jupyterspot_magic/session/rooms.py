@@ -1,0 +1,61 @@
+"""What a share does on the server thread to open, refresh and close its rooms.
+
+Each function here runs on the server loop (the rooms' owner), reached through one
+`ServerThread.call` from the kernel side.
+"""
+
+from __future__ import annotations
+
+from pycrdt import Map
+
+from ..collab.lead import Lead
+from ..content.render import RenderedNotebook
+from ..server.shared import SharedNotebook
+from ..server.thread import ServerThread
+from .mirror import Mirror
+
+
+def open_rooms(server: ServerThread, shared: SharedNotebook, mirror: Mirror) -> Lead:
+    """Register the share with its control document written, the people mirror listening and
+    the lead started, in one step on the loop: no request can arrive in between (a page that
+    connected before the lead existed would ask for the lead and never be heard)."""
+    server.registry.shares[shared.room] = shared
+    write_control(shared, shared.rendered)
+    shared.warm_up()
+    shared.board.on_awareness(mirror.on_awareness)
+    return Lead(shared.board, shared.control, mirror.on_lead)
+
+
+def close_rooms(server: ServerThread, shared: SharedNotebook) -> None:
+    """Unregister the share and close its rooms: every page is told the share stopped."""
+    server.registry.shares.pop(shared.room, None)
+    shared.board.close_all()
+    shared.control.close_all()
+
+
+def update_content(shared: SharedNotebook, rendered: RenderedNotebook) -> None:
+    """New content, same rooms: pages see the new version in the control document."""
+    shared.set_rendered(rendered)
+    write_control(shared, rendered)
+    shared.warm_up()
+
+
+def set_draw_policy(shared: SharedNotebook, view_only: bool) -> None:
+    """Only the host may draw (enforced by the board room; the pages hide guests' tools)."""
+    shared.set_view_only(view_only)
+    control = shared.control.doc.get("control", type=Map)
+    control["drawPolicy"] = "host" if view_only else "everyone"
+
+
+def write_control(shared: SharedNotebook, rendered: RenderedNotebook) -> None:
+    control = shared.control.doc.get("control", type=Map)
+    with shared.control.doc.transaction(origin="kernel"):
+        for key, default in (
+            ("leader", None),
+            ("leadPolicy", "anyone"),
+            ("drawPolicy", "everyone"),
+        ):
+            if key not in control:
+                control[key] = default
+        control["version"] = rendered.content_hash
+        control["title"] = rendered.title
