@@ -1,0 +1,70 @@
+"""Sharing again (session/registry.py): the same notebook with the same options keeps the share;
+another `store` or `watch` shares anew (before, every option but five was ignored: re-sharing
+with another --store silently kept the old one); `fresh` clears the running share's board in
+place. A share that stops by itself leaves the registry. Real shares over loopback, no browser."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pycrdt import Map
+
+from jupyterspot_magic.session import registry
+from jupyterspot_magic.session.share import Share
+
+from .conftest import DEMO
+
+
+@pytest.fixture
+def nb(tmp_path: Path, monkeypatch) -> Iterator[Path]:
+    monkeypatch.setenv("JUPYTERSPOT_CACHE_DIR", str(tmp_path / "cache"))
+    path = tmp_path / "demo.ipynb"
+    shutil.copy(DEMO, path)
+    yield path
+    registry.stop()
+
+
+def draw(s: Share, n: int) -> None:
+    def put() -> None:
+        shapes = s.shared.board.doc.get("shapes", type=Map)
+        for i in range(n):
+            shapes[f"k{i}-{len(shapes)}"] = Map({"t": "rect", "cell": "intro", "x": 1.0})
+
+    s.server.call(put)
+
+
+def count(s: Share) -> int:
+    return s.server.call(lambda: len(s.shared.board.doc.get("shapes", type=Map)))
+
+
+def test_another_store_or_watch_shares_anew_and_fresh_clears_in_place(nb, tmp_path) -> None:
+    a, b = tmp_path / "a.sqlite", tmp_path / "b.sqlite"
+    first = registry.share(nb, tunnel="none", store=a)
+    draw(first, 3)
+    assert registry.share(nb, tunnel="none", store=a) is first  # same options: same share
+
+    other_store = registry.share(nb, tunnel="none", store=b)
+    assert other_store is not first and first.status == "stopped"
+    assert count(other_store) == 0  # the board of store b (empty), not a's
+    back = registry.share(nb, tunnel="none", store=a)
+    assert count(back) == 3 and back.room == first.room  # a's board and links, restored
+
+    unwatched = registry.share(nb, tunnel="none", store=a, watch=False)
+    assert unwatched is not back and unwatched.live.watcher is None
+    assert back.live.watcher is None  # stopped with its share
+
+    fresh = registry.share(nb, tunnel="none", store=a, watch=False, fresh=True)
+    assert fresh is unwatched and count(fresh) == 0  # cleared in place: pages stay connected
+    assert registry.current() is fresh
+
+
+def test_a_share_that_stops_itself_leaves_the_registry(nb) -> None:
+    s = registry.share(nb, tunnel="none", store=False)
+    assert registry.current() is s
+    s.stop()  # as the widget's Stop button does
+    assert registry.current() is None
+    assert registry._server is None  # nothing else used the server: it stopped too
+    assert registry.stop() is False

@@ -1,0 +1,91 @@
+"""The share options are one table (base/options.py): the magic's and the CLI's parsers, the
+Python API's signature and "is this the same share?" all come from it, with the flags and
+defaults they had when each was written by hand."""
+
+from __future__ import annotations
+
+import inspect
+
+import pytest
+
+import jupyterspot_magic
+from jupyterspot_magic.base import options
+from jupyterspot_magic.base.options import ShareOptions
+from jupyterspot_magic.frontends.cli import parser as cli_parser
+from jupyterspot_magic.frontends.magic import JupyterSpotMagics
+from jupyterspot_magic.tunnel import PROVIDERS
+
+DEFAULTS = {
+    "tunnel": "auto",
+    "host": "127.0.0.1",
+    "port": 0,
+    "name": None,
+    "public_url": None,
+    "store": None,
+    "fresh": False,
+}
+FLAGS = "--tunnel none --host 0.0.0.0 --port 8123 --name Hank --public-url http://x/{port} "
+FLAGS += "--store none --fresh"
+GIVEN = {
+    "tunnel": "none",
+    "host": "0.0.0.0",
+    "port": 8123,
+    "name": "Hank",
+    "public_url": "http://x/{port}",
+    "store": "none",
+    "fresh": True,
+}
+
+
+def magic_args(line: str):
+    return JupyterSpotMagics.jupyterspot.parser.parse_argstring(line)
+
+
+def test_magic_and_cli_parse_the_same_flags_with_the_same_defaults() -> None:
+    assert options.from_args(magic_args("share nb.ipynb")) == DEFAULTS
+    assert options.from_args(cli_parser().parse_args(["share", "nb.ipynb"])) == DEFAULTS
+    assert options.from_args(magic_args(f"share nb.ipynb {FLAGS}")) == GIVEN
+    cli = cli_parser().parse_args(["share", "nb.ipynb", *FLAGS.split()])
+    assert options.from_args(cli) == GIVEN
+    assert ShareOptions(**GIVEN).watch is True  # Python only: no flag
+
+
+def test_unknown_tunnel_is_refused_by_both_parsers() -> None:
+    with pytest.raises(SystemExit):
+        cli_parser().parse_args(["share", "nb.ipynb", "--tunnel", "carrier-pigeon"])
+    with pytest.raises(Exception, match="invalid choice"):
+        magic_args("share nb.ipynb --tunnel carrier-pigeon")
+
+
+def test_tunnel_choices_are_the_providers() -> None:
+    assert options.TUNNELS == PROVIDERS
+
+
+def test_python_api_signature_lists_every_option() -> None:
+    params = inspect.signature(jupyterspot_magic.share).parameters
+    table = {row.name: row.default for row in options.rows()}
+    assert {name: params[name].default for name in table} == table
+    assert list(params) == ["path", *table, "display"]
+
+
+def test_every_option_but_fresh_makes_another_share() -> None:
+    base = ShareOptions()
+    changed = {
+        "tunnel": "none",
+        "host": "0.0.0.0",
+        "port": 9,
+        "name": "Hank",
+        "public_url": "http://x",
+        "store": "/tmp/other.sqlite",
+        "watch": False,
+    }
+    for name, value in changed.items():
+        assert not options.same_share(base, ShareOptions(**{name: value})), name
+    # fresh is applied to the running share (its board is cleared in place; people stay)
+    assert options.same_share(base, ShareOptions(fresh=True))
+    assert set(changed) | {"fresh"} == {row.name for row in options.rows()}
+
+
+def test_an_unknown_option_is_a_type_error() -> None:
+    with pytest.raises(TypeError):
+        ShareOptions(tunel="none")  # type: ignore[call-arg]
