@@ -189,8 +189,8 @@ def test_awareness_states_hold_only_documented_fields():
 
 
 def test_clock_ranges_of_stored_rows_match_yrs_on_any_document():
-    """persist/replay.py reads stored rows' clock ranges with the schema's decoder (permissive mode):
-    on documents with text (emoji), arrays and nested values it must agree with yrs."""
+    """persist/replay.py reads stored rows' clock ranges with the schema's decoder (permissive
+    mode): on documents with text (emoji), arrays and nested values it must agree with yrs."""
     for seed in range(40):
         rng = random.Random(seed)
         doc = Doc()
