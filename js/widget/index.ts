@@ -1,7 +1,9 @@
 // The share widget shown in the notebook (anywidget module): link + copy, host-link copy, QR,
 // status, participants, Stop, and the lead controls (take, release, hand over, bring everyone
-// back, policy). Traits come from jupyterspot_magic/widget.py (ShareWidget). Lead controls are
-// custom messages the kernel handles only when idle: the widget says so until they are acked.
+// back, policy). Traits come from jupyterspot_magic/frontends/widget.py (ShareWidget). Stop and
+// the lead controls are commands to the kernel ("stop", "lead"), sent with anywidget's
+// `experimental.invoke` when the host page offers it, else as custom messages (`kernelAsker`).
+// The kernel handles either only when idle: the widget says so until the answer comes.
 // Everything is inserted as text; nothing from the model is parsed as HTML.
 
 declare const __WIDGET_CSS__: string;
@@ -28,12 +30,28 @@ interface Model {
   send(content: Record<string, unknown>): void;
 }
 
-interface Ack {
-  type?: string;
-  req?: number;
+/** The kernel's answer to a command (frontends/widget.py `Answer`). */
+interface Answer {
   ok?: boolean;
   message?: string;
 }
+
+interface Ack extends Answer {
+  type?: string;
+  req?: number;
+}
+
+type Command = "stop" | "lead";
+
+/** anywidget's `experimental.invoke`: a command to the kernel, answered as [response, buffers]. */
+type Invoke = (
+  name: string,
+  msg: Record<string, unknown>,
+  options?: { signal?: AbortSignal },
+) => Promise<[unknown, unknown]>;
+
+/** Ask the kernel; the promise settles with its answer (never, if the kernel never answers). */
+type Ask = (name: Command, msg: Record<string, unknown>) => Promise<Answer>;
 
 /** After this long without an answer the kernel is busy: say so. */
 const BUSY_AFTER_MS = 400;
@@ -41,6 +59,7 @@ const BUSY_AFTER_MS = 400;
 interface RenderProps {
   model: Model;
   el: HTMLElement;
+  experimental?: { invoke?: Invoke };
 }
 
 const TRAITS = [
@@ -121,7 +140,40 @@ function flash(button: HTMLButtonElement, text: string, label: string): void {
   }, 1600);
 }
 
-function render({ model, el }: RenderProps): () => void {
+/**
+ * How this widget asks the kernel. With anywidget's invoke (it pairs each answer with its
+ * request); else a custom message `{type: name, req, ...msg}` answered by `{type: "ack", req}`.
+ * No timeout: a running cell holds every answer back, and the widget says it is waiting.
+ * `signal` ends the wait when the view goes away.
+ */
+function kernelAsker(model: Model, invoke: Invoke | undefined, signal: AbortSignal): Ask {
+  if (invoke) {
+    return async (name, msg) => {
+      const [response] = await invoke(name, msg, { signal });
+      return (response ?? {}) as Answer;
+    };
+  }
+  let reqSeq = 0;
+  const pending = new Map<number, (answer: Answer) => void>();
+  const onAck = (ack: Ack): void => {
+    if (!ack || ack.type !== "ack" || typeof ack.req !== "number") return;
+    pending.get(ack.req)?.(ack);
+    pending.delete(ack.req);
+  };
+  model.on("msg:custom", onAck);
+  signal.addEventListener("abort", () => {
+    model.off("msg:custom", onAck);
+    pending.clear();
+  });
+  return (name, msg) => {
+    reqSeq += 1;
+    const req = reqSeq;
+    model.send({ type: name, ...msg, req });
+    return new Promise((resolve) => pending.set(req, resolve));
+  };
+}
+
+function render({ model, el, experimental }: RenderProps): () => void {
   const style = h("style");
   style.textContent = __WIDGET_CSS__;
 
@@ -216,10 +268,11 @@ function render({ model, el }: RenderProps): () => void {
   el.replaceChildren(style, root);
 
   let stopping = false;
+  const teardown = new AbortController(); // aborted when the view goes away
+  const ask = kernelAsker(model, experimental?.invoke, teardown.signal);
 
-  // -- lead messages: one outstanding request at a time, acked by the kernel --
-  let reqSeq = 0;
-  let waiting: { req: number; label: string; timer: number } | null = null;
+  // -- lead controls: one outstanding request at a time; a newer one replaces its answer --
+  let waiting: { label: string; timer: number } | null = null;
   let clearTimer = 0;
   const showLeadState = (text: string, kind: string): void => {
     window.clearTimeout(clearTimer);
@@ -232,26 +285,29 @@ function render({ model, el }: RenderProps): () => void {
   };
   showLeadState("", "");
   const sendLead = (op: string, label: string, extra: Record<string, unknown> = {}): void => {
-    reqSeq += 1;
     if (waiting) window.clearTimeout(waiting.timer);
-    const req = reqSeq;
-    const timer = window.setTimeout(() => {
-      if (waiting?.req === req) {
-        showLeadState(`${label}: waiting for the kernel (a cell is running)…`, "waiting");
-      }
-    }, BUSY_AFTER_MS);
-    waiting = { req, label, timer };
+    const request = {
+      label,
+      timer: window.setTimeout(() => {
+        if (waiting === request) {
+          showLeadState(`${label}: waiting for the kernel (a cell is running)…`, "waiting");
+        }
+      }, BUSY_AFTER_MS),
+    };
+    waiting = request;
     root.setAttribute("data-waiting", "");
-    model.send({ type: "lead", op, req, ...extra });
+    ask("lead", { op, ...extra }).then(
+      (answer) => {
+        if (waiting !== request) return; // a newer request is waiting: its answer counts
+        window.clearTimeout(request.timer);
+        waiting = null;
+        root.removeAttribute("data-waiting");
+        const text = answer.message || (answer.ok ? "Done." : "That did not work.");
+        showLeadState(text, answer.ok ? "ok" : "error");
+      },
+      () => undefined, // the view went away
+    );
   };
-  const onCustom = (msg: Ack): void => {
-    if (!msg || msg.type !== "ack" || !waiting || msg.req !== waiting.req) return;
-    window.clearTimeout(waiting.timer);
-    waiting = null;
-    root.removeAttribute("data-waiting");
-    showLeadState(msg.message || (msg.ok ? "Done." : "That did not work."), msg.ok ? "ok" : "error");
-  };
-  model.on("msg:custom", onCustom);
   const hostPageOpen = (): boolean =>
     (model.get("participants") || []).some((p) => p.role === "host");
   take.addEventListener("click", (e) => {
@@ -288,7 +344,7 @@ function render({ model, el }: RenderProps): () => void {
     stopping = true;
     stop.disabled = true;
     stop.textContent = "Stopping…";
-    model.send({ type: "stop" });
+    ask("stop", {}).catch(() => undefined); // the status trait says when it stopped
   });
 
   const update = (): void => {
@@ -407,7 +463,7 @@ function render({ model, el }: RenderProps): () => void {
   update();
   return () => {
     for (const name of TRAITS) model.off(`change:${name}`, update);
-    model.off("msg:custom", onCustom);
+    teardown.abort();
     if (waiting) window.clearTimeout(waiting.timer);
     window.clearTimeout(clearTimer);
   };

@@ -5,11 +5,12 @@ any thread: the widget follows the share's events (session/events.py), most of w
 server thread, so it stays current while a cell runs.
 
 The front end asks the kernel through two commands, ``stop`` and ``lead`` (``{"op": ...}``), each
-answered with ``{"ok": bool, "message": str}``, sent as custom messages ``{"type": "stop"}`` /
-``{"type": "lead", "op": ..., "req": n}``; one with a ``req`` is answered with
-``{"type": "ack", "req": n, "ok": ..., "message": ...}``. One table (``COMMANDS``) handles them.
-Custom messages are handled only when the kernel is idle: the front end shows "waiting for the
-kernel" until the answer comes.
+answered with ``{"ok": bool, "message": str}``. They arrive as anywidget commands (anywidget's
+``experimental.invoke``) or, from a front end without it, as custom messages
+``{"type": "stop"}`` / ``{"type": "lead", "op": ..., "req": n}``, the latter answered with
+``{"type": "ack", "req": n, "ok": ..., "message": ...}``. Either way one table (``COMMANDS``)
+handles them. Custom messages (commands too) are handled only when the kernel is idle: the
+front end shows "waiting for the kernel" until the answer comes.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import Any, TypedDict
 import anywidget
 import segno
 import traitlets
+from anywidget.experimental import command
 
 from ..session.events import LeadChanged, LinkChanged, PeopleChanged, StatusMessage, Stopped
 from ..session.share import Share
@@ -127,8 +129,18 @@ class ShareWidget(anywidget.AnyWidget):
             log.debug("jupyterspot: widget command %s failed", name, exc_info=True)
             return {"ok": False, "message": str(e) or type(e).__name__}
 
+    @command
+    def stop(self, msg: Any, buffers: list[bytes]) -> tuple[Answer, list[bytes]]:
+        """anywidget command "stop": the Stop button."""
+        return self.answer("stop", msg if isinstance(msg, dict) else {}), []
+
+    @command
+    def lead(self, msg: Any, buffers: list[bytes]) -> tuple[Answer, list[bytes]]:
+        """anywidget command "lead": a lead control (`{"op": ..., ...}`)."""
+        return self.answer("lead", msg if isinstance(msg, dict) else {}), []
+
     def _on_custom_msg(self, _widget: object, content: Any, _buffers: object) -> None:
-        """A command from the front end (its `type` names it)."""
+        """The same commands from a front end without anywidget's `invoke`."""
         if not isinstance(content, dict) or content.get("type") not in COMMANDS:
             return
         answer = self.answer(content["type"], content)
