@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..base.text import one_line
+
 __all__ = ["LocateError", "Located", "locate"]
 
 COLAB_TIMEOUT_S = 10.0
@@ -113,18 +115,13 @@ def _from_colab(tried: list[str]) -> Located | None:
 
         reply = _message.blocking_request("get_ipynb", request="", timeout_sec=COLAB_TIMEOUT_S)
     except Exception as e:  # Colab raises MessageError on a frontend error
-        tried.append(f"Colab refused to send the notebook: {_first_line(e)}")
+        tried.append(f"Colab refused to send the notebook: {one_line(e)}")
         return None
     nb = reply.get("ipynb") if isinstance(reply, dict) else None
     if not isinstance(nb, dict):
         tried.append("Colab did not send the notebook in time")
         return None
     return Located(path=None, contents=nb, route="colab", note=None)
-
-
-def _first_line(e: BaseException) -> str:
-    text = str(e).strip().splitlines()
-    return (text[0][:120] if text else "") or type(e).__name__
 
 
 # --- VS Code -----------------------------------------------------------------------------
