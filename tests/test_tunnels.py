@@ -26,9 +26,10 @@ import pytest
 from websockets.sync.client import connect as ws_connect
 
 import jupyterspot_magic
+from jupyterspot_magic import tunnel
 from jupyterspot_magic.session import registry as sharing
-from jupyterspot_magic.tunnel import providers as tunnel
-from jupyterspot_magic.tunnel.providers import QuickTunnelOutput, TunnelError
+from jupyterspot_magic.tunnel import TunnelError, cloudflared, direct, ngrok
+from jupyterspot_magic.tunnel.cloudflared import QuickTunnelOutput
 
 from .conftest import DEMO, REPO, wait_for
 from .kernel import Kernel
@@ -195,7 +196,7 @@ def test_cloudflared_failure_is_a_clear_error(env, mode: str, expected: str, tmp
 def test_cloudflared_that_prints_nothing_times_out(env, tmp_path) -> None:
     env.setenv("JUPYTERSPOT_CLOUDFLARED", str(FAKE_CLOUDFLARED))
     env.setenv("FAKE_CLOUDFLARED_MODE", "silent")
-    env.setattr(tunnel, "CLOUDFLARED_URL_TIMEOUT", 2.0)
+    env.setattr(cloudflared, "CLOUDFLARED_URL_TIMEOUT", 2.0)
     t0 = time.monotonic()
     with pytest.raises(TunnelError) as e:
         jupyterspot_magic.share(DEMO, tunnel="cloudflared")
@@ -223,12 +224,12 @@ def test_ngrok_token_is_read_from_the_ngrok_config(env, tmp_path: Path) -> None:
     config = tmp_path / "config" / "ngrok" / "ngrok.yml"
     config.parent.mkdir(parents=True)
     config.write_text("version: '3'\nagent:\n  authtoken: tok_from_config\n")
-    assert tunnel.ngrok_token() == ("tok_from_config", config)
+    assert ngrok.ngrok_token() == ("tok_from_config", config)
     legacy = tmp_path / "home" / ".ngrok2" / "ngrok.yml"
     legacy.parent.mkdir(parents=True)
     legacy.write_text("authtoken: legacy_tok\n")
     config.unlink()
-    assert tunnel.ngrok_token() == ("legacy_tok", legacy)
+    assert ngrok.ngrok_token() == ("legacy_tok", legacy)
 
 
 def test_ngrok_standin_share_reachable_and_reopened(env, stop_after, tmp_path) -> None:
@@ -296,7 +297,7 @@ def test_ngrok_download_that_hangs_is_cut_off(env, tmp_path: Path) -> None:
     from pyngrok import installer
 
     env.setenv("NGROK_AUTHTOKEN", "test-token")
-    env.setattr(tunnel, "NGROK_DOWNLOAD_DEADLINE", 2.0)
+    env.setattr(ngrok, "NGROK_DOWNLOAD_DEADLINE", 2.0)
     silent = socket.socket()
     silent.bind(("127.0.0.1", 0))
     silent.listen(1)
@@ -345,9 +346,9 @@ def test_auto_falls_back_when_cloudflared_fails(env, stop_after) -> None:
 
 
 def test_none_on_all_interfaces_shows_the_lan_address(monkeypatch) -> None:
-    monkeypatch.setattr(tunnel, "lan_address", lambda: "192.0.2.7")  # no packet is sent
+    monkeypatch.setattr(direct, "lan_address", lambda: "192.0.2.7")  # no packet is sent
     assert tunnel.NoTunnel().open("0.0.0.0", 8765) == "http://192.0.2.7:8765"
-    monkeypatch.setattr(tunnel, "lan_address", lambda: None)
+    monkeypatch.setattr(direct, "lan_address", lambda: None)
     t = tunnel.NoTunnel()
     assert t.open("0.0.0.0", 8765) == "http://127.0.0.1:8765" and "No LAN address" in t.note
 
