@@ -163,10 +163,7 @@ def test_ten_thousand_fuzzed_frames_leave_the_server_up_and_the_document_consist
     server, node_peers
 ):
     srv, shared = server
-    alice = node_peers(base(srv), "board", "guest-token")
-    bob = node_peers(base(srv), "board", "guest-token")
-    for peer in (alice, bob):
-        peer.wait(lambda e: e["event"] == "synced")
+    alice, bob = synced(node_peers, srv, "board", "guest-token", "guest-token")
     rng = random.Random(20261121)
     frames = real_frames()
     sent = closes = 0
@@ -229,10 +226,7 @@ def test_twenty_simultaneous_joiners_all_sync_ten_times_over(server):
 
 def test_drawings_made_offline_merge_after_reconnect(server, node_peers):
     srv, shared = server
-    alice = node_peers(base(srv), "board", "guest-token")
-    bob = node_peers(base(srv), "board", "guest-token")
-    for peer in (alice, bob):
-        peer.wait(lambda e: e["event"] == "synced")
+    alice, bob = synced(node_peers, srv, "board", "guest-token", "guest-token")
     alice.send(cmd="offline")
     alice.wait(lambda e: e["event"] == "status" and e["status"] == "disconnected")
     for i in range(5):
@@ -247,10 +241,7 @@ def test_drawings_made_offline_merge_after_reconnect(server, node_peers):
 
 def test_a_crashed_server_thread_restarts_and_clients_resync_without_loss(server, node_peers):
     srv, shared = server
-    alice = node_peers(base(srv), "board", "guest-token")
-    bob = node_peers(base(srv), "board", "guest-token")
-    for peer in (alice, bob):
-        peer.wait(lambda e: e["event"] == "synced")
+    alice, bob = synced(node_peers, srv, "board", "guest-token", "guest-token")
     alice.send(cmd="set", map="shapes", key="before", value=1)
     bob.wait(lambda e: e["event"] == "doc" and "before" in e["maps"]["shapes"])
     srv._loop.call_soon_threadsafe(srv._loop.stop)  # the loop dies under everyone's feet
