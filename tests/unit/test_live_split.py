@@ -19,9 +19,9 @@ from jupyterspot_magic.content.live import join_page, split_page
 from jupyterspot_magic.content.render import CONFIG_PLACEHOLDER, cell_anchors
 
 PAGE_FILE = Path(__file__).parent / "data" / "rendered_page.html"
-IDS = ["intro", "print", "table", "raw", "empty"]
-# What the page was rendered from: a cell of each kind (markdown with math, stream output,
-# HTML output, raw, empty code).
+IDS = ["intro", "print", "raw"]
+# What the page was rendered from: markdown with math, code with a stream and an HTML output, raw
+# (one cell of each kind: the page then repeats no cell's markup).
 NOTEBOOK = {
     "nbformat": 4,
     "nbformat_minor": 5,
@@ -33,36 +33,21 @@ NOTEBOOK = {
             "id": "print",
             "metadata": {},
             "execution_count": 1,
-            "source": "print('hello')",
-            "outputs": [{"output_type": "stream", "name": "stdout", "text": "hello\n"}],
-        },
-        {
-            "cell_type": "code",
-            "id": "table",
-            "metadata": {},
-            "execution_count": 2,
-            "source": "df",
+            "source": "print('hello'); df",
             "outputs": [
+                {"output_type": "stream", "name": "stdout", "text": "hello\n"},
                 {
                     "output_type": "execute_result",
-                    "execution_count": 2,
+                    "execution_count": 1,
                     "metadata": {},
                     "data": {
                         "text/plain": "a\n1",
                         "text/html": "<table><tr><td>1</td></tr></table>",
                     },
-                }
+                },
             ],
         },
         {"cell_type": "raw", "id": "raw", "metadata": {}, "source": "raw text"},
-        {
-            "cell_type": "code",
-            "id": "empty",
-            "metadata": {},
-            "execution_count": None,
-            "source": "",
-            "outputs": [],
-        },
     ],
 }
 
@@ -96,7 +81,7 @@ def test_a_real_page_cuts_into_its_cells(page: str) -> None:
         assert cell.startswith("<div") and cell == cell.rstrip()
         assert cell_anchors(cell) == [cid]  # its own anchor, first, and no other
         assert cell.index(f'id="cell-id={cid}"') < cell.index(">")
-    assert "<table>" in cells[2] and "raw text" in cells[3]
+    assert "hello" in cells[1] and "<table>" in cells[1] and "raw text" in cells[2]
 
 
 def test_joining_the_pieces_gives_the_page_back(page: str) -> None:
@@ -131,7 +116,7 @@ def test_cells_swapped_or_replaced_splice_into_a_page_that_cuts_again(page: str)
         IDS[:-1],  # the page has a cell the notebook does not
         [*IDS, "gone"],  # the notebook has a cell the page does not
         [IDS[1], IDS[0], *IDS[2:]],  # same cells, another order
-        ["intro", "print", "table", "raw", "other"],
+        ["intro", "print", "other"],
     ],
 )
 def test_ids_that_do_not_match_the_anchors_are_refused(page: str, ids: list[str]) -> None:
@@ -139,9 +124,9 @@ def test_ids_that_do_not_match_the_anchors_are_refused(page: str, ids: list[str]
 
 
 def test_an_output_imitating_an_anchor_is_refused(page: str) -> None:
-    fake = '<div id="cell-id=table">not a cell</div>'
+    fake = '<div id="cell-id=raw">not a cell</div>'
     hostile = page.replace("<pre>hello\n</pre>", f"<pre>hello\n</pre>{fake}")
-    assert cell_anchors(hostile) == ["intro", "print", "table", "table", "raw", "empty"]
+    assert cell_anchors(hostile) == ["intro", "print", "raw", "raw"]
     assert split_page(hostile, IDS) is None
     # ...and naming a cell that does not exist
     hostile = page.replace("<pre>hello\n</pre>", '<p id="cell-id=ghost"></p>')
@@ -150,7 +135,7 @@ def test_an_output_imitating_an_anchor_is_refused(page: str) -> None:
 
 def test_repeated_ids_are_refused_even_when_the_list_repeats_them_too(page: str) -> None:
     twice = page.replace('id="cell-id=print"', 'id="cell-id=intro"')
-    ids = ["intro", "intro", "table", "raw", "empty"]
+    ids = ["intro", "intro", "raw"]
     assert cell_anchors(twice) == ids
     assert split_page(twice, ids) is None
 
@@ -176,8 +161,10 @@ def test_nested_anchors_cut_at_the_inner_one_and_broken_structure_is_refused() -
 
 def test_a_page_without_its_main_close_is_refused(page: str) -> None:
     assert split_page(page.replace("</main>", ""), IDS) is None
-    inside = page.replace("</main>", "").replace("raw text", "raw </main> text")
-    assert split_page(inside, IDS) is None  # a </main> inside a cell is not the end
+    # A </main> in a cell's output is not the end: the end is searched from the page's end.
+    inside = page.replace("<pre>hello", "<pre>hel</main>lo")
+    assert split_page(inside, IDS) is not None
+    assert split_page(inside.replace("</main>\n<!--", "<!--"), IDS) is None
 
 
 def test_ids_are_matched_whole_not_as_prefixes() -> None:
