@@ -87,18 +87,18 @@ test("scaling: points scale, frames scale, text scales its font within 6..200", 
   assert.deepEqual(KIND.text.scale(shape("text", { s: 20 }), 1, 0.05), { s: 6 });
 });
 
-test("each kind says where it is drawn, its size list and whether it is typed", () => {
+test("each kind says where it is drawn, its size list and how its text is typed", () => {
   const table = Object.fromEntries(
-    Object.entries(KIND).map(([t, k]) => [t, [k.layer, k.size, k.editable]]),
+    Object.entries(KIND).map(([t, k]) => [t, [k.layer, k.size, k.editor?.label ?? null]]),
   );
   assert.deepEqual(table, {
-    pen: ["ink", "pen", false],
-    hl: ["hl", "hl", false],
-    arrow: ["ink", "line", false],
-    rect: ["ink", "line", false],
-    ellipse: ["ink", "line", false],
-    text: ["html", "text", true],
-    note: ["html", "line", true],
+    pen: ["ink", "pen", null],
+    hl: ["hl", "hl", null],
+    arrow: ["ink", "line", null],
+    rect: ["ink", "line", null],
+    ellipse: ["ink", "line", null],
+    text: ["html", "text", "Text"],
+    note: ["html", "line", "Sticky note text"],
   });
 });
 

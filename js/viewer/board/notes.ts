@@ -5,7 +5,7 @@
 // when editing ends.
 
 import { h } from "../dom";
-import { KIND, noteFill } from "./kinds";
+import { KIND } from "./kinds";
 import type { BoardModel } from "./model";
 import type { Renderer } from "./render";
 import { MAX_TEXT } from "./schema";
@@ -32,7 +32,8 @@ export class NoteEditor {
   open(id: string, fresh = false): void {
     this.close();
     const s = this.model.get(id);
-    if (!s || !KIND[s.t].editable) return;
+    const look = s && KIND[s.t].editor;
+    if (!s || !look) return;
     const origin = this.renderer.originOf(s);
     if (!origin) return;
     this.id = id;
@@ -40,23 +41,19 @@ export class NoteEditor {
     const ta = h("textarea", {
       class: "jupyterspot-board-editor",
       "data-testid": "note-editor",
-      "aria-label": s.t === "note" ? "Sticky note text" : "Text",
+      "aria-label": look.label,
     });
     ta.maxLength = MAX_TEXT;
     ta.spellcheck = true;
     ta.value = s.text;
-    ta.placeholder = s.t === "note" ? "Write a note…" : "Type…";
+    ta.placeholder = look.placeholder;
     const inPlace = this.space.scale >= 0.75;
     if (inPlace) {
-      ta.classList.add(s.t === "note" ? "jupyterspot-editor-note" : "jupyterspot-editor-text");
+      ta.classList.add(look.className);
       ta.style.transform = `translate(${origin.x}px, ${origin.y}px)`;
       ta.style.fontSize = `${s.s}px`;
       ta.style.color = s.c;
-      if (s.t === "note") {
-        ta.style.width = `${Math.max(40, s.w)}px`;
-        ta.style.minHeight = `${Math.max(40, s.h)}px`;
-        ta.style.background = noteFill(s.c);
-      }
+      look.dress?.(ta, s, true);
       this.renderer.editing = id;
       this.renderer.elementOf(id)?.classList.add("jupyterspot-editing");
       // Above the tools' input surface, so the caret can be placed with the pointer.
@@ -68,7 +65,7 @@ export class NoteEditor {
       done.addEventListener("pointerdown", (e) => e.preventDefault()); // keep focus until click
       onPress(done, () => this.close());
       sheet.append(ta, done);
-      if (s.t === "note") ta.style.background = noteFill(s.c);
+      look.dress?.(ta, s, false);
       document.body.appendChild(sheet);
       this.sheet = sheet;
     }

@@ -89,7 +89,7 @@ export function hitAt(
 }
 
 /** Text and sticky notes: the shapes whose text is typed. */
-export const editable = (s: Shape): boolean => KIND[s.t].editable;
+export const editable = (s: Shape): boolean => KIND[s.t].editor !== undefined;
 
 /** Re-anchor a moved shape to the cell its anchor point now lies in. */
 export function reanchor(ctx: ToolContext, rootX: number, rootY: number): Record<string, number | string> {

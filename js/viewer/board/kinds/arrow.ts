@@ -18,7 +18,6 @@ function arrowPath(s: Shape): string {
 export const arrow: ShapeKind = {
   layer: "ink",
   size: "line",
-  editable: false,
   // The head reaches past the line's end.
   box: (s) => frameBox(s, s.s / 2 + s.s * 2),
   distance: (s, px, py) => Math.max(0, segDist(px, py, 0, 0, s.w, s.h) - s.s / 2),

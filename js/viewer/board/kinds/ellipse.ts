@@ -8,7 +8,6 @@ import { frameBox, scaleFrame } from "./sized";
 export const ellipse: ShapeKind = {
   layer: "ink",
   size: "line",
-  editable: false,
   box: (s) => frameBox(s, s.s / 2 + 1),
   distance(s, px, py) {
     // Against a 48-gon: close enough for a pointer's tolerance.

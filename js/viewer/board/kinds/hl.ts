@@ -17,7 +17,6 @@ function polyline(s: Shape): string {
 export const hl: ShapeKind = {
   layer: "hl",
   size: "hl",
-  editable: false,
   box: pointsBox,
   distance: pointsDistance,
   create: () => svg("path", { class: "jupyterspot-hl" }),

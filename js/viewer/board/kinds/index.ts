@@ -12,8 +12,7 @@ import { pen } from "./pen";
 import { rect } from "./rect";
 import { text } from "./text";
 
-export type { ShapeKind, SizeList } from "./kind";
-export { noteFill } from "./note";
+export type { EditorLook, ShapeKind, SizeList } from "./kind";
 
 export const KIND: Readonly<Record<ShapeType, ShapeKind>> = { pen, hl, arrow, rect, ellipse, text, note };
 

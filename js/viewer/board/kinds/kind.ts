@@ -12,8 +12,8 @@ export interface ShapeKind {
   /** Where its element goes: the HTML layer (text), or the highlighter or ink group of the SVG. */
   readonly layer: "html" | "hl" | "ink";
   readonly size: SizeList;
-  /** Its text is typed in the note editor (notes.ts). */
-  readonly editable: boolean;
+  /** How its text is typed in the note editor (notes.ts); none: it has no text. */
+  readonly editor?: EditorLook;
   /** Its box relative to its anchor point, padded for its stroke; `measured` = rendered size
    * (HTML kinds, once laid out). */
   box(s: Shape, measured?: { w: number; h: number }): Box;
@@ -25,6 +25,17 @@ export interface ShapeKind {
   paint(el: Element, s: Shape, done: boolean): void;
   /** The fields that scale it by (sx, sy) about its anchor (the select tool's resize handle). */
   scale(s: Shape, sx: number, sy: number): ShapeFields;
+}
+
+/** The note editor's textarea for a kind with text. */
+export interface EditorLook {
+  /** Its accessible name. */
+  label: string;
+  placeholder: string;
+  /** Class of the editor when it is placed over the shape itself. */
+  className: string;
+  /** Dress the editor like the shape's paper (notes); `inPlace`: also at its size. */
+  dress?(ta: HTMLTextAreaElement, s: Shape, inPlace: boolean): void;
 }
 
 /** Numbers as written into SVG and styles: one decimal. */

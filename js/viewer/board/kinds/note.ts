@@ -16,7 +16,18 @@ export function noteFill(c: string): string {
 export const note: ShapeKind = {
   layer: "html",
   size: "line",
-  editable: true,
+  editor: {
+    label: "Sticky note text",
+    placeholder: "Write a note…",
+    className: "jupyterspot-editor-note",
+    dress(ta, s, inPlace) {
+      if (inPlace) {
+        ta.style.width = `${Math.max(40, s.w)}px`;
+        ta.style.minHeight = `${Math.max(40, s.h)}px`;
+      }
+      ta.style.background = noteFill(s.c);
+    },
+  },
   box: (s, measured) => ({
     x0: 0,
     y0: 0,

@@ -41,7 +41,6 @@ export function penPath(s: Shape, done = true): string {
 export const pen: ShapeKind = {
   layer: "ink",
   size: "pen",
-  editable: false,
   box: pointsBox,
   distance: pointsDistance,
   create: () => svg("path"),

@@ -8,7 +8,6 @@ import { frameBox, scaleFrame } from "./sized";
 export const rect: ShapeKind = {
   layer: "ink",
   size: "line",
-  editable: false,
   box: (s) => frameBox(s, s.s / 2 + 1),
   distance(s, px, py) {
     const x0 = Math.min(0, s.w);

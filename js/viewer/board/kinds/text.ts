@@ -8,7 +8,7 @@ import { boxDistance } from "./sized";
 export const text: ShapeKind = {
   layer: "html",
   size: "text",
-  editable: true,
+  editor: { label: "Text", placeholder: "Type…", className: "jupyterspot-editor-text" },
   // Until it is laid out, a guess from the font size and the number of characters.
   box: (s, measured) => ({
     x0: 0,
