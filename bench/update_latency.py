@@ -33,14 +33,9 @@ os.environ.setdefault("JUPYTERSPOT_CACHE_DIR", tempfile.mkdtemp())
 os.environ.setdefault("JUPYTERSPOT_DATA_DIR", tempfile.mkdtemp())
 
 from tests.conftest import NodePeer  # noqa: E402
+from tests.conftest import save_notebook as save  # noqa: E402
 
 NOTEBOOK = REPO.parent / "shared" / "notebooks" / "norvig__pytudes__ipynb_Euler-Opus.ipynb"
-
-
-def save(path: Path, nb: dict) -> None:
-    tmp = path.with_name(f".~{path.name}")
-    tmp.write_text(json.dumps(nb, indent=1))
-    tmp.replace(path)
 
 
 def ms(xs: list[float]) -> str:

@@ -55,6 +55,27 @@ def wait_for(
     raise AssertionError(f"{what}: not within {timeout}s (last: {last!r})")
 
 
+def wait_names(page, expected: set[str], timeout: float = 5.0) -> float:
+    """Wait until the page's participant list names exactly `expected` of Alice and Bob: the
+    seconds it took."""
+    t0 = time.monotonic()
+    text = ""
+    while time.monotonic() - t0 < timeout:
+        text = page.locator('[data-testid="participants"]').inner_text()
+        present = {n for n in ("Alice", "Bob") if n in text}
+        if present == expected:
+            return time.monotonic() - t0
+        time.sleep(0.05)
+    raise AssertionError(f"participants never became {expected}: {text!r}")
+
+
+def save_notebook(path: Path, nb: dict) -> None:
+    """Save like Jupyter does: a temporary file renamed over the notebook."""
+    tmp = path.with_name(f".~{path.name}")
+    tmp.write_text(json.dumps(nb, indent=1))
+    tmp.replace(path)
+
+
 def free_port() -> int:
     """A loopback port nothing listens on right now."""
     with socket.socket() as s:

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from .conftest import DESKTOP, PHONE, REPO, require_corpus
+from .conftest import wait_for as wait_until
 from .kernel import Kernel
 
 EULER = "norvig__pytudes__ipynb_Euler-Opus.ipynb"  # 208 cells: scrolling means something
@@ -24,15 +25,9 @@ ALIGN_SLACK = 3.0  # reference px: device-pixel rounding at phone zoom
 
 
 def wait_for(cond: Callable[[], object], timeout: float, what: str, step: float = 0.02):
-    """Poll until cond() is truthy; returns (value, seconds taken)."""
+    """conftest's wait_for, polling faster, also saying how long it took: (value, seconds)."""
     t0 = time.monotonic()
-    last = None
-    while time.monotonic() - t0 < timeout:
-        last = cond()
-        if last:
-            return last, time.monotonic() - t0
-        time.sleep(step)
-    raise AssertionError(f"{what}: not within {timeout}s (last: {last!r})")
+    return wait_until(cond, timeout, what, step), time.monotonic() - t0
 
 
 @pytest.fixture(scope="module")

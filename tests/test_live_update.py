@@ -13,6 +13,7 @@ import time
 import pytest
 
 from .conftest import require_corpus, wait_for
+from .conftest import save_notebook as save
 
 EULER = "norvig__pytudes__ipynb_Euler-Opus.ipynb"
 LIVE = "window.jupyterspot && window.jupyterspot.connection.status.state === 'live'"
@@ -25,13 +26,6 @@ REL = """id => {
   const r = e.getBoundingClientRect(), q = c.getBoundingClientRect();
   return [r.left - q.left, r.top - q.top, r.width, r.height];
 }"""
-
-
-def save(path, nb: dict) -> None:
-    """Save like Jupyter does: a temporary file renamed over the notebook."""
-    tmp = path.with_name(f".~{path.name}")
-    tmp.write_text(json.dumps(nb, indent=1))
-    tmp.replace(path)
 
 
 def stdout(text: str) -> dict:

@@ -18,7 +18,7 @@ import pytest
 
 import jupyterspot_magic
 
-from .conftest import DEMO, free_port
+from .conftest import DEMO, free_port, wait_names
 from .processes import end_process
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
@@ -92,17 +92,6 @@ def nginx(tmp_path: Path) -> Iterator[tuple[int, int]]:
         assert "[emerg]" not in errors, errors
 
 
-def wait_names(page, expected: set[str], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    text = ""
-    while time.monotonic() < deadline:
-        text = page.locator('[data-testid="participants"]').inner_text()
-        if {n for n in ("Alice", "Bob") if n in text} == expected:
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"participants never became {expected}: {text!r}")
-
-
 def test_two_pages_meet_through_nginx_under_a_path_prefix(nginx, browser, tmp_path, monkeypatch):
     port, upstream = nginx
     monkeypatch.setenv("JUPYTERSPOT_CACHE_DIR", str(tmp_path / "cache"))
@@ -127,7 +116,7 @@ def test_two_pages_meet_through_nginx_under_a_path_prefix(nginx, browser, tmp_pa
         alice.goto(share.url + "&name=Alice")
         bob.goto(share.host_url + "&name=Bob")  # the presenter link goes through nginx too
         for page in (alice, bob):
-            wait_names(page, {"Alice", "Bob"})
+            wait_names(page, {"Alice", "Bob"}, timeout=10)
             ws = page.evaluate("window.jupyterspot.provider.ws.url")
             assert ws.startswith(f"ws://127.0.0.1:{port}{PREFIX}/ws/{share.room}/"), ws
         # The viewer's own files came through the prefix as well (relative URLs).
@@ -144,7 +133,7 @@ def test_two_pages_meet_through_nginx_under_a_path_prefix(nginx, browser, tmp_pa
             names = {p["name"] for p in share.participants}
         assert names == {"Alice", "Bob"}
         bob.close()
-        wait_names(alice, {"Alice"})
+        wait_names(alice, {"Alice"}, timeout=10)
         context.close()
     finally:
         share.stop()

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from .conftest import DEMO, DESKTOP, PHONE, REPO
+from .conftest import DEMO, DESKTOP, PHONE, REPO, wait_names
 from .kernel import Kernel
 
 SAMPLER = """
@@ -34,17 +34,6 @@ def kernel():
 def names(page) -> list[str]:
     items = page.locator('[data-testid="participants"] [data-client-id]')
     return sorted(items.evaluate_all("els => els.map(e => e.dataset.name || e.textContent)"))
-
-
-def wait_names(page, expected: set[str], timeout: float = 5.0) -> float:
-    t0 = time.monotonic()
-    while time.monotonic() - t0 < timeout:
-        text = page.locator('[data-testid="participants"]').inner_text()
-        present = {n for n in ("Alice", "Bob") if n in text}
-        if present == expected:
-            return time.monotonic() - t0
-        time.sleep(0.05)
-    raise AssertionError(f"participants never became {expected}: {text!r}")
 
 
 def test_share_two_pages_presence_while_kernel_busy(kernel, browser):
