@@ -49,7 +49,7 @@ export function penPoints(n, d = 3, rnd = Math.random) {
   return out
 }
 
-/** The stored fields of a pen stroke (tools.ts base() + fields()). */
+/** The stored fields of a pen stroke (js/viewer/board/shapes.ts encodeShape). */
 export function penFields({ k = 0, points, d = 3, c = PALETTE[0], s = 4, by = 'bench', at = Date.now(), x, y }) {
   const ci = k % DEMO_CELLS.length
   return {

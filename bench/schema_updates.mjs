@@ -1,5 +1,5 @@
 // Updates for bench/schema_check.py, made by the real yjs the way the viewer makes them
-// (bench/board_writes.mjs = js/viewer/board/shapes.ts + tools.ts):
+// (bench/board_writes.mjs = js/viewer/board/shapes.ts encodeShape):
 // - OUT/gestures.bin: STROKES pen gestures by 10 clients in turn; each is the update that adds
 //   the shape (its map and fields, first point), three growing writes of `pts` (16, 32, 48
 //   points: the viewer writes them at most every 50 ms while drawing) and the release write
