@@ -50,7 +50,7 @@ def share(path: str | Path | None = None, *, user_ns: dict | None = None, **opti
         prepared = lifecycle.prepare(path, wanted, user_ns)
         previous = _current
         if previous is not None and lifecycle.same_share(previous, prepared, wanted):
-            previous.reshare(prepared.rendered, fresh=wanted.fresh, timings=prepared.timings())
+            previous.reshare(prepared.rendered, fresh=wanted.fresh, timings=prepared.timings)
             return previous
         if previous is not None:
             # Keep the server: the new share reuses it, so the old link answers 404, not

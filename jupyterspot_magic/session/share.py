@@ -128,7 +128,7 @@ class Share:
         return f"[{host}]" if ":" in host else host
 
     def info(self) -> dict[str, str]:
-        """The CLI's --json contract (docs/protocol.md)."""
+        """The CLI's --json line, as README.md documents it."""
         return {
             "url": self.url,
             "host_url": self.host_url,
@@ -268,13 +268,14 @@ class Share:
         self.server.call(update_content, self.shared, rendered)
 
     def reshare(
-        self, rendered: RenderedNotebook, *, fresh: bool, timings: dict[str, float]
+        self, rendered: RenderedNotebook, *, fresh: bool, timings: Callable[[], dict[str, float]]
     ) -> None:
-        """The same notebook shared again: its new content; `fresh`: a clean board too."""
+        """The same notebook shared again: its new content; `fresh`: a clean board too.
+        `timings()` measures the whole share-again, once it is done."""
         self.refresh(rendered)
         if fresh:
             self.clear()
-        self.timings = timings
+        self.timings = timings()
 
     def update(self) -> bool:
         """Publish the notebook's current content now (saved file; Colab: live contents)."""
