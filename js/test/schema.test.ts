@@ -70,6 +70,15 @@ test("the kinds of the contract are the viewer's kinds", () => {
   }
 });
 
+test("a creation time reads as written, so newer shapes stack on top", () => {
+  // `at` is ms since the epoch (~1.7e12): a clamp to the coordinate range (1e6) once made every
+  // shape read as equally old, and stacking and hit testing fell back to insertion order.
+  const older = roundTrip({ t: "rect", at: 1_764_000_000_000 }, "a");
+  const newer = roundTrip({ t: "rect", at: 1_764_000_000_001 }, "b");
+  assert.equal(older?.at, 1_764_000_000_000);
+  assert.ok((newer?.at ?? 0) > (older?.at ?? 0));
+});
+
 test("every read default is itself a value the server accepts", () => {
   for (const [name, f] of Object.entries(FIELDS)) {
     if (f.read?.default !== undefined) assert.ok(valid(name, f.read.default), name);
