@@ -8,6 +8,7 @@ import asyncio
 import itertools
 import json
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -21,8 +22,11 @@ GUEST_A, GUEST_B, HOST = 101, 202, 303
 
 
 def run(scenario: Callable[[], Awaitable[None]]) -> None:
-    """Rooms and the lead live on an event loop (the server thread's); here, a fresh one."""
-    asyncio.run(scenario())
+    """Rooms and the lead live on an event loop (the server thread's); here, a fresh one on its
+    own thread: in a full run the browser tests' Playwright (sync API) keeps a loop running on
+    the main thread, where asyncio.run refuses to start another."""
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, scenario()).result()
 
 
 async def settle() -> None:
