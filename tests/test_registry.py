@@ -68,3 +68,23 @@ def test_a_share_that_stops_itself_leaves_the_registry(nb) -> None:
     assert registry.current() is None
     assert registry._server is None  # nothing else used the server: it stopped too
     assert registry.stop() is False
+
+
+def test_showing_a_share_again_follows_it_with_the_newest_widget_only(nb, tmp_path) -> None:
+    """A re-share of the same notebook shows a new widget and plain link: only the newest ones
+    follow the share (the old ones, still alive in old outputs, would each be sent every people
+    change from the server thread, and kept alive by the share)."""
+    from jupyterspot_magic.frontends import display
+    from jupyterspot_magic.frontends.widget import make_widget, widget_of
+    from jupyterspot_magic.session.events import LinkChanged, PeopleChanged
+
+    s = registry.share(nb, tunnel="none", store=tmp_path / "w.sqlite")
+    widgets = [make_widget(s) for _ in range(5)]
+    for _ in range(5):
+        display.show_link(s)  # outside a notebook display() prints; the handle still follows
+    listeners = s.events._listeners  # noqa: SLF001 (the count is what this test is about)
+    assert len(listeners[PeopleChanged]) == 1
+    assert len(listeners[LinkChanged]) == 2  # the newest widget and the newest plain link
+    assert widget_of(s) is widgets[-1]
+    s.rotate()
+    assert widgets[-1].url == s.url and widgets[0].url != s.url

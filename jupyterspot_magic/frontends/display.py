@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import html
 import weakref
+from collections.abc import Callable
 
 from ..session.events import LinkChanged
 from ..session.participants import printable
@@ -81,9 +82,14 @@ def show_link(share: Share) -> None:
         with contextlib.suppress(Exception):  # the output may be gone; the widget shows the link
             handle.update(HTML(link_html(share)), metadata=OUTPUT_MARK)
 
-    share.events.on(LinkChanged, follow)
+    # Only the newest plain link follows the share (a re-share displays a new one).
+    previous = _following.pop(share, None)
+    if previous is not None:
+        previous()
+    _following[share] = share.events.on(LinkChanged, follow)
 
 
+_following: weakref.WeakKeyDictionary[Share, Callable[[], None]] = weakref.WeakKeyDictionary()
 _printing: weakref.WeakSet[Share] = weakref.WeakSet()
 
 

@@ -188,6 +188,11 @@ COMMANDS: dict[str, Callable[[Share, dict], Answer]] = {"stop": stop_command, "l
 # --- a widget following a share -----------------------------------------------------------
 
 _widgets: weakref.WeakKeyDictionary[Share, ShareWidget] = weakref.WeakKeyDictionary()
+# The last widget's subscriptions, dropped when another widget connects: a re-share shows a new
+# widget, and the old ones (still alive in old outputs) must not be sent every change too.
+_subscriptions: weakref.WeakKeyDictionary[Share, list[Callable[[], None]]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def widget_of(share: Share) -> ShareWidget | None:
@@ -221,11 +226,15 @@ def connect(widget: ShareWidget, share: Share) -> None:
         widget.message = f"{stopped.problem} {STOPPED}" if stopped.problem else STOPPED
 
     # Subscribed first, then the current state: a change in between is not lost.
-    share.events.on(LinkChanged, on_link)
-    share.events.on(LeadChanged, on_lead)
-    share.events.on(StatusMessage, on_message)
-    share.events.on(PeopleChanged, on_people)
-    share.events.on(Stopped, on_stopped)
+    for unsubscribe in _subscriptions.pop(share, []):
+        unsubscribe()
+    _subscriptions[share] = [
+        share.events.on(LinkChanged, on_link),
+        share.events.on(LeadChanged, on_lead),
+        share.events.on(StatusMessage, on_message),
+        share.events.on(PeopleChanged, on_people),
+        share.events.on(Stopped, on_stopped),
+    ]
     leader = share.leader
     with widget.hold_sync():
         widget.leader = leader["client_id"] if leader else None
