@@ -232,6 +232,10 @@ class ServerThread:
         try:
             return future.result(timeout)
         except concurrent.futures.TimeoutError:
+            # Since Python 3.11 this is the built-in TimeoutError, which `fn` itself may raise:
+            # that one is fn's answer and propagates as it is; only no answer is a timeout.
+            if future.done():
+                raise
             raise ServerTimeout(f"The share server did not answer within {timeout:g} s") from None
 
     def call_soon(self, fn: Callable[[], Any]) -> None:

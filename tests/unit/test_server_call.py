@@ -57,3 +57,15 @@ def test_call_later_from_another_thread(server: ServerThread) -> None:
     server.call_later(0.05, mark)
     assert ran.wait(2) and time.monotonic() - t0 >= 0.04  # the loop may fire a tick early
     assert where == ["jupyterspot-server"]
+
+
+def test_a_timeout_error_raised_by_fn_is_fns_own(server: ServerThread) -> None:
+    """Since Python 3.11 concurrent.futures.TimeoutError is the built-in one: an fn that raises
+    it (a store that timed out) must not be reported as the server not answering."""
+
+    def store_timed_out() -> None:
+        raise TimeoutError("the store did not answer")
+
+    with pytest.raises(TimeoutError, match="the store did not answer") as caught:
+        server.call(store_timed_out)
+    assert not isinstance(caught.value, ServerTimeout)
