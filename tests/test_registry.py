@@ -88,3 +88,19 @@ def test_showing_a_share_again_follows_it_with_the_newest_widget_only(nb, tmp_pa
     assert widget_of(s) is widgets[-1]
     s.rotate()
     assert widgets[-1].url == s.url and widgets[0].url != s.url
+
+
+def test_a_share_that_fails_to_stop_stays_current(nb, tmp_path, monkeypatch) -> None:
+    """Replacing a share whose stop() fails (a server that no longer answers) must not forget
+    it: it is still running, and `%jupyterspot stop` / `status` must still reach it."""
+    first = registry.share(nb, tunnel="none", store=tmp_path / "a.sqlite")
+
+    def broken_stop(**_kw) -> None:
+        raise TimeoutError("the share server did not answer")
+
+    monkeypatch.setattr(first, "stop", broken_stop)
+    with pytest.raises(TimeoutError):
+        registry.share(nb, tunnel="none", store=tmp_path / "b.sqlite")
+    assert registry.current() is first
+    monkeypatch.undo()
+    assert registry.stop() and first.status == "stopped"

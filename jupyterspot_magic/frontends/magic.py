@@ -104,7 +104,7 @@ def run_host_action(action: str, arg: str | None) -> None:
                 f"jupyterspot: view-only {arg}: "
                 + ("only the host can draw." if arg == "on" else "everyone can draw.")
             )
-    except LookupError as e:
+    except (LookupError, ServeError) as e:  # nobody by that name; the server is gone
         raise UsageError(str(e)) from None
 
 

@@ -56,7 +56,11 @@ def share(path: str | Path | None = None, *, user_ns: dict | None = None, **opti
             # Keep the server: the new share reuses it, so the old link answers 404, not
             # "connection refused", and no restart is paid.
             _current = None
-            previous.stop()
+            try:
+                previous.stop()
+            except BaseException:
+                _current = previous  # not stopped: it stays reachable (status, stop, kick)
+                raise
         server = _ensure_server(wanted.host, wanted.port)
         try:
             result = lifecycle.start(prepared, wanted, server)
