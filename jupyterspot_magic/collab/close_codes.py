@@ -10,9 +10,10 @@ so a reader (and ruff) sees every name; `CLOSE_CODES` keeps them equal to the JS
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
-CONTRACT = Path(__file__).resolve().parent.parent / "contracts" / "close_codes.json"
+from ..base.paths import CONTRACTS_DIR
+
+CONTRACT = CONTRACTS_DIR / "close_codes.json"
 RETRY_POLICIES = ("never", "slow", "backoff")
 
 CLOSE_CODES: dict[str, dict] = json.loads(CONTRACT.read_text(encoding="utf-8"))

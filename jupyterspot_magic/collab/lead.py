@@ -148,25 +148,6 @@ class Lead:
         # announced last in the room's dict order.
         return hosts[-1]
 
-    def resolve(self, who: int | str) -> int:
-        """A client id from an id or a (case-insensitive) name; LeadError when unknown/ambiguous."""
-        people = self.present()
-        if isinstance(who, int) and not isinstance(who, bool):
-            if who in people:
-                return who
-            raise LeadError(f"no participant with client id {who}")
-        name = str(who).strip().casefold()
-        matches = [
-            cid
-            for cid, (st, _role) in people.items()
-            if str((st.get("user") or {}).get("name", "")).strip().casefold() == name
-        ]
-        if len(matches) == 1:
-            return matches[0]
-        if not matches:
-            raise LeadError(f"nobody called {who!r} is here")
-        raise LeadError(f"{len(matches)} participants are called {who!r}: pass a client id")
-
     def request(self, client_id: int, role: str, op: str, to: Any = None) -> bool:
         """Apply one participant's request according to the policy; True when it changed things
         (LeadError when `take` comes from a client id that is not present)."""

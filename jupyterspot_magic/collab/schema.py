@@ -33,9 +33,9 @@ import re
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
+from ..base.paths import CONTRACTS_DIR
 from .codec import (
     ANY,
     BINARY,
@@ -105,7 +105,7 @@ def _points(max_bytes: int) -> Check:
 
 # The board's shapes are defined once, in contracts/shape.json, which the viewer reads too
 # (js/viewer/board): each field's type and bounds there become the check here.
-SHAPE_CONTRACT = Path(__file__).resolve().parent.parent / "contracts" / "shape.json"
+SHAPE_CONTRACT = CONTRACTS_DIR / "shape.json"
 SHAPE: dict[str, Any] = json.loads(SHAPE_CONTRACT.read_text(encoding="utf-8"))
 MAX_POINT_BYTES: int = SHAPE["maxPointBytes"]  # shapes.ts MAX_POINTS x,y,pressure Float32
 COORD = 1e7  # reference px, for awareness anchors (as the shapes' x, y); the viewer clamps to 1e6
