@@ -169,6 +169,42 @@ class _Checker(ast.NodeVisitor):
             self.report(node, f"uses private {owner}.{node.attr}")
         self.generic_visit(node)
 
+    def visit_Call(self, node: ast.Call) -> None:
+        """Imports spelled as calls: `importlib.import_module("pkg.x")`, `__import__("pkg.x")`
+        (checked like an import; a name that is not a literal cannot be checked, so it is
+        reported), and `getattr(mod, "_x")` on a module of the package (a private name)."""
+        func = node.func
+        name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+        first = node.args[0] if node.args else None
+        literal = first.value if isinstance(first, ast.Constant) else None
+        if name in ("import_module", "__import__") and first is not None:
+            if not isinstance(literal, str):
+                self.report(node, f"{name}() of a computed name: the layers cannot be checked")
+            elif self.in_package(literal):
+                self.check_target(node, literal)
+        if name == "getattr" and len(node.args) >= 2:
+            owner = self.dotted(node.args[0])
+            attr = node.args[1].value if isinstance(node.args[1], ast.Constant) else None
+            if owner in self.modules and owner != self.module.name:
+                if not isinstance(attr, str):
+                    self.report(node, f"getattr on {owner} with a computed name")
+                elif attr.startswith("_") and not attr.endswith("__"):
+                    self.report(node, f"uses private {owner}.{attr}")
+        self.generic_visit(node)
+
+    def visit_Subscript(self, node: ast.Subscript) -> None:
+        """`sys.modules["pkg.x"]` reaches a module as an import would."""
+        value, key = node.value, node.slice
+        if (
+            isinstance(value, ast.Attribute)
+            and value.attr == "modules"
+            and isinstance(key, ast.Constant)
+            and isinstance(key.value, str)
+            and self.in_package(key.value)
+        ):
+            self.check_target(node, key.value)
+        self.generic_visit(node)
+
 
 def check(package_dir: Path, shown_from: Path | None = None) -> list[str]:
     """Every violation under package_dir as `file:line: what`."""
@@ -230,6 +266,14 @@ def test_the_check_reports_what_it_forbids(tmp_path: Path) -> None:
             "frontends/__init__.py": "",
             "frontends/cli.py": "from jupyterspot_magic.server import app\nfrom .. import base\n",
             "loose.py": "",  # a module in no layer
+            "base/dyn.py": (
+                "import importlib, sys\n"
+                "importlib.import_module('jupyterspot_magic.session.share')\n"  # upward
+                "__import__(NAME)\n"  # computed: cannot be checked
+                "sys.modules['jupyterspot_magic.frontends.cli']\n"  # upward
+            ),
+            "persist/__init__.py": "",
+            "persist/keep.py": "from ..base import text\ngetattr(text, '_helper')\n",
         },
     )
     problems = check(pkg)
@@ -240,6 +284,10 @@ def test_the_check_reports_what_it_forbids(tmp_path: Path) -> None:
         "jupyterspot_magic/server/app.py:5": "uses private jupyterspot_magic.content.render._read",
         "jupyterspot_magic/server/__init__.py:1": "imports private _shared",
         "jupyterspot_magic/loose.py:1": "jupyterspot_magic.loose is in no layer package",
+        "jupyterspot_magic/base/dyn.py:2": "base (rank 0) imports jupyterspot_magic.session",
+        "jupyterspot_magic/base/dyn.py:3": "__import__() of a computed name",
+        "jupyterspot_magic/base/dyn.py:4": "base (rank 0) imports jupyterspot_magic.frontends",
+        "jupyterspot_magic/persist/keep.py:2": "uses private jupyterspot_magic.base.text._helper",
     }
     for where, what in expected.items():
         assert any(p.startswith(where) and what in p for p in problems), (where, what, problems)
