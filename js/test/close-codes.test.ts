@@ -6,7 +6,7 @@ import contract from "../../jupyterspot_magic/contracts/close_codes.json";
 import { CLOSE_CODES, CLOSE_DETAIL, closeCodeOf, retryAfter, SHARE_STOPPED } from "../viewer/close-codes";
 
 test("the retry policy is the one the viewer had before the contract existed", () => {
-  // As tests/unit/test_contracts.py pins it on the Python side.
+  // Stop on a dead link or a removal, retry slowly when stopped or full, else with backoff.
   const policy = Object.fromEntries(
     [1001, 1013, 4400, 4401, 4403, 4404, 4408, 4409, 4413, 4429].map((c) => [c, retryAfter(c)]),
   );

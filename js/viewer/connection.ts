@@ -5,7 +5,7 @@
 import * as Y from "yjs";
 import { WebsocketProvider } from "y-websocket";
 import type { Awareness } from "y-protocols/awareness";
-import { CLOSE_DETAIL, closeCodeOf, SHARE_STOPPED } from "./close-codes";
+import { CLOSE_DETAIL, closeCodeOf, retryAfter, SHARE_STOPPED } from "./close-codes";
 
 export type ConnectionState = "connecting" | "live" | "reconnecting" | "invalid" | "stopped";
 
@@ -85,16 +85,17 @@ export class Connection {
   }
 
   private onClose(provider: WebsocketProvider, event: CloseEvent | null): void {
-    const close = closeCodeOf(event?.code ?? 0);
-    if (close?.retry === "never") {
+    const code = event?.code ?? 0;
+    const close = closeCodeOf(code);
+    if (close) this.detail = CLOSE_DETAIL[close.name] ?? this.detail;
+    const retry = retryAfter(code);
+    if (retry === "never") {
       // The link is dead (or we were removed): retrying would only hammer the server.
       this.invalid = true;
-      this.detail = CLOSE_DETAIL[close.name] ?? this.detail;
       for (const p of [this.board, this.control]) p.shouldConnect = false;
       queueMicrotask(() => this.stop());
-    } else if (close?.retry === "slow") {
-      if (close.name === SHARE_STOPPED) this.stopped = true;
-      this.detail = CLOSE_DETAIL[close.name] ?? this.detail;
+    } else if (retry === "slow") {
+      if (close?.name === SHARE_STOPPED) this.stopped = true;
       this.slowDown();
     } else if (close) {
       console.warn(`jupyterspot: ${provider.roomname} closed the connection: ${close.meaning}`);

@@ -34,10 +34,3 @@ CLOSE_ROOM_FULL = _code("room_full")  # 4409
 CLOSE_TOO_LARGE = _code("too_large")  # 4413
 CLOSE_TOO_MANY = _code("too_many")  # 4429
 
-
-def retry_policy(code: int) -> str:
-    """How the viewer reacts to `code`: "never", "slow" or "backoff" (unknown codes: backoff)."""
-    for entry in CLOSE_CODES.values():
-        if entry["code"] == code:
-            return entry["retry"]
-    return "backoff"

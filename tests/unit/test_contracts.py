@@ -64,25 +64,6 @@ def test_python_constants_equal_the_json() -> None:
     assert constants == {name: entry["code"] for name, entry in close_codes.CLOSE_CODES.items()}
 
 
-def test_viewer_retry_policy_as_before() -> None:
-    """What js/viewer/connection.ts did before the JSON existed: stop on a dead link or a
-    removal, retry slowly when stopped or full, reconnect with backoff otherwise."""
-    policy = {code: close_codes.retry_policy(code) for code in (1001, 1013, 4400, 4401, 4403)}
-    policy |= {code: close_codes.retry_policy(code) for code in (4404, 4408, 4409, 4413, 4429)}
-    assert policy == {
-        1001: "slow",
-        1013: "backoff",
-        4400: "backoff",
-        4401: "never",
-        4403: "never",
-        4404: "never",
-        4408: "backoff",
-        4409: "slow",
-        4413: "backoff",
-        4429: "backoff",
-    }
-
-
 def test_protocol_md_table_equals_the_json() -> None:
     found = TABLE.search(PROTOCOL.read_text(encoding="utf-8"))
     assert found, "docs/protocol.md lost its <!-- close-codes --> markers"
