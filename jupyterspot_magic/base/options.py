@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-# How others reach the page (tunnel/choose.py opens them; its PROVIDERS must equal this).
+# How others reach the page (tunnel/choose.py opens them: its PROVIDERS are these).
 TUNNELS = ("auto", "none", "ngrok", "cloudflared")
 
 

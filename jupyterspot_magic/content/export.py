@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..base.page_config import config_block, page_config
-from ..base.paths import STATIC_DIR
+from ..base.paths import PACKAGE_DIR, STATIC_DIR
 from ..base.text import redact
 
 if TYPE_CHECKING:
@@ -233,7 +233,7 @@ def _worker() -> None:
 
 def _in_child(job: Job) -> bytes | None:
     """Build in a child process; None when no child can run here (then build in-process)."""
-    package_parent = str(Path(__file__).resolve().parents[2])
+    package_parent = str(PACKAGE_DIR.parent)
     try:
         proc = subprocess.run(
             [sys.executable, "-c", _WORKER_CODE, package_parent],

@@ -47,6 +47,11 @@ class Located:
     route: str  # "path" | "colab" | "vscode" | "jpy_session_name" | "sessions_api"
     note: str | None  # a caution for the user, e.g. the file is older than the last execution
 
+    @property
+    def source(self) -> dict | Path:
+        """What to render: the live contents when there are any, else the file."""
+        return self.contents if self.contents is not None else self.path  # type: ignore[return-value]
+
 
 def locate(path: str | os.PathLike | None = None, *, user_ns: dict | None = None) -> Located:
     """Find the notebook to share: ``path`` if given, else the one this kernel runs."""

@@ -49,6 +49,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..base.paths import PACKAGE_DIR
 from ..base.text import one_line, plural
 
 if TYPE_CHECKING:
@@ -77,7 +78,7 @@ CONFIG_PLACEHOLDER = "<!--jupyterspot-config-->"
 # Bump when the page changes in a way the cache key would not see (2: MathJax on cells only)
 RENDERER_VERSION = "2"
 CACHE_ENV = "JUPYTERSPOT_CACHE_DIR"
-TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+TEMPLATES_DIR = PACKAGE_DIR / "templates"
 TEMPLATE_NAME = "jupyterspot"
 
 PLOTLY_MIME = "application/vnd.plotly.v1+json"

@@ -45,10 +45,9 @@ def main(argv: list[str] | None = None) -> int:
     display.print_link_changes(result)
     while not stop.wait(0.5):
         pass
-    result.stop()
-    keeper = result.board_keeper
-    if keeper is not None and keeper.stop_message:  # the last write failed: say where it went
-        print(f"jupyterspot: {keeper.stop_message}", file=sys.stderr, flush=True)
+    problem = result.stop()
+    if problem:  # the last write failed: say where it went
+        print(f"jupyterspot: {problem}", file=sys.stderr, flush=True)
         return 1
     return 0
 

@@ -26,6 +26,7 @@ import segno
 import traitlets
 from anywidget.experimental import command
 
+from ..base.paths import STATIC_DIR
 from ..session.events import LeadChanged, LinkChanged, PeopleChanged, StatusMessage, Stopped
 from ..session.share import Share
 
@@ -33,7 +34,7 @@ __all__ = ["WIDGET_JS", "ShareWidget", "WidgetBundleMissing", "connect", "widget
 
 log = logging.getLogger(__name__)
 
-WIDGET_JS = Path(__file__).resolve().parent.parent / "static" / "widget.js"
+WIDGET_JS = STATIC_DIR / "widget.js"
 
 STOPPED = "Sharing stopped. Run %jupyterspot share to share again."
 

@@ -57,7 +57,7 @@ def prepare(path: str | Path | None, options: ShareOptions, user_ns: dict | None
     located = locate(path, user_ns=user_ns)
     t_located = time.perf_counter()
     title = located.path.stem if located.path else None
-    source = located.contents if located.contents is not None else located.path
+    source = located.source
     rendered = render(source, title=title)
     return Prepared(located, rendered, tunnel, (t0, t_located, time.perf_counter()))
 

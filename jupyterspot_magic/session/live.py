@@ -47,7 +47,7 @@ class LiveUpdater:
         if self.located.path is None:
             self.located = locate(None)  # Colab: the live contents, asked for again
         located = self.located
-        return located.contents if located.contents is not None else located.path
+        return located.source
 
     def adopt(self, rendered: R.RenderedNotebook) -> None:
         """A page rendered elsewhere (a full share again): learn its cells in the background."""
@@ -55,7 +55,7 @@ class LiveUpdater:
         if snap is not None and snap.version == rendered.content_hash:
             return
         located = self.located
-        source = located.contents if located.contents is not None else located.path
+        source = located.source
         threading.Thread(
             target=self.content.seed, args=(source, rendered), daemon=True, name="jupyterspot-seed"
         ).start()

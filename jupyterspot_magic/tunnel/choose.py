@@ -5,12 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..base.options import TUNNELS
 from .base import Tunnel, TunnelError
 from .cloudflared import CloudflaredTunnel, cloudflared_binary
 from .direct import NoTunnel, PublicUrl
 from .ngrok import NgrokTunnel, ngrok_token
 
-PROVIDERS = ("auto", "none", "ngrok", "cloudflared")
+PROVIDERS = TUNNELS  # the --tunnel choices (base/options.py)
 
 
 @dataclass

@@ -13,7 +13,6 @@ from jupyterspot_magic.base import options
 from jupyterspot_magic.base.options import ShareOptions
 from jupyterspot_magic.frontends.cli import parser as cli_parser
 from jupyterspot_magic.frontends.magic import JupyterSpotMagics
-from jupyterspot_magic.tunnel import PROVIDERS
 
 DEFAULTS = {
     "tunnel": "auto",
@@ -55,10 +54,6 @@ def test_unknown_tunnel_is_refused_by_both_parsers() -> None:
         cli_parser().parse_args(["share", "nb.ipynb", "--tunnel", "carrier-pigeon"])
     with pytest.raises(Exception, match="invalid choice"):
         magic_args("share nb.ipynb --tunnel carrier-pigeon")
-
-
-def test_tunnel_choices_are_the_providers() -> None:
-    assert options.TUNNELS == PROVIDERS
 
 
 def test_python_api_signature_lists_every_option() -> None:
