@@ -28,7 +28,7 @@ interface KeyContract {
 }
 
 /** The page-config keys and their types, as the server writes them. */
-export const CONFIG_KEYS: Readonly<Record<string, KeyContract>> = contract;
+const CONFIG_KEYS: Readonly<Record<string, KeyContract>> = contract;
 
 const DEFAULTS: PageConfig = {
   room: "",

@@ -2,7 +2,7 @@
 // (a string argument becomes a text node), never as HTML. Nothing here runs at import time, so
 // modules that use these stay importable without a browser (the unit tests).
 
-export const SVG_NS = "http://www.w3.org/2000/svg";
+const SVG_NS = "http://www.w3.org/2000/svg";
 
 type Child = Node | string;
 

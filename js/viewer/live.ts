@@ -5,6 +5,7 @@
 
 import type * as Y from "yjs";
 import type { Board } from "./board";
+import { ROOT } from "./board/schema";
 import { readToken } from "./config";
 import { Detached } from "./detached";
 import { h } from "./dom";
@@ -53,7 +54,7 @@ export class Live {
     this.control = o.controlDoc.getMap("control");
     this.control.observe(() => void this.check());
     const { board } = o;
-    new Detached(o.boardDoc.getMap("shapes"), o.layout, (id) => {
+    new Detached(o.boardDoc.getMap(ROOT), o.layout, (id) => {
       const box = board.renderer.boxOf(id);
       if (box) window.scrollTo({ top: board.space.toClient(0, box.y0).y + window.scrollY - 80 });
     });

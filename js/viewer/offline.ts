@@ -3,6 +3,7 @@
 
 import * as Y from "yjs";
 import { Renderer } from "./board/render";
+import { ROOT } from "./board/schema";
 import { readShape } from "./board/shapes";
 import { Space } from "./board/space";
 import type { PageConfig } from "./config";
@@ -26,7 +27,7 @@ export function startOffline(config: PageConfig, root: HTMLElement, snapshot: HT
   const space = new Space(layout, root);
   const renderer = new Renderer(space, root);
   renderer.margin = 1e6; // every shape in the DOM: a file is read, printed, searched
-  const shapes = doc.getMap("shapes");
+  const shapes = doc.getMap(ROOT);
   shapes.forEach((m, id) => renderer.update(id, readShape(id, m)));
   const draw = (): void => {
     if (!renderer.layer.isConnected) root.appendChild(renderer.layer);

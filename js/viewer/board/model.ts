@@ -3,6 +3,7 @@
 
 import * as Y from "yjs";
 import { encodePoints } from "./points";
+import { ROOT } from "./schema";
 import { newShapeMap, readShape, type Shape, type ShapeFields } from "./shapes";
 
 export class BoardModel {
@@ -12,7 +13,7 @@ export class BoardModel {
   readonly undo: Y.UndoManager;
 
   constructor(readonly doc: Y.Doc) {
-    this.shapes = doc.getMap("shapes");
+    this.shapes = doc.getMap(ROOT);
     this.undo = new Y.UndoManager(this.shapes, {
       trackedOrigins: new Set([this.origin]),
       // One undo step per gesture: every gesture starts with `begin()`, nothing merges by time.

@@ -37,7 +37,6 @@ export class Renderer {
   /** Grow the culling window by this many viewport heights each way. */
   margin = 1;
   editing: string | null = null;
-  orphanCount = 0;
 
   constructor(
     private readonly space: Space,
@@ -185,12 +184,7 @@ export class Renderer {
   relayout(): void {
     this.svg.setAttribute("width", String(this.space.width));
     this.svg.setAttribute("height", String(this.space.height));
-    let orphans = 0;
-    for (const v of this.views.values()) {
-      this.place(v);
-      if (!this.space.hasCell(v.shape.cell)) orphans++;
-    }
-    this.orphanCount = orphans;
+    for (const v of this.views.values()) this.place(v);
     this.cull();
   }
 

@@ -49,7 +49,6 @@ export const KINDS: Readonly<Record<ShapeType, KindRule>> = contract.kinds;
 export const SHAPE_TYPES = FIELDS.t.values as readonly ShapeType[];
 export const ROOT = contract.root;
 export const SHAPE_ID = new RegExp(contract.id);
-export const MAX_SHAPES = contract.maxShapes;
 export const MAX_POINT_BYTES = contract.maxPointBytes;
 /** What the text of a text shape or note may hold. */
 export const MAX_TEXT = FIELDS.text.max as number;

@@ -29,7 +29,6 @@ import {
   type LeadEffect,
   type LeadEvent,
   type LeadOp,
-  type LeadPolicy,
   type LeadState,
 } from "./state";
 import { UserScroll } from "./user-scroll";
@@ -114,18 +113,6 @@ export class Follow {
   }
 
   // -- public API (also the debug handle window.jupyterspot.follow) --
-
-  get leader(): number | null {
-    return this.lead.leader;
-  }
-
-  get policy(): LeadPolicy {
-    return this.lead.policy;
-  }
-
-  get paused(): boolean {
-    return this.lead.paused;
-  }
 
   state(): FollowState {
     return publicState(this.lead);

@@ -21,11 +21,10 @@ export const arrow: ShapeKind = {
   // The head reaches past the line's end.
   box: (s) => frameBox(s, s.s / 2 + s.s * 2),
   distance: (s, px, py) => Math.max(0, segDist(px, py, 0, 0, s.w, s.h) - s.s / 2),
-  create: () => svg("path", { class: "jupyterspot-line" }),
+  create: () => svg("path", { fill: "none", class: "jupyterspot-line" }),
   paint(el, s) {
     el.setAttribute("d", arrowPath(s));
     stroke(el, s);
-    el.setAttribute("fill", "none");
   },
   scale: scaleFrame,
 };

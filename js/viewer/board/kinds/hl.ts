@@ -19,11 +19,10 @@ export const hl: ShapeKind = {
   size: "hl",
   box: pointsBox,
   distance: pointsDistance,
-  create: () => svg("path", { class: "jupyterspot-hl" }),
+  create: () => svg("path", { fill: "none", class: "jupyterspot-hl" }),
   paint(el, s) {
     el.setAttribute("d", polyline(s));
     stroke(el, s);
-    el.setAttribute("fill", "none");
   },
   scale: scalePoints,
 };

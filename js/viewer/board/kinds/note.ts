@@ -6,7 +6,7 @@ import { f1, type ShapeKind } from "./kind";
 import { boxDistance, scaleFrame } from "./sized";
 
 /** Pastel background for a sticky note of ink color `c`. */
-export function noteFill(c: string): string {
+function noteFill(c: string): string {
   const n = parseInt(c.slice(1), 16);
   const mix = (v: number): number => Math.round(v * 0.3 + 255 * 0.7);
   const [r, g, b] = [mix((n >> 16) & 255), mix((n >> 8) & 255), mix(n & 255)];

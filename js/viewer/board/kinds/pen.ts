@@ -20,7 +20,7 @@ function outlinePath(points: number[][]): string {
   return `${d}Z`;
 }
 
-export function penPath(s: Shape, done = true): string {
+function penPath(s: Shape, done = true): string {
   const pts: number[][] = [];
   for (let i = 0; i < s.pts.length; i += s.d) {
     pts.push(s.d === 3 ? [s.pts[i], s.pts[i + 1], s.pts[i + 2]] : [s.pts[i], s.pts[i + 1]]);
