@@ -29,13 +29,8 @@ def new_shared(room: str = "room1") -> SharedNotebook:
     )
 
 
-def on_server(srv: ServerThread, fn: Callable[[], Any]) -> Any:
-    """Run fn on the server thread (where rooms live) and return its result."""
-    return srv.call(fn)
-
-
 def register(srv: ServerThread, shared: SharedNotebook) -> None:
-    on_server(srv, lambda: srv.registry.shares.__setitem__(shared.room, shared))
+    srv.call(lambda: srv.registry.shares.__setitem__(shared.room, shared))
 
 
 def base(srv: ServerThread, room: str = "room1") -> str:
@@ -84,7 +79,7 @@ def unwrap(value: Any) -> Any:
 
 def shapes(shared: SharedNotebook, srv: ServerThread) -> dict:
     """The server's board, with peer.mjs's test shapes shown as the values they carry."""
-    board = on_server(srv, lambda: shared.board.doc.get("shapes", type=Map).to_py())
+    board = srv.call(lambda: shared.board.doc.get("shapes", type=Map).to_py())
     return {key: unwrap(value) for key, value in board.items()}
 
 

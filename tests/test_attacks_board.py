@@ -36,7 +36,7 @@ from jupyterspot_magic.collab.schema import STRUCT_COST
 from . import forge
 from .conftest import wait_for
 from .processes import rss_mb
-from .room_server import base, close_code, on_server, send_until_closed, shapes, valid_shape
+from .room_server import base, close_code, send_until_closed, shapes, valid_shape
 
 
 class Honest:
@@ -214,16 +214,16 @@ def test_row3_a_flood_of_ids_cannot_free_the_presenters_id(server, node_peers):
 
     honest.probe_during(attack)
     assert codes == [CLOSE_TOO_MANY]
-    assert on_server(srv, lambda: host_id not in shared.board.awareness)
+    assert srv.call(lambda: host_id not in shared.board.awareness)
     # the real presenter comes back with the same id and re-announces itself, as the viewer does
     host.send(cmd="online")
     host.send(cmd="awareness", state={"user": {"name": "Presenter", "role": "host"}})
-    wait_for(lambda: host_id in on_server(srv, lambda: dict(shared.board.owners)), 10)
+    wait_for(lambda: host_id in srv.call(lambda: dict(shared.board.owners)), 10)
     honest.forget()
     assert honest.bob.dump()["states"][str(host_id)]["user"]["name"] == "Presenter"
-    owner = on_server(srv, lambda: shared.board.owners[host_id])
+    owner = srv.call(lambda: shared.board.owners[host_id])
     assert owner.role == "host" and owner.pid == "presenter-browser"
-    assert on_server(srv, lambda: len(shared.board.departed)) <= 10_000 + 1
+    assert srv.call(lambda: len(shared.board.departed)) <= 10_000 + 1
     honest.identical_with(srv, shared)
     report("3", honest, rss_mb() - rss0)
 
@@ -248,7 +248,7 @@ def test_row4_tiny_maps_cost_what_they_cost_and_stop_at_the_budget(server, node_
     srv, shared = server
     honest = Honest(srv, node_peers)
     budget = 24 * 1024 * 1024  # a smaller budget than the default keeps the test quick
-    on_server(srv, lambda: setattr(shared.board.limits, "max_cost", budget))
+    srv.call(lambda: setattr(shared.board.limits, "max_cost", budget))
     updates = empty_shape_batches(100, 5_000)  # made before measuring: the attacker's
     sent = {"bytes": 0}  # own document is not the server's memory
     rss0 = rss_mb()
@@ -266,7 +266,7 @@ def test_row4_tiny_maps_cost_what_they_cost_and_stop_at_the_budget(server, node_
     honest.probe_during(attack)
     assert sent["code"] == 4413
     growth = rss_mb() - rss0
-    cost = on_server(srv, lambda: shared.board.cost)
+    cost = srv.call(lambda: shared.board.cost)
     assert cost <= budget
     # stated bound (docs/security.md): a room's memory <= 1.5 x its decoded cost (+16 MB slack
     # for buffers); the attack stopped at the growth burst, well inside the room's budget
@@ -285,7 +285,7 @@ def test_row6_a_board_bigger_than_one_message_still_reaches_newcomers(server, no
         board[f"big{i}"] = valid_shape(t="pen", pts=bytes(240_000), d=3)
     update = doc.get_update()
     assert len(update) > 20 * 1024 * 1024
-    on_server(srv, lambda: shared.board.apply_stored(update))  # as a restored board would be
+    srv.call(lambda: shared.board.apply_stored(update))  # as a restored board would be
     honest = Honest(srv, node_peers)  # both join the 24 MB board: pieces, paced
     rss0 = rss_mb()
     for peer in (honest.alice, honest.bob):
@@ -388,7 +388,7 @@ def test_row2_a_browser_keeps_drawing_after_a_nested_chain_attack(browser, node_
         )
         peer.wait(lambda e: e["event"] == "doc" and "from-page" in e["maps"]["shapes"])
         assert not [e for e in errors if "call stack" in e.lower()], errors
-        keys = set(on_server(s.server, lambda: list(s.shared.board.doc.get("shapes", type=Map))))
+        keys = set(s.server.call(lambda: list(s.shared.board.doc.get("shapes", type=Map))))
         assert keys == {"after-attack", "from-page"}
     finally:
         page.context.close()
@@ -430,7 +430,7 @@ def test_review_a_flood_of_sync_requests_on_a_big_board_is_bounded(server):
     for i in range(40):  # 9.6 MB
         board[f"big{i}"] = valid_shape(t="pen", pts=bytes(240_000), d=3)
     update = doc.get_update()
-    on_server(srv, lambda: shared.board.apply_stored(update))
+    srv.call(lambda: shared.board.apply_stored(update))
     rss0 = rss_mb()
     with connect(f"{base(srv)}/board?token=guest-token", max_size=None) as ws:
         requests = (sync_message(STEP1, b"\x00") for _ in range(60))
@@ -442,16 +442,15 @@ def test_review_a_flood_of_sync_requests_on_a_big_board_is_bounded(server):
     assert srv.running
 
 
-def test_review_a_reconnect_to_a_server_restarted_empty_restores_everything(node_peers):
+def test_review_a_reconnect_to_a_server_restarted_empty_restores_everything(server, node_peers):
     """Found by review: yjs writes clients in descending id order; when the higher id edited the
     lower id's shape, the check refused the reconnect's step 2 forever (5,742 resyncs in 3 s)."""
     from jupyterspot_magic.server.thread import ServerThread
 
-    from .room_server import new_shared, register
+    from .room_server import new_shared
 
-    srv = ServerThread("127.0.0.1", 0).start()
+    srv, _ = server  # stopped below (stopping it again at teardown is harmless)
     port = srv.port
-    register(srv, new_shared())
     one = node_peers(base(srv), "board", "guest-token")
     two = node_peers(base(srv), "board", "guest-token")
     low, high = sorted((one, two), key=lambda p: p.client_id)

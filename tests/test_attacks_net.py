@@ -45,7 +45,7 @@ from jupyterspot_magic.server.shared import GUEST_SLOTS
 
 from .conftest import wait_for
 from .processes import rss_mb
-from .room_server import base, on_server
+from .room_server import base
 
 AWARENESS_STATE = '{"user":{"name":"Ana","color":"#e03131","role":"guest"}}'
 
@@ -234,7 +234,7 @@ def guests_in(srv, shared) -> tuple[int, int]:
         rooms = (shared.board, shared.control)
         return tuple(sum(c.role == "guest" for c in r.connections) for r in rooms)  # type: ignore[return-value]
 
-    return on_server(srv, count)
+    return srv.call(count)
 
 
 def alive(srv) -> None:
@@ -286,7 +286,7 @@ def test_row5_guest_flood_leaves_host_seats_and_refuses_the_excess_with_4409(
     alive(srv)
 
     # The host's remedy: a new guest link; every flooding socket is closed at once.
-    on_server(srv, lambda: shared.rotate("new-guest-token"))
+    srv.call(lambda: shared.rotate("new-guest-token"))
     wait_for(lambda: guests_in(srv, shared) == (0, 0), what="flood closed by rotate")
     assert close_code(flood[0]) == CLOSE_INVALID_TOKEN
     close_all(flood)
@@ -399,7 +399,7 @@ def test_connection_cap_resets_new_sockets_when_nothing_can_be_dropped(server):
     """Past the global cap a socket is reset at accept time, unless an idle one can go."""
     srv, _ = server
     port = srv.port
-    on_server(srv, lambda: setattr(srv.guard, "cap", 12))
+    srv.call(lambda: setattr(srv.guard, "cap", 12))
     with ExitStack() as stack:
         members = [
             stack.enter_context(connect(f"{base(srv)}/board?token=guest-token&pid=m{i}"))
@@ -459,7 +459,7 @@ def test_row4_unfinished_fragmented_messages_hold_a_bounded_pool(server):
                 socks.append(unfinished_message(port, 16 << 20))
             else:
                 socks.append(unfinished_message(port, 15 * (256 << 10), chunk=256 << 10))
-        held = on_server(srv, lambda: srv.guard.partial_pool)
+        held = srv.call(lambda: srv.guard.partial_pool)
         peak_rss = rss_mb()
         wait_for(lambda: len(probe.latencies) >= 10, what="honest syncs during the attack")
     codes = [close_code(s, 0.3) for s in socks]  # a sent close is already here
@@ -476,7 +476,7 @@ def test_row4_unfinished_fragmented_messages_hold_a_bounded_pool(server):
     assert not probe.failures, probe.failures[:3]
     assert probe.report("row 4b") < 1.0
     close_all(socks)
-    wait_for(lambda: on_server(srv, lambda: srv.guard.partial_pool) == 0, what="pool freed")
+    wait_for(lambda: srv.call(lambda: srv.guard.partial_pool) == 0, what="pool freed")
     alive(srv)
 
 
@@ -488,7 +488,7 @@ def test_row4_a_message_left_unfinished_closes_its_socket(server, monkeypatch):
     assert close_code(slow, 5) == CLOSE_TOO_SLOW
     print(f"\n[row 4b] unfinished message closed after {time.monotonic() - t0:.1f} s")
     slow.close()
-    wait_for(lambda: on_server(srv, lambda: srv.guard.partial_pool) == 0, what="pool freed")
+    wait_for(lambda: srv.call(lambda: srv.guard.partial_pool) == 0, what="pool freed")
     # a sender that keeps finishing messages is never cut, however long it stays
     # (presence: sync requests are limited to 5 a burst, then 1/s)
     with connect(f"{base(srv)}/board?token=guest-token") as ws:

@@ -18,6 +18,7 @@ import pytest
 
 from .conftest import DEMO, REPO, port_is_free, require_corpus
 from .kernel import Kernel
+from .kernel import share_info as current_info
 
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -68,16 +69,13 @@ def reply_to(k: Kernel, msg_id: str, timeout: float = 10) -> dict:
             return msg["content"]
 
 
-CURRENT_INFO = (
-    "import json, jupyterspot_magic; print(json.dumps(jupyterspot_magic.current().info()))"
-)
 THREAD_NAMES = "import threading; print(json.dumps([t.name for t in threading.enumerate()]))"
 
 
 def share_info(k: Kernel, code: str) -> dict:
     """Run a share cell, then read the current share's links from the kernel."""
     ok(k, code)
-    return k.json(CURRENT_INFO)
+    return current_info(k)
 
 
 def status_of(url: str) -> int | None:

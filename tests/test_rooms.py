@@ -26,7 +26,7 @@ from jupyterspot_magic.collab.messages import (
 )
 from jupyterspot_magic.content.render import CONFIG_PLACEHOLDER
 
-from .room_server import base, close_code, on_server, synced
+from .room_server import base, close_code, synced
 
 
 def present(states: dict) -> dict:
@@ -64,7 +64,7 @@ def test_closed_client_disappears_within_two_seconds(server, node_peers):
         timeout=2.0,
     )
     assert time.monotonic() - t0 < 2.0
-    assert all(cid != alice.client_id for cid, _, _ in on_server(srv, shared.board.states))
+    assert all(cid != alice.client_id for cid, _, _ in srv.call(shared.board.states))
 
 
 def test_document_syncs_and_late_joiner_gets_everything(server, node_peers):
@@ -97,7 +97,7 @@ def test_guest_cannot_write_control_but_host_can(server, node_peers):
     time.sleep(0.3)
     assert "leader" not in host.dump()["maps"]["control"]
 
-    control = on_server(srv, lambda: shared.control.doc.get("control", type=Map).to_py())
+    control = srv.call(lambda: shared.control.doc.get("control", type=Map).to_py())
     assert control == {"leadPolicy": "host"}
 
 
@@ -307,7 +307,7 @@ def test_a_reconnecting_browser_keeps_its_place_without_flicker(server, node_pee
         time.sleep(0.3)
         old.close()  # the stale socket finally goes
         time.sleep(0.5)
-        assert on_server(srv, lambda: shared.board.owners.get(42)) is not None
+        assert srv.call(lambda: shared.board.owners.get(42)) is not None
         latest = [e for e in watcher.history if e["event"] == "awareness"][-1]
         assert "Bea" in str(latest["states"]), "Bea flickered out"
     watcher.wait(lambda e: e["event"] == "awareness" and "Bea" not in str(e["states"]))
@@ -315,4 +315,4 @@ def test_a_reconnecting_browser_keeps_its_place_without_flicker(server, node_pee
         intruder.recv(timeout=2)
         intruder.send(presence(42, 9, b'{"user":{"name":"Fake"}}'))
         time.sleep(0.3)
-    assert on_server(srv, lambda: shared.board.awareness.get(42)) is None
+    assert srv.call(lambda: shared.board.awareness.get(42)) is None

@@ -13,7 +13,6 @@ import shutil
 import struct
 import subprocess
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,7 +28,8 @@ from jupyterspot_magic.collab.schema import (
     Validator,
 )
 
-REPO = Path(__file__).resolve().parents[2]
+from ..processes import REPO
+
 PROTOCOL = REPO / "docs" / "protocol.md"
 TABLE = re.compile(r"(<!-- close-codes:[^\n]*-->\n)(.*?)(<!-- /close-codes -->)", re.S)
 

@@ -220,7 +220,7 @@ def test_every_honest_yjs_sequence_is_accepted_in_order():
     import json
     import subprocess
 
-    from ..conftest import REPO
+    from ..processes import REPO
 
     out = subprocess.run(
         ["node", str(REPO / "tests" / "js" / "honest_updates.mjs")],
