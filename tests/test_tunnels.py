@@ -167,6 +167,9 @@ def test_cloudflared_standin_share_reachable_and_reopened(env, stop_after, tmp_p
     proc.kill()  # the tunnel drops
     wait_for(lambda: share.url != first_url, 15, "the tunnel to be reopened")
     assert starts(tmp_path / "cloudflared.log") == 2
+    # The keeper thread sets the share's new URL, then tells each listener in turn: the widget
+    # follows a moment later, on that thread (this test read it in between once, in CI).
+    wait_for(lambda: widget.url == share.url, 5, "the widget to show the new link")
     assert widget.url == share.url and widget.qr_data_uri != old_qr
     assert widget.host_url == share.host_url and "reopened" in widget.message
     assert_reachable(share)
