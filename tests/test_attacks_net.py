@@ -41,7 +41,6 @@ from jupyterspot_magic.collab.room import (
     encode_awareness,
 )
 from jupyterspot_magic.server import guard
-from jupyterspot_magic.server.shared import GUEST_SLOTS
 
 from .conftest import wait_for
 from .processes import rss_mb
@@ -250,6 +249,7 @@ def test_row5_guest_flood_leaves_host_seats_and_refuses_the_excess_with_4409(
     server, node_peers
 ):
     srv, shared = server
+    srv.call(lambda: shared.set_max_people(100))  # 2 x 110 sockets stay quick
     port = srv.port
     # One browser (pid) gets SOCKETS_PER_PID sockets per room, the next is refused.
     same = [raw_ws(port, "/ws/room1/board?token=guest-token&pid=tabs") for _ in range(5)]
@@ -260,7 +260,7 @@ def test_row5_guest_flood_leaves_host_seats_and_refuses_the_excess_with_4409(
 
     rss0 = rss_mb()
     flood: list[socket.socket] = []
-    over = GUEST_SLOTS + 10
+    over = shared.max_people + 10
     with HonestProbe(port, token="host-token").running() as host_probe:
         t0 = time.monotonic()
         for i in range(over):  # 2 x 110 sockets, each its own "browser"

@@ -26,11 +26,19 @@ from .pages import PageCache, build_page
 if TYPE_CHECKING:
     from .export_route import Exporter
 
-# Seats: guests share GUEST_SLOTS per room; the host has HOST_SLOTS of its own on top, so a room
-# filled by guests (or by someone holding the guest link) never locks the presenter out.
-GUEST_SLOTS = 100
+# Seats: guests share `max_people` per room (the user's --max-people, base/options.py); the host
+# has HOST_SLOTS of its own on top, so a room filled by guests (or by someone holding the guest
+# link) never locks the presenter out. Every page opens both rooms: one person is one seat in each.
+MAX_PEOPLE = 500  # the default of ShareOptions.max_people
 HOST_SLOTS = 16
 CONTROL_MAX_MESSAGE = 64 * 1024  # the control room's messages (leader, view state) are small
+
+
+def checked_max_people(value: object) -> int:
+    """`max_people` as given, or a one-line error (ValueError)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"max_people must be a whole number of at least 1, not {value!r}")
+    return value
 
 
 @dataclass
@@ -41,6 +49,7 @@ class SharedNotebook:
     token: str
     host_token: str
     rendered: RenderedNotebook
+    max_people: int = MAX_PEOPLE  # guest seats per room; hosts have HOST_SLOTS more
     board: Room = field(init=False)
     control: Room = field(init=False)
     pages: PageCache = field(init=False)
@@ -49,15 +58,22 @@ class SharedNotebook:
     exporter: Exporter | None = field(default=None, init=False)  # the `x/export` route
 
     def __post_init__(self) -> None:
-        # Room.join's own cap is the last resort; serve_socket enforces the guest cap first.
-        seats = GUEST_SLOTS + HOST_SLOTS
-        self.board = Room("board", limits=RoomLimits(max_connections=seats))
+        self.board = Room("board")
         self.control = Room(
             "control",
             writers=frozenset({"host"}),
-            limits=RoomLimits(max_message=CONTROL_MAX_MESSAGE, max_connections=seats),
+            limits=RoomLimits(max_message=CONTROL_MAX_MESSAGE),
         )
+        self.set_max_people(self.max_people)
         self.pages = PageCache(self._build_page)
+
+    def set_max_people(self, max_people: int) -> None:
+        """Guest seats per room (server thread). Lowering it closes nobody: it refuses newcomers
+        until enough people left."""
+        self.max_people = checked_max_people(max_people)
+        # Room.join's own cap is the last resort; serve_socket enforces the guest cap first.
+        for room in (self.board, self.control):
+            room.limits.max_connections = self.max_people + HOST_SLOTS
 
     def role_for(self, token: str | None) -> str | None:
         if not token:
@@ -72,6 +88,15 @@ class SharedNotebook:
         """The tokens a response for `role` must not contain: a guest's holds neither, a host's
         never the host token (its page takes it from its own URL)."""
         return (self.host_token, self.token) if role == "guest" else (self.host_token,)
+
+    def seats_left(self) -> int:
+        """Guest seats still free: a page needs one in each room, so the fuller room counts."""
+        taken = max(self.guests_in(self.board), self.guests_in(self.control))
+        return max(0, self.max_people - taken)
+
+    @staticmethod
+    def guests_in(room: Room) -> int:
+        return sum(1 for conn in room.connections if conn.role == "guest")
 
     def room_named(self, name: str) -> Room | None:
         return {"board": self.board, "control": self.control}.get(name)

@@ -25,7 +25,7 @@ from ..collab.close_codes import (
 )
 from ..collab.room import Connection, ProtocolError, Room
 from .guard import ABORT_REFUSED_AFTER, abort_quietly
-from .shared import GUEST_SLOTS, Registry
+from .shared import Registry
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ async def serve_socket(registry: Registry, websocket: WebSocket, asgi_send: Any 
     if pid is not None and pid in shared.banned:
         await refuse(websocket, asgi_send, CLOSE_REMOVED, "removed by the host")
         return
-    full = seat_refusal(room, role, pid)
+    full = seat_refusal(room, role, pid, shared.max_people)
     if full is not None:
         await refuse(websocket, asgi_send, CLOSE_ROOM_FULL, full)
         return
@@ -69,17 +69,17 @@ async def serve_socket(registry: Registry, websocket: WebSocket, asgi_send: Any 
     await pump(room, conn, websocket, role)
 
 
-def seat_refusal(room: Room, role: str, pid: str | None) -> str | None:
+def seat_refusal(room: Room, role: str, pid: str | None, max_people: int) -> str | None:
     """Why this socket may not take a seat in the room, or None. No await: atomic with join."""
     if role == "host":
-        return None  # HOST_SLOTS beyond the guests' cap; Room.join bounds those
+        return None  # HOST_SLOTS beyond the guests' cap (max_people); Room.join bounds those
     guests = same_browser = 0
     for conn in room.connections:
         if conn.role == "guest":
             guests += 1
         if pid is not None and conn.pid == pid:
             same_browser += 1
-    if guests >= GUEST_SLOTS:
+    if guests >= max_people:
         return "room full"
     if same_browser >= SOCKETS_PER_PID:
         return "too many connections from this browser"
