@@ -23,6 +23,19 @@ from typing import Any, Protocol
 
 # How others reach the page (tunnel/choose.py opens them: its PROVIDERS are these).
 TUNNELS = ("auto", "none", "ngrok", "cloudflared")
+# Audience mode (collab/audience.py): auto switches it on for big rooms.
+AUDIENCE_MODES = ("auto", "on", "off")
+
+
+def people_count(text: str) -> int:
+    """--max-people's value: a whole number >= 1 (argparse shows the message on one line)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, not {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
 
 
 def option(
@@ -75,6 +88,28 @@ class ShareOptions:
         False, "--fresh", "Start with a clean board (old one kept).", restarts=False
     )
     watch: bool = option(True, None, "Saving the notebook updates every page within a second.")
+    max_people: int = option(
+        500,
+        "--max-people",
+        "Guests who may be in at once (default 500); the presenter always gets in.",
+        parse=people_count,
+    )
+    audience: str = option(
+        "auto",
+        "--audience",
+        "Audience mode: guests see the presenter, the speakers and a head count instead of "
+        "everyone's cursor. auto (default: on above 50 people), on, off.",
+        choices=AUDIENCE_MODES,
+    )
+
+    def __post_init__(self) -> None:
+        # The Python API reaches here without argparse: the same checks, one line each.
+        people = self.max_people
+        if isinstance(people, bool) or not isinstance(people, int) or people < 1:
+            raise ValueError(f"max_people must be a whole number of at least 1, not {people!r}")
+        if self.audience not in AUDIENCE_MODES:
+            modes = ", ".join(AUDIENCE_MODES)
+            raise ValueError(f"audience must be one of {modes}, not {self.audience!r}")
 
 
 def rows() -> Iterator[dataclasses.Field]:

@@ -22,9 +22,11 @@ DEFAULTS = {
     "public_url": None,
     "store": None,
     "fresh": False,
+    "max_people": 500,
+    "audience": "auto",
 }
 FLAGS = "--tunnel none --host 0.0.0.0 --port 8123 --name Hank --public-url http://x/{port} "
-FLAGS += "--store none --fresh"
+FLAGS += "--store none --fresh --max-people 600 --audience on"
 GIVEN = {
     "tunnel": "none",
     "host": "0.0.0.0",
@@ -33,6 +35,8 @@ GIVEN = {
     "public_url": "http://x/{port}",
     "store": "none",
     "fresh": True,
+    "max_people": 600,
+    "audience": "on",
 }
 
 
@@ -73,6 +77,8 @@ def test_every_option_but_fresh_makes_another_share() -> None:
         "public_url": "http://x",
         "store": "/tmp/other.sqlite",
         "watch": False,
+        "max_people": 600,
+        "audience": "on",
     }
     for name, value in changed.items():
         assert not options.same_share(base, ShareOptions(**{name: value})), name
