@@ -204,11 +204,29 @@ class LiveContent:
 
     # -- what a page at version `since` needs --
 
-    def cells_payload(self, since: str | None) -> dict | None:
-        """{"version", "cells": [{"id", "html" | null}]}: html only for cells `since` lacks."""
+    def view(self) -> CellsView | None:
+        """What the `cells` route answers from, frozen: it crosses to the share server's
+        process (server/host.py), which has no renderer. None before the cells are known."""
         snap = self.snapshot
         if snap is None:
             return None
+        return CellsView(snap, dict(self.versions))
+
+    def cells_payload(self, since: str | None) -> dict | None:
+        view = self.view()
+        return view.cells_payload(since) if view is not None else None
+
+
+@dataclass(frozen=True)
+class CellsView:
+    """One version's cells and the cell keys of recent versions (`LiveContent.view`)."""
+
+    snapshot: Snapshot
+    versions: dict[str, frozenset[str]]
+
+    def cells_payload(self, since: str | None) -> dict:
+        """{"version", "cells": [{"id", "html" | null}]}: html only for cells `since` lacks."""
+        snap = self.snapshot
         have = self.versions.get(since or "", frozenset())
         cells = [
             {"id": cid, "html": None if key in have else snap.chunks[key]}

@@ -68,7 +68,9 @@ def bind_socket(host: str, port: int) -> socket.socket:
     except OSError as e:
         sock.close()
         raise ServeError(f"Cannot listen on {host}:{port}: {e.strerror or e}") from None
-    sock.listen(128)
+    # A lecture's joins arrive in bursts (hundreds of pages open the link at once, two sockets
+    # each): a short backlog drops SYNs and the browser waits a full second to retry.
+    sock.listen(1024)
     sock.setblocking(False)
     return sock
 
@@ -95,12 +97,18 @@ class ServerThread:
         self._stopping = False
         self.restarts = 0
         self._restart_listeners: list[Callable[[], None]] = []
+        # Where the server's news for the kernel goes (people, lead): server/host.py sets it;
+        # in a child process it crosses the channel, in-process it is called directly.
+        self.notify: Callable[[tuple], None] = lambda _message: None
+        # Run (from any thread but this one) before the server stops for good: the shares'
+        # last words, such as the boards' last writes (server/host.py run_stop_hooks).
+        self.stop_hooks: list[Callable[[], None]] = []
         self._thread = threading.Thread(target=self._run, name="jupyterspot-server", daemon=True)
 
     def _make_server(self):
         import uvicorn
 
-        self.guard = ConnectionGuard()
+        self.guard = ConnectionGuard(seats=self.registry.seats)  # cap follows max_people
         http, ws = guarded_protocols(self.guard)
         ws_impl = os.environ.get("JUPYTERSPOT_WS_IMPL", "websockets-sansio")
         config = uvicorn.Config(

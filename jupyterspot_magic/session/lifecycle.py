@@ -1,14 +1,16 @@
 """How a share starts: locate -> render -> store -> rooms -> tunnel -> live, in that order.
 
 `prepare` does what needs no server (and fails fast: an unavailable tunnel is refused before
-anything is rendered); `start` opens the rest on a running server and returns the `Share`, or
-closes what it opened and raises. What to do with a share already running (share it again, or
-replace it) is the registry's decision (session/registry.py); `Share.stop` closes a share.
+anything is rendered), in the kernel: finding the notebook needs the kernel's namespace, and the
+page is rendered here while the share server's process starts. `start` opens the rest on that
+server (session/hosted.py, in its process) and returns the `Share`, or closes what it opened and
+raises; `reopen` opens the same share on a server started again after a crash. What to do with
+a share already running (share it again, or replace it) is the registry's decision
+(session/registry.py); `Share.stop` closes a share.
 """
 
 from __future__ import annotations
 
-import secrets
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,15 +19,12 @@ from ..base.options import ShareOptions
 from ..base.options import same_share as same_options
 from ..content.locate import Located, locate
 from ..content.render import RenderedNotebook, render
-from ..persist import keeper
-from ..persist.keeper import BoardKeeper, notebook_key
-from ..server.export_route import Exporter
-from ..server.shared import SharedNotebook
-from ..server.thread import ServerThread
+from ..persist.keeper import notebook_key
+from ..server.host import Host
 from ..tunnel import Tunnel, check_reachable, make_tunnel, uses_process
+from . import hosted
 from .events import Events
 from .mirror import Mirror
-from .rooms import close_rooms, open_rooms
 from .share import Share, page_url
 
 
@@ -72,68 +71,70 @@ def same_share(previous: Share, prepared: Prepared, options: ShareOptions) -> bo
     )
 
 
-def start(prepared: Prepared, options: ShareOptions, server: ServerThread) -> Share:
-    """Open the share on `server`. On failure what was opened is closed (the server stays)."""
+def start(prepared: Prepared, options: ShareOptions, host: Host) -> Share:
+    """Open the share on `host`'s server. On failure what was opened is closed (the server
+    stays)."""
     located, rendered, tunnel = prepared.located, prepared.rendered, prepared.tunnel
-    board_keeper = BoardKeeper.open(
-        options.store, notebook_key(located.path, located.contents), options.fresh
-    )
-    known = board_keeper.identity() if board_keeper else None  # same links as last time
-    shared = SharedNotebook(
-        room=known.room if known else secrets.token_urlsafe(9),
-        token=known.token if known else secrets.token_urlsafe(24),
-        host_token=known.host_token if known else secrets.token_urlsafe(24),
-        rendered=rendered,
-    )
-    if board_keeper is not None:  # the stored board is in place before anyone connects
-        server.call(board_keeper.attach, shared)
+    opened = host.call(hosted.open_share, open_spec(located, rendered, options))
     events = Events()
-    mirror = Mirror(server, shared.board, events)
-    lead = server.call(open_rooms, server, shared, mirror)
+    mirror = Mirror(opened.room, events)
     try:
-        base_url = tunnel.open(options.host, server.port)
+        base_url = tunnel.open(options.host, host.port)
     except BaseException:
         tunnel.close()
-        server.call(close_rooms, server, shared)
-        if board_keeper is not None:
-            board_keeper.close(server)
+        host.call(hosted.close_share, opened.room)
         raise
     notes = [n for n in (located.note, tunnel.note) if n]
     health = None
     if tunnel.name != "none" and not tunnel.name.endswith(":none"):
         # Health: the page, fetched through the public URL, as a participant would.
-        health = check_reachable(page_url(base_url, shared.room, shared.token), _timeout(tunnel))
+        health = check_reachable(page_url(base_url, opened.room, opened.token), _timeout(tunnel))
         if health is not None:
             notes.append(
                 f"The link did not answer through {base_url} ({health}); check the tunnel or proxy."
             )
     notes += rendered.warnings
-    if board_keeper is not None:
-        board_keeper.save(shared)  # remember the links
-        notes += board_keeper.notes  # a repaired store or a partly restored board
-    elif keeper.last_error:
-        notes.append(keeper.last_error)
-    server.on_restart(mirror.after_restart)
-    share = Share(
+    notes += opened.notes
+    return Share(
         located=located,
         rendered=rendered,
         options=options,
-        server=server,
-        shared=shared,
+        host=host,
+        links=(opened.room, opened.token, opened.host_token),
         tunnel=tunnel,
         base_url=base_url,
         events=events,
         mirror=mirror,
-        lead=lead,
-        board_keeper=board_keeper,
         notes=notes,
         health=health,
         timings=prepared.timings(),
     )
-    # The share's own routes (server/shared.py): changed cells, the page's Export download.
-    shared.live = share.live.content
-    shared.exporter = Exporter(shared, str(located.path) if located.path else None)
-    return share
+
+
+def open_spec(
+    located: Located, rendered: RenderedNotebook, options: ShareOptions, again: Share | None = None
+) -> hosted.OpenSpec:
+    """What the server needs to open this share. `again`: the same share on a server started
+    again after a crash: its links and host settings too, and never a fresh board."""
+    return hosted.OpenSpec(
+        rendered=rendered,
+        key=notebook_key(located.path, located.contents),
+        store=options.store,
+        fresh=options.fresh and again is None,
+        notebook=str(located.path) if located.path else None,
+        identity=(again.room, again.token, again.host_token) if again else None,
+        view_only=again.view_only if again else False,
+        lead_policy=again.lead_policy if again else "anyone",
+    )
+
+
+def reopen(share: Share, host: Host) -> None:
+    """The share's server died and `host` is a new one on the same port: open the same rooms
+    there (same links; the board from the store), then hand the share its new server."""
+    spec = open_spec(share.located, share.rendered, share.options, again=share)
+    opened = host.call(hosted.open_share, spec)
+    share.reattach(host, opened.notes)
+    share.refresh(share.rendered)  # the per-cell view too
 
 
 def _timeout(tunnel: Tunnel) -> float:

@@ -31,9 +31,11 @@ class LiveUpdater:
         publish: Callable[[R.RenderedNotebook], None],
         alive: Callable[[], bool],
         watch: bool = True,
+        on_cells: Callable[[], None] | None = None,
     ) -> None:
         self.located = located
         self.publish = publish
+        self.on_cells = on_cells  # the per-cell view was learnt (seeded) in the background
         self.alive = alive
         self.content = LiveContent(rendered.title)
         self._lock = threading.Lock()
@@ -57,8 +59,15 @@ class LiveUpdater:
         located = self.located
         source = located.source
         threading.Thread(
-            target=self.content.seed, args=(source, rendered), daemon=True, name="jupyterspot-seed"
+            target=self._seed, args=(source, rendered), daemon=True, name="jupyterspot-seed"
         ).start()
+
+    def _seed(self, source: Path | dict | None, rendered: R.RenderedNotebook) -> None:
+        if self.content.seed(source, rendered) and self.on_cells is not None:
+            try:
+                self.on_cells()
+            except Exception:  # the share stopped meanwhile, or its server is restarting
+                log.info("the per-cell view did not reach the share server", exc_info=True)
 
     def _on_file(self) -> None:
         if self.alive():

@@ -1,9 +1,11 @@
 """The kernel's view of a share's rooms: who is here and who leads.
 
-The server thread owns the rooms; the kernel must read `Share.participants` and `Share.leader`
-while a cell runs, without waiting on the server. So the server thread publishes snapshots here,
-each an immutable value swapped in whole (a reader never sees half an update), and emits the
-matching event (session/events.py) for whoever shows them.
+The server (in its own process, or on its own thread) owns the rooms; the kernel must read
+`Share.participants` and `Share.leader` while a cell runs, without waiting on the server. So the
+server side (`MirrorSource`, in the server's process) publishes snapshots through
+`server.notify` (server/host.py carries them), and the kernel side (`Mirror`) swaps each in whole
+(a reader never sees half an update) and emits the matching event (session/events.py) for
+whoever shows them.
 """
 
 from __future__ import annotations
@@ -20,23 +22,20 @@ if TYPE_CHECKING:
 PARTICIPANTS_DEBOUNCE = 0.1  # s: cursor storms must not rebuild the list hundreds of times a second
 
 
-class Mirror:
-    """Snapshots of one share's people and lead state, written by the server thread."""
+class MirrorSource:
+    """Server side: one share's people and lead, sent to the kernel as they change."""
 
-    def __init__(self, server: ServerThread, board: Room, events: Events) -> None:
+    def __init__(self, server: ServerThread, room: str, board: Room) -> None:
         self.server = server
+        self.room = room
         self.board = board
-        self.events = events
-        self.people: list[dict] = []
-        self.lead: dict[str, Any] = {"leader": None, "leadPolicy": "anyone"}
         self.live = True  # False once the share stopped: a restarted loop schedules nothing
         self._publish_scheduled = False
-
-    # -- server thread --
+        self._people: list[dict] | None = None
 
     def on_awareness(self) -> None:
-        """Coalesce a burst of awareness changes into one rebuild."""
-        if self._publish_scheduled:
+        """Server thread: coalesce a burst of awareness changes into one rebuild."""
+        if self._publish_scheduled or not self.live:
             return
         self._publish_scheduled = True
         self.server.call_later(PARTICIPANTS_DEBOUNCE, self._publish_people)
@@ -49,12 +48,35 @@ class Mirror:
 
     def on_lead(self, state: dict[str, Any]) -> None:
         """collab/lead.py: the control document's lead state changed."""
-        self.lead = state
-        self.events.emit(LeadChanged(state["leader"], state["leadPolicy"]))
+        if self.live:
+            self.server.notify(("lead", self.room, dict(state)))
 
     def _publish_people(self) -> None:
         self._publish_scheduled = False
         people = rows(self.board)
-        if people != self.people:
-            self.people = people
-            self.events.emit(PeopleChanged(people))
+        if people != self._people:
+            self._people = people
+            self.server.notify(("people", self.room, people))
+
+
+class Mirror:
+    """Kernel side: the last snapshots of one share's people and lead, and their events."""
+
+    def __init__(self, room: str, events: Events) -> None:
+        self.room = room
+        self.events = events
+        self.people: list[dict] = []
+        self.lead: dict[str, Any] = {"leader": None, "leadPolicy": "anyone"}
+
+    def receive(self, message: tuple) -> None:
+        """A server message (server/host.py `subscribe`): the channel's thread, or the server
+        thread when the server runs in this process."""
+        kind, room, value = message
+        if room != self.room:
+            return
+        if kind == "people":
+            self.people = value
+            self.events.emit(PeopleChanged(value))
+        elif kind == "lead":
+            self.lead = value
+            self.events.emit(LeadChanged(value["leader"], value["leadPolicy"]))

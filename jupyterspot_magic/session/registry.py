@@ -3,6 +3,11 @@
 Only the functions here change which share is current. A share that stops by itself (its
 `stop()`, the widget's Stop button) says so with a `Stopped` event, and the registry forgets it.
 The lock makes sharing and stopping from several threads take turns.
+
+The server is a child process (server/host.py). The first share starts it before rendering, so
+its start-up overlaps the render; later shares reuse it. When it dies by itself (a crash), the
+registry starts a new one on the same port and opens the current share there again: the links
+stay, the board comes back from the store, and the user is told both times (StatusMessage).
 """
 
 from __future__ import annotations
@@ -13,16 +18,19 @@ from pathlib import Path
 from typing import Any
 
 from ..base.options import ShareOptions
-from ..server.thread import ServerThread
-from . import lifecycle
-from .events import Stopped
+from ..base.text import plural
+from ..server.host import ChildHost, Host, start_host, wants_child
+from . import hosted, lifecycle
+from .events import StatusMessage, Stopped
 from .share import Share
 
 __all__ = ["Share", "current", "share", "stop"]
 
+MAX_SERVER_RESTARTS = 5  # per share: a server that keeps dying is not started forever
+
 _lock = threading.RLock()
 _current: Share | None = None
-_server: ServerThread | None = None
+_host: Host | None = None
 
 
 def current() -> Share | None:
@@ -47,7 +55,13 @@ def share(path: str | Path | None = None, *, user_ns: dict | None = None, **opti
     global _current
     wanted = ShareOptions(**options)
     with _lock:
-        prepared = lifecycle.prepare(path, wanted, user_ns)
+        starting = _start_early(wanted)  # the server's process starts while the page renders
+        try:
+            prepared = lifecycle.prepare(path, wanted, user_ns)
+        except BaseException:
+            if starting is not None:
+                starting.kill()
+            raise
         previous = _current
         if previous is not None and lifecycle.same_share(previous, prepared, wanted):
             previous.reshare(prepared.rendered, fresh=wanted.fresh, timings=prepared.timings)
@@ -61,9 +75,9 @@ def share(path: str | Path | None = None, *, user_ns: dict | None = None, **opti
             except BaseException:
                 _current = previous  # not stopped: it stays reachable (status, stop, kick)
                 raise
-        server = _ensure_server(wanted.host, wanted.port)
+        host = _ensure_host(wanted.host, wanted.port, starting)
         try:
-            result = lifecycle.start(prepared, wanted, server)
+            result = lifecycle.start(prepared, wanted, host)
         except BaseException:
             _release_server_if_idle()
             raise
@@ -93,22 +107,70 @@ def _forget(stopped: Share) -> None:
             _release_server_if_idle()
 
 
-def _ensure_server(host: str, port: int) -> ServerThread:
-    """Reuse the running server when it fits (fast re-share), else start one."""
-    global _server
-    if _server is not None and _server.running:
-        if _server.host == host and port in (0, _server.port):
-            return _server
-        _server.stop()
-    _server = ServerThread(host, port).start()
-    return _server
+def _start_early(wanted: ShareOptions) -> ChildHost | None:
+    """A new server process, started now, when this share will need one (none is running)."""
+    if _host is not None and _host.running:
+        return None
+    return ChildHost.spawn(wanted.host, wanted.port) if wants_child() else None
+
+
+def _ensure_host(host: str, port: int, starting: ChildHost | None) -> Host:
+    """The server started early, or the running one when it fits (fast re-share), or a new one."""
+    global _host
+    if starting is not None:
+        _host = starting.wait_ready()
+    elif _host is not None and _host.running and _host.host == host and port in (0, _host.port):
+        return _host
+    else:
+        if _host is not None:
+            _host.stop()
+        _host = start_host(host, port)
+    watched = _host
+    watched.on_crash(lambda reason: _on_crash(watched, reason))
+    return watched
+
+
+def _on_crash(dead: Host, reason: str) -> None:
+    """The server process died by itself (channel thread): start it again for the share."""
+    global _host
+    with _lock:
+        if _host is not dead:
+            return
+        _host = None
+        share = _current
+        if share is None or share.status != "live":
+            return
+        if share.server_restarts >= MAX_SERVER_RESTARTS:
+            times = plural(MAX_SERVER_RESTARTS, "time")
+            share.events.emit(StatusMessage(f"{reason}; it stopped {times} already: not again."))
+            share.stop()
+            return
+        share.events.emit(StatusMessage(f"{reason}. Starting it again on port {dead.port}..."))
+        try:
+            new = start_host(dead.host, dead.port)
+            lifecycle.reopen(share, new)
+        except Exception as e:
+            share.events.emit(StatusMessage(f"The share server could not start again: {e}"))
+            share.stop()
+            return
+        _host = new
+        new.on_crash(lambda why: _on_crash(new, why))
+        stored = share.options.store is not False
+        board = "restored from the store" if stored else "not stored: it starts empty"
+        share.events.emit(StatusMessage(f"The share server is back: same link; the board {board}."))
 
 
 def _release_server_if_idle() -> None:
-    global _server
-    if _server is not None and not _server.registry.shares:
-        _server.stop()
-        _server = None
+    global _host
+    if _host is None:
+        return
+    try:
+        idle = not _host.running or _host.call(hosted.shares) == 0
+    except Exception:
+        idle = True
+    if idle:
+        _host.stop()
+        _host = None
 
 
 @atexit.register
@@ -116,5 +178,5 @@ def _stop_at_exit() -> None:
     try:
         stop()
     finally:
-        if _server is not None:
-            _server.stop(timeout=1.0)
+        if _host is not None:
+            _host.stop(timeout=2.0)

@@ -12,10 +12,10 @@ from ..collab.lead import Lead
 from ..content.render import RenderedNotebook
 from ..server.shared import SharedNotebook
 from ..server.thread import ServerThread
-from .mirror import Mirror
+from .mirror import MirrorSource
 
 
-def open_rooms(server: ServerThread, shared: SharedNotebook, mirror: Mirror) -> Lead:
+def open_rooms(server: ServerThread, shared: SharedNotebook, mirror: MirrorSource) -> Lead:
     """Register the share with its control document written, the people mirror listening and
     the lead started, in one step on the loop: no request can arrive in between (a page that
     connected before the lead existed would ask for the lead and never be heard)."""

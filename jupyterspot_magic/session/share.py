@@ -4,37 +4,32 @@ session/lifecycle.py starts a share and session/registry.py keeps the current on
 the state in between. It tells the outside (the widget, the plain link, the terminal, the
 registry) through `events` (session/events.py) and never calls a front-end.
 
-Threads: the kernel thread calls the methods here; rooms and documents live on the server thread,
-reached through `ServerThread.call` (one hop per operation, so a lookup and the action on it see
-the same rooms). The server thread keeps `mirror` current (who is here, who leads), so
-`participants` and `leader` read without waiting while a cell runs.
+Threads and processes: the kernel thread calls the methods here. Rooms, documents and the
+store live with the share server, in its own process (server/host.py, server/child.py); each
+host power is one `host.call` of a function in session/hosted.py (one hop per operation, so a
+lookup and the action on it see the same rooms). The server keeps `mirror` current (who is here,
+who leads), so `participants` and `leader` read without waiting while a cell runs.
 """
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any
 from urllib.parse import quote
 
 from ..base.options import ShareOptions
-from ..collab.lead import Lead
 from ..content.export import write as write_export
 from ..content.locate import Located
 from ..content.render import RenderedNotebook
-from ..persist.keeper import BoardKeeper, delete_all_shapes
-from ..server.shared import SharedNotebook
-from ..server.thread import ServerThread
+from ..server.host import Host
 from ..tunnel import Tunnel, TunnelKeeper, uses_process
-from . import participants
+from . import hosted
 from .events import Events, LinkChanged, StatusMessage, Stopped
 from .live import LiveUpdater
 from .mirror import Mirror
-from .rooms import close_rooms, set_draw_policy, update_content
 
-T = TypeVar("T")
-
+EMPTY_UPDATE = b"\x00\x00"  # a Yjs update holding nothing (no structs, no deletions)
 TUNNEL_REOPENED = "The tunnel dropped and was reopened: the link changed, send the new one."
 
 
@@ -51,14 +46,12 @@ class Share:
         located: Located,
         rendered: RenderedNotebook,
         options: ShareOptions,
-        server: ServerThread,
-        shared: SharedNotebook,
+        host: Host,
+        links: tuple[str, str, str],
         tunnel: Tunnel,
         base_url: str,
         events: Events,
         mirror: Mirror,
-        lead: Lead,
-        board_keeper: BoardKeeper | None = None,
         notes: list[str] | None = None,
         health: str | None = None,
         timings: dict[str, float] | None = None,
@@ -66,42 +59,37 @@ class Share:
         self.located = located
         self.rendered = rendered
         self.options = options
-        self.server = server
-        self.shared = shared
+        self.host = host  # where the rooms live: reached only through host.call
+        self.room, self.token, self.host_token = links
         self.tunnel = tunnel
         self.base_url = base_url
         self.events = events
         self.mirror = mirror
-        self._lead = lead  # lives on the server thread: reached only through server.call
-        self.board_keeper = board_keeper  # stores the board (None: persistence off)
         self.notes = notes or []
         self.health = health  # None: the page answered through the public URL; else why not
         self.timings = timings or {}
         self.status = "live"
+        self.server_restarts = 0
+        self._view_only = False  # the kernel's copy: a restarted server is told again
+        self._final_board: bytes | None = None  # the board as it was at stop (export after it)
+        host.subscribe(mirror.receive)
         # The parts that follow the share: a tunnel whose process died is reopened (the links
         # follow it); saving the notebook updates every page.
         self.keeper: TunnelKeeper | None = None
         if uses_process(tunnel):
             self.keeper = TunnelKeeper(
-                tunnel, options.host, server.port, self._on_tunnel_url, self._on_tunnel_down
+                tunnel, options.host, host.port, self._on_tunnel_url, self._on_tunnel_down
             ).start()
         self.live = LiveUpdater(
-            located, rendered, self.refresh, lambda: self.alive, watch=options.watch
+            located,
+            rendered,
+            self.refresh,
+            lambda: self.alive,
+            watch=options.watch,
+            on_cells=self._send_cells,
         )
 
     # -- links --
-
-    @property
-    def room(self) -> str:
-        return self.shared.room
-
-    @property
-    def token(self) -> str:
-        return self.shared.token
-
-    @property
-    def host_token(self) -> str:
-        return self.shared.host_token
 
     @property
     def url(self) -> str:
@@ -114,7 +102,7 @@ class Share:
 
     @property
     def local_url(self) -> str:
-        return page_url(f"http://{self._local_host()}:{self.server.port}", self.room, self.token)
+        return page_url(f"http://{self._local_host()}:{self.host.port}", self.room, self.token)
 
     @property
     def ws_url(self) -> str:
@@ -122,7 +110,7 @@ class Share:
         return f"{scheme_base}/ws/{self.room}"
 
     def _local_host(self) -> str:
-        host = self.server.host
+        host = self.host.host
         if host in ("0.0.0.0", "", "::"):
             return "127.0.0.1"
         return f"[{host}]" if ":" in host else host
@@ -150,7 +138,7 @@ class Share:
         if self.status == "live":
             self.events.emit(StatusMessage(message))
 
-    # -- people and the lead, as the server thread last published them --
+    # -- people and the lead, as the server last published them --
 
     @property
     def participants(self) -> list[dict]:
@@ -171,93 +159,68 @@ class Share:
 
     @lead_policy.setter
     def lead_policy(self, policy: str) -> None:
-        self._lead_call(lambda lead: lead.set_policy(policy))
+        self._lead_call(hosted.set_lead_policy, policy)
 
-    # -- scroll leadership (collab/lead.py, on the server thread) --
+    # -- scroll leadership (collab/lead.py, in the server's process) --
 
     def take_lead(self) -> int | None:
         """Make the presenter view (a host page) the leader; None when no host page is open."""
-
-        def take(lead: Lead) -> int | None:
-            cid = lead.host_client()
-            if cid is not None:
-                lead.set_leader(cid)
-            return cid
-
-        return self._lead_call(take)
+        return self._lead_call(hosted.take_lead)
 
     def release_lead(self) -> None:
         """Nobody leads any more; everyone stays where they are."""
-        self._lead_call(lambda lead: lead.set_leader(None))
+        self._lead_call(hosted.release_lead)
 
     def hand_lead(self, who: int | str) -> int:
         """Give the lead to a participant (client id or name, as `kick` finds them); returns
         its client id."""
-
-        def hand(lead: Lead) -> int:
-            cid = self._find(who)["client_id"]
-            lead.set_leader(cid)
-            return cid
-
-        return self._lead_call(hand)
+        return self._lead_call(hosted.hand_lead, who)
 
     def bring_everyone_back(self) -> None:
         """Everyone who broke away resumes following the leader."""
-        self._lead_call(lambda lead: lead.recall())
+        self._lead_call(hosted.bring_everyone_back)
 
-    def _lead_call(self, fn: Callable[[Lead], T]) -> T:
-        if not self.alive:
-            raise RuntimeError("This share is not live")
-        lead = self._lead
-
-        def run() -> tuple[T, dict]:
-            return fn(lead), lead.state()
-
-        result, state = self.server.call(run)
+    def _lead_call(self, fn: Callable[..., tuple[Any, dict]], *args: Any) -> Any:
+        result, state = self._call(fn, *args)
         self.mirror.lead = state  # read-your-writes: the server's notification may still come
         return result
 
-    # -- host powers (docs/security.md) --
+    def _call(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """One operation on this share's rooms, in the server's process (session/hosted.py)."""
+        if not self.alive:
+            raise RuntimeError("This share is not live")
+        return self.host.call(fn, self.room, *args)
 
-    def _find(self, who: int | str) -> dict:
-        """Server thread: the participant `who` means, among those connected right now."""
-        return participants.find_participant(participants.rows(self.shared.board), who)
+    # -- host powers (docs/security.md) --
 
     def find_participant(self, who: int | str) -> dict:
         """A participant by client id (`123`, `"#123"`, `"123"`) or (case-insensitive) name;
         LookupError when nobody or several match (session/participants.py: the one rule)."""
-        return self.server.call(self._find, who)
+        return self._call(hosted.find_participant, who)
 
     def kick(self, who: int | str) -> str:
         """Remove a participant (client id or name); their browser stays out until
         `allow_everyone()`. Returns their (printable) name."""
-
-        def kick() -> str:
-            person = self._find(who)  # found and removed in one step: nobody moves in between
-            self.shared.kick(person["client_id"])
-            return person["name"]
-
-        return self.server.call(kick)
+        return self._call(hosted.kick, who)
 
     def allow_everyone(self) -> None:
-        self.server.call(self.shared.allow_everyone)
+        self._call(hosted.allow_everyone)
 
     def rotate(self) -> str:
         """A new guest link: every old guest link stops working at once. Returns the new url."""
-        self.server.call(self.shared.rotate, secrets.token_urlsafe(24))
-        if self.board_keeper is not None:
-            self.board_keeper.save(self.shared)  # sharing again gives the new link
+        self.token = self._call(hosted.rotate)
         self.events.emit(LinkChanged(self.url, self.host_url))
         return self.url
 
     @property
     def view_only(self) -> bool:
-        return "guest" not in self.shared.board.writers
+        return self._view_only
 
     @view_only.setter
     def view_only(self, value: bool) -> None:
         """Only the host may draw (enforced by the server; the page hides guests' tools)."""
-        self.server.call(set_draw_policy, self.shared, bool(value))
+        self._call(hosted.set_view_only, bool(value))
+        self._view_only = bool(value)
 
     # -- content: live updates, export, the stored board --
 
@@ -265,7 +228,14 @@ class Share:
         """New content, same room, tokens, board and people (a save, `update()`)."""
         self.rendered = rendered
         self.live.adopt(rendered)
-        self.server.call(update_content, self.shared, rendered)
+        self._call(hosted.refresh, rendered, self.live.content.view())
+
+    def _send_cells(self) -> None:
+        """The per-cell view was learnt in the background: the server answers `x/cells`."""
+        live = getattr(self, "live", None)  # the seed may finish before __init__ does
+        view = live.content.view() if live is not None else None
+        if view is not None and self.alive:
+            self._call(hosted.set_cells, view)
 
     def reshare(
         self, rendered: RenderedNotebook, *, fresh: bool, timings: Callable[[], dict[str, float]]
@@ -283,28 +253,40 @@ class Share:
             raise RuntimeError("This share is not live")
         return self.live.update()
 
+    def board_update(self) -> bytes:
+        """The board's whole state as one Yjs update (after `stop()`: as it was then)."""
+        if self.status == "stopped":
+            return self._final_board or EMPTY_UPDATE
+        return self._call(hosted.board_update)
+
     def export(self, path: str | Path) -> Path:
         """Write the share: `.json` = the board as JSON, else a standalone offline HTML page."""
-        get_update = self.shared.board.doc.get_update
-        update = self.server.call(get_update) if self.server.running else get_update()
         notebook = str(self.located.path) if self.located.path else None
         return write_export(
-            path, self.rendered, update, notebook=notebook, secrets=(self.host_token, self.token)
+            path,
+            self.rendered,
+            self.board_update(),
+            notebook=notebook,
+            secrets=(self.host_token, self.token),
         )
 
     def clear(self) -> int:
         """Empty the board for everyone (kept in the store's history); returns shapes removed."""
-        if not self.alive:
-            raise RuntimeError("This share is not live")
-        if self.board_keeper is not None:
-            return self.board_keeper.clear(self.server, self.shared)
-        return self.server.call(delete_all_shapes, self.shared.board.doc)
+        return self._call(hosted.clear)
 
     # -- life --
 
     @property
     def alive(self) -> bool:
-        return self.status == "live" and self.server.running
+        return self.status == "live" and self.host.running
+
+    def reattach(self, host: Host, opened_notes: list[str]) -> None:
+        """The share server was started again (after a crash) on the same port, with the same
+        rooms: the links stay; the board came back from the store."""
+        self.host = host
+        self.server_restarts += 1
+        host.subscribe(self.mirror.receive)
+        self.notes += opened_notes
 
     def stop(self) -> str | None:
         """Close the rooms (everyone sees 'stopped'), then the tunnel.
@@ -315,14 +297,16 @@ class Share:
         if self.status == "stopped":
             return None
         self.status = "stopped"
-        self.mirror.live = False
-        self.server.forget_restart_listener(self.mirror.after_restart)
         self.live.stop()
-        if self.server.running:  # before the tunnel closes: guests get 'stopped', not a drop
-            self.server.call(close_rooms, self.server, self.shared)
         problem = None
-        if self.board_keeper is not None:
-            problem = self.board_keeper.close(self.server)  # a last write: nothing drawn is lost
+        if self.host.running:  # before the tunnel closes: guests get 'stopped', not a drop
+            try:
+                problem, self._final_board = self.host.call(hosted.close_share, self.room)
+            except Exception as e:  # the server went meanwhile: the store has what it wrote
+                problem = f"The share server did not close the board cleanly: {e}"
+        unsubscribe = getattr(self.host, "unsubscribe", None)
+        if unsubscribe is not None:
+            unsubscribe(self.mirror.receive)
         if self.keeper is not None:
             self.keeper.stop()
         self.tunnel.close()

@@ -16,11 +16,12 @@ import pytest
 from jupyterspot_magic.base.options import ShareOptions
 from jupyterspot_magic.collab.room import AwarenessEntry
 from jupyterspot_magic.content.locate import Located
+from jupyterspot_magic.server.host import InProcessHost
 from jupyterspot_magic.server.thread import ServerThread
+from jupyterspot_magic.session import hosted
 from jupyterspot_magic.session.events import Events
 from jupyterspot_magic.session.mirror import Mirror
 from jupyterspot_magic.session.participants import find_participant, participant_row
-from jupyterspot_magic.session.rooms import open_rooms
 from jupyterspot_magic.session.share import Share
 from jupyterspot_magic.tunnel import make_tunnel
 
@@ -64,28 +65,29 @@ def test_ambiguous_name_lists_the_ids() -> None:
 @pytest.fixture
 def share() -> Iterator[Share]:
     server = ServerThread().start()
-    shared = new_shared()
-    events = Events()
-    mirror = Mirror(server, shared.board, events)
-    lead = server.call(open_rooms, server, shared, mirror)
+    host = InProcessHost(server)  # the same calls as a child process, without one
+    rendered = new_shared().rendered
+    spec = hosted.OpenSpec(rendered=rendered, key="t", store=False, fresh=False, notebook=None)
+    opened = host.call(hosted.open_share, spec)
 
     def join() -> None:
+        board = hosted.get(opened.room).shared.board
         for clock, (cid, name) in enumerate(PEOPLE.items(), 1):
             state = json.dumps({"user": {"name": name}})
-            shared.board.awareness[cid] = AwarenessEntry(clock, state)
+            board.awareness[cid] = AwarenessEntry(clock, state)
 
     server.call(join)
+    events = Events()
     s = Share(
         located=Located(path=None, contents={"cells": []}, route="colab", note=None),
-        rendered=shared.rendered,
+        rendered=rendered,
         options=ShareOptions(tunnel="none", watch=False),
-        server=server,
-        shared=shared,
+        host=host,
+        links=(opened.room, opened.token, opened.host_token),
         tunnel=make_tunnel("none"),
         base_url=f"http://127.0.0.1:{server.port}",
         events=events,
-        mirror=mirror,
-        lead=lead,
+        mirror=Mirror(opened.room, events),
     )
     try:
         yield s

@@ -1,0 +1,104 @@
+"""The share server's own process: `python -m jupyterspot_magic.server.child FD`.
+
+Started by server/host.py `ChildHost.spawn` with one end of a socketpair as FD. It binds the port
+the kernel asked for, says "ready", then runs each call the kernel sends, `fn(server, *args)`, on
+a worker thread (a slow call, a big board's snapshot, must not hold up a kick), and sends back the
+result or the exception. What the server code gives `server.notify` goes to the kernel as an
+event. When the channel ends (the kernel asked to stop, exited, or was killed), it runs the
+shares' stop hooks (the boards' last writes) and exits: a share server never outlives its kernel.
+
+Messages (pickled, both ways, framed by multiprocessing.connection):
+    kernel -> child: ("hello", host, port) once, ("call", id, pickle of (fn, args)), ("stop",)
+    child -> kernel: ("ready", port) | ("failed", one line), ("result", id, ok, pickle of value),
+                     ("event", message)
+"""
+
+from __future__ import annotations
+
+import logging
+import pickle
+import signal
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from multiprocessing.connection import Connection
+
+from .host import run_stop_hooks
+from .thread import ServeError, ServerThread
+
+log = logging.getLogger("jupyterspot_magic.server.child")
+
+WORKERS = 8  # calls that may run at once (each is one host operation: kick, refresh, export)
+
+
+class Channel:
+    """The child's end: sends from any thread, one message at a time."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self._lock = threading.Lock()
+
+    def send(self, message: tuple) -> None:
+        try:
+            with self._lock:
+                self.conn.send(message)
+        except (OSError, ValueError):
+            pass  # the kernel is gone: the reader sees the end and stops us
+
+
+def run_call(channel: Channel, server: ServerThread, cid: int, payload: bytes) -> None:
+    """One call, on a worker thread. The call arrives and its answer leaves as pickled bytes of
+    their own: a function this process cannot import, or a value that does not pickle, fails
+    that call with one line instead of breaking the channel."""
+    try:
+        fn, args = pickle.loads(payload)
+        value, ok = fn(server, *args), True
+    except BaseException as e:  # the caller's exception, raised again in the kernel
+        value, ok = e, False
+    try:
+        answer = pickle.dumps(value)
+    except Exception as e:
+        ok, answer = False, pickle.dumps(RuntimeError(f"{type(e).__name__}: {e}"))
+    channel.send(("result", cid, ok, answer))
+
+
+def serve(conn: Connection) -> int:
+    channel = Channel(conn)
+    try:
+        _, host, port = conn.recv()
+    except (EOFError, OSError):
+        return 0
+    try:
+        server = ServerThread(host, port).start()
+    except ServeError as e:
+        channel.send(("failed", str(e)))
+        return 2
+    server.notify = lambda message: channel.send(("event", message))
+    channel.send(("ready", server.port))
+    with ThreadPoolExecutor(WORKERS, thread_name_prefix="jupyterspot-call") as pool:
+        while True:
+            try:
+                message = conn.recv()
+            except (EOFError, OSError):
+                break  # the kernel exited or was killed
+            if message[0] == "stop":
+                break
+            _, cid, payload = message
+            pool.submit(run_call, channel, server, cid, payload)
+        run_stop_hooks(server)
+    server.stop(timeout=2.0)
+    return 0
+
+
+def main() -> int:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the kernel's Ctrl-C / interrupt is not ours
+    logging.basicConfig(level=logging.WARNING, format="jupyterspot server: %(message)s")
+    conn = Connection(int(sys.argv[1]))
+    try:
+        return serve(conn)
+    finally:
+        conn.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

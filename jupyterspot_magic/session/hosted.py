@@ -1,0 +1,279 @@
+"""A share's side in the server's process: its rooms, lead and board keeper, and every operation
+the kernel asks of them.
+
+Each public function here is called from the kernel as `host.call(fn, room, ...)`
+(server/host.py): it runs in the process that owns the share server (its child process, or this
+one), on a worker thread there, with the ServerThread first and the share's room id second. It
+reaches the rooms with `server.call` (one hop per operation, so a lookup and the action on it see
+the same rooms). Arguments and results cross a process boundary: plain data only (the rendered
+page, strings, dicts, bytes), never a room or a document.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from ..collab.lead import Lead
+from ..content.live import CellsView
+from ..content.render import RenderedNotebook
+from ..persist import keeper as persist
+from ..persist.keeper import BoardKeeper, delete_all_shapes
+from ..server.export_route import Exporter
+from ..server.shared import SharedNotebook
+from ..server.thread import ServerThread
+from . import participants
+from .mirror import MirrorSource
+from .rooms import close_rooms, open_rooms, set_draw_policy, update_content
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class OpenSpec:
+    """What the server needs to open a share (all of it crosses to the server's process)."""
+
+    rendered: RenderedNotebook
+    key: str  # the notebook's key in the store (persist/keeper.py notebook_key)
+    store: str | Path | bool | None
+    fresh: bool
+    notebook: str | None  # the notebook's path, written into the board JSON export
+    # A server started again after a crash: the same links, the same host settings.
+    identity: tuple[str, str, str] | None = None  # (room, token, host_token)
+    view_only: bool = False
+    lead_policy: str = "anyone"
+
+
+@dataclass(frozen=True)
+class Opened:
+    room: str
+    token: str
+    host_token: str
+    notes: list[str]
+
+
+@dataclass
+class Hosted:
+    """One open share in the server's process."""
+
+    shared: SharedNotebook
+    lead: Lead
+    keeper: BoardKeeper | None
+    source: MirrorSource
+    stop_hook: Callable[[], None] = field(default=lambda: None)
+
+
+_hosted: dict[str, Hosted] = {}  # room -> share, in this process (one server per process)
+
+
+def get(room: str) -> Hosted:
+    hosted = _hosted.get(room)
+    if hosted is None:
+        raise RuntimeError("This share is not live")
+    return hosted
+
+
+# -- open and close --
+
+
+def open_share(server: ServerThread, spec: OpenSpec) -> Opened:
+    """The store read, the stored board restored, the rooms registered: ready for pages."""
+    keeper = BoardKeeper.open(spec.store, spec.key, spec.fresh)
+    known = keeper.identity() if keeper else None
+    room, token, host_token = spec.identity or (
+        (known.room, known.token, known.host_token)
+        if known
+        else (secrets.token_urlsafe(9), secrets.token_urlsafe(24), secrets.token_urlsafe(24))
+    )
+    shared = SharedNotebook(room=room, token=token, host_token=host_token, rendered=spec.rendered)
+    if keeper is not None:  # the stored board is in place before anyone connects
+        server.call(keeper.attach, shared)
+    source = MirrorSource(server, room, shared.board)
+    lead = server.call(open_rooms, server, shared, source)
+    if spec.view_only:
+        server.call(set_draw_policy, shared, True)
+    if spec.lead_policy != "anyone":
+        server.call(lead.set_policy, spec.lead_policy)
+    shared.exporter = Exporter(shared, spec.notebook)
+    notes: list[str] = []
+    if keeper is not None:
+        keeper.save(shared)  # remember the links
+        notes += keeper.notes  # a repaired store or a partly restored board
+    elif persist.last_error:
+        notes.append(persist.last_error)
+    hosted = Hosted(shared, lead, keeper, source)
+    hosted.stop_hook = lambda: _last_write(server, room)
+    server.stop_hooks.append(hosted.stop_hook)
+    server.on_restart(source.after_restart)
+    _hosted[room] = hosted
+    return Opened(room, token, host_token, notes)
+
+
+def close_share(server: ServerThread, room: str) -> tuple[str | None, bytes | None]:
+    """Close the rooms (every page is told the share stopped), make the board's last write.
+
+    Returns (a one-line problem with that write or None, the board's final state) so the kernel
+    can still export a share that stopped."""
+    hosted = _hosted.pop(room, None)
+    if hosted is None:
+        return None, None
+    hosted.source.live = False
+    server.forget_restart_listener(hosted.source.after_restart)
+    if hosted.stop_hook in server.stop_hooks:
+        server.stop_hooks.remove(hosted.stop_hook)
+    final = None
+    if server.running:
+        final = server.call(hosted.shared.board.doc.get_update)
+        server.call(close_rooms, server, hosted.shared)
+    problem = hosted.keeper.close(server) if hosted.keeper is not None else None
+    return problem, final
+
+
+def _last_write(server: ServerThread, room: str) -> None:
+    """The server is going (the kernel exited or was killed): store what was drawn."""
+    hosted = _hosted.pop(room, None)
+    if hosted is not None and hosted.keeper is not None:
+        hosted.keeper.close(server)
+
+
+def is_open(server: ServerThread, room: str) -> bool:
+    return room in _hosted
+
+
+def shares(server: ServerThread) -> int:
+    """How many shares this server holds (the registry stops an idle one)."""
+    return len(server.registry.shares)
+
+
+# -- content --
+
+
+def refresh(
+    server: ServerThread, room: str, rendered: RenderedNotebook, cells: CellsView | None
+) -> None:
+    """New content, same rooms: pages see the new version and fetch the changed cells."""
+    hosted = get(room)
+    if cells is not None:
+        hosted.shared.live = cells
+    server.call(update_content, hosted.shared, rendered)
+
+
+def set_cells(server: ServerThread, room: str, cells: CellsView) -> None:
+    """The per-cell view of the current content, once the kernel has learnt it."""
+    get(room).shared.live = cells
+
+
+def board_update(server: ServerThread, room: str) -> bytes:
+    """The board document's whole state, as one Yjs update (export, tests)."""
+    return server.call(get(room).shared.board.doc.get_update)
+
+
+def clear(server: ServerThread, room: str) -> int:
+    """Empty the board for everyone (kept in the store's history); returns shapes removed."""
+    hosted = get(room)
+    if hosted.keeper is not None:
+        return hosted.keeper.clear(server, hosted.shared)
+    return server.call(delete_all_shapes, hosted.shared.board.doc)
+
+
+def flush(server: ServerThread, room: str) -> None:
+    """Write what the store holds back now (tests, before reading the file)."""
+    keeper = get(room).keeper
+    if keeper is not None:
+        keeper.flush()
+
+
+# -- people and host powers (docs/security.md) --
+
+
+def _find(hosted: Hosted, who: int | str) -> dict:
+    """Server thread: the participant `who` means, among those connected right now."""
+    return participants.find_participant(participants.rows(hosted.shared.board), who)
+
+
+def find_participant(server: ServerThread, room: str, who: int | str) -> dict:
+    hosted = get(room)
+    return server.call(_find, hosted, who)
+
+
+def kick(server: ServerThread, room: str, who: int | str) -> str:
+    hosted = get(room)
+
+    def kick() -> str:
+        person = _find(hosted, who)  # found and removed in one step: nobody moves in between
+        hosted.shared.kick(person["client_id"])
+        return person["name"]
+
+    return server.call(kick)
+
+
+def allow_everyone(server: ServerThread, room: str) -> None:
+    server.call(get(room).shared.allow_everyone)
+
+
+def rotate(server: ServerThread, room: str) -> str:
+    """A new guest token: every old guest link stops working at once. Returns the token."""
+    hosted = get(room)
+    token = secrets.token_urlsafe(24)
+    server.call(hosted.shared.rotate, token)
+    if hosted.keeper is not None:
+        hosted.keeper.save(hosted.shared)  # sharing again gives the new link
+    return token
+
+
+def set_view_only(server: ServerThread, room: str, value: bool) -> None:
+    server.call(set_draw_policy, get(room).shared, value)
+
+
+def view_only(server: ServerThread, room: str) -> bool:
+    return "guest" not in get(room).shared.board.writers
+
+
+# -- scroll leadership (collab/lead.py, on the server thread) --
+
+
+def _lead(server: ServerThread, room: str, fn: Callable[[Lead], T]) -> tuple[T, dict[str, Any]]:
+    lead = get(room).lead
+
+    def run() -> tuple[T, dict]:
+        return fn(lead), lead.state()
+
+    return server.call(run)
+
+
+def take_lead(server: ServerThread, room: str) -> tuple[int | None, dict]:
+    """Make the presenter view (a host page) the leader; None when no host page is open."""
+
+    def take(lead: Lead) -> int | None:
+        cid = lead.host_client()
+        if cid is not None:
+            lead.set_leader(cid)
+        return cid
+
+    return _lead(server, room, take)
+
+
+def release_lead(server: ServerThread, room: str) -> tuple[None, dict]:
+    return _lead(server, room, lambda lead: lead.set_leader(None))
+
+
+def hand_lead(server: ServerThread, room: str, who: int | str) -> tuple[int, dict]:
+    hosted = get(room)
+
+    def hand(lead: Lead) -> int:
+        cid = _find(hosted, who)["client_id"]
+        lead.set_leader(cid)
+        return cid
+
+    return _lead(server, room, hand)
+
+
+def bring_everyone_back(server: ServerThread, room: str) -> tuple[int, dict]:
+    return _lead(server, room, lambda lead: lead.recall())
+
+
+def set_lead_policy(server: ServerThread, room: str, policy: str) -> tuple[None, dict]:
+    return _lead(server, room, lambda lead: lead.set_policy(policy))
