@@ -14,6 +14,7 @@ import contextlib
 import ipaddress
 import resource
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 import h11
@@ -31,8 +32,12 @@ from .shared import CONTROL_MAX_MESSAGE
 HEADER_TIMEOUT = 5.0
 MAX_HEAD_BYTES = 16 * 1024  # h11's own default, stated: what a slow head can hold
 WAITING_CAP = 256  # connections without a request in progress; the oldest is dropped past it
-WAITING_PER_ADDRESS = 32  # the same, per peer address that is not loopback (see ConnectionGuard)
+# The same, per peer address that is not loopback: past it that address's own oldest waiting
+# connection is dropped (see ConnectionGuard.admit), so a reverse proxy on another machine, through
+# which a whole lecture arrives from one address, is never refused.
+WAITING_PER_ADDRESS = 32
 FDS_RESERVED = 256  # the kernel's own files, zmq sockets, the user's code
+BASE_CAP = 1024  # sockets the server may hold whatever its shares' seats (connection_cap)
 # A socket refused before joining a room (4401/4404/4403/4409) gets its close frame, then is
 # reset if it has not completed the close handshake within this time: it cannot hold an fd.
 ABORT_REFUSED_AFTER = 1.0
@@ -49,14 +54,32 @@ def abort_quietly(transport: Any) -> None:
         transport.abort()
 
 
-def connection_cap(soft_limit: int | None = None) -> int:
-    """How many sockets the server may hold: at most half of the fds left after FDS_RESERVED
-    (the rest of the process, the user's kernel, must never hit EMFILE), and never over 1024."""
+def connection_cap(soft_limit: int | None = None, seats: int = 0) -> int:
+    """How many sockets the server may hold: what its shares' seats need (`seats`: a socket per
+    person per room, Registry.seats) plus WAITING_CAP for page loads, at least BASE_CAP; and at
+    most half of the fds left after FDS_RESERVED (the rest of the process must never hit EMFILE).
+    With the default 500 people: 2 x (500 + 16) + 256 = 1288."""
+    wanted = max(BASE_CAP, seats + WAITING_CAP)
     if soft_limit is None:
-        soft_limit = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+        soft_limit = fd_limit(2 * wanted + FDS_RESERVED)
     if soft_limit == resource.RLIM_INFINITY or soft_limit < 0:
-        return 1024
-    return max(32, min(1024, (soft_limit - FDS_RESERVED) // 2))
+        return wanted
+    return max(32, min(wanted, (soft_limit - FDS_RESERVED) // 2))
+
+
+def fd_limit(wanted: int) -> int:
+    """The soft RLIMIT_NOFILE, raised towards `wanted` (never past the hard limit) when the seats
+    need more than it allows: many systems start processes at 1024, which would cap a share at
+    384 sockets (192 people) whatever --max-people says."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY or soft >= wanted:
+        return soft
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if target > soft:
+        with contextlib.suppress(ValueError, OSError):  # not allowed here: keep what we have
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            return target
+    return soft
 
 
 def is_shared_address(host: str | None) -> bool:
@@ -80,8 +103,9 @@ class ConnectionGuard:
     waiting one can make room.
     """
 
-    def __init__(self, cap: int | None = None) -> None:
-        self.cap = connection_cap() if cap is None else cap
+    def __init__(self, cap: int | None = None, seats: Callable[[], int] | None = None) -> None:
+        self.fixed_cap = cap  # a test's; None: follow the seats of the shares (connection_cap)
+        self.seats = seats if seats is not None else lambda: 0
         self.waiting: dict[Any, str | None] = {}  # protocol -> peer host; insertion = age
         self.per_address: Counter[str] = Counter()
         self.partial_pool = 0  # bytes of unfinished messages beyond each socket's free part
@@ -89,14 +113,28 @@ class ConnectionGuard:
         self.evicted = 0
         self.is_shared_address = is_shared_address
 
+    @property
+    def cap(self) -> int:
+        """Sockets the server may hold now: it grows and shrinks with the registered shares'
+        seats (a share of 600 people needs ~1,500), never past the fd budget."""
+        if self.fixed_cap is not None:
+            return self.fixed_cap
+        return connection_cap(seats=self.seats())
+
+    @cap.setter
+    def cap(self, value: int) -> None:
+        self.fixed_cap = value
+
     def admit(self, protocol: Any, connections: set, host: str | None) -> bool:
         """Called once the new protocol is in `connections`; False = reset it now."""
         if len(connections) > self.cap and not self._evict_oldest():
             self.refused += 1
             return False
         if not self.is_shared_address(host) and self.per_address[host] >= WAITING_PER_ADDRESS:
-            self.refused += 1
-            return False
+            # One address holding many waiting sockets is a slowloris or a proxy in front of a
+            # whole audience: drop that address's oldest idle one, never the newcomer. Either
+            # way the address holds at most WAITING_PER_ADDRESS of them.
+            self._evict_oldest(host)
         return True
 
     def start_waiting(self, protocol: Any, host: str | None) -> None:
@@ -117,10 +155,14 @@ class ConnectionGuard:
             if self.per_address[host] <= 0:
                 del self.per_address[host]
 
-    def _evict_oldest(self) -> bool:
-        if not self.waiting:
+    def _evict_oldest(self, host: str | None = None) -> bool:
+        """Drop the oldest waiting connection (of `host`, when given)."""
+        if host is None:
+            oldest = next(iter(self.waiting), None)
+        else:
+            oldest = next((p for p, h in self.waiting.items() if h == host), None)
+        if oldest is None:
             return False
-        oldest = next(iter(self.waiting))
         self.stop_waiting(oldest)
         self.evicted += 1
         abort_quietly(oldest.transport)

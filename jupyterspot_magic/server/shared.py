@@ -167,3 +167,8 @@ class Registry:
 
     def __init__(self) -> None:
         self.shares: dict[str, SharedNotebook] = {}
+
+    def seats(self) -> int:
+        """Sockets the registered shares may hold at once: each person (guest seats plus the
+        hosts') has one in each room. The connection guard sizes its cap from this."""
+        return sum(2 * (shared.max_people + HOST_SLOTS) for shared in self.shares.values())
