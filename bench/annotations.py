@@ -30,6 +30,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench.isolated import isolate  # noqa: E402
 from jupyterspot_magic.session.registry import share  # noqa: E402
 from tests.conftest import CHROMIUM, CHROMIUM_ARGS, DESKTOP, PHONE  # noqa: E402
 
@@ -190,6 +191,7 @@ def main() -> None:
     parser.add_argument("--cells", type=int, default=120)
     parser.add_argument("--repeat", type=int, default=3, help="runs per scenario (medians)")
     args = parser.parse_args()
+    isolate()  # temporary data and cache dirs: an empty board, the user's store untouched
     from playwright.sync_api import sync_playwright
 
     sizes = json.loads(

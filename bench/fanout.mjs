@@ -10,7 +10,8 @@
 //   x = ms since the run started (one process, one clock; within the schema's +-1e7 bound); each
 //   client records the delay of the others' states from x.
 // Every client starts with a page's awareness state (user, cursor null, scroll). The same code
-// runs against both servers. Output adds "closes" (websocket closes by "code reason") if any.
+// runs against both servers. Output adds "closes" (websocket closes by "code reason") if any, and
+// "docAtSync" (what the room's document held when the run started: {bytes, roots}).
 // Usage: node fanout.mjs URL ROOM N SCENARIO SECONDS [RATE|HZ]
 import * as Y from 'yjs'
 import { WebsocketProvider } from 'y-websocket'
@@ -42,6 +43,9 @@ while (connected < N) {
   await new Promise(r => setTimeout(r, 20))
 }
 const syncMs = Date.now() - t0
+// What the room held when the run started (client 0's document after sync): the encoded size
+// (2 bytes = an empty document) and its root names. Both servers must start empty.
+const docAtSync = { bytes: Y.encodeStateAsUpdate(clients[0].doc).length, roots: [...clients[0].doc.share.keys()] }
 if (scenario === 'strokes') {
   for (let i = 1; i < N; i++) {
     const m = clients[i].doc.getMap('shapes')
@@ -88,6 +92,6 @@ if (process.env.FANOUT_LATE) { // diagnostics: how many more arrive within FANOU
 }
 done.sort((a, b) => a - b)
 const q = p => done.length ? done[Math.min(done.length - 1, Math.floor(p * done.length))].toFixed(1) : 'nan'
-console.log(JSON.stringify({ scenario, N, rate: RATE, seconds: SECONDS, syncMs, received: done.length, p50: +q(0.5), p95: +q(0.95), p99: +q(0.99), max: +q(1), ...extra() }))
+console.log(JSON.stringify({ scenario, N, rate: RATE, seconds: SECONDS, syncMs, docAtSync, received: done.length, p50: +q(0.5), p95: +q(0.95), p99: +q(0.99), max: +q(1), ...extra() }))
 clients.forEach(c => { c.p.destroy() })
 process.exit(0)

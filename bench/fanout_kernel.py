@@ -15,7 +15,14 @@ Set BUSY=sleep or BUSY=loop to keep the kernel busy (time.sleep / a pure-Python 
 and SWITCH=0.001 to try a shorter GIL switch interval in the kernel (sys.setswitchinterval).
 NOCHECK=1 turns the board schema check off in the kernel (Validator.check accepts everything and
 indexes nothing, awareness states are not checked): only to measure what the check costs here;
-never like that in a real share.
+never like that in a real share (it patches the server's modules in the kernel, so it only works
+while the share server runs in the kernel's process).
+
+Every row runs on an empty board, like Node's new room (issue 19): the kernel gets temporary data
+and cache dirs (bench/isolated.py), and each (N, scenario) row gets a share of its own with the
+store off (`store=False`: the store is not what this measures), so no board from an earlier run,
+an earlier row or the user's data dir is synced to the clients first. Each row's JSON line says
+what the room held when its clients had synced ("docAtSync": encoded bytes, 2 = empty; roots).
 """
 
 from __future__ import annotations
@@ -28,9 +35,11 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+from bench.isolated import isolate  # noqa: E402
 from tests.kernel import Kernel  # noqa: E402
 
 RUN_SH = REPO / "bench" / "fanout_run.sh"  # schema-valid ../shared/bench/fanout/run.sh
+SCENARIOS = ("strokes 50", "cursors 20")  # fanout_run.sh's: scenario name and rate (Hz)
 BUSY_CODE = {
     "sleep": "import time; time.sleep(10**6)",
     "loop": "while True:\n    sum(i * i for i in range(10000))",
@@ -67,6 +76,12 @@ def table(lines: list[dict]) -> None:
             f"{cell(ours, 'received')} | {ratio} {recv}"
         )
     for r in lines:
+        held = r.get("docAtSync") or {}
+        if held.get("bytes", 2) > 2:
+            print(
+                f"  {r.get('server')} {r.get('scenario')} N={r.get('N')}: the board was not "
+                f"empty at the start ({held['bytes']} B, roots {held.get('roots')})"
+            )
         if r.get("closes") or r.get("error"):
             print(
                 f"  {r.get('server')} {r.get('scenario')} N={r.get('N')}: "
@@ -95,19 +110,23 @@ SHARE = (
     "import json, os, sys, jupyterspot_magic as j\n"
     "j.stop()\n"
     "sys.setswitchinterval(float(os.environ.get('SWITCH', sys.getswitchinterval())))\n"
-    "s = j.share({path!r}, tunnel='none', display=False, fresh=True)\n"
+    "s = j.share({path!r}, tunnel='none', display=False, store=False)\n"
     "print(json.dumps(s.info()))"
 )
 
 
-def run_n(kernel: Kernel, n: str, seconds: str) -> list[dict]:
-    """One run.sh call (strokes then cursors) against a fresh share, so our room starts empty
-    like Node's fresh room; the cursors row still carries the strokes row's ~250 strokes."""
+def run_row(kernel: Kernel, n: str, scenario: str, seconds: str) -> list[dict]:
+    """One (N, scenario) row on both servers; ours on a share of its own (a new room, empty)."""
     info = kernel.json(SHARE.format(path=str(REPO / "examples" / "demo.ipynb")))
     busy = os.environ.get("BUSY")
     if busy:
         kernel.start(BUSY_CODE[busy])
-    env = {**os.environ, "FANOUT_PARAMS": f"token={info['token']}", "FANOUT_ROOM": "board"}
+    env = {
+        **os.environ,
+        "FANOUT_PARAMS": f"token={info['token']}",
+        "FANOUT_ROOM": "board",
+        "FANOUT_SCENARIOS": scenario,
+    }
     out = subprocess.run(
         ["bash", str(RUN_SH), info["ws_url"], n, seconds],
         env=env,
@@ -126,15 +145,17 @@ def run_n(kernel: Kernel, n: str, seconds: str) -> list[dict]:
 def main() -> None:
     ns = sys.argv[1] if len(sys.argv) > 1 else "10 30 50"
     seconds = sys.argv[2] if len(sys.argv) > 2 else "5"
+    isolate()  # the kernel inherits the temporary data and cache dirs
     kernel = Kernel(REPO)
     try:
         if os.environ.get("NOCHECK"):
             kernel.execute(NOCHECK)
         lines = []
         for n in ns.split():
-            for line in run_n(kernel, n, seconds):
-                print(json.dumps(line), flush=True)
-                lines.append(line)
+            for scenario in SCENARIOS:
+                for line in run_row(kernel, n, scenario, seconds):
+                    print(json.dumps(line), flush=True)
+                    lines.append(line)
         table(lines)
     finally:
         kernel.shutdown()

@@ -9,6 +9,8 @@
 #   FANOUT_PARAMS='token=XYZ'  query parameters the provider adds (ours needs a token)
 #   FANOUT_ROOM=name           room for OTHER (default: a fresh random name per run, as for Node)
 #   FANOUT_WORK=dir            where the pinned packages are installed (default below)
+#   FANOUT_SCENARIOS='strokes 50,cursors 20'  the scenarios, comma-separated (default: both);
+#                              bench/fanout_kernel.py runs one per call, each on a new share
 # Prints one JSON line per (server, scenario, N): latency p50/p95/p99 in ms and messages received.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -25,7 +27,8 @@ node_pid=$!
 trap 'kill $node_pid 2>/dev/null || true' EXIT
 sleep 1
 for n in $ns; do
-  for scenario in "strokes 50" "cursors 20"; do
+  IFS=, read -r -a scenarios <<< "${FANOUT_SCENARIOS:-strokes 50,cursors 20}"
+  for scenario in "${scenarios[@]}"; do
     set -- $scenario
     for target in "node ws://127.0.0.1:$port" "other $other"; do
       set -- $target $scenario

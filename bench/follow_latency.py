@@ -68,6 +68,9 @@ def main() -> None:
     ap.add_argument("--notebook", type=Path, default=DEFAULT)
     ap.add_argument("--seed", type=int, default=4)
     args = ap.parse_args()
+    from bench.isolated import isolate
+
+    isolate()  # temporary data and cache dirs: an empty board, the user's store untouched
     rng = random.Random(args.seed)
 
     from playwright.sync_api import sync_playwright

@@ -16,12 +16,14 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+from bench.isolated import isolate  # noqa: E402
 from bench.swarm import swarm_command  # noqa: E402
 from tests.kernel import Kernel  # noqa: E402
 
 
 def main() -> None:
     clients, strokes, points = (sys.argv[1:] + ["30", "2000", "100"][len(sys.argv) - 1 :])[:3]
+    isolate()  # the kernel inherits temporary data and cache dirs: its own empty board
     kernel = Kernel(REPO)
     try:
         kernel.execute("import json, gc, jupyterspot_magic as j, nbconvert, pycrdt, uvicorn")

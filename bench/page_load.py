@@ -20,6 +20,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+from bench.isolated import isolate  # noqa: E402
 from tests.conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 
 CORPUS = REPO.parent / "shared" / "notebooks"
@@ -69,6 +70,7 @@ def main() -> None:
 
     from jupyterspot_magic.session import registry as sharing
 
+    isolate()  # temporary data and cache dirs: the user's render cache untouched
     notebooks = [Path(p) for p in sys.argv[1:]] or DEFAULT
     exporter = HTMLExporter(template_name="lab")
     with tempfile.TemporaryDirectory() as tmp, sync_playwright() as p:

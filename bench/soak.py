@@ -23,6 +23,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+from bench.isolated import isolate  # noqa: E402
 from bench.swarm import swarm_command  # noqa: E402
 from tests.kernel import Kernel  # noqa: E402
 
@@ -43,6 +44,7 @@ def main() -> None:
     clients = sys.argv[1] if len(sys.argv) > 1 else "30"
     seconds = int(sys.argv[2]) if len(sys.argv) > 2 else 600
     keep = sys.argv[3] if len(sys.argv) > 3 else "0"
+    isolate()  # the kernel inherits temporary data and cache dirs: its own empty board
     kernel = Kernel(REPO)
     try:
         info = kernel.json(SETUP % str(REPO / "examples" / "demo.ipynb"))

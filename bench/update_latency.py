@@ -27,10 +27,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-import os  # noqa: E402
+from bench.isolated import isolate  # noqa: E402
 
-os.environ.setdefault("JUPYTERSPOT_CACHE_DIR", tempfile.mkdtemp())
-os.environ.setdefault("JUPYTERSPOT_DATA_DIR", tempfile.mkdtemp())
+isolate()  # before the package is imported: temporary data and cache dirs, whatever is set
 
 from tests.conftest import NodePeer  # noqa: E402
 from tests.conftest import save_notebook as save  # noqa: E402
