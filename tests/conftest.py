@@ -170,6 +170,20 @@ def server():
     srv.stop()
 
 
+@pytest.fixture
+def in_process_server(monkeypatch) -> Iterator[None]:
+    """Shares made by the test run their server on a thread of this process
+    (JUPYTERSPOT_SERVER=thread), for tests that patch, time or crash its inside (tests/inside.py).
+    The registry reuses a running server: the current share stops before the switch (its idle
+    server with it) and after the test."""
+    from jupyterspot_magic.session import registry
+
+    registry.stop()
+    monkeypatch.setenv("JUPYTERSPOT_SERVER", "thread")
+    yield
+    registry.stop()
+
+
 @pytest.fixture(scope="session")
 def browser():
     from playwright.sync_api import sync_playwright
