@@ -41,6 +41,7 @@ class OpenSpec:
     store: str | Path | bool | None
     fresh: bool
     notebook: str | None  # the notebook's path, written into the board JSON export
+    max_people: int = 500  # guest seats (base/options.py; the host is never refused)
     # A server started again after a crash: the same links, the same host settings.
     identity: tuple[str, str, str] | None = None  # (room, token, host_token)
     view_only: bool = False
@@ -88,7 +89,13 @@ def open_share(server: ServerThread, spec: OpenSpec) -> Opened:
         if known
         else (secrets.token_urlsafe(9), secrets.token_urlsafe(24), secrets.token_urlsafe(24))
     )
-    shared = SharedNotebook(room=room, token=token, host_token=host_token, rendered=spec.rendered)
+    shared = SharedNotebook(
+        room=room,
+        token=token,
+        host_token=host_token,
+        rendered=spec.rendered,
+        max_people=spec.max_people,
+    )
     if keeper is not None:  # the stored board is in place before anyone connects
         server.call(keeper.attach, shared)
     source = MirrorSource(server, room, shared.board)
