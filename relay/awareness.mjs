@@ -1,0 +1,53 @@
+// The awareness schema, as the share server enforces it (jupyterspot_magic/collab/schema.py,
+// AWARENESS_FIELDS; docs/protocol.md, "Awareness state of each client"). Awareness fans out on the
+// relay without a round trip through the kernel, so the relay checks it itself: a state this
+// refuses closes its sender, as on the share server. tests/test_relay_awareness.py runs the same
+// samples through both checks so they cannot drift.
+
+export const MAX_STATE = 4 * 1024 // characters of JSON, like collab/room.py's MAX_STATE
+const COORD = 1e7
+const BIG = 2 ** 53
+
+const isObject = (v) => v !== null && typeof v === 'object' && !Array.isArray(v)
+const only = (v, keys) => Object.keys(v).every((k) => keys.includes(k))
+const text = (v, max) => typeof v === 'string' && v.length <= max
+const number = (v, lo, hi) => typeof v === 'number' && Number.isFinite(v) && v >= lo && v <= hi
+const integer = (v, lo, hi) => number(v, lo, hi) && Number.isInteger(v)
+const absent = (v) => v === undefined || v === null
+
+const anchor = (v) => v === null || (isObject(v) && only(v, ['cell', 'x', 'y']) &&
+  text(v.cell, 200) && number(v.x, -COORD, COORD) && number(v.y, -COORD, COORD))
+
+const user = (v) => isObject(v) && only(v, ['name', 'color', 'role']) &&
+  (absent(v.name) || text(v.name, 100)) &&
+  (absent(v.color) || text(v.color, 32)) &&
+  (v.role === undefined || v.role === 'guest' || v.role === 'host')
+
+const scroll = (v) => v === null || (isObject(v) && only(v, ['cell', 'offset', 'index', 'count']) &&
+  text(v.cell, 200) && number(v.offset, -COORD, COORD) &&
+  (absent(v.index) || integer(v.index, 0, 1e6)) && (absent(v.count) || integer(v.count, 0, 1e6)))
+
+const leadRequest = (v) => isObject(v) && only(v, ['seq', 'op', 'to']) &&
+  integer(v.seq, 0, BIG) && ['take', 'release', 'hand'].includes(v.op) &&
+  (absent(v.to) || integer(v.to, 0, BIG))
+
+const FIELDS = {
+  user,
+  cursor: anchor,
+  laser: anchor,
+  scroll,
+  following: (v) => v === null || integer(v, 0, BIG),
+  leadRequest,
+}
+
+/** Why `state` (a parsed awareness state) may not be relayed, or null when it may. */
+export function awarenessRefusal (state) {
+  if (!isObject(state)) return 'awareness state is not an object'
+  if (JSON.stringify(state).length > MAX_STATE) return 'awareness state too large'
+  for (const [key, value] of Object.entries(state)) {
+    const check = FIELDS[key]
+    if (!check) return `unknown awareness field ${JSON.stringify(key.slice(0, 40))}`
+    if (!check(value)) return `awareness field ${JSON.stringify(key)} out of bounds`
+  }
+  return null
+}

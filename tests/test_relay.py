@@ -1,0 +1,202 @@
+"""--relay: two relay instances (relay/server.mjs, Node) behind one Debian redis-server, a real
+share server on loopback linked to the first one by its outbound link (server/relay.py), and
+real pages' clients (tests/js/relay_peer.mjs: yjs with the relay's provider) on both instances.
+
+Everything is real and on loopback; redis-server and the relays are started here, with a
+temporary directory, and stopped at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from collections.abc import Callable, Iterator
+
+import pytest
+from pycrdt import Map
+
+from jupyterspot_magic.collab.close_codes import CLOSE_BAD_FRAME, CLOSE_INVALID_TOKEN, CLOSE_REMOVED
+from jupyterspot_magic.collab.lead import Lead
+from jupyterspot_magic.server.relay import RelayLink
+
+from .conftest import NodePeer, free_port, wait_for
+from .processes import REPO, LineProcess, end_process
+from .room_server import shapes
+
+SECRET = "relay-secret-for-tests-0123456789"
+RELAY = REPO / "relay"
+SHAPE = {"t": "rect", "cell": "a", "ci": 0, "x": 1, "y": 2, "w": 10, "h": 10, "c": "#e03131"}
+
+
+class RelayPeer(NodePeer):
+    """A page's two rooms on a relay instance (tests/js/relay_peer.mjs)."""
+
+    def __init__(self, url: str, room: str, token: str, pid: str = "") -> None:  # noqa: D107
+        script = str(REPO / "tests" / "js" / "relay_peer.mjs")
+        LineProcess.__init__(self, ["node", script, url, room, token, pid], stdin=True)
+        self.history = []
+        self.client_id = self.wait(lambda e: e["event"] == "ready")["clientID"]
+
+    def synced(self) -> RelayPeer:
+        for doc in ("board", "control"):
+            self.wait(lambda e, doc=doc: e["event"] == "synced" and e["doc"] == doc)
+        return self
+
+    def closed_with(self, timeout: float = 10.0) -> int:
+        return self.wait(lambda e: e["event"] == "close", timeout)["code"]
+
+    def sees(self, predicate: Callable[[dict], bool], timeout: float = 10.0) -> dict:
+        return self.wait(lambda e: e["event"] == "doc" and predicate(e["maps"]), timeout)["maps"]
+
+
+@pytest.fixture(scope="module")
+def redis(tmp_path_factory) -> Iterator[str]:
+    if shutil.which("redis-server") is None or not (RELAY / "node_modules").is_dir():
+        pytest.fail("needs redis-server (apt-get install redis-server) and `npm ci` in relay/")
+    port = free_port()
+    workdir = tmp_path_factory.mktemp("redis")
+    proc = LineProcess(
+        [
+            "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(workdir),
+        ]
+    )
+    wait_for(lambda: _line(proc, "Ready to accept connections"), 10, "redis-server ready")
+    yield f"redis://127.0.0.1:{port}"
+    end_process(proc.proc)
+
+
+@pytest.fixture(scope="module")
+def relays(redis: str) -> Iterator[list[str]]:
+    """Two relay instances on the same Redis: their websocket URLs."""
+    env = {**os.environ, "JUPYTERSPOT_RELAY_SECRET": SECRET}
+    procs, urls = [], []
+    for _ in range(2):
+        proc = LineProcess(
+            ["node", str(RELAY / "server.mjs"), "--redis", redis, "--port", "0"], env=env
+        )
+        line = wait_for(lambda proc=proc: _line(proc, "relay listening on"), 15, "relay ready")
+        procs.append(proc)
+        port = re.search(r"on (\d+)", line).group(1)
+        urls.append(f"ws://127.0.0.1:{port}")
+    yield urls
+    for proc in procs:
+        end_process(proc.proc)
+
+
+def _line(proc: LineProcess, text: str) -> str | None:
+    assert proc.proc.poll() is None, f"{proc.proc.args[0]} ended ({proc.proc.returncode})"
+    while not proc.lines.empty():
+        line = proc.lines.get()
+        if text in line:
+            return line
+    return None
+
+
+@pytest.fixture
+def linked(server, relays) -> Iterator[tuple]:
+    """The share server of the `server` fixture, linked to relay 0, with its lead running."""
+    srv, shared = server
+
+    def start() -> RelayLink:
+        Lead(shared.board, shared.control)  # what session/rooms.py starts for a share
+        link = RelayLink(shared, relays[0], SECRET)
+        link.start()
+        return link
+
+    link = srv.call(start)
+    wait_for(lambda: srv.call(link.linked.is_set), 10, "the kernel linked to the relay")
+    yield srv, shared, link
+    srv.call(link.stop)
+
+
+@pytest.fixture
+def pages() -> Iterator[Callable[..., RelayPeer]]:
+    made: list[RelayPeer] = []
+
+    def make(url: str, token: str, pid: str = "", room: str = "room1") -> RelayPeer:
+        peer = RelayPeer(url, room, token, pid)
+        made.append(peer)
+        return peer
+
+    yield make
+    for peer in made:
+        peer.kill()
+
+
+def test_guests_on_two_instances_see_each_others_strokes_and_the_hosts_lead(linked, relays, pages):
+    srv, shared, _link = linked
+    ana = pages(relays[0], "guest-token", "ana-browser").synced()
+    bob = pages(relays[1], "guest-token", "bob-browser").synced()
+    host = pages(relays[1], "host-token", "host-browser").synced()
+
+    ana.send(cmd="shape", key="s-ana", fields=SHAPE | {"by": "Ana"})
+    assert bob.sees(lambda m: "s-ana" in m["shapes"])["shapes"]["s-ana"]["by"] == "Ana"
+    bob.send(cmd="shape", key="s-bob", fields=SHAPE | {"by": "Bob"})
+    ana.sees(lambda m: "s-bob" in m["shapes"])
+    host.sees(lambda m: {"s-ana", "s-bob"} <= set(m["shapes"]))
+    assert {"s-ana", "s-bob"} <= set(shapes(shared, srv))  # the kernel has (and stores) them
+
+    # The presenter asks for the lead the way every page does; the kernel grants it.
+    host.send(
+        cmd="awareness",
+        state={"user": {"name": "Host", "role": "host"}, "leadRequest": {"seq": 1, "op": "take"}},
+    )
+    for guest in (ana, bob):
+        guest.sees(lambda m: m["control"].get("leader") == host.client_id)
+    # Presence crossed instances too, with the role the relay proved.
+    states = ana.wait(lambda e: e["event"] == "awareness" and str(host.client_id) in e["states"])[
+        "states"
+    ]
+    assert states[str(host.client_id)]["user"]["role"] == "host"
+
+
+def test_the_kernel_rules_control_and_the_schema(linked, relays, pages):
+    srv, shared, _link = linked
+    mallory = pages(relays[0], "guest-token", "mallory-browser").synced()
+    bob = pages(relays[1], "guest-token", "bob-browser").synced()
+
+    # A guest's control write stays in its own page.
+    mallory.send(cmd="control", key="leader", value=mallory.client_id)
+    mallory.send(cmd="shape", key="s-after-control", fields=SHAPE)
+    maps = bob.sees(lambda m: "s-after-control" in m["shapes"])
+    assert maps["control"].get("leader") != mallory.client_id
+    control = srv.call(lambda: shared.control.doc.get("control", type=Map).to_py() or {})
+    assert control.get("leader") is None
+
+    # A stroke outside the schema closes its sender and reaches nobody.
+    mallory.send(cmd="shape", key="s-evil", fields=SHAPE | {"onload": "alert(1)"})
+    assert mallory.closed_with() == CLOSE_BAD_FRAME
+    bob.send(cmd="shape", key="s-marker", fields=SHAPE)
+    maps = bob.sees(lambda m: "s-marker" in m["shapes"])
+    late = pages(relays[0], "guest-token", "late-browser").synced()
+    assert "s-evil" not in maps["shapes"] and "s-evil" not in late.dump()["maps"]["shapes"]
+    assert "s-evil" not in shapes(shared, srv)
+
+
+def test_wrong_token_kick_and_rotate_are_refused_by_the_relay(linked, relays, pages):
+    srv, shared, _link = linked
+    assert pages(relays[1], "not-the-token").closed_with() == CLOSE_INVALID_TOKEN
+
+    eve = pages(relays[1], "guest-token", "eve-browser").synced()
+    eve.send(cmd="awareness", state={"user": {"name": "Eve"}})
+    wait_for(lambda: srv.call(lambda: eve.client_id in shared.board.owners), 10, "Eve present")
+    assert srv.call(shared.kick, eve.client_id)
+    assert eve.closed_with() == CLOSE_REMOVED
+    assert pages(relays[0], "guest-token", "eve-browser").closed_with() == CLOSE_REMOVED
+
+    ana = pages(relays[0], "guest-token", "ana-browser").synced()
+    srv.call(shared.rotate, "new-guest-token")
+    assert ana.closed_with() == CLOSE_INVALID_TOKEN
+    assert pages(relays[1], "guest-token", "ana-browser").closed_with() == CLOSE_INVALID_TOKEN
+    pages(relays[1], "new-guest-token", "ana-browser").synced()
