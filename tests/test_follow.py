@@ -13,6 +13,7 @@ import pytest
 
 from .conftest import DESKTOP, PHONE, REPO, require_corpus
 from .conftest import wait_for as wait_until
+from .inside import awareness_field
 from .kernel import Kernel
 
 EULER = "norvig__pytudes__ipynb_Euler-Opus.ipynb"  # 208 cells: scrolling means something
@@ -196,14 +197,11 @@ def test_host_decides_policy(share, pages):
     wait_for(take.is_disabled, 2, "guest's take-lead disabled under 'host decides'")
     guest.evaluate("window.jupyterspot.follow.takeLead()")
 
-    def server_saw_request() -> bool:
-        async def read():
-            return [st.get("leadRequest") for c, st, _ in share.shared.board.states() if c == g]
-
-        return read
+    def server_saw_request() -> list:
+        return share.host.call(awareness_field, share.room, g, "leadRequest")
 
     wait_for(
-        lambda: share.server.call(server_saw_request()) == [{"seq": 1, "op": "take"}],
+        lambda: server_saw_request() == [{"seq": 1, "op": "take"}],
         2,
         "the server received the guest's request",
     )
@@ -222,7 +220,7 @@ def test_host_decides_policy(share, pages):
     # Under "host decides" a guest cannot hand the lead to itself either.
     guest.evaluate(f"window.jupyterspot.follow.handLead({g})")
     wait_for(
-        lambda: share.server.call(server_saw_request()) == [{"seq": 2, "op": "hand", "to": g}],
+        lambda: server_saw_request() == [{"seq": 2, "op": "hand", "to": g}],
         2,
         "the server received the guest's hand request",
     )
