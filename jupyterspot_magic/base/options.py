@@ -101,6 +101,12 @@ class ShareOptions:
         "everyone's cursor. auto (default: on above 50 people), on, off.",
         choices=AUDIENCE_MODES,
     )
+    relay: str | None = option(
+        None,
+        "--relay",
+        "Publish the rooms through your relay (relay/ in the repository, ws:// or wss:// URL): "
+        "guests connect there, the kernel connects out to it with JUPYTERSPOT_RELAY_SECRET.",
+    )
 
     def __post_init__(self) -> None:
         # The Python API reaches here without argparse: the same checks, one line each.

@@ -24,9 +24,10 @@ DEFAULTS = {
     "fresh": False,
     "max_people": 500,
     "audience": "auto",
+    "relay": None,
 }
 FLAGS = "--tunnel none --host 0.0.0.0 --port 8123 --name Hank --public-url http://x/{port} "
-FLAGS += "--store none --fresh --max-people 600 --audience on"
+FLAGS += "--store none --fresh --max-people 600 --audience on --relay wss://relay.example"
 GIVEN = {
     "tunnel": "none",
     "host": "0.0.0.0",
@@ -37,6 +38,7 @@ GIVEN = {
     "fresh": True,
     "max_people": 600,
     "audience": "on",
+    "relay": "wss://relay.example",
 }
 
 
@@ -79,6 +81,7 @@ def test_every_option_but_fresh_makes_another_share() -> None:
         "watch": False,
         "max_people": 600,
         "audience": "on",
+        "relay": "wss://relay.example",
     }
     for name, value in changed.items():
         assert not options.same_share(base, ShareOptions(**{name: value})), name
