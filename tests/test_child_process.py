@@ -174,7 +174,9 @@ def movers_p95(ws_url: str, seconds: int) -> float:
     )
     row = json.loads(out.stdout.strip().splitlines()[-1])
     assert "error" not in row and "closes" not in row, row
-    assert row["received"] > 100 * 99 * seconds * 10 * 0.8, row  # nearly all of them arrived
+    # The room coalesces a reader's backlog of presence (docs/security.md), so not every state
+    # arrives; enough must, for the p95 to mean something.
+    assert row["received"] > 100 * 99 * seconds * 10 * 0.1, row
     return float(row["p95"])
 
 

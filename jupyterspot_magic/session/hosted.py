@@ -42,6 +42,7 @@ class OpenSpec:
     fresh: bool
     notebook: str | None  # the notebook's path, written into the board JSON export
     max_people: int = 500  # guest seats (base/options.py; the host is never refused)
+    audience: str = "auto"  # audience mode (collab/audience.py)
     # A server started again after a crash: the same links, the same host settings.
     identity: tuple[str, str, str] | None = None  # (room, token, host_token)
     view_only: bool = False
@@ -95,6 +96,7 @@ def open_share(server: ServerThread, spec: OpenSpec) -> Opened:
         host_token=host_token,
         rendered=spec.rendered,
         max_people=spec.max_people,
+        audience=spec.audience,
     )
     if keeper is not None:  # the stored board is in place before anyone connects
         server.call(keeper.attach, shared)
@@ -237,6 +239,34 @@ def set_view_only(server: ServerThread, room: str, value: bool) -> None:
 
 def view_only(server: ServerThread, room: str) -> bool:
     return "guest" not in get(room).shared.board.writers
+
+
+def give_floor(server: ServerThread, room: str, who: int | str) -> str:
+    """In audience mode, `who`'s presence goes to everyone again. Returns their name."""
+    hosted = get(room)
+
+    def give() -> str:
+        person = _find(hosted, who)
+        if not hosted.shared.give_floor(person["client_id"]):
+            raise LookupError(f"{person['name']} cannot have the floor (16 people have it)")
+        return person["name"]
+
+    return server.call(give)
+
+
+def take_floor(server: ServerThread, room: str, who: int | str) -> str:
+    hosted = get(room)
+
+    def take() -> str:
+        person = _find(hosted, who)
+        hosted.shared.take_floor(person["client_id"])
+        return person["name"]
+
+    return server.call(take)
+
+
+def set_audience(server: ServerThread, room: str, mode: str) -> None:
+    server.call(get(room).shared.set_audience, mode)
 
 
 # -- scroll leadership (collab/lead.py, on the server thread) --

@@ -123,6 +123,7 @@ def open_spec(
         fresh=options.fresh and again is None,
         notebook=str(located.path) if located.path else None,
         max_people=options.max_people,
+        audience=again.audience if again else options.audience,
         identity=(again.room, again.token, again.host_token) if again else None,
         view_only=again.view_only if again else False,
         lead_policy=again.lead_policy if again else "anyone",

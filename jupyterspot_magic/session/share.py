@@ -71,6 +71,7 @@ class Share:
         self.status = "live"
         self.server_restarts = 0
         self._view_only = False  # the kernel's copy: a restarted server is told again
+        self._audience = options.audience
         self._final_board: bytes | None = None  # the board as it was at stop (export after it)
         host.subscribe(mirror.receive)
         # The parts that follow the share: a tunnel whose process died is reopened (the links
@@ -221,6 +222,29 @@ class Share:
         """Only the host may draw (enforced by the server; the page hides guests' tools)."""
         self._call(hosted.set_view_only, bool(value))
         self._view_only = bool(value)
+
+    # -- audience mode (collab/audience.py): a lecture's presence goes to the host and speakers --
+
+    @property
+    def audience(self) -> str:
+        """`"auto"` (on above a head count), `"on"` or `"off"`."""
+        return self._audience
+
+    @audience.setter
+    def audience(self, mode: str) -> None:
+        if mode not in ("auto", "on", "off"):
+            raise ValueError(f"audience must be auto, on or off, not {mode!r}")
+        self._call(hosted.set_audience, mode)
+        self._audience = mode
+
+    def give_floor(self, who: int | str) -> str:
+        """In audience mode, let a participant (client id or name) be seen by everyone, like
+        the host; returns their name."""
+        return self._call(hosted.give_floor, who)
+
+    def take_floor(self, who: int | str) -> str:
+        """Back to the audience: their presence goes to the host and speakers only."""
+        return self._call(hosted.take_floor, who)
 
     # -- content: live updates, export, the stored board --
 
