@@ -257,7 +257,11 @@ def test_a_crashed_server_thread_restarts_and_clients_resync_without_loss(server
     )
 
 
-def test_participants_keep_updating_after_a_server_restart(node_peers, tmp_path, monkeypatch):
+def test_participants_keep_updating_after_a_server_restart(
+    node_peers, tmp_path, monkeypatch, in_process_server
+):
+    """The ServerThread's own restart (its loop dies, in this process): the kernel's list of
+    people follows the new loop."""
     from jupyterspot_magic.session import registry as sharing
 
     from .conftest import DEMO
@@ -271,7 +275,8 @@ def test_participants_keep_updating_after_a_server_restart(node_peers, tmp_path,
         deadline = time.monotonic() + 5
         while not share.participants and time.monotonic() < deadline:
             time.sleep(0.05)
-        share.server._loop.call_soon_threadsafe(share.server._loop.stop)  # the loop dies
+        loop = share.host.server._loop
+        loop.call_soon_threadsafe(loop.stop)  # the loop dies
         first.wait(lambda e: e["event"] == "close")
         later = node_peers(info["ws_url"], "board", info["token"])
         later.send(cmd="awareness", state={"user": {"name": "After"}})
