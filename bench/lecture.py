@@ -10,7 +10,8 @@ Three parts (issue 19), each printed as JSON lines and a table:
            synced).
   big      ours alone with BIG listeners, audience mode on (the issue's 600).
   storm    everyone moving at 10 Hz at N = STORM (the presenter too, no strokes): total bytes
-           the server sent (= what all clients received) with audience mode on vs off.
+           the server sent (= what all clients received) with audience mode on vs off; the
+           delay column is any cursor's at 20 probe clients and the presenter.
 Every client opens both rooms a page opens (board, control). Audience and max_people are passed
 to `share()` when this build has them; otherwise the rows say so (bench/crowd.py SHARE).
 
@@ -126,10 +127,12 @@ HEAD = (
 def line(r: dict) -> str:
     b = r["bytes"]
     aud = str(r.get("audience", "-"))[:9]
+    # the lecture's delay is the presenter's cursor at the listeners; the storm's, any cursor's
+    cur = r["cursors"] if r["label"] == "storm" else r["presenter"]
     return (
         f"{r['label']:7} {r['server']:6} {r.get('run', 1):>3} {r['listeners']:>4} {aud:9} | "
-        f"{fmt(r['presenter']['p50']):>10} {fmt(r['presenter']['p95']):>6} "
-        f"{fmt(r['presenter']['p99']):>6} | {fmt(r['strokes']['p50']):>10} "
+        f"{fmt(cur['p50']):>10} {fmt(cur['p95']):>6} "
+        f"{fmt(cur['p99']):>6} | {fmt(r['strokes']['p50']):>10} "
         f"{fmt(r['strokes']['p95']):>6} | {b['perListenerPerSec']:>12} {b['rxPerSec']:>11} | "
         f"{r['serverCpu']:>7.2f} {r['clientCpu']:>7.2f} | {fmt(r['joins']['p50']):>8} "
         f"{fmt(r['joins']['p95']):>6} | {r['clientLoopLagMs']['p99']:>11}"
