@@ -103,8 +103,8 @@ def test_view_only_is_enforced_by_the_server(kernel, browser):
     assert not host.evaluate("window.jupyterspot.boardDoc.getMap('shapes').has('sneaky')")
     server_keys = kernel.json(
         "import json, pycrdt, jupyterspot_magic as j\n"
-        "board = j.current().shared.board.doc.get('shapes', type=pycrdt.Map)\n"
-        "print(json.dumps(sorted(board.keys())))"
+        "d = pycrdt.Doc()\nd.apply_update(j.current().board_update())\n"
+        "print(json.dumps(sorted(d.get('shapes', type=pycrdt.Map).keys())))"
     )
     assert server_keys == ["by-host"]
     kernel.execute("%jupyterspot viewonly off")
