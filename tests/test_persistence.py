@@ -47,10 +47,9 @@ def share_in(kernel: Kernel, nb, port: int, extra: str = "") -> dict:
 
 def board_count(kernel: Kernel) -> int:
     return kernel.json(
-        "import json\nfrom pycrdt import Map\n"
-        "async def _count():\n"
-        "    return len(list(s.shared.board.doc.get('shapes', type=Map).keys()))\n"
-        "print(json.dumps(s.server.call(_count)))"
+        "import json\nfrom pycrdt import Doc, Map\n"
+        "_d = Doc()\n_d.apply_update(s.board_update())\n"
+        "print(json.dumps(len(list(_d.get('shapes', type=Map).keys()))))"
     )
 
 
@@ -133,10 +132,12 @@ def test_fifty_shapes_survive_a_new_kernel(browser, tmp_path):
         k2.shutdown()
 
 
-def test_fresh_and_clear_keep_history_and_rotation_is_remembered(tmp_path):
+def test_fresh_and_clear_keep_history_and_rotation_is_remembered(tmp_path, in_process_server):
     from pycrdt import Map
 
     from jupyterspot_magic.session import registry as sharing
+
+    from .inside import inside
 
     nb = tmp_path / "demo.ipynb"
     shutil.copy(DEMO, nb)
@@ -144,17 +145,17 @@ def test_fresh_and_clear_keep_history_and_rotation_is_remembered(tmp_path):
 
     def add(s, n):
         async def put():
-            shapes = s.shared.board.doc.get("shapes", type=Map)
+            shapes = inside(s).shared.board.doc.get("shapes", type=Map)
             for i in range(n):
                 shapes[f"k{i}-{time.time_ns()}"] = Map({"t": "rect", "cell": "intro", "x": 1.0})
 
-        s.server.call(put)
+        s.host.server.call(put)
 
     def count(s):
         async def get():
-            return len(list(s.shared.board.doc.get("shapes", type=Map).keys()))
+            return len(list(inside(s).shared.board.doc.get("shapes", type=Map).keys()))
 
-        return s.server.call(get)
+        return s.host.server.call(get)
 
     s = sharing.share(nb, tunnel="none", store=db)
     try:
@@ -174,7 +175,7 @@ def test_fresh_and_clear_keep_history_and_rotation_is_remembered(tmp_path):
         s.stop()
         s = sharing.share(nb, tunnel="none", store=db, fresh=True)
         assert count(s) == 0 and new_url.endswith(f"token={s.token}")
-        keeper = s.board_keeper
+        keeper = inside(s).keeper
         # every earlier board is still in the file
         keeper.flush()
         assert keeper.store.history(keeper.key) == [0, 1, 2]
@@ -207,12 +208,11 @@ def test_magic_update_export_clear_confirmed(tmp_path):
         run(
             "%load_ext jupyterspot_magic\n"
             f"%jupyterspot share {nb} --tunnel none --store {db}\n"
-            "import json, jupyterspot_magic\nfrom pycrdt import Map\n"
+            "import json, jupyterspot_magic\nfrom pycrdt import Doc, Map\n"
+            "from tests.inside import add_shapes, generation\n"
             "s = jupyterspot_magic.session.registry.current()\n"
-            "async def _add():\n"
-            "    shapes = s.shared.board.doc.get('shapes', type=Map)\n"
-            "    shapes['a'] = Map({'t': 'rect', 'cell': 'intro', 'x': 1.0, 'w': 9.0, 'h': 9.0})\n"
-            "s.server.call(_add)"
+            "shape = {'t': 'rect', 'cell': 'intro', 'x': 1.0, 'w': 9.0, 'h': 9.0}\n"
+            "s.host.call(add_shapes, s.room, {'a': shape})"
         )
         assert "no change" in run("%jupyterspot update")
         data = json.loads(nb.read_text())
@@ -239,9 +239,8 @@ def test_magic_update_export_clear_confirmed(tmp_path):
         run(f"%jupyterspot share {nb} --tunnel none --store {db} --fresh")
         count = (
             "s = jupyterspot_magic.session.registry.current()\n"
-            "async def _n():\n"
-            "    return len(list(s.shared.board.doc.get('shapes', type=Map).keys()))\n"
-            "print(s.server.call(_n), s.board_keeper.generation)"
+            "_d = Doc()\n_d.apply_update(s.board_update())\n"
+            "print(len(list(_d.get('shapes', type=Map).keys())), s.host.call(generation, s.room))"
         )
         assert run(count).split() == ["0", "2"]
     finally:
@@ -258,12 +257,9 @@ def test_a_killed_kernel_loses_at_most_the_flush_window(tmp_path):
     try:
         info = share_in(k1, nb, 0)
         k1.execute(
-            "from pycrdt import Map\n"
-            "async def _add():\n"
-            "    shapes = s.shared.board.doc.get('shapes', type=Map)\n"
-            "    for i in range(20):\n"
-            "        shapes[f's{i}'] = Map({'t': 'rect', 'cell': 'intro', 'x': float(i)})\n"
-            "s.server.call(_add)\n"
+            "from tests.inside import add_shapes\n"
+            "_new = {f's{i}': {'t': 'rect', 'cell': 'intro', 'x': float(i)} for i in range(20)}\n"
+            "s.host.call(add_shapes, s.room, _new)\n"
             "import time; time.sleep(0.5)"
         )
     finally:
