@@ -10,12 +10,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from pycrdt import Map
 
 from jupyterspot_magic.session import registry
 from jupyterspot_magic.session.share import Share
 
 from .conftest import DEMO
+from .inside import add_shapes, board_shapes
 
 
 @pytest.fixture
@@ -28,16 +28,13 @@ def nb(tmp_path: Path, monkeypatch) -> Iterator[Path]:
 
 
 def draw(s: Share, n: int) -> None:
-    def put() -> None:
-        shapes = s.shared.board.doc.get("shapes", type=Map)
-        for i in range(n):
-            shapes[f"k{i}-{len(shapes)}"] = Map({"t": "rect", "cell": "intro", "x": 1.0})
-
-    s.server.call(put)
+    start = count(s)
+    new = {f"k{i}-{start}": {"t": "rect", "cell": "intro", "x": 1.0} for i in range(n)}
+    s.host.call(add_shapes, s.room, new)
 
 
 def count(s: Share) -> int:
-    return s.server.call(lambda: len(s.shared.board.doc.get("shapes", type=Map)))
+    return len(board_shapes(s))
 
 
 def test_another_store_or_watch_shares_anew_and_fresh_clears_in_place(nb, tmp_path) -> None:
@@ -66,7 +63,7 @@ def test_a_share_that_stops_itself_leaves_the_registry(nb) -> None:
     assert registry.current() is s
     s.stop()  # as the widget's Stop button does
     assert registry.current() is None
-    assert registry._server is None  # nothing else used the server: it stopped too
+    assert registry._host is None  # nothing else used the server: it stopped too
     assert registry.stop() is False
 
 
