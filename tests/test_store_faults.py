@@ -21,6 +21,7 @@ from pycrdt import Map
 from jupyterspot_magic.session import registry as sharing
 
 from .conftest import DEMO, wait_for
+from .inside import inside
 
 
 def shape(i: int) -> Map:
@@ -38,7 +39,8 @@ def notebook(tmp_path) -> Path:
 
 
 @pytest.fixture(autouse=True)
-def _stop_shares():
+def _stop_shares(in_process_server):
+    """The store is damaged from the test: its server runs in this process."""
     yield
     sharing.stop()
 
@@ -51,25 +53,25 @@ def draw(s: sharing.Share, ids: range) -> None:
     """The kernel draws: one transaction (one stored update) per shape, on the server thread."""
 
     async def run() -> None:
-        doc = s.shared.board.doc
+        doc = inside(s).shared.board.doc
         shapes = doc.get("shapes", type=Map)
         for i in ids:
             with doc.transaction():
                 shapes[f"s{i}"] = shape(i)
 
-    s.server.call(run)
+    s.host.server.call(run)
 
 
 def server_shapes(s: sharing.Share) -> set[str]:
     async def keys() -> set[str]:
-        return set(s.shared.board.doc.get("shapes", type=Map).keys())
+        return set(inside(s).shared.board.doc.get("shapes", type=Map).keys())
 
-    return s.server.call(keys)
+    return s.host.server.call(keys)
 
 
 def client_shapes(s: sharing.Share, node_peers) -> set[str]:
     """What an honest yjs client gets from the server after syncing."""
-    peer = node_peers(f"ws://127.0.0.1:{s.server.port}/ws/{s.shared.room}", "board", s.token)
+    peer = node_peers(f"ws://127.0.0.1:{s.host.port}/ws/{s.room}", "board", s.token)
     peer.wait(lambda e: e["event"] == "synced")
     return set(peer.dump()["maps"]["shapes"])
 
@@ -78,14 +80,14 @@ def draw_in_rows(s: sharing.Share, batches: int, per: int) -> None:
     """`batches` stored rows of `per` shapes each (a flush after each batch)."""
     for b in range(batches):
         draw(s, range(b * per, (b + 1) * per))
-        s.board_keeper.flush()
+        inside(s).keeper.flush()
 
 
 def test_an_unreadable_row_is_skipped_and_every_other_row_restored(tmp_path, notebook, node_peers):
     db = tmp_path / "boards.sqlite"
     s = share(notebook, db)
     draw_in_rows(s, 10, 3)  # rows 1..10 hold s0-s2, s3-s5, ...
-    links = (s.shared.room, s.token, s.host_token)
+    links = (s.room, s.token, s.host_token)
     s.stop()
     with sqlite3.connect(db) as con:
         rowids = [r for (r,) in con.execute("SELECT rowid FROM yupdates ORDER BY timestamp")]
@@ -95,7 +97,7 @@ def test_an_unreadable_row_is_skipped_and_every_other_row_restored(tmp_path, not
     s = share(notebook, db)
     lost = {"s12", "s13", "s14"}  # the fifth row
     expected = {f"s{i}" for i in range(30)} - lost
-    assert (s.shared.room, s.token, s.host_token) == links
+    assert (s.room, s.token, s.host_token) == links
     assert server_shapes(s) == expected
     note = next(n for n in s.notes if "unreadable" in n)
     assert "had 1 unreadable entry (skipped); 9 restored (27 shapes)" in note, s.notes
@@ -132,7 +134,7 @@ def test_a_damaged_index_keeps_the_links_and_the_board(tmp_path, notebook, node_
     db = tmp_path / "boards.sqlite"
     s = share(notebook, db)
     draw_in_rows(s, 4, 10)
-    links = (s.shared.room, s.token, s.host_token)
+    links = (s.room, s.token, s.host_token)
     s.stop()
     _garbage_pages(db, ["idx_yupdates_path_timestamp", "sqlite_autoindex_jupyterspot_shares_1"])
     with sqlite3.connect(db) as con:  # really damaged: SQLite itself says so
@@ -140,7 +142,7 @@ def test_a_damaged_index_keeps_the_links_and_the_board(tmp_path, notebook, node_
 
     s = share(notebook, db)
     assert (
-        s.shared.room,
+        s.room,
         s.token,
         s.host_token,
     ) == links  # same room id and tokens: the same links work
@@ -160,8 +162,9 @@ def test_a_stop_on_a_full_disk_leaves_a_file_the_next_share_restores(
     db = tmp_path / "boards.sqlite"
     s = share(notebook, db)
     draw(s, range(20))
-    s.board_keeper.flush()
-    store = s.board_keeper.store
+    keeper = inside(s).keeper
+    keeper.flush()
+    store = keeper.store
 
     # The disk fills up. Not a Python mock: SQLite's own page limit makes every further write
     # fail inside SQLite with the real SQLITE_FULL ("database or disk is full").
@@ -174,7 +177,7 @@ def test_a_stop_on_a_full_disk_leaves_a_file_the_next_share_restores(
     draw(s, range(20, 220))
     time.sleep(0.5)  # the regular flush has failed by now (and keeps the updates)
     s.stop()
-    message = s.board_keeper.stop_message
+    message = keeper.stop_message
     assert message is not None and message.startswith("200 drawings could not be stored: saved"), (
         message
     )
@@ -201,7 +204,7 @@ def test_a_stored_row_the_schema_rejects_is_skipped_and_told(tmp_path, notebook,
     db = tmp_path / "boards.sqlite"
     s = share(notebook, db)
     draw_in_rows(s, 4, 5)
-    doc_path = s.board_keeper.persister.doc_path
+    doc_path = inside(s).keeper.persister.doc_path
     s.stop()
     old = Doc()
     with old.transaction():
