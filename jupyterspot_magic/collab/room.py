@@ -10,7 +10,9 @@ This room fixes each by construction:
 - awareness is kept per client id, owned by the connection that announced it, coalesced once per
   event-loop turn, sent in full to newcomers and cleared when the owner disconnects;
 - writes to a read-only room (control, for guests) are dropped, frames are bounded and decoded
-  strictly: a bad frame closes that connection only.
+  strictly: a bad frame closes that connection only;
+- in audience mode (audience.py) a guest's presence goes only to hosts and speakers, so what a
+  listener receives does not grow with the room.
 
 The wire format is messages.py's; every document update is checked by schema.py first.
 Everything here runs on the server thread's event loop; nothing is thread-safe on purpose.
@@ -32,6 +34,7 @@ from typing import Any
 from pycrdt import Doc, Map
 
 from . import schema as board_schema
+from .audience import Audience
 from .close_codes import (
     CLOSE_GOING_AWAY,
     CLOSE_ROOM_FULL,
@@ -160,6 +163,7 @@ class Connection:
         self.defer_scheduled = False
         self._pacing: asyncio.Task | None = None
         self.synced = False  # sync step 2 sent: from then on it receives document updates
+        self.hears_all = True  # gets every client's presence (audience.py: hosts, speakers)
         self.closed = False
         self._queue: deque[bytes] = deque()
         self._queued_bytes = 0
@@ -248,6 +252,29 @@ class Connection:
 
 # --- rooms ---------------------------------------------------------------------------------
 
+
+class Lazy:
+    """An awareness message for many connections: encoded and framed once, on first use, and
+    not at all when it is empty or nobody needs it."""
+
+    def __init__(self, entries: list[tuple[int, AwarenessEntry]]) -> None:
+        self.entries = entries
+        self._built: tuple[bytes, bytes] | None = None
+        self._ids: set[int] | None = None
+
+    def ids(self) -> set[int]:
+        if self._ids is None:
+            self._ids = {cid for cid, _entry in self.entries}
+        return self._ids
+
+    def send_to(self, conn: Connection) -> None:
+        if not self.entries:
+            return
+        if self._built is None:
+            message = encode_awareness(self.entries)
+            self._built = (message, ws_frame(message))
+        conn.send(*self._built)
+
 SCHEMAS = {"board": board_schema.BOARD, "control": board_schema.CONTROL}
 
 
@@ -298,10 +325,13 @@ class Room:
         self.owners: dict[int, Connection] = {}
         # client id -> (clock, pid, role) of ids that left; host ids are never forgotten
         self.departed: dict[int, tuple[int, str | None, str]] = {}
-        self._pending: dict[int, AwarenessEntry] = {}
+        # client id -> (entry, role of its owner): what changed since the last flush
+        self._pending: dict[int, tuple[AwarenessEntry, str]] = {}
         self._flush_scheduled = False
         self._origin: tuple[Connection, bytes] | None = None  # the update being applied
         self._awareness_listeners: list[Callable[[], None]] = []
+        self.audience = Audience()  # off until the share sets a mode (crowd.py)
+        self._audience_listeners: list[Callable[[], None]] = []
         self.doc.observe(self._on_change)
 
     # -- lifecycle --
@@ -315,9 +345,15 @@ class Room:
         conn.growth = TokenBucket(limits.growth_per_second, limits.growth_burst)
         conn.presence = TokenBucket(limits.presence_per_second, limits.presence_burst)
         conn.step1s = TokenBucket(1.0, 5.0)  # a page sends one per connection
+        self._recount(len(self.connections) + 1)  # before it joins: it has nothing to reroute
         self.connections.add(conn)
+        conn.hears_all = self.audience.hears_all(conn.role, conn.client_ids)
         conn.send(self.step1())
-        present = [(cid, e) for cid, e in self.awareness.items() if e.state is not None]
+        present = [
+            (cid, e)
+            for cid, e in self.awareness.items()
+            if e.state is not None and (conn.hears_all or self._visible(cid))
+        ]
         if present:
             conn.send(encode_awareness(present))
         return True
@@ -329,6 +365,7 @@ class Room:
         self.connections.discard(conn)
         conn.stop_writer()
         self._forget_states(conn)
+        self._recount(len(self.connections))
 
     def _forget_states(self, conn: Connection) -> None:
         """Tell everyone at once that this connection's people are gone (idempotent)."""
@@ -338,7 +375,7 @@ class Room:
                 entry = self.awareness.pop(client_id, None)
                 if entry is not None:
                     self._depart(client_id, entry.clock, conn)
-                    self._queue_awareness(client_id, AwarenessEntry(entry.clock, None))
+                    self._queue_awareness(client_id, AwarenessEntry(entry.clock, None), conn.role)
         conn.deferred.clear()
 
     def _depart(self, client_id: int, clock: int, conn: Connection) -> None:
@@ -366,6 +403,7 @@ class Room:
         self._flush_scheduled = False
         self._origin = None
         self._cut_cache = None  # its future belonged to the dead loop
+        self.audience.active = self.audience.wanted(0)
 
     def resync(self) -> None:
         """Ask every client for what the server lacks (they answer step 1 with step 2)."""
@@ -382,6 +420,89 @@ class Room:
 
     def on_awareness(self, listener: Callable[[], None]) -> None:
         self._awareness_listeners.append(listener)
+
+    def on_audience(self, listener: Callable[[], None]) -> None:
+        """Called when audience mode switches on or off."""
+        self._audience_listeners.append(listener)
+
+    # -- audience mode (audience.py): who hears whose presence --
+
+    def set_audience_mode(self, mode: str) -> None:
+        """"auto", "on" or "off" (the user's --audience); applied at once."""
+        self.audience.set_mode(mode)
+        self._recount(len(self.connections))
+
+    def set_speakers(self, speakers: frozenset[int]) -> None:
+        """The leader and those with the floor: their presence goes to everyone, and they hear
+        everyone's (crowd.py calls this when the control document changes)."""
+        self._reroute(self.audience.active, frozenset(speakers))
+
+    def _recount(self, people: int) -> None:
+        self._reroute(self.audience.wanted(people), self.audience.speakers)
+
+    def role_of(self, client_id: int) -> str:
+        owner = self.owners.get(client_id)
+        return owner.role if owner is not None else "guest"
+
+    def _visible(self, client_id: int) -> bool:
+        return self.audience.visible(client_id, self.role_of(client_id))
+
+    def _reroute(self, active: bool, speakers: frozenset[int]) -> None:
+        """Switch the policy and bring every connection to what it should hold under the new one:
+        states it now may see are sent, states it may no longer see are removed (so nobody keeps
+        a frozen cursor for the 30 s until yjs drops it as outdated)."""
+        audience = self.audience
+        flipped = active != audience.active
+        if not flipped and (speakers == audience.speakers or not active):
+            audience.speakers = speakers  # audience mode off: everyone hears everyone anyway
+            return
+        present = [(cid, e) for cid, e in self.awareness.items() if e.state is not None]
+        before = {cid for cid, _e in present if self._visible(cid)}
+        audience.active, audience.speakers = active, speakers
+        after = {cid for cid, _e in present if self._visible(cid)}
+
+        def removals(ids: set[int]) -> list[tuple[int, AwarenessEntry]]:
+            return [(cid, AwarenessEntry(e.clock, None)) for cid, e in present if cid in ids]
+
+        # One message per kind of change, framed once (see _flush_awareness).
+        every = {cid for cid, _e in present}
+        gained = Lazy([(cid, e) for cid, e in present if cid not in before])
+        lost = Lazy(removals(every - after))
+        shown = [(cid, e) for cid, e in present if cid in after - before]
+        changed = Lazy(shown + removals(before - after))
+        removed: set[int] = set()  # ids somebody was just told are gone
+        told: dict[int, Lazy] = {}
+        for conn in self.connections:
+            had, has = conn.hears_all, audience.hears_all(conn.role, conn.client_ids)
+            conn.hears_all = has
+            if had and has:
+                continue
+            message = gained if has else lost if had else changed
+            message.send_to(conn)
+            if message is not gained and message.entries:
+                removed |= every - after if message is lost else before - after
+                told |= dict.fromkeys(conn.client_ids, message)
+        self._poke(removed, told)
+        if flipped:
+            for listener in self._audience_listeners:
+                listener()
+
+    def _poke(self, removed: set[int], told: dict[int, Lazy]) -> None:
+        """Tell the owner of each removed state that it was removed, unless it was just told.
+
+        yjs accepts a state only with a clock above the one it last saw for that client, and a
+        removal carries the state's clock: shown again later unchanged, the state would be
+        refused by everyone who got the removal. A y-protocols client that receives its own
+        removal announces itself again with the next clock, which is then the one the server
+        shows (routed as usual: to hosts and speakers while hidden).
+        """
+        for cid in removed:
+            owner = self.owners.get(cid)
+            entry = self.awareness.get(cid)
+            message = told.get(cid)
+            if owner is None or entry is None or (message and cid in message.ids()):
+                continue
+            owner.send(encode_awareness([(cid, AwarenessEntry(entry.clock, None))]))
 
     # -- incoming --
 
@@ -564,13 +685,26 @@ class Room:
                 conn.client_ids.discard(client_id)
                 conn.deferred.pop(client_id, None)
                 self._depart(client_id, clock, conn)
-                self._queue_awareness(client_id, AwarenessEntry(clock, None))
+                self._queue_awareness(client_id, AwarenessEntry(clock, None), conn.role)
                 continue
             state = checked_state(state, conn.role)
             self.awareness[client_id] = entry = AwarenessEntry(clock, state)
             self.owners[client_id] = conn
             conn.client_ids.add(client_id)
+            if not conn.hears_all and self.audience.hears_all(conn.role, conn.client_ids):
+                self._hear_all(conn)  # a speaker's id on a new connection (a reconnect)
             self._relay_within_budget(conn, client_id, entry)
+
+    def _hear_all(self, conn: Connection) -> None:
+        """Send a connection that now hears everyone the states it was not sent."""
+        conn.hears_all = True
+        hidden = [
+            (cid, e)
+            for cid, e in self.awareness.items()
+            if e.state is not None and not self._visible(cid)
+        ]
+        if hidden:
+            conn.send(encode_awareness(hidden))
 
     def _relay_within_budget(self, conn: Connection, client_id: int, entry: AwarenessEntry) -> None:
         """Relay a state now if the sender's presence budget allows; otherwise keep only its
@@ -578,7 +712,7 @@ class Room:
         otherwise cost every participant 1.2 MB/s down and the tunnel N times that up)."""
         assert entry.state is not None
         if not conn.deferred and (conn.presence is None or conn.presence.take(len(entry.state))):
-            self._queue_awareness(client_id, entry)
+            self._queue_awareness(client_id, entry, conn.role)
             return
         conn.deferred[client_id] = entry
         if not conn.defer_scheduled:
@@ -595,28 +729,37 @@ class Room:
                 del conn.deferred[client_id]  # replaced or removed meanwhile
             elif conn.presence is None or conn.presence.take(len(entry.state or "")):
                 del conn.deferred[client_id]
-                self._queue_awareness(client_id, entry)
+                self._queue_awareness(client_id, entry, conn.role)
         if conn.deferred:
             conn.defer_scheduled = True
             asyncio.get_running_loop().call_later(0.05, self._release_deferred, conn)
 
     # -- outgoing awareness, coalesced --
 
-    def _queue_awareness(self, client_id: int, entry: AwarenessEntry) -> None:
-        self._pending[client_id] = entry
+    def _queue_awareness(self, client_id: int, entry: AwarenessEntry, role: str) -> None:
+        self._pending[client_id] = (entry, role)
         if not self._flush_scheduled:
             self._flush_scheduled = True
             asyncio.get_running_loop().call_soon(self._flush_awareness)
 
     def _flush_awareness(self) -> None:
+        """Send what changed this turn: one message for those who hear everyone, and in audience
+        mode one with only the visible clients (hosts, speakers) for everyone else. Removals
+        follow the same routing. Who is visible is decided now, not when queued: a speaker
+        change in between has already been rerouted (_reroute)."""
         self._flush_scheduled = False
         if not self._pending:
             return
-        message = encode_awareness(self._pending.items())
-        frame = ws_frame(message)
-        self._pending = {}
-        for conn in self.connections:
-            conn.send(message, frame)
+        pending, self._pending = self._pending, {}
+        every = Lazy([(cid, entry) for cid, (entry, _role) in pending.items()])
+        if not self.audience.active:
+            for conn in self.connections:
+                every.send_to(conn)
+        else:
+            visible = self.audience.visible
+            public = Lazy([(c, e) for c, (e, role) in pending.items() if visible(c, role)])
+            for conn in self.connections:
+                (every if conn.hears_all else public).send_to(conn)
         for listener in self._awareness_listeners:
             listener()
 

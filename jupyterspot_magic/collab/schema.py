@@ -132,6 +132,20 @@ def field_check(spec: dict[str, Any]) -> Check:
 SHAPE_ID = re.compile(SHAPE["id"])  # used with fullmatch, like the viewer's anchored pattern
 SHAPE_FIELDS: dict[str, Check] = {key: field_check(spec) for key, spec in SHAPE["fields"].items()}
 
+# Audience mode (collab/crowd.py): `floor` lists the client ids the host gave the floor to, as
+# decimal ids separated by commas (plain values only: no arrays in the documents), at most
+# MAX_FLOOR of them; hosts and the kernel write it. `audience`, `people` and `names` are the
+# server's: whether audience mode is on, the head count, and the first names as a JSON array of
+# strings (NAMES_TEXT characters at most).
+MAX_FLOOR = 16  # people with the floor at once (besides the leader)
+FLOOR = re.compile(rf"(?:\d{{1,16}}(?:,\d{{1,16}}){{0,{MAX_FLOOR - 1}}})?")
+NAMES_TEXT = 4000
+
+
+def _floor(v: Any) -> bool:
+    return type(v) is str and FLOOR.fullmatch(v) is not None
+
+
 CONTROL_FIELDS: dict[str, Check] = {
     "leader": lambda v: v is None or _integer(0, 2**53)(v),
     "leadPolicy": _one_of("anyone", "host"),
@@ -139,7 +153,14 @@ CONTROL_FIELDS: dict[str, Check] = {
     "version": _text(200),
     "title": _text(1000),
     "recall": _integer(0, 2**53),
+    "floor": _floor,
+    "audience": lambda v: type(v) is bool,
+    "people": _integer(0, 10_000_000),
+    "names": _text(NAMES_TEXT),
 }
+# Written by the server only: an update from any connection (even a host's) that sets or deletes
+# one of them breaks the schema (4400). The kernel's own writes are not checked (learn()).
+CONTROL_SERVER_ONLY = frozenset({"audience", "people", "names"})
 
 
 @dataclass(frozen=True)
@@ -151,10 +172,11 @@ class DocSchema:
     entries_are_maps: bool
     entry_key: re.Pattern | None = None
     max_entries: int = 1_000_000
+    server_only: frozenset[str] = frozenset()  # fields no connection may write
 
 
 BOARD = DocSchema(SHAPE["root"], SHAPE_FIELDS, True, SHAPE_ID, max_entries=SHAPE["maxShapes"])
-CONTROL = DocSchema("control", CONTROL_FIELDS, False)
+CONTROL = DocSchema("control", CONTROL_FIELDS, False, server_only=CONTROL_SERVER_ONLY)
 
 
 # --- the index: where every integrated struct lives ----------------------------------------
@@ -239,8 +261,11 @@ class Validator:
         self.index = StructIndex()
         self.live_entries = live_entries  # the document's entry count now (max_entries check)
         self._last: tuple[int, Span] | None = None  # the span _lookup found last
+        self._trusted = False  # checking the server's own write: server-only fields allowed
 
-    def check(self, data: bytes, max_structs: int = MAX_STRUCTS_PER_UPDATE) -> Checked:
+    def check(
+        self, data: bytes, max_structs: int = MAX_STRUCTS_PER_UPDATE, trusted: bool = False
+    ) -> Checked:
         """Raise SchemaError (or Unresolved) unless every struct fits the schema.
 
         Structs are taken in the order yrs integrates them (`BlockPicker` in yrs' update.rs):
@@ -249,6 +274,7 @@ class Validator:
         order, so an honest reconnect often names a later section)."""
         update = decode_update(data, max_structs)
         self._last = None  # spans of a rejected update must not be found again
+        self._trusted = trusted
         queues = _client_queues(update)
         local = StructIndex()  # spans of this update (each client's in clock order)
         totals = [0, 0]  # cost, new root entries
@@ -332,7 +358,7 @@ class Validator:
 
     def check_trusted(self, data: bytes) -> Checked:
         try:
-            return self.check(data, max_structs=1 << 62)
+            return self.check(data, max_structs=1 << 62, trusted=True)
         except SchemaError:
             # The server's own transaction: index its structs wherever they claim to go.
             update = decode_update(data, max_structs=1 << 62)
@@ -397,6 +423,8 @@ class Validator:
         check = schema.fields.get(key)
         if check is None:
             raise SchemaError(f"unknown field {key[:40]!r}")
+        if key in schema.server_only and not self._trusted:
+            raise SchemaError(f"field {key!r} is written by the server only")
         if s.ref == DELETED:
             return False
         if s.ref == TYPE:

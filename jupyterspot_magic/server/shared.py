@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ..collab.close_codes import CLOSE_INVALID_TOKEN, CLOSE_REMOVED
+from ..collab.crowd import Crowd
 from ..collab.room import Room, RoomLimits
 from ..content.live import LiveContent
 from ..content.render import RenderedNotebook
@@ -50,8 +51,10 @@ class SharedNotebook:
     host_token: str
     rendered: RenderedNotebook
     max_people: int = MAX_PEOPLE  # guest seats per room; hosts have HOST_SLOTS more
+    audience: str = "auto"  # audience mode: "auto", "on", "off" (collab/audience.py)
     board: Room = field(init=False)
     control: Room = field(init=False)
+    crowd: Crowd = field(init=False)  # audience mode, the floor, the head count
     pages: PageCache = field(init=False)
     banned: set[str] = field(default_factory=set, init=False)
     live: LiveContent | None = field(default=None, init=False)  # the `x/cells` route's content
@@ -65,6 +68,7 @@ class SharedNotebook:
             limits=RoomLimits(max_message=CONTROL_MAX_MESSAGE),
         )
         self.set_max_people(self.max_people)
+        self.crowd = Crowd(self.board, self.control, self.audience)
         self.pages = PageCache(self._build_page)
 
     def set_max_people(self, max_people: int) -> None:
@@ -105,6 +109,7 @@ class SharedNotebook:
         """After a server restart: drop per-loop state, keep the documents."""
         self.board.forget_connections()
         self.control.forget_connections()
+        self.crowd.forget_loop()
         self.pages.forget_loop()
 
     # -- the page --
@@ -139,6 +144,21 @@ class SharedNotebook:
                 "removed by the host",
             )
         return True
+
+    def set_audience(self, mode: str) -> None:
+        """Audience mode "auto", "on" or "off" (server thread), applied at once: states the
+        pages may no longer see are removed, those they may see again are sent."""
+        self.board.set_audience_mode(mode)
+        self.audience = mode
+
+    def give_floor(self, client_id: int) -> bool:
+        """In audience mode, this participant's presence goes to everyone again (and they see
+        everyone's). False when nobody with that id is here or 16 people have the floor."""
+        return self.crowd.give_floor(client_id)
+
+    def take_floor(self, client_id: int) -> bool:
+        """Back to the audience; False when they did not have the floor."""
+        return self.crowd.take_floor(client_id)
 
     def allow_everyone(self) -> None:
         self.banned.clear()
