@@ -4,12 +4,14 @@
     /s/{room}/?token=T               the page for T's role (server/pages.py)
     /s/{room}/static/{name}          the viewer bundle (a fixed list of files)
     /s/{room}/assets/plotly.min.js   plotly.js from the kernel's own plotly package
+    /s/{room}/x/img/<sha256>.<ext>   an image cut out of the page (see `image` below)
     /s/{room}/x/cells?token=T&since=V   the cells a page at version V lacks (server/cells.py)
     /s/{room}/x/export?token=T[&format=json]  the annotated page or the board (export_route.py)
     /ws/{room}/{board|control}?token=T  the Yjs rooms (server/sockets.py)
 
 Every HTTP response, errors included, passes through `SecurityHeaders`, the one place its
-headers are set. Websockets bypass Starlette (see `build_app`).
+headers are set. Caching is each route's (server/caching.py: entity tags, 304s, Accept-Encoding).
+Websockets bypass Starlette (see `build_app`).
 """
 
 from __future__ import annotations
@@ -20,12 +22,20 @@ from urllib.parse import quote
 from starlette.applications import Starlette
 from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
-from starlette.responses import FileResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 from starlette.websockets import WebSocket
 
+from .caching import (
+    BUNDLE_CACHE,
+    IMMUTABLE_CACHE,
+    PAGE_CACHE,
+    Representation,
+    choose_encoding,
+    respond,
+)
 from .cells import cells_response
-from .pages import STATIC_FILES, StaticCache, error_page, plotly_js_path
+from .pages import PLOTLY_JS, STATIC_FILES, StaticCache, error_page, full_page, plotly_js_path
 from .shared import Registry, SharedNotebook
 from .sockets import serve_socket
 
@@ -34,10 +44,18 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "X-Frame-Options": "SAMEORIGIN",
 }
-# Cache-Control is each route's own choice (a page: no-store, the bundle: no-cache + ETag,
-# plotly.js: left to the browser, which caches it by its Last-Modified); an error that states
-# none is never stored (a rotated link's 403 must not outlive the rotation).
+# Cache-Control is each route's own choice (server/caching.py: a page private and revalidated,
+# the bundle and plotly.js revalidated, an image immutable); an error that states none is never
+# stored (a rotated link's 403 or a full meeting's 503 must not outlive the moment).
 ERROR_CACHE_CONTROL = "no-store"
+# An image is shown in the page through <img>, where SVG never runs script; opened directly (its
+# URL in a tab) an SVG document would, on the share's origin: the policy forbids script and
+# every fetch, and `sandbox` gives it an opaque origin besides. Same-origin embedding only.
+IMAGE_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
+    "img-src data:; sandbox",
+    "Cross-Origin-Resource-Policy": "same-origin",
+}
 
 
 class SecurityHeaders:
@@ -65,6 +83,11 @@ def not_found() -> Response:
     return Response("Not found", status_code=404)
 
 
+def not_acceptable() -> Response:
+    """Accept-Encoding refused both gzip and identity (`identity;q=0`, `*;q=0`)."""
+    return Response("No acceptable content coding (gzip or identity)", status_code=406)
+
+
 async def not_found_handler(request: Request, exc: Exception) -> Response:
     """Starlette's own 404 (no route) and 405 (wrong method): the same plain 404."""
     return not_found()
@@ -90,12 +113,13 @@ def build_app(registry: Registry) -> Any:
                 "This link is not valid",
                 "The link is incomplete or no longer valid. Ask the presenter for a new one.",
             )
-        gzipped = "gzip" in request.headers.get("accept-encoding", "")
-        body = await shared.page(role, gzipped)
-        headers = {"Cache-Control": "no-store", "Vary": "Accept-Encoding"}
-        if gzipped:
-            headers["Content-Encoding"] = "gzip"
-        return Response(body, media_type="text/html; charset=utf-8", headers=headers)
+        if role == "guest" and shared.seats_left() <= 0:
+            return full_page()  # a host is never refused (HOST_SLOTS of their own)
+        coding = choose_encoding(request.headers.get("accept-encoding"))
+        if coding is None:
+            return not_acceptable()
+        rep = await shared.pages.representation(role, coding == "gzip")
+        return respond(request.headers, rep, PAGE_CACHE)
 
     async def page_redirect(request: Request) -> Response:
         room = request.path_params["room"]
@@ -104,24 +128,42 @@ def build_app(registry: Registry) -> Any:
         query = f"?{request.url.query}" if request.url.query else ""
         return Response(status_code=307, headers={"Location": f"{quote(room)}/{query}"})
 
+    def bundle_file(request: Request, asset: tuple[Representation, Representation]) -> Response:
+        coding = choose_encoding(request.headers.get("accept-encoding"))
+        if coding is None:
+            return not_acceptable()
+        return respond(request.headers, asset[coding == "gzip"], BUNDLE_CACHE)
+
     async def static(request: Request) -> Response:
         name = request.path_params["name"]
         asset = await static_cache.get(name) if name in STATIC_FILES else None
-        if asset is None:
-            return not_found()
-        headers = {"Cache-Control": "no-cache", "ETag": asset.etag, "Vary": "Accept-Encoding"}
-        if request.headers.get("if-none-match") == asset.etag:
-            return Response(status_code=304, headers=headers)
-        body = asset.raw
-        if "gzip" in request.headers.get("accept-encoding", ""):
-            body, headers["Content-Encoding"] = asset.gzipped, "gzip"
-        return Response(body, media_type=STATIC_FILES[name], headers=headers)
+        return not_found() if asset is None else bundle_file(request, asset)
 
     async def plotly_asset(request: Request) -> Response:
         path = plotly_js_path()
-        if path is None:
+        asset = await static_cache.get(PLOTLY_JS, path) if path is not None else None
+        if asset is None:
             return Response("plotly is not installed", status_code=404)
-        return FileResponse(path, media_type="text/javascript")
+        return bundle_file(request, asset)
+
+    async def image(request: Request) -> Response:
+        """An image cut out of the share's page or cells answers (server/pages.py ImageStore).
+
+        No token: the URL is the capability. Its name is the SHA-256 of the image, 256 bits no
+        one can guess, revealed only by the page (and cells answers), which need a valid token;
+        and knowing the hash of an image means already having it. Only images of the live
+        room's current content (and the version before) are served, so a share that stopped or
+        moved on serves nothing. A token in the URL would have to be written into the page,
+        which never holds one (pages are redacted), would split the browser cache per role
+        and be thrown away on every rotation. Referrer-Policy: no-referrer keeps the URLs
+        out of other sites' logs, like the page's own.
+        """
+        shared = registry.shares.get(request.path_params["room"])
+        found = shared.pages.images.get(request.path_params["name"]) if shared else None
+        if found is None:
+            return not_found()
+        rep = Representation(found.data, found.mime, f'"{found.digest}"')
+        return respond(request.headers, rep, IMMUTABLE_CACHE, vary=False, extra=IMAGE_HEADERS)
 
     # The share's own routes: 404 while the share has not attached the part that answers
     # (server/shared.py), then 403 for a wrong token, as for pages.
@@ -133,7 +175,11 @@ def build_app(registry: Registry) -> Any:
             return not_found()
         if role is None:
             return Response("Invalid token", status_code=403)
-        return await cells_response(shared, live, role, request.query_params.get("since"))
+        coding = choose_encoding(request.headers.get("accept-encoding"))
+        if coding is None:
+            return not_acceptable()
+        since = request.query_params.get("since")
+        return await cells_response(shared, live, role, since, request.headers, coding == "gzip")
 
     async def export(request: Request) -> Response:
         shared, role = share_for(request)
@@ -149,6 +195,7 @@ def build_app(registry: Registry) -> Any:
         Route("/s/{room}/", page),
         Route("/s/{room}/static/{name}", static),
         Route("/s/{room}/assets/plotly.min.js", plotly_asset),
+        Route("/s/{room}/x/img/{name}", image),
         Route("/s/{room}/x/cells", cells),
         Route("/s/{room}/x/export", export),
     ]

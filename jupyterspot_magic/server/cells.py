@@ -3,31 +3,42 @@
 from __future__ import annotations
 
 import asyncio
-import gzip
 import json
+from collections.abc import Mapping
 
 from starlette.responses import Response
 
 from ..base.text import redact
 from ..content.live import LiveContent
+from .caching import PAGE_CACHE, Representation, content_tag, gzipped, respond
 from .shared import SharedNotebook
 
 GZIP_OVER = 32_768  # bytes: smaller answers go out as they are (compressing costs more)
 
 
 async def cells_response(
-    shared: SharedNotebook, live: LiveContent, role: str, since: str | None
+    shared: SharedNotebook,
+    live: LiveContent,
+    role: str,
+    since: str | None,
+    request_headers: Mapping[str, str],
+    gzip_ok: bool,
 ) -> Response:
-    """`GET /s/{room}/x/cells?since=V` (token checked by the route): the cells V lacks, or
-    {"version", "reload": true} when there is no per-cell view of the current content."""
+    """`GET /s/{room}/x/cells?since=V` (token and Accept-Encoding checked by the route): the
+    cells V lacks, or {"version", "reload": true} when there is no per-cell view of the current
+    content. Large images in the cells' HTML go out as URLs, as in the page (server/pages.py).
+
+    Cached like the page (private, revalidated, an entity tag per encoding): the answer depends
+    on the role, `since` (in the URL) and the current content, which the tag covers."""
     payload = live.cells_payload(since)
     if payload is None:  # no per-cell view of the current content: the page reloads
         payload = {"version": shared.rendered.content_hash, "reload": True}
+    else:
+        await shared.pages.cut_cells(payload["cells"])
     text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
     # Defense in depth, as for pages: the host token never reaches a page.
     body = redact(text, shared.secrets_for(role)).encode()
-    headers = {"Cache-Control": "no-store"}
-    if len(body) > GZIP_OVER:
-        body = await asyncio.to_thread(gzip.compress, body, 6)
-        headers["Content-Encoding"] = "gzip"
-    return Response(body, media_type="application/json", headers=headers)
+    rep = Representation(body, "application/json", content_tag(body))
+    if gzip_ok and len(body) > GZIP_OVER:
+        rep = await asyncio.to_thread(gzipped, rep, 6)
+    return respond(request_headers, rep, PAGE_CACHE)

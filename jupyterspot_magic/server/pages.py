@@ -1,19 +1,18 @@
 """What the share serves over plain HTTP: its page per role, the viewer bundle, error pages.
 
 Pages and bundle files are built and gzipped once, off the server loop where it costs (a page can
-be 18 MB of base64 images); every request after that is a dictionary lookup. Headers common to
-every response (security, caching of errors) are added by server/app.py, not here.
+be 18 MB of base64 images); every request after that is a dictionary lookup. A page's large
+inline images are cut out into separate content-addressed resources (content/images.py), kept
+here beside the page that names them. Each answer is a `Representation` with its own entity tag
+(server/caching.py); the routes and the headers common to every response are server/app.py's.
 """
 
 from __future__ import annotations
 
 import asyncio
-import gzip
-import hashlib
 import html
 import importlib.util
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from starlette.responses import HTMLResponse
@@ -21,13 +20,24 @@ from starlette.responses import HTMLResponse
 from ..base.page_config import config_block, page_config
 from ..base.paths import STATIC_DIR
 from ..base.text import redact
+from ..content.images import MIN_BYTES, Image
+from ..content.images import extract as extract_images
 from ..content.render import CONFIG_PLACEHOLDER, RenderedNotebook
+from .caching import Representation, content_tag
+from .caching import gzipped as encode_gzip
 
 STATIC_FILES = {
     "viewer.js": "text/javascript",
     "viewer.css": "text/css",
     "mathjax.js": "text/javascript",
 }
+PLOTLY_JS = "plotly.min.js"
+STATIC_TYPES = {**STATIC_FILES, PLOTLY_JS: "text/javascript"}
+HTML = "text/html; charset=utf-8"
+# Where a page's cut-out images live, relative to the page (/s/{room}/): /s/{room}/x/img/<name>
+# (server/app.py). Relative, like the bundle's URLs, so a proxy's path prefix needs nothing.
+IMAGE_PREFIX = "x/img/"
+MAX_FRAGMENTS = 4096  # cells answers' cut HTML kept per content (each at most one cell of it)
 
 
 def build_page(rendered: RenderedNotebook, room: str, role: str, secrets: tuple[str, ...]) -> bytes:
@@ -50,86 +60,171 @@ def gzip_level(page: bytes) -> int:
     return 6 if len(page) < 4_000_000 else 1
 
 
+class ImageStore:
+    """The images cut out of this share's pages and cells answers, by name; on the server loop.
+
+    Bound: only the share's own rendered content is cut (the notebook's page and the cells of its
+    live updates, never anything a guest sends), and only two generations are kept: the
+    images of the content served now and of the one before it (a page not yet updated may still
+    load those lazily). So the store holds at most the decoded images of two versions of the
+    page, which are smaller than the pages themselves (base64 is 4/3 of the bytes). A
+    generation ends only once the next one holds a whole page's images, so an image a page
+    references is never missing in between; an image in both is kept once.
+    """
+
+    def __init__(self) -> None:
+        self._current: dict[str, Image] = {}
+        self._previous: dict[str, Image] = {}
+        self._complete = False  # the current generation holds a whole page's images
+
+    def add(self, found: dict[str, Image], whole_page: bool = False) -> None:
+        for name, image in found.items():
+            if name not in self._current:
+                self._current[name] = self._previous.get(name, image)
+        self._complete = self._complete or whole_page
+
+    def next_generation(self) -> None:
+        """The content changed: what is current becomes the previous generation."""
+        if self._complete:
+            self._previous, self._current, self._complete = self._current, {}, False
+
+    def get(self, name: str) -> Image | None:
+        return self._current.get(name) or self._previous.get(name)
+
+    def names(self) -> set[str]:
+        return set(self._current) | set(self._previous)
+
+    def nbytes(self) -> int:
+        return sum(len((self._current.get(n) or self._previous[n]).data) for n in self.names())
+
+
 class PageCache:
-    """One share's page per role, built once by `build(role)`; only used on the server loop."""
+    """One share's page per role and encoding, built once by `build(role)`, with its large inline
+    images cut out into `images` (content/images.py); used on the server loop only.
+
+    Building and compressing run in a worker thread (the 17.9 MB notebook's page is 18 MB of
+    mostly base64 images to cut and hash); requests for the same representation wait for the
+    same job, and a plain request never waits for gzip. A build that finishes after the content
+    changed (`clear`) still answers its request but is not kept.
+    """
 
     def __init__(self, build: Callable[[str], bytes]) -> None:
         self._build = build
-        self._pages: dict[tuple[str, bool], bytes] = {}
-        self._gzipping: dict[str, asyncio.Future] = {}
+        # None: images stay inline (the page as it was before images were cut; tests, bench)
+        self.min_image_bytes: int | None = MIN_BYTES
+        self.images = ImageStore()
+        self._pages: dict[tuple[str, bool], Representation] = {}
+        self._jobs: dict[tuple[str, bool], asyncio.Future] = {}
+        self._generation = 0
+        self._fragments: dict[str, str] = {}  # cell HTML -> the same with its images cut
         self._warming: asyncio.Task | None = None
 
     def clear(self) -> None:
         """The content or a token changed: build again on the next request."""
+        self._generation += 1
         self._pages.clear()
-        self._gzipping.clear()  # a compression still running belongs to the old page
+        self._jobs.clear()  # a job still running belongs to the old page
+        self._fragments.clear()
+        self.images.next_generation()
 
     def forget_loop(self) -> None:
         """After a server restart: the running jobs died with the old loop."""
-        self._gzipping = {}
+        self._jobs = {}
         self._warming = None
 
     def warm_up(self, role: str = "guest") -> None:
-        """Compress the page in the background so the first visitor does not wait."""
+        """Build and compress the page in the background so the first visitor does not wait."""
         self._warming = asyncio.get_running_loop().create_task(self.get(role, True))
 
     async def get(self, role: str, gzipped: bool) -> bytes:
-        """The page for a role, built once. Gzip runs in a worker thread (a 18 MB page takes
-        ~0.5 s) and only gzip requests wait for it; a plain request never does."""
-        plain = self._pages.get((role, False))
-        if plain is None:  # no await in between: atomic on the server loop
-            plain = self._pages[(role, False)] = self._build(role)
-        if not gzipped:
-            return plain
-        done = self._pages.get((role, True))
+        return (await self.representation(role, gzipped)).body
+
+    async def representation(self, role: str, gzipped: bool) -> Representation:
+        """The page for a role, plain or gzip, with its entity tag."""
+        key = (role, gzipped)
+        done = self._pages.get(key)
         if done is not None:
             return done
-        job = self._gzipping.get(role)
+        job = self._jobs.get(key)
         if job is None:
-            level = gzip_level(plain)
-            job = asyncio.ensure_future(asyncio.to_thread(gzip.compress, plain, level))
-            self._gzipping[role] = job
-            job.add_done_callback(lambda j: self._keep_gzip(role, plain, j))
-        return await asyncio.shield(job)
+            generation = self._generation
+            job = self._jobs[key] = asyncio.ensure_future(self._make(role, gzipped))
+            job.add_done_callback(lambda j: self._keep(key, generation, j))
+        return await asyncio.shield(job)  # a client leaving does not cancel the build
 
-    def _keep_gzip(self, role: str, plain: bytes, job: asyncio.Future) -> None:
-        """Cache a finished compression, unless the page changed meanwhile."""
-        if self._gzipping.get(role) is job:
-            del self._gzipping[role]
-            fresh = self._pages.get((role, False)) is plain
-            if fresh and not job.cancelled() and job.exception() is None:
-                self._pages[(role, True)] = job.result()
+    async def _make(self, role: str, gzipped: bool) -> Representation:
+        if gzipped:
+            plain = await self.representation(role, False)
+            return await asyncio.to_thread(encode_gzip, plain, gzip_level(plain.body))
+        generation = self._generation
+        rep, found = await asyncio.to_thread(self._cut_page, role)
+        self.images.add(found, whole_page=generation == self._generation)
+        return rep
 
+    def _cut_page(self, role: str) -> tuple[Representation, dict[str, Image]]:
+        """In a worker thread: the page with its images cut out, and those images."""
+        page = self._build(role)
+        found: dict[str, Image] = {}
+        if self.min_image_bytes is not None:
+            html, found = extract_images(page.decode(), IMAGE_PREFIX, self.min_image_bytes)
+            page = html.encode()
+        return Representation(page, HTML, content_tag(page)), found
 
-@dataclass(frozen=True)
-class StaticAsset:
-    raw: bytes
-    gzipped: bytes
-    etag: str
+    def _keep(self, key: tuple[str, bool], generation: int, job: asyncio.Future) -> None:
+        """Cache a finished build, unless the content changed meanwhile."""
+        if self._jobs.get(key) is job:
+            del self._jobs[key]
+        if generation == self._generation and not job.cancelled() and job.exception() is None:
+            self._pages[key] = job.result()
+
+    async def cut_cells(self, cells: list[dict]) -> None:
+        """Cut the images out of a cells answer's HTML (in place), as out of the page: a live
+        update's new figures travel as URLs too. Each cell's HTML is cut once per content."""
+        if self.min_image_bytes is None:
+            return
+        todo = [c["html"] for c in cells if c.get("html") and c["html"] not in self._fragments]
+        if todo:
+            limit = self.min_image_bytes
+            done = await asyncio.to_thread(
+                lambda: [extract_images(h, IMAGE_PREFIX, limit) for h in todo]
+            )
+            if len(self._fragments) > MAX_FRAGMENTS:
+                self._fragments.clear()
+            for html, (cut, found) in zip(todo, done, strict=True):
+                self._fragments[html] = cut
+                self.images.add(found)
+        for cell in cells:
+            if cell.get("html"):
+                cell["html"] = self._fragments.get(cell["html"], cell["html"])
 
 
 class StaticCache:
-    """The bundle files, read and gzipped once per process (in a worker thread)."""
+    """The bundle files (and plotly.js), read and gzipped once per process, in a worker thread:
+    (plain, gzip) representations, each with its own entity tag."""
 
     def __init__(self) -> None:
-        self._assets: dict[str, StaticAsset] = {}
+        self._assets: dict[str, tuple[Representation, Representation]] = {}
 
-    async def get(self, name: str) -> StaticAsset | None:
+    async def get(
+        self, name: str, path: Path | None = None
+    ) -> tuple[Representation, Representation] | None:
+        """`name` from the bundle (STATIC_FILES), or from `path` when given."""
         if name not in self._assets:
-            asset = await asyncio.to_thread(self._load, STATIC_DIR / name)
+            source = path or STATIC_DIR / name
+            asset = await asyncio.to_thread(self._load, source, STATIC_TYPES[name])
             if asset is None:
                 return None
             self._assets[name] = asset
         return self._assets[name]
 
     @staticmethod
-    def _load(path: Path) -> StaticAsset | None:
+    def _load(path: Path, media_type: str) -> tuple[Representation, Representation] | None:
         try:
             raw = path.read_bytes()
         except OSError:
             return None
-        etag = '"' + hashlib.sha256(raw).hexdigest()[:20] + '"'
-        return StaticAsset(raw, gzip.compress(raw, 6), etag)
+        plain = Representation(raw, media_type, content_tag(raw))
+        return plain, encode_gzip(plain, 6)
 
 
 def plotly_js_path() -> Path | None:
@@ -141,11 +236,32 @@ def plotly_js_path() -> Path | None:
     return path if path.is_file() else None
 
 
-def error_page(status: int, title: str, detail: str) -> HTMLResponse:
+def error_page(status: int, title: str, detail: str, head: str = "") -> HTMLResponse:
     body = (
         "<!doctype html><meta charset=utf-8><meta name=viewport content='width=device-width'>"
-        f"<title>{html.escape(title)}</title>"
+        f"{head}<title>{html.escape(title)}</title>"
         "<body style='font:16px system-ui;max-width:36em;margin:15vh auto;padding:0 1em'>"
         f"<h1 style='font-size:1.4em'>{html.escape(title)}</h1><p>{html.escape(detail)}</p>"
     )
     return HTMLResponse(body, status_code=status)
+
+
+FULL_RETRY_AFTER = 15  # s: a seat frees when someone leaves; the full page asks again this often
+
+
+def full_page() -> HTMLResponse:
+    """503 for a guest when every guest seat is taken (the host is never refused).
+
+    The page reloads itself after Retry-After: someone reloading a full meeting holds their own
+    seat until their old page unloads, which is when this page shows, so the next try usually
+    gets in; browsers do not act on Retry-After by themselves.
+    """
+    page = error_page(
+        503,
+        "This meeting is full",
+        "Every seat is taken. This page tries again by itself every "
+        f"{FULL_RETRY_AFTER} seconds, so keep it open; you join as soon as someone leaves.",
+        head=f"<meta http-equiv=refresh content={FULL_RETRY_AFTER}>",
+    )
+    page.headers["Retry-After"] = str(FULL_RETRY_AFTER)
+    return page
