@@ -152,7 +152,7 @@ def test_cloudflared_standin_share_reachable_and_reopened(env, stop_after, tmp_p
     share = jupyterspot_magic.share(DEMO, tunnel="cloudflared")
     assert share.tunnel.name == "cloudflared"
     first_url = share.url
-    assert first_url.startswith("http://127.0.0.1:") and f":{share.server.port}/" not in first_url
+    assert first_url.startswith("http://127.0.0.1:") and f":{share.host.port}/" not in first_url
     assert share.health is None, share.notes  # the page answered through the tunnel
     assert_reachable(share)
 
@@ -192,7 +192,7 @@ def test_cloudflared_failure_is_a_clear_error(env, mode: str, expected: str, tmp
     assert expected in str(e.value)
     assert time.monotonic() - t0 < 10
     assert sharing.current() is None
-    assert sharing._server is None, "a failed tunnel must not leave the server running"
+    assert sharing._host is None, "a failed tunnel must not leave the server running"
     wait_for(lambda: not jupyterspot_threads(), 5, "jupyterspot threads to end")
 
 
@@ -292,7 +292,7 @@ def test_ngrok_binary_download_fails_fast_offline(env, tmp_path: Path) -> None:
         jupyterspot_magic.share(DEMO, tunnel="ngrok")
     assert time.monotonic() - t0 < 5
     assert "could not be downloaded" in str(e.value) and "PYNGROK_NGROK_PATH" in str(e.value)
-    assert sharing._server is None
+    assert sharing._host is None
 
 
 def test_ngrok_download_that_hangs_is_cut_off(env, tmp_path: Path) -> None:
@@ -322,7 +322,7 @@ def test_ngrok_download_that_hangs_is_cut_off(env, tmp_path: Path) -> None:
 def test_auto_prefers_ngrok_then_cloudflared_then_none(env, stop_after) -> None:
     share = jupyterspot_magic.share(DEMO, tunnel="auto")
     assert share.tunnel.name == "auto:none"
-    assert share.url.startswith(f"http://127.0.0.1:{share.server.port}/")
+    assert share.url.startswith(f"http://127.0.0.1:{share.host.port}/")
     note = " ".join(share.notes)
     assert "No public tunnel" in note and "NGROK_AUTHTOKEN" in note and "cloudflared" in note
     jupyterspot_magic.stop()
@@ -383,9 +383,10 @@ def _probe():
     return {
         "threads": sorted(t.name for t in threading.enumerate()),
         "children": _children(),
-        "port": s.server.port if s else None,
+        "port": s.host.port if s else None,
         "url": s.url if s else None,
         "pid": s.tunnel.proc.pid if s and getattr(s.tunnel, "proc", None) else None,
+        "server_pid": s.host.proc.pid if s and getattr(s.host, "proc", None) else None,
     }
 print(json.dumps(_probe()))
 """
@@ -411,8 +412,9 @@ def test_stop_in_a_kernel_leaves_no_thread_process_or_port(tunnel_kernel: Kernel
     result = k.execute(f"%jupyterspot share {DEMO} --tunnel cloudflared")
     assert result["error"] is None, result["error"]
     during = k.json("print(json.dumps(_probe()))")
-    assert during["pid"] in during["children"]
-    assert {"jupyterspot-server", "jupyterspot-tunnel", "jupyterspot-cloudflared"} <= set(
+    assert during["pid"] in during["children"] and during["server_pid"] in during["children"]
+    # the share server is a child process (server/host.py): the kernel holds its channel's reader
+    assert {"jupyterspot-channel", "jupyterspot-tunnel", "jupyterspot-cloudflared"} <= set(
         during["threads"]
     )
     tunnel_port = int(during["url"].split(":")[2].split("/")[0])
@@ -425,7 +427,7 @@ def test_stop_in_a_kernel_leaves_no_thread_process_or_port(tunnel_kernel: Kernel
         "the kernel's threads to be back to before the share",
     )
     assert after["children"] == before["children"] == []
-    assert not pid_alive(during["pid"])
+    assert not pid_alive(during["pid"]) and not pid_alive(during["server_pid"])
     assert not port_open(during["port"]) and not port_open(tunnel_port)
 
 
