@@ -9,7 +9,8 @@
 //   (the shape map with 8 points, then the points growing by 8 every 50 ms); its send time is the
 //   shape's `at`. On our server it holds the host token.
 // - listeners: move their own cursor at `moversHz` (0: idle, like a lecture's audience).
-// - probes: the first `probes` listeners (default: all) and the presenter decode presence and
+// - probes: `probes` listeners spread evenly over the crowd (every (N / probes)-th one; default:
+//   all) and the presenter decode presence and
 //   record delays: "presenter" (the presenter's cursor at a listener), "peers" (any other
 //   client's cursor), "cursors" (both), "strokes" (a shape add, from `at`). The other listeners
 //   skip presence
@@ -160,10 +161,14 @@ if (cfg.presenter) {
 const listeners = []
 const joinMs = []
 try {
+  const stride = Math.max(1, Math.floor(cfg.listeners / Math.max(1, cfg.probes)))
+  let probes = 0
   for (let i = 0; i < cfg.listeners; i += cfg.batch) {
     const batch = []
     for (let j = i; j < Math.min(cfg.listeners, i + cfg.batch); j++) {
-      const c = openClient(j + 1, 'listener', { probe: j < cfg.probes })
+      const probe = j % stride === 0 && probes < cfg.probes
+      if (probe) probes++
+      const c = openClient(j + 1, 'listener', { probe })
       listeners.push(c)
       batch.push(c.synced)
     }
