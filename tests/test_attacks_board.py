@@ -35,6 +35,7 @@ from jupyterspot_magic.collab.schema import STRUCT_COST
 
 from . import forge
 from .conftest import wait_for
+from .inside import board_shapes
 from .processes import rss_mb
 from .room_server import base, close_code, send_until_closed, shapes, valid_shape
 
@@ -388,7 +389,7 @@ def test_row2_a_browser_keeps_drawing_after_a_nested_chain_attack(browser, node_
         )
         peer.wait(lambda e: e["event"] == "doc" and "from-page" in e["maps"]["shapes"])
         assert not [e for e in errors if "call stack" in e.lower()], errors
-        keys = set(s.server.call(lambda: list(s.shared.board.doc.get("shapes", type=Map))))
+        keys = set(board_shapes(s))
         assert keys == {"after-attack", "from-page"}
     finally:
         page.context.close()
