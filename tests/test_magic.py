@@ -143,7 +143,8 @@ def test_status_then_stop_frees_everything(ipy: Kernel, node_peers) -> None:
 
     assert "stopped" in ok(ipy, "%jupyterspot stop")["stdout"]
     assert status_of(info["url"]) in (404, None)
-    assert "jupyterspot-server" not in ipy.json(THREAD_NAMES)
+    threads = ipy.json(THREAD_NAMES)  # the server's thread, or the channel to its process
+    assert "jupyterspot-server" not in threads and "jupyterspot-channel" not in threads
     assert port_is_free(port_of(info["url"]))
     assert "nothing shared" in ok(ipy, "%jupyterspot stop")["stdout"]
     assert "nothing shared" in ok(ipy, "%jupyterspot status")["stdout"]
