@@ -46,7 +46,7 @@ def main() -> None:
             raise SystemExit(f"strokes.mjs did not finish: {ready}")
         time.sleep(2)
         loaded = kernel.rss_mb()
-        doc_bytes = kernel.json("print(json.dumps(len(s.shared.board.doc.get_update())))")
+        doc_bytes = kernel.json("print(json.dumps(len(s.board_update())))")
         proc.stdin.close()
         proc.wait(30)
         print(

@@ -79,7 +79,7 @@ def main() -> None:
             f"kernel RSS after warm-up {start:.1f} MB, at end {end:.1f} MB, "
             f"growth {100 * (end - start) / start:+.1f}%, peak {max(warm):.1f} MB"
         )
-        doc_mb = kernel.json("print(json.dumps(len(s.shared.board.doc.get_update()) / 1e6))")
+        doc_mb = kernel.json("print(json.dumps(len(s.board_update()) / 1e6))")
         print(f"board document at end: {doc_mb:.2f} MB (keep={keep})")
         print(f"server ERROR log records: {errors}")
         # a close other than the clients' own at the end is a finding (4400: schema refused)
