@@ -55,11 +55,21 @@ PROBES = 30
 def lecture_row(server_cm, label: str, listeners: int, seconds: float, **crowd) -> dict:
     """One window: a crowd against a server; the result line with what to print."""
     wait_quiet(float(os.environ.get("MAX_LOAD", "2")))
-    with server_cm as server, Crowd(server, listeners=listeners, **crowd) as c:
-        c.measure("warm", 2)
-        r = c.measure(label, seconds, JOINS)
-        r.update(server=server.name, ready=c.ready, notes=server.notes)
-        return r
+    with server_cm as server:
+        try:
+            with Crowd(server, listeners=listeners, **crowd) as c:
+                c.measure("warm", 2)
+                r = c.measure(label, seconds, JOINS)
+                r.update(server=server.name, ready=c.ready, notes=server.notes)
+                return r
+        except (RuntimeError, TimeoutError) as e:  # e.g. the crowd could not all join: say so
+            return {
+                "label": label,
+                "server": server.name,
+                "listeners": listeners,
+                "error": str(e),
+                "notes": server.notes,
+            }
 
 
 def ours(**options):
@@ -131,6 +141,10 @@ HEAD = (
 
 
 def line(r: dict) -> str:
+    if "error" in r:
+        return (
+            f"{r['label']:7} {r['server']:6} {r.get('run', 1):>3} {r['listeners']:>4} {r['error']}"
+        )
     b = r["bytes"]
     aud = str(r.get("audience", "-"))[:9]
     # the lecture's delay is the presenter's cursor at the listeners; the storm's, any cursor's
@@ -149,6 +163,7 @@ def summary(rows: list[dict]) -> None:
     print("\n" + HEAD)
     for r in rows:
         print(line(r))
+    rows = [r for r in rows if "error" not in r]
     for r in rows:
         if r.get("closes") or r.get("notes") or r["ready"]["docAtSync"]["bytes"] > 2:
             print(
