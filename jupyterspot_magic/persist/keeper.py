@@ -46,6 +46,17 @@ def resolve_path(store: str | os.PathLike | None) -> Path:
     return path.resolve()
 
 
+def where(store: str | os.PathLike | bool | None) -> str | os.PathLike | bool:
+    """The store as the user means it now: False when off, else the database file's path.
+
+    Resolved in the kernel: the share server's process read its environment when it started,
+    and a later JUPYTERSPOT_DATA_DIR (or a relative path from the kernel's folder) is the user's
+    intent."""
+    if store is False or (isinstance(store, str) and store.lower() in ("none", "off")):
+        return False
+    return resolve_path(None if store is True else store)
+
+
 def notebook_key(path: Path | None, contents: dict | None) -> str:
     """What identifies a notebook across kernels: its absolute path; in Colab, its name."""
     if path is not None:

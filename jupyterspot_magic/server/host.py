@@ -276,8 +276,8 @@ class ChildHost:
         if not self._ready.done():
             self._ready.set_exception(ServeError(self._exit_reason("did not start")))
             return
-        if self._stopping:
-            return
+        if self._stopping or self._ready.exception() is not None:
+            return  # asked to stop, or it never started (its "failed" line said why)
         reason = self._exit_reason("stopped")
         log.error("jupyterspot: %s", reason)
         for callback in list(self._crash_callbacks):

@@ -19,7 +19,7 @@ from ..base.options import ShareOptions
 from ..base.options import same_share as same_options
 from ..content.locate import Located, locate
 from ..content.render import RenderedNotebook, render
-from ..persist.keeper import notebook_key
+from ..persist.keeper import notebook_key, where
 from ..server.host import Host
 from ..tunnel import Tunnel, check_reachable, make_tunnel, uses_process
 from . import hosted
@@ -119,7 +119,7 @@ def open_spec(
     return hosted.OpenSpec(
         rendered=rendered,
         key=notebook_key(located.path, located.contents),
-        store=options.store,
+        store=where(options.store),
         fresh=options.fresh and again is None,
         notebook=str(located.path) if located.path else None,
         max_people=options.max_people,

@@ -19,6 +19,7 @@ from typing import Any
 
 from ..base.options import ShareOptions
 from ..base.text import plural
+from ..persist.keeper import where
 from ..server.host import ChildHost, Host, start_host, wants_child
 from . import hosted, lifecycle
 from .events import StatusMessage, Stopped
@@ -155,7 +156,7 @@ def _on_crash(dead: Host, reason: str) -> None:
             return
         _host = new
         new.on_crash(lambda why: _on_crash(new, why))
-        stored = share.options.store is not False
+        stored = where(share.options.store) is not False
         board = "restored from the store" if stored else "not stored: it starts empty"
         share.events.emit(StatusMessage(f"The share server is back: same link; the board {board}."))
 
