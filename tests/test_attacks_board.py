@@ -23,6 +23,7 @@ from websockets.sync.client import connect
 
 from jupyterspot_magic.collab.close_codes import (
     CLOSE_BAD_FRAME,
+    CLOSE_TOO_LARGE,
     CLOSE_TOO_MANY,
 )
 from jupyterspot_magic.collab.room import (
@@ -265,7 +266,7 @@ def test_row4_tiny_maps_cost_what_they_cost_and_stop_at_the_budget(server, node_
             sent["code"] = close_code(ws)
 
     honest.probe_during(attack)
-    assert sent["code"] == 4413
+    assert sent["code"] == CLOSE_TOO_LARGE
     growth = rss_mb() - rss0
     cost = srv.call(lambda: shared.board.cost)
     assert cost <= budget
@@ -422,7 +423,7 @@ def test_review_a_client_in_two_sections_closes_the_sender_and_changes_nothing(s
 def test_review_a_flood_of_sync_requests_on_a_big_board_is_bounded(server):
     """Found by review: every sync step 1 on a board over 8 MiB started its own cut of the whole
     board (60 requests: +1.2 GB). Now one answer at a time per connection, one cut per board
-    shared by everyone, and at most 5 requests in a burst (1/s after): 4429."""
+    shared by everyone, and at most 5 requests in a burst (1/s after): too_many."""
     from jupyterspot_magic.collab.room import STEP1, sync_message
 
     srv, shared = server

@@ -21,6 +21,8 @@ import time
 
 import pytest
 
+from jupyterspot_magic.collab.close_codes import CLOSE_REMOVED
+
 from .conftest import DEMO, REPO, wait_for
 from .kernel import share_info, sharing_kernel
 
@@ -304,7 +306,7 @@ def test_copied_names_and_escape_sequences(kernel, node_peers):
     out = kernel.execute(f"%jupyterspot kick #{copycat.client_id}")
     assert out["error"] is None, out
     assert f"removed ana (#{copycat.client_id})" in out["stdout"]
-    copycat.wait(lambda e: e["event"] == "close" and e["code"] == 4403)
+    copycat.wait(lambda e: e["event"] == "close" and e["code"] == CLOSE_REMOVED)
     wait_for(
         lambda: not _has_ids(kernel, {copycat.client_id}) and _has_ids(kernel, {ana.client_id}),
         what="only the copycat is gone",
@@ -315,7 +317,7 @@ def test_copied_names_and_escape_sequences(kernel, node_peers):
         f"import json, jupyterspot_magic as j; print(json.dumps(j.current().kick({eve.client_id})))"
     )
     assert "\x1b" not in name and "\u202e" not in name and name.startswith("Eveevil")
-    eve.wait(lambda e: e["event"] == "close" and e["code"] == 4403)
+    eve.wait(lambda e: e["event"] == "close" and e["code"] == CLOSE_REMOVED)
     kernel.execute("%jupyterspot allow")
 
 

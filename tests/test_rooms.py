@@ -15,6 +15,12 @@ import pytest
 from pycrdt import Map
 from websockets.sync.client import connect
 
+from jupyterspot_magic.collab.close_codes import (
+    CLOSE_BAD_FRAME,
+    CLOSE_INVALID_TOKEN,
+    CLOSE_TOO_LARGE,
+    CLOSE_TOO_MANY,
+)
 from jupyterspot_magic.collab.codec import write_var_bytes
 from jupyterspot_magic.collab.messages import (
     AWARENESS,
@@ -84,7 +90,7 @@ def test_wrong_or_missing_token_is_refused_with_4401(server, node_peers):
     for token in ("wrong", None):
         peer = node_peers(base(srv), "board", token)
         closed = peer.wait(lambda e: e["event"] == "close")
-        assert closed["code"] == 4401
+        assert closed["code"] == CLOSE_INVALID_TOKEN
         assert not any(e["event"] == "synced" for e in peer.history)
 
 
@@ -131,29 +137,35 @@ def test_no_update_before_the_handshake(server, node_peers):
 @pytest.mark.parametrize(
     ("frame", "code"),
     [
-        (bytes([SYNC, UPDATE]) + write_var_bytes(b"\x01\x02\x03garbage"), 4400),
-        (bytes([SYNC, UPDATE, 0xFF, 0xFF]), 4400),  # truncated length
-        (bytes([9, 1, 2]), 4400),  # unknown message type
-        (bytes([SYNC, UPDATE]) + write_var_bytes(b"x" * (5 * 1024 * 1024)), 4413),
+        (bytes([SYNC, UPDATE]) + write_var_bytes(b"\x01\x02\x03garbage"), CLOSE_BAD_FRAME),
+        (bytes([SYNC, UPDATE, 0xFF, 0xFF]), CLOSE_BAD_FRAME),  # truncated length
+        (bytes([9, 1, 2]), CLOSE_BAD_FRAME),  # unknown message type
+        (bytes([SYNC, UPDATE]) + write_var_bytes(b"x" * (5 * 1024 * 1024)), CLOSE_TOO_LARGE),
         # awareness every browser would choke on (JSON.parse throws): found by fuzzing
-        (bytes([AWARENESS]) + write_var_bytes(b"\x01\x07\x01" + write_var_bytes(b"nu|l")), 4400),
+        (
+            bytes([AWARENESS]) + write_var_bytes(b"\x01\x07\x01" + write_var_bytes(b"nu|l")),
+            CLOSE_BAD_FRAME,
+        ),
         (
             bytes([AWARENESS]) + write_var_bytes(b"\x01\x07\x01" + write_var_bytes(b'{"x":NaN}')),
-            4400,
+            CLOSE_BAD_FRAME,
         ),
-        (bytes([AWARENESS]) + write_var_bytes(b"\x01\x07\x01" + write_var_bytes(b"[1,2]")), 4400),
+        (
+            bytes([AWARENESS]) + write_var_bytes(b"\x01\x07\x01" + write_var_bytes(b"[1,2]")),
+            CLOSE_BAD_FRAME,
+        ),
         # one huge presence state, or one connection speaking for many clients
         (
             bytes([AWARENESS])
             + write_var_bytes(b"\x01\x07\x01" + write_var_bytes(b'{"x":"' + b"a" * 20000 + b'"}')),
-            4413,
+            CLOSE_TOO_LARGE,
         ),
         (
             bytes([AWARENESS])
             + write_var_bytes(
                 b"\x06" + b"".join(bytes([i, 1]) + write_var_bytes(b"{}") for i in range(1, 7))
             ),
-            4429,
+            CLOSE_TOO_MANY,
         ),
     ],
     ids=[

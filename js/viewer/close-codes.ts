@@ -33,6 +33,15 @@ export function retryAfter(code: number): Retry {
   return closeCodeOf(code)?.retry ?? "backoff";
 }
 
+/**
+ * y-websocket's `shouldReconnect` (>= 3.1) from the contract: reconnect unless "never". Its own
+ * default stops after 4400-4499, which the contract's numbering matches; this keeps the viewer on
+ * the contract even for a code outside that rule.
+ */
+export function shouldReconnect(event: { code: number }): boolean {
+  return retryAfter(event.code) !== "never";
+}
+
 /** What the people see after the closes that say something to them (by contract name). */
 export const CLOSE_DETAIL: Readonly<Record<string, string>> = {
   removed: "The host removed you from this session",

@@ -5,7 +5,7 @@
 import * as Y from "yjs";
 import { WebsocketProvider } from "y-websocket";
 import type { Awareness } from "y-protocols/awareness";
-import { CLOSE_DETAIL, closeCodeOf, retryAfter, SHARE_STOPPED } from "./close-codes";
+import { CLOSE_DETAIL, closeCodeOf, retryAfter, SHARE_STOPPED, shouldReconnect } from "./close-codes";
 
 export type ConnectionState = "connecting" | "live" | "reconnecting" | "invalid" | "stopped";
 
@@ -49,7 +49,14 @@ export class Connection {
 
   constructor(wsBase: string, token: string) {
     const params = { token, pid: participantKey() };
-    const opts = { params, disableBc: true, maxBackoffTime: NORMAL_MAX_BACKOFF_MS };
+    const opts = {
+      params,
+      disableBc: true,
+      maxBackoffTime: NORMAL_MAX_BACKOFF_MS,
+      // y-websocket >= 3.1 stops after 4400-4499 by its own rule; the contract's "retry" column
+      // decides here instead (the contract numbers "never" codes into that range, so both agree).
+      shouldReconnect,
+    };
     this.board = new WebsocketProvider(wsBase, "board", this.boardDoc, opts);
     this.control = new WebsocketProvider(wsBase, "control", this.controlDoc, opts);
     this.awareness = this.board.awareness;
@@ -103,11 +110,12 @@ export class Connection {
     this.update();
   }
 
-  /** Retry every ~13-15 s instead of every 2.5 s. */
+  /** Retry every 15 s instead of every 2.5 s. */
   private slowDown(): void {
     for (const p of [this.board, this.control]) {
       p.maxBackoffTime = SLOW_MAX_BACKOFF_MS;
-      // y-websocket waits min(2^n * 100 ms, maxBackoffTime) before the next attempt.
+      // y-websocket 3.1 waits min(2^n * 100 ms, maxBackoffTime), n counting every close since the
+      // last sync (it adds this close after this handler runs): 2^8 * 100 ms caps at 15 s.
       p.wsUnsuccessfulReconnects = Math.max(p.wsUnsuccessfulReconnects, 7);
     }
   }

@@ -5,6 +5,12 @@ follows each code's "retry": "never" stops for good, "slow" retries every ~15 s,
 reconnects with y-websocket's normal backoff) and the close-code table in docs/protocol.md is
 checked against it (tests/unit/test_contracts.py). The constants are spelled out, not generated,
 so a reader (and ruff) sees every name; `CLOSE_CODES` keeps them equal to the JSON at import.
+
+Numbering follows y-websocket >= 3.1, whose clients stop reconnecting after any code in
+4400-4499 and retry every other code: "never" codes live in 4400-4499, every retryable 4xxx code
+in 4500-4599 (same last two digits as the HTTP status it mirrors). A client that does not know
+our contract (a script, a relay's clients) then still retries or stops as we mean it
+(tests/unit/test_closecodes_ranges.py, tests/test_closecodes_clients.py).
 """
 
 from __future__ import annotations
@@ -25,12 +31,12 @@ def _code(name: str) -> int:
 
 CLOSE_GOING_AWAY = _code("going_away")  # 1001: the share stopped
 CLOSE_TRY_AGAIN = _code("try_again")  # 1013, RFC 6455 "try again later": the pool is full now
-CLOSE_BAD_FRAME = _code("bad_frame")  # 4400
+CLOSE_BAD_FRAME = _code("bad_frame")  # 4500
 CLOSE_INVALID_TOKEN = _code("invalid_token")  # 4401
 CLOSE_REMOVED = _code("removed")  # 4403
 CLOSE_NOT_FOUND = _code("not_found")  # 4404
-CLOSE_TOO_SLOW = _code("too_slow")  # 4408
-CLOSE_ROOM_FULL = _code("room_full")  # 4409
-CLOSE_TOO_LARGE = _code("too_large")  # 4413
-CLOSE_TOO_MANY = _code("too_many")  # 4429
+CLOSE_TOO_SLOW = _code("too_slow")  # 4508
+CLOSE_ROOM_FULL = _code("room_full")  # 4509
+CLOSE_TOO_LARGE = _code("too_large")  # 4513
+CLOSE_TOO_MANY = _code("too_many")  # 4529
 

@@ -47,7 +47,8 @@ provider.on('status', (e) => out({ event: 'status', status: e.status }))
 provider.on('sync', (s) => { if (s) out({ event: 'synced' }) })
 provider.on('connection-close', (e) => {
   out({ event: 'close', code: e?.code, reason: e?.reason })
-  if (e && e.code >= 4400 && e.code < 4500) provider.disconnect() // like the viewer: no retry storm
+  // a close the server chose (4400-4599, contracts/close_codes.json) ends the peer: no retry storm
+  if (e && e.code >= 4400 && e.code < 4600) provider.disconnect()
 })
 provider.awareness.on('change', () => out({ event: 'awareness', states: states() }))
 doc.on('update', () => out({ event: 'doc', maps: maps() }))
