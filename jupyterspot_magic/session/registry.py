@@ -28,10 +28,12 @@ from .share import Share
 __all__ = ["Share", "current", "share", "stop"]
 
 MAX_SERVER_RESTARTS = 5  # per share: a server that keeps dying is not started forever
+IDLE_GRACE = 120.0  # s an unused server process is kept for the next share
 
 _lock = threading.RLock()
 _current: Share | None = None
 _host: Host | None = None
+_asked_port = False  # the running server's port was chosen by the user (--port)
 
 
 def current() -> Share | None:
@@ -108,6 +110,17 @@ def _forget(stopped: Share) -> None:
             _release_server_if_idle()
 
 
+def _fits(running: Host | None, host: str, port: int) -> bool:
+    """The running server can serve a share on host:port (and runs where the mode says)."""
+    return (
+        running is not None
+        and running.running
+        and running.host == host
+        and port in (0, running.port)
+        and isinstance(running, ChildHost) == wants_child()
+    )
+
+
 def _start_early(wanted: ShareOptions) -> ChildHost | None:
     """A new server process, started now, when this share will need one (none is running)."""
     if _host is not None and _host.running:
@@ -117,15 +130,16 @@ def _start_early(wanted: ShareOptions) -> ChildHost | None:
 
 def _ensure_host(host: str, port: int, starting: ChildHost | None) -> Host:
     """The server started early, or the running one when it fits (fast re-share), or a new one."""
-    global _host
+    global _host, _asked_port
     if starting is not None:
         _host = starting.wait_ready()
-    elif _host is not None and _host.running and _host.host == host and port in (0, _host.port):
-        return _host
+    elif _fits(_host, host, port):
+        return _host  # type: ignore[return-value]
     else:
         if _host is not None:
             _host.stop()
         _host = start_host(host, port)
+    _asked_port = port != 0
     watched = _host
     watched.on_crash(lambda reason: _on_crash(watched, reason))
     return watched
@@ -162,16 +176,35 @@ def _on_crash(dead: Host, reason: str) -> None:
 
 
 def _release_server_if_idle() -> None:
-    global _host
+    """No share uses the server: it goes after IDLE_GRACE, unless a share takes it again.
+
+    Not at once: starting a server process costs ~0.3 s (a fresh interpreter importing the
+    server stack), and "stop, then share again" is common; a reused idle server also answers the
+    old link with 404 rather than "connection refused"."""
     if _host is None:
         return
-    try:
-        idle = not _host.running or _host.call(hosted.shares) == 0
-    except Exception:
-        idle = True
-    if idle:
-        _host.stop()
-        _host = None
+    idle = _host
+    if IDLE_GRACE <= 0 or _asked_port:  # a port the user chose is theirs again at once
+        _stop_if_still_idle(idle)
+        return
+    timer = threading.Timer(IDLE_GRACE, _stop_if_still_idle, args=(idle,))
+    timer.daemon = True
+    timer.start()
+
+
+def _stop_if_still_idle(idle: Host) -> None:
+    global _host
+    with _lock:
+        if _host is not idle:
+            return
+        try:
+            unused = not idle.running or idle.call(hosted.shares) == 0
+        except Exception:
+            unused = True
+        if unused:
+            _host = None
+    if unused:
+        idle.stop()
 
 
 @atexit.register
