@@ -13,7 +13,7 @@ import html
 import weakref
 from collections.abc import Callable
 
-from ..session.events import LinkChanged
+from ..session.events import LinkChanged, StatusMessage
 from ..session.participants import printable
 from ..session.share import Share
 
@@ -105,3 +105,5 @@ def print_link_changes(share: Share) -> None:
             print(f"jupyterspot: {changed.note}\n  link: {changed.url}", flush=True)
 
     share.events.on(LinkChanged, tell)
+    # The tunnel down, the share server restarted after a crash: one line each.
+    share.events.on(StatusMessage, lambda said: print(f"jupyterspot: {said.message}", flush=True))
