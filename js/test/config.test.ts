@@ -14,6 +14,7 @@ const SERVED = {
   cells: 12,
   title: "Demo <b>",
   offline: false,
+  relay: "",
 };
 
 const loc = (href: string): Location => {
@@ -48,6 +49,7 @@ test("missing, mistyped or out-of-range values get their defaults", () => {
     cells: 0,
     title: "",
     offline: false,
+    relay: "",
   });
   assert.equal(parseConfig(JSON.stringify({ refWidth: 150 })).refWidth, 1000);
   assert.equal(parseConfig(JSON.stringify({ refWidth: 200 })).refWidth, 200);

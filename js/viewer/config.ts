@@ -20,6 +20,8 @@ export interface PageConfig {
   title: string;
   /** An exported file: drawn from its embedded board snapshot, no connection. */
   offline: boolean;
+  /** The relay's websocket URL (--relay), or "": the rooms are at wsBase. */
+  relay: string;
 }
 
 interface KeyContract {
@@ -39,6 +41,7 @@ const DEFAULTS: PageConfig = {
   cells: 0,
   title: "",
   offline: false,
+  relay: "",
 };
 
 const NAME_KEY = "jupyterspot.name";

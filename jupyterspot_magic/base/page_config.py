@@ -37,6 +37,7 @@ def page_config(
     cells: int,
     title: str,
     offline: bool = False,
+    relay: str = "",
 ) -> dict[str, Any]:
     """Every key of the contract, in its order; `refWidth` is REF_WIDTH for every page."""
     return {
@@ -48,6 +49,7 @@ def page_config(
         "cells": cells,
         "title": title,
         "offline": offline,
+        "relay": relay,
     }
 
 

@@ -36,6 +36,7 @@ def test_contract_lists_each_key_with_a_known_type_and_a_doc() -> None:
         "cells",
         "title",
         "offline",
+        "relay",
     }
     for key, spec in CONTRACT.items():
         assert set(spec["type"].split("|")) <= {"string", "number", "boolean", "null"}, key
