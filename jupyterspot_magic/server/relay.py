@@ -32,8 +32,10 @@ import contextlib
 import hashlib
 import json
 import logging
+import os
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from pycrdt import Map
 from websockets.asyncio.client import ClientConnection, connect
@@ -49,10 +51,23 @@ from .sockets import participant_key
 log = logging.getLogger(__name__)
 
 KERNEL_PATH = "/kernel"
+SECRET_ENV = "JUPYTERSPOT_RELAY_SECRET"  # the same variable the relay (relay/server.mjs) reads
 POLICY_EVERY = 0.1  # s: how soon a rotate, kick or view-only reaches every relay instance
 RECONNECT_MAX = 10.0  # s: the longest wait between two attempts to reach the relay
 MAX_FRAME = 320 << 20  # a `state` frame holds a whole board (the room accepts 256 MiB)
 MAX_OUTBOX = 64 << 20  # bytes waiting for the relay; past it the link starts over
+
+
+def relay_settings(url: str, environ: dict[str, str] | None = None) -> tuple[str, str]:
+    """`--relay URL`: the URL pages use and the secret the kernel links with, or ValueError in
+    one line (checked when the share starts, not when the link first fails)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("ws", "wss") or not parts.hostname or parts.query or parts.fragment:
+        raise ValueError(f"--relay must be a ws:// or wss:// URL without query, not {url!r}")
+    secret = (os.environ if environ is None else environ).get(SECRET_ENV, "")
+    if len(secret) < 16:
+        raise ValueError(f"--relay needs the relay's secret in {SECRET_ENV} (16+ characters)")
+    return url.rstrip("/"), secret
 
 
 def encode_frame(header: dict[str, Any], payload: bytes = b"") -> bytes:
