@@ -283,7 +283,10 @@ def test_row5_guest_flood_leaves_host_seats_and_refuses_the_excess_with_4409(
     growth = rss_mb() - rss0
     print(f"[row 5] RSS growth {growth:.1f} MB for {len(flood)} sockets")
     assert growth < 100
-    alive(srv)
+    # The room is full: a guest gets the "room is full" page (503), the presenter still gets in.
+    assert srv.running and srv.restarts == 0
+    host_page = f"http://127.0.0.1:{port}/s/room1/?token=host-token"
+    assert urllib.request.urlopen(host_page, timeout=5).status == 200
 
     # The host's remedy: a new guest link; every flooding socket is closed at once.
     srv.call(lambda: shared.rotate("new-guest-token"))
@@ -325,7 +328,8 @@ def slowloris(port: int, count: int, seconds: float, opened: list[int]) -> None:
 
 
 def test_row9_partial_heads_cannot_exhaust_file_descriptors(server):
-    srv, _ = server
+    srv, shared = server
+    srv.call(lambda: shared.set_max_people(100))  # waiting cap: max(WAITING_CAP, 232 seats)
     port = srv.port
     fds0, rss0 = fd_count(), rss_mb()
     opened = [0]

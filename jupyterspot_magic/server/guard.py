@@ -31,7 +31,12 @@ from .shared import CONTROL_MAX_MESSAGE
 # first byte; idle keep-alive connections close after uvicorn's timeout_keep_alive (5 s).
 HEADER_TIMEOUT = 5.0
 MAX_HEAD_BYTES = 16 * 1024  # h11's own default, stated: what a slow head can hold
-WAITING_CAP = 256  # connections without a request in progress; the oldest is dropped past it
+# Connections without a request in progress: past this many the oldest is dropped. At least
+# WAITING_CAP, and as many as the shares have seats (ConnectionGuard.waiting_cap): when a lecture
+# opens the link at once, every socket waits a moment before the loop reads its head, and a cap of
+# 256 dropped 944 of 1,200 honest sockets (600 people, measured). A slowloris then holds at most
+# that many sockets, each for at most HEADER_TIMEOUT.
+WAITING_CAP = 256
 # The same, per peer address that is not loopback: past it that address's own oldest waiting
 # connection is dropped (see ConnectionGuard.admit), so a reverse proxy on another machine, through
 # which a whole lecture arrives from one address, is never refused.
@@ -98,7 +103,7 @@ class ConnectionGuard:
 
     "Waiting" connections are HTTP connections with no request in progress: not yet sent a full
     head, or idle between keep-alive requests. They are the cheap ones to open and hold, so past
-    WAITING_CAP the oldest is dropped (a real request finishes its head in milliseconds, a
+    `waiting_cap` the oldest is dropped (a real request finishes its head in milliseconds, a
     slowloris socket sits there), and past the global cap a new socket is reset at once unless a
     waiting one can make room.
     """
@@ -137,10 +142,15 @@ class ConnectionGuard:
             self._evict_oldest(host)
         return True
 
+    @property
+    def waiting_cap(self) -> int:
+        """Waiting connections kept before the oldest is dropped: max(WAITING_CAP, seats)."""
+        return max(WAITING_CAP, self.seats())
+
     def start_waiting(self, protocol: Any, host: str | None) -> None:
         if protocol in self.waiting:
             return
-        if len(self.waiting) >= WAITING_CAP:
+        if len(self.waiting) >= self.waiting_cap:
             self._evict_oldest()
         self.waiting[protocol] = host
         if host is not None:

@@ -33,6 +33,18 @@ def test_registry_seats_count_both_rooms_of_every_share() -> None:
     assert g.cap == registry.seats() + guard.WAITING_CAP
     g.cap = 12  # a test's fixed cap still wins
     assert g.cap == 12
+    # A lecture opening the link at once: every socket waits a moment for its head to be read.
+    assert g.waiting_cap == registry.seats() > guard.WAITING_CAP
+    assert guard.ConnectionGuard().waiting_cap == guard.WAITING_CAP
+
+
+def test_a_join_storm_is_not_dropped_as_idle() -> None:
+    g = guard.ConnectionGuard(cap=10_000, seats=lambda: 2 * (600 + HOST_SLOTS))
+    storm = [FakeProtocol() for _ in range(2 * 600)]
+    for p in storm:  # accepted, heads not read yet: all "waiting"
+        assert g.admit(p, set(), "127.0.0.1")
+        g.start_waiting(p, "127.0.0.1")
+    assert not any(p.transport.aborted for p in storm)  # old cap of 256: 944 dropped
 
 
 def test_the_soft_fd_limit_is_raised_for_the_seats() -> None:
