@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(sig, lambda *_: stop.set())
     try:
         result = registry.share(args.notebook, **options.from_args(args))
-    except (LocateError, RenderError, ServeError, TunnelError) as e:
+    except (LocateError, RenderError, ServeError, TunnelError, ValueError) as e:
         print(f"jupyterspot: {e}", file=sys.stderr)
         return 2
     if args.json:

@@ -20,7 +20,8 @@ from ..session.share import Share
 from ..tunnel import TunnelError
 from . import display
 
-USER_ERRORS = (LocateError, RenderError, ServeError, TunnelError)
+# ValueError: an option the user gave is refused (--max-people 0, a --relay without secret)
+USER_ERRORS = (LocateError, RenderError, ServeError, TunnelError, ValueError)
 
 
 def in_notebook() -> bool:

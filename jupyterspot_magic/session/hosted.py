@@ -23,6 +23,7 @@ from ..content.render import RenderedNotebook
 from ..persist import keeper as persist
 from ..persist.keeper import BoardKeeper, delete_all_shapes
 from ..server.export_route import Exporter
+from ..server.relay import RelayLink
 from ..server.shared import SharedNotebook
 from ..server.thread import ServerThread
 from . import participants
@@ -43,6 +44,7 @@ class OpenSpec:
     notebook: str | None  # the notebook's path, written into the board JSON export
     max_people: int = 500  # guest seats (base/options.py; the host is never refused)
     audience: str = "auto"  # audience mode (collab/audience.py)
+    relay: tuple[str, str] | None = None  # (URL, secret): the rooms published there too
     # A server started again after a crash: the same links, the same host settings.
     identity: tuple[str, str, str] | None = None  # (room, token, host_token)
     view_only: bool = False
@@ -65,6 +67,7 @@ class Hosted:
     lead: Lead
     keeper: BoardKeeper | None
     source: MirrorSource
+    relay: RelayLink | None = None  # the rooms' outbound link to the user's relay
     stop_hook: Callable[[], None] = field(default=lambda: None)
 
 
@@ -106,6 +109,10 @@ def open_share(server: ServerThread, spec: OpenSpec) -> Opened:
         server.call(set_draw_policy, shared, True)
     if spec.lead_policy != "anyone":
         server.call(lead.set_policy, spec.lead_policy)
+    relay = None
+    if spec.relay is not None:  # after the lead exists: relay pages' requests reach it
+        relay = RelayLink(shared, *spec.relay)
+        server.call(relay.start)
     shared.exporter = Exporter(shared, spec.notebook)
     notes: list[str] = []
     if keeper is not None:
@@ -113,7 +120,7 @@ def open_share(server: ServerThread, spec: OpenSpec) -> Opened:
         notes += keeper.notes  # a repaired store or a partly restored board
     elif persist.last_error:
         notes.append(persist.last_error)
-    hosted = Hosted(shared, lead, keeper, source)
+    hosted = Hosted(shared, lead, keeper, source, relay)
     hosted.stop_hook = lambda: _last_write(server, room)
     server.stop_hooks.append(hosted.stop_hook)
     server.on_restart(source.after_restart)
@@ -135,6 +142,8 @@ def close_share(server: ServerThread, room: str) -> tuple[str | None, bytes | No
         server.stop_hooks.remove(hosted.stop_hook)
     final = None
     if server.running:
+        if hosted.relay is not None:  # before the rooms close: the relay's pages are told too
+            server.call(hosted.relay.stop)
         final = server.call(hosted.shared.board.doc.get_update)
         server.call(close_rooms, server, hosted.shared)
     problem = hosted.keeper.close(server) if hosted.keeper is not None else None

@@ -21,6 +21,7 @@ from ..content.locate import Located, locate
 from ..content.render import RenderedNotebook, render
 from ..persist.keeper import notebook_key, where
 from ..server.host import Host
+from ..server.relay import relay_settings
 from ..tunnel import Tunnel, check_reachable, make_tunnel, uses_process
 from . import hosted
 from .events import Events
@@ -51,6 +52,8 @@ class Prepared:
 
 def prepare(path: str | Path | None, options: ShareOptions, user_ns: dict | None) -> Prepared:
     t0 = time.perf_counter()
+    if options.relay:
+        relay_settings(options.relay)  # a bad URL or no secret: one line, before any work
     # fails fast on an unknown or unavailable tunnel (no ngrok token, no cloudflared)
     tunnel = make_tunnel(options.tunnel, public_url=options.public_url)
     located = locate(path, user_ns=user_ns)
@@ -124,6 +127,7 @@ def open_spec(
         notebook=str(located.path) if located.path else None,
         max_people=options.max_people,
         audience=again.audience if again else options.audience,
+        relay=relay_settings(options.relay) if options.relay else None,
         identity=(again.room, again.token, again.host_token) if again else None,
         view_only=again.view_only if again else False,
         lead_policy=again.lead_policy if again else "anyone",
