@@ -40,8 +40,11 @@ IMAGE_PREFIX = "x/img/"
 MAX_FRAGMENTS = 4096  # cells answers' cut HTML kept per content (each at most one cell of it)
 
 
-def build_page(rendered: RenderedNotebook, room: str, role: str, secrets: tuple[str, ...]) -> bytes:
-    """The rendered notebook with its config block for `role`, every secret redacted."""
+def build_page(
+    rendered: RenderedNotebook, room: str, role: str, secrets: tuple[str, ...], relay: str = ""
+) -> bytes:
+    """The rendered notebook with its config block for `role`, every secret redacted; `relay`:
+    the relay's websocket URL when the rooms are published there (--relay)."""
     config = page_config(
         room=room,
         role=role,
@@ -49,6 +52,7 @@ def build_page(rendered: RenderedNotebook, room: str, role: str, secrets: tuple[
         version=rendered.content_hash,
         cells=len(rendered.cell_ids),
         title=rendered.title,
+        relay=relay,
     )
     page = rendered.html.replace(CONFIG_PLACEHOLDER, config_block(config), 1)
     # Defense in depth: a host token must never reach a page (e.g. saved widget state).
