@@ -52,6 +52,7 @@ class SharedNotebook:
     rendered: RenderedNotebook
     max_people: int = MAX_PEOPLE  # guest seats per room; hosts have HOST_SLOTS more
     audience: str = "auto"  # audience mode: "auto", "on", "off" (collab/audience.py)
+    relay: str = ""  # --relay: the relay's websocket URL pages connect to ("" = this server)
     board: Room = field(init=False)
     control: Room = field(init=False)
     crowd: Crowd = field(init=False)  # audience mode, the floor, the head count
@@ -126,7 +127,7 @@ class SharedNotebook:
         return await self.pages.get(role, gzipped)
 
     def _build_page(self, role: str) -> bytes:
-        return build_page(self.rendered, self.room, role, self.secrets_for(role))
+        return build_page(self.rendered, self.room, role, self.secrets_for(role), self.relay)
 
     # -- host powers (server thread) --
 
