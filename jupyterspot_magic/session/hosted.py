@@ -100,6 +100,7 @@ def open_share(server: ServerThread, spec: OpenSpec) -> Opened:
         rendered=spec.rendered,
         max_people=spec.max_people,
         audience=spec.audience,
+        relay=spec.relay[0] if spec.relay else "",
     )
     if keeper is not None:  # the stored board is in place before anyone connects
         server.call(keeper.attach, shared)
