@@ -137,7 +137,8 @@ export class Connection {
     } else if (this.stopped) {
       state = "stopped";
     } else {
-      state = this.everLive ? "reconnecting" : "connecting";
+      // A server that said why (room full) is retried: say so even before the first join.
+      state = this.everLive || this.detail ? "reconnecting" : "connecting";
     }
     if (state === this.status.state && this.detail === this.status.detail) return;
     this.status = { state, detail: this.detail };
