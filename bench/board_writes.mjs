@@ -1,14 +1,14 @@
 // Board writes made the way the viewer makes them, for the benchmarks' Node clients. The share
 // server checks every update and awareness state against docs/protocol.md ("### board";
 // jupyterspot_magic/contracts/shape.json, read by collab/schema.py) and closes a sender of
-// anything else with 4400, so the benchmarks write exactly what a page writes:
+// anything else with bad_frame, so the benchmarks write exactly what a page writes:
 // - a shape is a Y.Map in the root map "shapes", keyed by a viewer-style id
 //   (js/viewer/board/shapes.ts newId/newShapeMap), with the fields the pen's encoder writes
 //   (shape.json kinds.pen.writes): t, cell, ci, x, y, c, s, by, at, d and pts (Float32
 //   little-endian bytes); tests/unit/test_contracts.py checks penFields against the contract;
 // - awareness is {user: {name, color, role}, cursor: {cell, x, y} | null, scroll: {cell,
 //   offset, index, count}} (identity.ts, presence.ts).
-// Also counts the websocket closes of a set of providers (a 4400 here means a bench bug).
+// Also counts the websocket closes of a set of providers (a bad_frame here means a bench bug).
 import * as Y from 'yjs'
 
 // examples/demo.ipynb's cell ids, in order (the benchmarks share that notebook)

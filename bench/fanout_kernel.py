@@ -7,7 +7,7 @@ Prints the raw JSON lines and a table of ours/Node per row (p50, p95, received).
 bench/fanout_run.sh + bench/fanout.mjs follow ../shared/bench/fanout (run.sh + fanout.mjs, same
 Node reference server and client packages, same scenarios) with writes that are valid under our
 board schema (issue 11): the shared harness writes a root map "strokes" of plain objects and an
-awareness field "c", which our server now refuses (close 4400). The same client code runs against
+awareness field "c", which our server now refuses (bad_frame). The same client code runs against
 both servers. A row whose clients saw a websocket close shows it below the table.
 
 Usage: python bench/fanout_kernel.py [N_LIST] [SECONDS]   (e.g. "10 30 50" 5)

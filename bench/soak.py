@@ -2,7 +2,7 @@
 
 Reports: whether every client ends with the same document, the kernel's RSS after warm-up and at
 the end (growth %), how many ERROR records the share server logged, and any websocket close the
-clients saw (the server closes a sender of anything outside the board schema with 4400; the
+clients saw (the server closes a sender of anything outside the board schema with bad_frame; the
 clients write real shapes and viewer-like awareness, see bench/board_writes.mjs). Too long for
 CI.
 
@@ -82,7 +82,7 @@ def main() -> None:
         doc_mb = kernel.json("print(json.dumps(len(s.board_update()) / 1e6))")
         print(f"board document at end: {doc_mb:.2f} MB (keep={keep})")
         print(f"server ERROR log records: {errors}")
-        # a close other than the clients' own at the end is a finding (4400: schema refused)
+        # a close other than the clients' own at the end is a finding (bad_frame: schema refused)
         print(f"websocket closes seen by the clients: {result.get('closes') or 'none'}")
         per_minute = [f"{rss:.0f}" for t, rss in samples if int(t) % 60 < 5]
         print(f"RSS each minute (MB): {' '.join(per_minute)}")

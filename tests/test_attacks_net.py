@@ -245,7 +245,7 @@ def alive(srv) -> None:
 # --- row 5: a socket flood fills the rooms --------------------------------------------------
 
 
-def test_row5_guest_flood_leaves_host_seats_and_refuses_the_excess_with_4409(
+def test_row5_guest_flood_leaves_host_seats_and_refuses_the_excess_with_room_full(
     server, node_peers
 ):
     srv, shared = server

@@ -159,7 +159,7 @@ CONTROL_FIELDS: dict[str, Check] = {
     "names": _text(NAMES_TEXT),
 }
 # Written by the server only: an update from any connection (even a host's) that sets or deletes
-# one of them breaks the schema (4400). The kernel's own writes are not checked (learn()).
+# one of them breaks the schema (bad_frame). The kernel's own writes are not checked (learn()).
 CONTROL_SERVER_ONLY = frozenset({"audience", "people", "names"})
 
 

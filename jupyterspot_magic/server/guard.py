@@ -43,8 +43,9 @@ WAITING_CAP = 256
 WAITING_PER_ADDRESS = 32
 FDS_RESERVED = 256  # the kernel's own files, zmq sockets, the user's code
 BASE_CAP = 1024  # sockets the server may hold whatever its shares' seats (connection_cap)
-# A socket refused before joining a room (4401/4404/4403/4409) gets its close frame, then is
-# reset if it has not completed the close handshake within this time: it cannot hold an fd.
+# A socket refused before joining a room (invalid_token, not_found, removed, room_full) gets
+# its close frame, then is reset if it has not completed the close handshake within this time:
+# it cannot hold an fd.
 ABORT_REFUSED_AFTER = 1.0
 # Unfinished websocket messages: each socket may hold PARTIAL_FREE bytes of one for free; beyond
 # that it draws from one pool shared by every socket, and a message still unfinished after
@@ -233,10 +234,10 @@ class GuardedWebSocketProtocol(WebSocketsSansIOProtocol):
     """uvicorn's websockets-sansio protocol with a budget for unfinished messages.
 
     The size limit is the room's own (4 MiB board, 64 KiB control), checked by websockets on each
-    frame header before any payload is buffered; over it the socket closes with 4413 like the
+    frame header before any payload is buffered; over it the socket closes with too_large like the
     room's own check. An unfinished message (a fragmented one, or one frame arriving slowly) may
     hold PARTIAL_FREE bytes; more is drawn from the guard's shared pool (1013 when it is empty)
-    and it must finish within PARTIAL_TIMEOUT (4408).
+    and it must finish within PARTIAL_TIMEOUT (too_slow).
     """
 
     guard: ConnectionGuard
@@ -266,7 +267,7 @@ class GuardedWebSocketProtocol(WebSocketsSansIOProtocol):
         if self.close_sent:
             return  # called again for every chunk that follows: the parser discards them
         if isinstance(self.conn.parser_exc, PayloadTooBig):
-            # Same code as the room's size check (4413), not websockets' generic 1009.
+            # Same code as the room's size check (too_large), not websockets' generic 1009.
             self._close_now(CLOSE_TOO_LARGE, "message too large")
         else:
             self._release_partial()

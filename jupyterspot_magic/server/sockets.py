@@ -64,7 +64,7 @@ async def serve_socket(registry: Registry, websocket: WebSocket, asgi_send: Any 
         websocket.send_bytes, websocket.close, role, pid, DirectFrames.attach(asgi_send)
     )
     if not room.join(conn):
-        await conn.finish()  # the 4409 close frame must go out before the socket is torn down
+        await conn.finish()  # room_full's close frame must go out before the socket is torn down
         return
     await pump(room, conn, websocket, role)
 
