@@ -25,11 +25,11 @@ def test_a_full_meeting_refuses_guests_with_a_page_and_never_the_host(server, no
     wait_for(lambda: srv.call(shared.seats_left) == 0, 5, "every seat taken")
     status, headers, body = get(srv, GUEST_PAGE, Accept_Encoding="gzip")
     assert status == 503
-    assert headers["retry-after"] == "15"
+    assert headers["retry-after"] == "10"
     assert headers["cache-control"] == "no-store" and "etag" not in headers
     assert headers["content-type"].startswith("text/html")
     text = body.decode()
-    assert "This meeting is full" in text and "<meta http-equiv=refresh content=15>" in text
+    assert "This meeting is full" in text and "<meta http-equiv=refresh content=10>" in text
     # Not even a page held in the browser's cache: a 503 comes before any 304.
     assert get(srv, GUEST_PAGE, If_None_Match="*")[0] == 503
 
@@ -39,3 +39,23 @@ def test_a_full_meeting_refuses_guests_with_a_page_and_never_the_host(server, no
     for peer in seated[-2:]:  # someone leaves (a page holds a seat in both rooms)
         peer.kill()
     wait_for(lambda: get(srv, GUEST_PAGE)[0] == 200, 10, "a seat freed")
+
+
+def test_the_full_page_lets_the_guest_in_by_itself_once_a_seat_frees(
+    server, node_peers, browser
+) -> None:
+    srv, shared = server
+    srv.call(shared.set_max_people, 1)
+    seated = synced(node_peers, srv, "board", "guest-token")
+    seated += synced(node_peers, srv, "control", "guest-token")
+    ctx = browser.new_context()
+    try:
+        tab = ctx.new_page()
+        tab.goto(f"http://127.0.0.1:{srv.port}{GUEST_PAGE}")
+        assert tab.title() == "This meeting is full"
+        for peer in seated:
+            peer.kill()
+        # No click, no reload by the person: the page tries again after Retry-After.
+        tab.wait_for_selector("#jupyterspot-root", state="attached", timeout=20_000)
+    finally:
+        ctx.close()

@@ -92,7 +92,7 @@ def codings(header: str) -> dict[str, float]:
 
 
 def choose_encoding(header: str | None) -> str | None:
-    """ "gzip", "identity", or None when neither is acceptable (answer 406).
+    """The coding to answer with: "gzip", "identity", or None when neither is acceptable (406).
 
     No header: identity (RFC 9110 allows any coding then, but clients that send none rarely
     decode one). Otherwise gzip when acceptable, unless identity is named (or covered by `*`)

@@ -250,7 +250,7 @@ def error_page(status: int, title: str, detail: str, head: str = "") -> HTMLResp
     return HTMLResponse(body, status_code=status)
 
 
-FULL_RETRY_AFTER = 15  # s: a seat frees when someone leaves; the full page asks again this often
+FULL_RETRY_AFTER = 10  # s: a seat frees when someone leaves; the full page asks again this often
 
 
 def full_page() -> HTMLResponse:
