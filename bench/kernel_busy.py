@@ -15,8 +15,8 @@ When this build has audience mode, `--audience off` is passed: what is measured 
 effect on the same fan-out as before that mode existed.
 
 Usage: python bench/kernel_busy.py [PEOPLE] [SECONDS] [REPEAT]     (defaults 100 10 2)
-Each idle+busy pair waits (at most 10 min) for the 1-minute load average to fall below MAX_LOAD
-(default 2) and prints it: on a shared 2-core machine other work takes the cores.
+It first waits (at most 10 min) for the 1-minute load average to fall below MAX_LOAD (default 2)
+and prints it, also at the end: on a shared 2-core machine other work takes the cores.
 """
 
 from __future__ import annotations
@@ -86,6 +86,7 @@ def main() -> None:
     seconds = float(sys.argv[2]) if len(sys.argv) > 2 else 10
     repeat = int(sys.argv[3]) if len(sys.argv) > 3 else 2
     isolate()  # the kernel inherits the temporary data and cache dirs
+    wait_quiet(float(os.environ.get("MAX_LOAD", "2")))  # before our own crowd adds to it
     kernel = Kernel(REPO)
     results: dict[str, list[dict]] = {"idle": [], "busy": []}
     try:
@@ -96,7 +97,6 @@ def main() -> None:
             print(json.dumps(c.ready), flush=True)
             c.measure("warm", 3)
             for run in range(1, repeat + 1):
-                wait_quiet(float(os.environ.get("MAX_LOAD", "2")))
                 r = c.measure("idle", seconds, JOINS)
                 print(json.dumps({"phase": "idle", "run": run, **r}), flush=True)
                 results["idle"].append(r)
