@@ -8,9 +8,6 @@ temporary directory, and stopped at the end.
 
 from __future__ import annotations
 
-import os
-import re
-import shutil
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -20,87 +17,11 @@ from jupyterspot_magic.collab.close_codes import CLOSE_BAD_FRAME, CLOSE_INVALID_
 from jupyterspot_magic.collab.lead import Lead
 from jupyterspot_magic.server.relay import RelayLink
 
-from .conftest import NodePeer, free_port, wait_for
-from .processes import REPO, LineProcess, end_process
+from .conftest import wait_for
+from .relay_fixtures import SECRET, RelayPeer, redis_fixture, relays_fixture  # noqa: F401
 from .room_server import shapes
 
-SECRET = "relay-secret-for-tests-0123456789"
-RELAY = REPO / "relay"
 SHAPE = {"t": "rect", "cell": "a", "ci": 0, "x": 1, "y": 2, "w": 10, "h": 10, "c": "#e03131"}
-
-
-class RelayPeer(NodePeer):
-    """A page's two rooms on a relay instance (tests/js/relay_peer.mjs)."""
-
-    def __init__(self, url: str, room: str, token: str, pid: str = "") -> None:  # noqa: D107
-        script = str(REPO / "tests" / "js" / "relay_peer.mjs")
-        LineProcess.__init__(self, ["node", script, url, room, token, pid], stdin=True)
-        self.history = []
-        self.client_id = self.wait(lambda e: e["event"] == "ready")["clientID"]
-
-    def synced(self) -> RelayPeer:
-        for doc in ("board", "control"):
-            self.wait(lambda e, doc=doc: e["event"] == "synced" and e["doc"] == doc)
-        return self
-
-    def closed_with(self, timeout: float = 10.0) -> int:
-        return self.wait(lambda e: e["event"] == "close", timeout)["code"]
-
-    def sees(self, predicate: Callable[[dict], bool], timeout: float = 10.0) -> dict:
-        return self.wait(lambda e: e["event"] == "doc" and predicate(e["maps"]), timeout)["maps"]
-
-
-@pytest.fixture(scope="module")
-def redis(tmp_path_factory) -> Iterator[str]:
-    if shutil.which("redis-server") is None or not (RELAY / "node_modules").is_dir():
-        pytest.fail("needs redis-server (apt-get install redis-server) and `npm ci` in relay/")
-    port = free_port()
-    workdir = tmp_path_factory.mktemp("redis")
-    proc = LineProcess(
-        [
-            "redis-server",
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(workdir),
-        ]
-    )
-    wait_for(lambda: _line(proc, "Ready to accept connections"), 10, "redis-server ready")
-    yield f"redis://127.0.0.1:{port}"
-    end_process(proc.proc)
-
-
-@pytest.fixture(scope="module")
-def relays(redis: str) -> Iterator[list[str]]:
-    """Two relay instances on the same Redis: their websocket URLs."""
-    env = {**os.environ, "JUPYTERSPOT_RELAY_SECRET": SECRET}
-    procs, urls = [], []
-    for _ in range(2):
-        proc = LineProcess(
-            ["node", str(RELAY / "server.mjs"), "--redis", redis, "--port", "0"], env=env
-        )
-        line = wait_for(lambda proc=proc: _line(proc, "relay listening on"), 15, "relay ready")
-        procs.append(proc)
-        port = re.search(r"on (\d+)", line).group(1)
-        urls.append(f"ws://127.0.0.1:{port}")
-    yield urls
-    for proc in procs:
-        end_process(proc.proc)
-
-
-def _line(proc: LineProcess, text: str) -> str | None:
-    assert proc.proc.poll() is None, f"{proc.proc.args[0]} ended ({proc.proc.returncode})"
-    while not proc.lines.empty():
-        line = proc.lines.get()
-        if text in line:
-            return line
-    return None
 
 
 @pytest.fixture
