@@ -171,7 +171,7 @@ def main() -> None:
         f"medians of {args.runs} runs"
     )
     print(
-        f"{'':38} | {'1st MB':>7} {'2nd MB':>7} {'2nd/1st':>7} | {'1st s':>6} {'2nd s':>6} | "
+        f"{'':38} | {'1st MB':>7} {'2nd KB':>8} {'2nd/1st':>8} | {'1st s':>6} {'2nd s':>6} | "
         f"{'1st load ms':>11} {'2nd load ms':>11} | 2nd doc"
     )
     for name, pairs in results.items():
@@ -181,7 +181,7 @@ def main() -> None:
 
         first, second = med(0, "bytes"), med(1, "bytes")
         print(
-            f"{name:38} | {first / 1e6:7.2f} {second / 1e6:7.3f} {second / first:7.1%} | "
+            f"{name:38} | {first / 1e6:7.2f} {second / 1e3:8.1f} {second / first:8.3%} | "
             f"{med(0, 'seconds'):6.2f} {med(1, 'seconds'):6.2f} | "
             f"{med(0, 'load_ms'):11.0f} {med(1, 'load_ms'):11.0f} | {pairs[-1][1]['document']}"
         )
