@@ -1,16 +1,15 @@
 // The two Yjs rooms of a share (docs/protocol.md, "Rooms"): "board" (shapes + awareness) and
 // "control" (leader and policies, written by the kernel/host only), and one connection state
-// for the UI derived from both. What a server close means comes from close-codes.ts.
+// for the UI derived from both. What a server close means comes from close-codes.ts. The rooms
+// are the share server's (y-websocket, rooms.ts) or, with --relay, the relay's (relay-rooms.ts).
 
 import * as Y from "yjs";
-import { WebsocketProvider } from "y-websocket";
 import type { Awareness } from "y-protocols/awareness";
-import { CLOSE_DETAIL, closeCodeOf, retryAfter, SHARE_STOPPED, shouldReconnect } from "./close-codes";
+import { CLOSE_DETAIL, closeCodeOf, retryAfter, SHARE_STOPPED } from "./close-codes";
+import { RelayRooms } from "./relay-rooms";
+import { WebsocketRooms, type Rooms } from "./rooms";
 
 export type ConnectionState = "connecting" | "live" | "reconnecting" | "invalid" | "stopped";
-
-const NORMAL_MAX_BACKOFF_MS = 2500;
-const SLOW_MAX_BACKOFF_MS = 15000;
 
 export interface ConnectionStatus {
   state: ConnectionState;
@@ -34,11 +33,19 @@ function participantKey(): string {
   }
 }
 
+/** Where the rooms are: the share server (`wsBase`) unless the page config names a relay. */
+export interface RoomsAddress {
+  wsBase: string;
+  /** The relay's websocket URL, or "". */
+  relay: string;
+  /** The share's room id (the relay's document names start with it). */
+  room: string;
+}
+
 export class Connection {
   readonly boardDoc = new Y.Doc();
   readonly controlDoc = new Y.Doc();
-  readonly board: WebsocketProvider;
-  readonly control: WebsocketProvider;
+  readonly rooms: Rooms;
   readonly awareness: Awareness;
   status: ConnectionStatus = { state: "connecting", detail: "" };
   private everLive = false;
@@ -47,33 +54,28 @@ export class Connection {
   private detail = "";
   private listeners = new Set<(s: ConnectionStatus) => void>();
 
-  constructor(wsBase: string, token: string) {
-    const params = { token, pid: participantKey() };
-    const opts = {
-      params,
-      disableBc: true,
-      maxBackoffTime: NORMAL_MAX_BACKOFF_MS,
-      // y-websocket >= 3.1 stops after 4400-4499 by its own rule; the contract's "retry" column
-      // decides here instead (the contract numbers "never" codes into that range, so both agree).
-      shouldReconnect,
+  constructor(at: RoomsAddress, token: string) {
+    const pid = participantKey();
+    const docs: [Y.Doc, Y.Doc] = [this.boardDoc, this.controlDoc];
+    const events = {
+      changed: () => this.update(),
+      connected: () => this.reannounce(),
+      closed: (code: number, where: string) => this.onClose(code, where),
     };
-    this.board = new WebsocketProvider(wsBase, "board", this.boardDoc, opts);
-    this.control = new WebsocketProvider(wsBase, "control", this.controlDoc, opts);
-    this.awareness = this.board.awareness;
-    // Presence lives on the board room only; don't announce an empty state in control.
-    this.control.awareness.setLocalState(null);
-    // Others dropped our state (same clock) when the server saw us leave; re-announcing it with
-    // the old clock would be ignored, so bump the clock on every (re)connect.
-    this.board.on("status", (e: { status: string }) => {
-      const state = this.awareness.getLocalState();
-      if (e.status === "connected" && state !== null) this.awareness.setLocalState({ ...state });
-    });
-    for (const provider of [this.board, this.control]) {
-      provider.on("status", () => this.update());
-      provider.on("sync", () => this.update());
-      provider.on("connection-close", (event) => this.onClose(provider, event));
-    }
+    this.rooms = at.relay
+      ? new RelayRooms(at.relay, at.room, token, pid, docs, events)
+      : new WebsocketRooms(at.wsBase, token, pid, docs, events);
+    this.awareness = this.rooms.awareness;
     this.update();
+  }
+
+  /** The board's provider (a y-websocket WebsocketProvider or a HocuspocusProvider). */
+  get board(): object {
+    return this.rooms.board;
+  }
+
+  get control(): object {
+    return this.rooms.control;
   }
 
   onStatus(cb: (s: ConnectionStatus) => void): () => void {
@@ -84,56 +86,43 @@ export class Connection {
 
   /** Stop both rooms for good (no more reconnects). */
   stop(): void {
-    for (const provider of [this.board, this.control]) {
-      // Not provider.disconnect() from inside a close handler: it re-enters the close path.
-      provider.shouldConnect = false;
-      provider.ws?.close();
-    }
+    this.rooms.stop();
   }
 
-  private onClose(provider: WebsocketProvider, event: CloseEvent | null): void {
-    const code = event?.code ?? 0;
+  /** Others dropped our state (same clock) when the server saw us leave; re-announcing it with
+   * the old clock would be ignored, so bump the clock on every (re)connect. */
+  private reannounce(): void {
+    const state = this.awareness.getLocalState();
+    if (state !== null) this.awareness.setLocalState({ ...state });
+  }
+
+  private onClose(code: number, where: string): void {
     const close = closeCodeOf(code);
     if (close) this.detail = CLOSE_DETAIL[close.name] ?? this.detail;
     const retry = retryAfter(code);
     if (retry === "never") {
       // The link is dead (or we were removed): retrying would only hammer the server.
       this.invalid = true;
-      for (const p of [this.board, this.control]) p.shouldConnect = false;
-      queueMicrotask(() => this.stop());
+      this.rooms.stop();
     } else if (retry === "slow") {
       if (close?.name === SHARE_STOPPED) this.stopped = true;
-      this.slowDown();
+      this.rooms.setSlow(true); // retry every 15 s instead of every 2.5 s
     } else if (close) {
-      console.warn(`jupyterspot: ${provider.roomname} closed the connection: ${close.meaning}`);
+      console.warn(`jupyterspot: ${where} closed the connection: ${close.meaning}`);
     }
     this.update();
-  }
-
-  /** Retry every 15 s instead of every 2.5 s. */
-  private slowDown(): void {
-    for (const p of [this.board, this.control]) {
-      p.maxBackoffTime = SLOW_MAX_BACKOFF_MS;
-      // y-websocket 3.1 waits min(2^n * 100 ms, maxBackoffTime), n counting every close since the
-      // last sync (it adds this close after this handler runs): 2^8 * 100 ms caps at 15 s.
-      p.wsUnsuccessfulReconnects = Math.max(p.wsUnsuccessfulReconnects, 7);
-    }
-  }
-
-  private isLive(p: WebsocketProvider): boolean {
-    return p.wsconnected && p.synced;
   }
 
   private update(): void {
     let state: ConnectionState;
     if (this.invalid) {
       state = "invalid";
-    } else if (this.isLive(this.board) && this.isLive(this.control)) {
+    } else if (this.rooms.live()) {
       state = "live";
       this.everLive = true;
       this.stopped = false;
       this.detail = "";
-      for (const p of [this.board, this.control]) p.maxBackoffTime = NORMAL_MAX_BACKOFF_MS;
+      this.rooms.setSlow(false);
     } else if (this.stopped) {
       state = "stopped";
     } else {

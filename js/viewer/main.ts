@@ -5,7 +5,6 @@
 
 import type { Awareness } from "y-protocols/awareness";
 import type * as Y from "yjs";
-import type { WebsocketProvider } from "y-websocket";
 import { startBoard, type Board } from "./board";
 import {
   cleanName,
@@ -32,8 +31,9 @@ export interface JupyterspotHandle {
   boardDoc: Y.Doc;
   controlDoc: Y.Doc;
   awareness: Awareness;
-  provider: WebsocketProvider;
-  controlProvider: WebsocketProvider;
+  /** The board's provider: y-websocket's WebsocketProvider, or a HocuspocusProvider with --relay. */
+  provider: object;
+  controlProvider: object;
   connection: Connection;
   layout: Layout;
   bar: TopBar;
@@ -81,7 +81,10 @@ function start(): void {
     return;
   }
   // Sockets first: the handshake then overlaps the layout work below (~150 ms on big pages).
-  const connection = new Connection(wsBaseUrl(config.wsBase), readToken());
+  const connection = new Connection(
+    { wsBase: wsBaseUrl(config.wsBase), relay: config.relay, room: config.room },
+    readToken(),
+  );
   const layout = new Layout(root, config.refWidth);
   const bar = new TopBar(config.title);
   const awareness = connection.awareness;
