@@ -170,3 +170,48 @@ def test_the_store_keeps_two_generations_and_each_image_once() -> None:
     # The shared image is counted once, though it is in both generations.
     assert store.nbytes() == sum(len(i.data) for found in kept for i in found.values())
     assert store.get(next(iter(pages[0]))) is None
+
+
+def test_a_page_built_across_a_content_change_answers_but_is_not_kept() -> None:
+    """PageCache builds in a worker thread: a build that ends after `clear` (new content, a
+    rotated token) still answers its request, is not served to the next one, and its images
+    do not end the previous generation."""
+    import asyncio
+    import threading
+
+    from jupyterspot_magic.server.pages import PageCache
+    from jupyterspot_magic.server.thread import ServerThread
+
+    from ..conftest import wait_for
+    from ..pages_fixtures import page
+
+    release = threading.Event()
+    versions = iter([png(30, 30, 1), png(30, 30, 2)])
+    built: list[bytes] = []
+
+    def build(role: str) -> bytes:
+        data = next(versions)
+        built.append(data)
+        if len(built) == 1:
+            release.wait(10)
+        return page([img("image/png", data)]).encode()
+
+    srv = ServerThread().start()
+    try:
+        cache = srv.call(PageCache, build)
+        tasks: list[asyncio.Future] = []
+        srv.call(lambda: tasks.append(asyncio.ensure_future(cache.representation("guest", False))))
+        wait_for(lambda: len(built) == 1, 5, "the first build started")
+        srv.call(cache.clear)
+        release.set()
+        old = srv.call(lambda: asyncio.wait_for(tasks[0], 5))
+        new = srv.call(cache.representation, "guest", False)
+        assert len(built) == 2  # the old build was not kept: the next request built again
+        first, second = (f"{hashlib.sha256(d).hexdigest()}.png" for d in built)
+        assert first.encode() in old.body and second.encode() in new.body
+        assert srv.call(cache.representation, "guest", False) is new  # kept: current content
+        assert srv.call(cache.representation, "guest", True).etag == new.etag[:-1] + '-gzip"'
+        assert srv.call(cache.images.names) == {first, second}
+    finally:
+        release.set()
+        srv.stop()
