@@ -1,10 +1,15 @@
 // The viewer's chrome: a compact fixed bar at the top right with the connection status, the
 // participant list (collapsible) and a non-blocking name dialog. Everything other people typed is
 // inserted as text (textContent), never as HTML.
+//
+// In audience mode (docs/protocol.md, "Audience mode") a guest's page receives only the hosts'
+// and speakers' presence, so the list says so and shows the head count and the first names the
+// server publishes in the control document; a host's list offers the floor.
 
 import type { ConnectionStatus } from "./connection";
 import { MAX_NAME_LENGTH } from "./config";
 import { h, icon as pathIcon } from "./dom";
+import { frameTask } from "./frame";
 import { safeColor } from "./identity";
 
 export interface Participant {
@@ -23,7 +28,20 @@ export interface PersonPresence {
   detail: string;
   /** Offer a "hand the lead" button (I am host or leader, they don't lead). */
   canHand: boolean;
+  /** Audience mode, on a host's page: offer to give them the floor, or to take it back. */
+  floor?: "give" | "take" | null;
 }
+
+/** What the control document says in audience mode (follow/audience.ts reads it). */
+export interface AudienceView {
+  /** People here (the server's count: a guest's page does not receive everyone). */
+  count: number;
+  /** The first names (hosts and speakers first), already cleaned. */
+  names: string[];
+}
+
+/** Rows the list draws in audience mode (a host's page holds everyone's presence). */
+export const MAX_ROWS = 100;
 
 const STATUS_TEXT: Record<ConnectionStatus["state"], string> = {
   connecting: "connecting…",
@@ -52,7 +70,14 @@ export class TopBar {
   onPersonClick: (clientId: number) => void = () => undefined;
   /** A click on "hand the lead" in someone's row. */
   onHandLead: (clientId: number) => void = () => undefined;
+  /** A click on "give the floor" (give=true) or "take the floor" in someone's row. */
+  onFloor: (clientId: number, give: boolean) => void = () => undefined;
   private people: Participant[] = [];
+  private audience: AudienceView | null = null;
+  private readonly summary: HTMLElement;
+  /** In audience mode the list is drawn once per frame: a host's page there gets everyone's
+   * presence changes. */
+  private readonly drawTask = frameTask(() => this.draw(), 100);
   private statusText: HTMLElement;
   private toggle: HTMLButtonElement;
   private faces: HTMLElement;
@@ -99,11 +124,14 @@ export class TopBar {
     });
     const row = h("div", { class: "jupyterspot-bar-row" }, this.tools, this.status, this.toggle);
     this.lead = h("div", { class: "jupyterspot-lead-row" });
+    this.summary = h("div", { class: "jupyterspot-audience", "data-testid": "audience-summary" });
+    this.summary.hidden = true;
     this.el = h(
       "div",
       { class: "jupyterspot-bar", "data-testid": "topbar", role: "region" },
       row,
       this.lead,
+      this.summary,
       this.participants,
     );
     this.el.setAttribute("aria-label", title ? `Live share: ${title}` : "Live share");
@@ -139,14 +167,34 @@ export class TopBar {
 
   setParticipants(people: Participant[]): void {
     this.people = people;
+    if (this.audience) this.drawTask.schedule();
+    else this.draw(); // a small room: at once, as always
+  }
+
+  /** Audience mode on (the count and names the server published) or off (null). */
+  setAudience(view: AudienceView | null): void {
+    this.audience = view;
+    this.el.toggleAttribute("data-audience", view !== null);
+    this.drawTask.schedule();
+  }
+
+  /** Draw what was set, now (tests and the frame task). */
+  draw(): void {
+    this.drawTask.cancel();
+    const people = this.audience ? this.people.slice(0, MAX_ROWS) : this.people;
     const extras = people.map((p) => this.presenceOf?.(p) ?? null);
-    const signature = JSON.stringify([people, extras]);
+    const signature = JSON.stringify([people, extras, this.audience, this.people.length]);
     if (signature === this.signature) return;
     this.signature = signature;
     const items = people.map((p, i) => this.item(p, extras[i]));
+    const hidden = this.people.length - people.length;
+    if (hidden > 0) items.push(h("li", { class: "jupyterspot-more" }, `and ${hidden} more`));
     this.participants.replaceChildren(...items);
-    this.count.textContent = String(people.length);
-    this.toggle.title = people.length === 1 ? "1 person here" : `${people.length} people here`;
+    const count = this.audience ? this.audience.count : people.length;
+    this.count.textContent = String(count);
+    const title = count === 1 ? "1 person here" : `${count} people here`;
+    this.toggle.title = this.audience ? `${title} (audience mode)` : title;
+    this.drawSummary();
     this.faces.replaceChildren(
       ...people.slice(0, 4).map((p) => {
         const dot = h("span", { class: "jupyterspot-dot" });
@@ -154,6 +202,24 @@ export class TopBar {
         return dot;
       }),
     );
+  }
+
+  /** "Audience mode · 312 people", what it means, and the first names. */
+  private drawSummary(): void {
+    const view = this.audience;
+    this.summary.hidden = view === null;
+    if (view === null) {
+      this.summary.replaceChildren();
+      return;
+    }
+    const head = h("div", { class: "jupyterspot-audience-head" });
+    head.textContent = `Audience mode · ${view.count === 1 ? "1 person" : `${view.count} people`}`;
+    const note = h("div", { class: "jupyterspot-audience-note" });
+    note.textContent = "You see the presenter and the speakers; the others see you only as a name.";
+    const names = h("div", { class: "jupyterspot-audience-names", "data-testid": "audience-names" });
+    const more = view.count - view.names.length;
+    names.textContent = view.names.join(", ") + (more > 0 ? ` and ${more} more` : "");
+    this.summary.replaceChildren(head, note, names);
   }
 
   private item(p: Participant, extra: PersonPresence | null = null): HTMLLIElement {
@@ -185,6 +251,26 @@ export class TopBar {
         this.onHandLead(p.clientId);
       });
       li.append(hand);
+    }
+    if (extra?.floor) {
+      const give = extra.floor === "give";
+      const floor = h(
+        "button",
+        {
+          type: "button",
+          class: "jupyterspot-hand jupyterspot-floor",
+          "data-testid": give ? "give-floor" : "take-floor",
+        },
+        give ? "Give floor" : "Take floor",
+      );
+      floor.title = give
+        ? `Let everyone see ${p.name}'s pointer and position`
+        : `${p.name} back to the audience`;
+      floor.addEventListener("click", (e) => {
+        e.stopPropagation();
+        this.onFloor(p.clientId, give);
+      });
+      li.append(floor);
     }
     if (!p.self) {
       li.classList.add("jupyterspot-jump");

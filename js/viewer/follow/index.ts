@@ -12,10 +12,11 @@ import type * as Y from "yjs";
 import type { Role } from "../config";
 import type { Layout } from "../layout";
 import type { Participant, PersonPresence, TopBar } from "../ui";
+import { AudienceMode } from "./audience";
 import { LeadControls } from "./controls";
 import { ScrollDriver } from "./driver";
 import { ScrollMarkers } from "./markers";
-import { nameOf, pageYOf, scrollOf, stateOf } from "./peers";
+import { nameOf, pageYOf, positionOf, scrollOf, stateOf } from "./peers";
 import { PausedPill } from "./pill";
 import {
   asClientId,
@@ -53,6 +54,7 @@ export class Follow {
   private readonly controls: LeadControls;
   private readonly pill: PausedPill;
   private readonly markers: ScrollMarkers;
+  private readonly audience: AudienceMode;
 
   constructor(private readonly o: FollowOptions) {
     const { awareness, bar, layout } = o;
@@ -75,6 +77,7 @@ export class Follow {
       (id) => this.jumpTo(id),
     );
 
+    this.audience = new AudienceMode(this.control, awareness, bar, o.role);
     bar.presenceOf = (p) => this.presenceOf(p);
     bar.onPersonClick = (id) => this.jumpTo(id);
     bar.onHandLead = (id) => this.handLead(id);
@@ -150,7 +153,7 @@ export class Follow {
       this.dispatch({ type: "rejoin" });
       return;
     }
-    const scroll = scrollOf(this.o.awareness, clientId);
+    const scroll = positionOf(this.o.awareness, clientId);
     if (!scroll) return;
     this.pause();
     this.o.layout.scrollToCell(scroll.cell, scroll.offset);
@@ -228,13 +231,14 @@ export class Follow {
 
   private presenceOf(p: Participant): PersonPresence {
     const st = stateOf(this.o.awareness, p.clientId);
-    const s = scrollOf(this.o.awareness, p.clientId);
-    return personPresence(
+    const s = positionOf(this.o.awareness, p.clientId);
+    const presence = personPresence(
       this.lead,
       { clientId: p.clientId, self: p.self, following: asClientId(st?.following), index: s?.index, count: s?.count },
       this.o.role === "host",
       (id) => nameOf(this.o.awareness, id),
     );
+    return { ...presence, floor: this.audience.floorFor(p) };
   }
 }
 

@@ -7,7 +7,7 @@ import { frameTask } from "../frame";
 import { safeColor } from "../identity";
 import type { Layout } from "../layout";
 import type { PresenceState } from "../presence";
-import { nameOf, pageYOf, scrollOf } from "./peers";
+import { nameOf, pageYOf, positionOf } from "./peers";
 import { cellOfText } from "./state";
 
 export class ScrollMarkers {
@@ -36,7 +36,7 @@ export class ScrollMarkers {
     const seen = new Set<number>();
     for (const [id, st] of states) {
       if (id === self || !st.user) continue;
-      const s = scrollOf(this.awareness, id);
+      const s = positionOf(this.awareness, id);
       const y = s && pageYOf(this.layout, s);
       if (!s || y === null) continue;
       seen.add(id);
