@@ -103,6 +103,7 @@ export class RelayRooms implements Rooms {
     this.socket.cancelWebsocketRetry = undefined;
     const backoff = Math.min(FIRST_RETRY_MS * 2 ** this.closes, NORMAL_MAX_BACKOFF_MS);
     this.closes += 1;
-    this.socket.setConfiguration({ delay: this.slow ? SLOW_MAX_BACKOFF_MS : backoff });
+    // Not setConfiguration(): with autoConnect false it also clears shouldConnect (no retry ever).
+    this.socket.configuration.delay = this.slow ? SLOW_MAX_BACKOFF_MS : backoff;
   }
 }
