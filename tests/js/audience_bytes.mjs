@@ -3,7 +3,7 @@
 // a warm-up, each listener's received websocket bytes are counted for WINDOW_MS.
 // Usage: node audience_bytes.mjs WS_BASE GUEST_TOKEN HOST_TOKEN M L WINDOW_MS
 // Prints one JSON line: {"movers": M, "perListener": [bytes/s, ...], "hostBytes": bytes/s,
-// "moverRate": cursor updates/s the movers really made}
+// "moverRate": cursor updates/s the movers really made, "totalBytes": bytes/s all pages got}
 import * as Y from 'yjs'
 import { WebsocketProvider } from 'y-websocket'
 import WebSocket from 'ws'
@@ -65,6 +65,8 @@ const moverTimers = movers.map((p, i) => setTimeout(() => {
 }, (i * 100) / Math.max(1, M)))
 
 await sleep(1500) // warm-up: every state has reached everyone who gets it
+const total = () => everyone.reduce((sum, p) => sum + p.counter.bytes, 0)
+const totalStart = total()
 const start = listeners.map(l => l.counter.bytes)
 const hostStart = host.counter.bytes
 const movesStart = moves
@@ -73,10 +75,11 @@ await sleep(WINDOW)
 const seconds = (performance.now() - s0) / 1000
 const perListener = listeners.map((l, i) => Math.round((l.counter.bytes - start[i]) / seconds))
 const hostBytes = Math.round((host.counter.bytes - hostStart) / seconds)
+const totalBytes = Math.round((total() - totalStart) / seconds) // the server's bytes out
 const moverRate = Math.round((moves - movesStart) / seconds)
 clearInterval(hostTimer)
 moverTimers.forEach(clearTimeout)
 movers.forEach(p => clearInterval(p.timer))
-console.log(JSON.stringify({ movers: M, perListener, hostBytes, moverRate }))
+console.log(JSON.stringify({ movers: M, perListener, hostBytes, moverRate, totalBytes }))
 everyone.forEach(p => p.provider.destroy())
 process.exit(0)
