@@ -59,8 +59,17 @@ def participant_row(client_id: int, state: dict, role: str) -> dict:
 
 
 def rows(board: Room) -> list[dict]:
-    """Server thread: everyone on the board as `participant_row`s, hosts first, then by name."""
-    people = [participant_row(cid, state, role) for cid, state, role in board.states()]
+    """Server thread: everyone on the board as `participant_row`s, hosts first, then by name.
+    A follower publishes no scroll while it follows (js/viewer/presence.ts): its row says where
+    the one it follows is."""
+    states = board.states()
+    scrolls = {cid: state.get("scroll") for cid, state, _role in states}
+    people = []
+    for cid, state, role in states:
+        followed = state.get("following")
+        if isinstance(followed, int) and isinstance(scrolls.get(followed), dict):
+            state = {**state, "scroll": scrolls[followed]}
+        people.append(participant_row(cid, state, role))
     people.sort(key=lambda p: (p["role"] != "host", p["name"].lower(), p["client_id"]))
     return people
 
