@@ -71,3 +71,6 @@ def load_ipython_extension(ipython) -> None:
     from .frontends.magic import JupyterSpotMagics
 
     ipython.register_magics(JupyterSpotMagics)
+    from .session import registry
+
+    registry.prestart()  # the share server's process starts now: the first share does not wait

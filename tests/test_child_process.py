@@ -178,3 +178,16 @@ def test_a_busy_cell_does_not_slow_the_meeting(kernel: Kernel) -> None:
     )
     assert idle["cursors"]["n"] > 1000 and busy["cursors"]["n"] > 1000, (idle, busy)
     assert p95["busy"] <= 2 * p95["idle"], p95
+
+
+def test_load_ext_starts_the_server_process_the_first_share_uses(kernel: Kernel) -> None:
+    """Starting an interpreter and importing the server stack costs ~0.3 s: `%load_ext` starts
+    it in the background, so the first share does not wait for it."""
+    spare = kernel.json(
+        "%load_ext jupyterspot_magic\n"
+        "import json\nfrom jupyterspot_magic.session import registry\n"
+        "print(json.dumps(registry._spare.proc.pid))"
+    )
+    assert alive(spare)
+    info = share(kernel)
+    assert info["pid"] == spare and status(info["local_url"]) == 200

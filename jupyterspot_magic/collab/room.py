@@ -322,6 +322,9 @@ class Room:
         self._cut_cache: tuple[bytes, asyncio.Future] | None = None  # see _cut
         self.connections: set[Connection] = set()
         self.awareness: dict[int, AwarenessEntry] = {}
+        # client id -> (the state text, its parse): `states()` is read several times a second
+        # (the people list, the lead, the head count) and in a lecture only one state changes
+        self._parsed: dict[int, tuple[str, dict]] = {}
         self.owners: dict[int, Connection] = {}
         # client id -> (clock, pid, role) of ids that left; host ids are never forgotten
         self.departed: dict[int, tuple[int, str | None, str]] = {}
@@ -766,16 +769,26 @@ class Room:
     # -- reading state (server thread) --
 
     def states(self) -> list[tuple[int, dict, str]]:
-        """(client id, parsed state, proven role) for every present client."""
+        """(client id, parsed state, proven role) for every present client. The dicts are
+        shared between calls: read them, never change them."""
         out = []
+        parsed: dict[int, tuple[str, dict]] = {}
         for client_id, entry in self.awareness.items():
-            if entry.state is None:
+            text = entry.state
+            if text is None:
                 continue
-            try:
-                state = json.loads(entry.state)
-            except ValueError:
-                continue
-            if isinstance(state, dict):
-                owner = self.owners.get(client_id)
-                out.append((client_id, state, owner.role if owner else "guest"))
+            known = self._parsed.get(client_id)
+            if known is not None and known[0] == text:
+                state = known[1]
+            else:
+                try:
+                    state = json.loads(text)
+                except ValueError:
+                    continue
+                if not isinstance(state, dict):
+                    continue
+            parsed[client_id] = (text, state)
+            owner = self.owners.get(client_id)
+            out.append((client_id, state, owner.role if owner else "guest"))
+        self._parsed = parsed  # only the present: nobody who left is kept
         return out

@@ -13,6 +13,7 @@ stay, the board comes back from the store, and the user is told both times (Stat
 from __future__ import annotations
 
 import atexit
+import contextlib
 import threading
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from ..base.options import ShareOptions
 from ..base.text import plural
 from ..persist.keeper import where
 from ..server.host import ChildHost, Host, start_host, wants_child
+from ..server.thread import ServeError
 from . import hosted, lifecycle
 from .events import StatusMessage, Stopped
 from .share import Share
@@ -33,6 +35,8 @@ IDLE_GRACE = 120.0  # s an unused server process is kept for the next share
 _lock = threading.RLock()
 _current: Share | None = None
 _host: Host | None = None
+_spare: ChildHost | None = None  # started by prestart(), not used by a share yet
+DEFAULT = ShareOptions()
 _asked_port = False  # the running server's port was chosen by the user (--port)
 
 
@@ -121,10 +125,29 @@ def _fits(running: Host | None, host: str, port: int) -> bool:
     )
 
 
+def prestart() -> None:
+    """Start the share server's process now, in the background, for a share with the default
+    host and port: `%load_ext` calls this, so a first share in a later cell (or the same one,
+    while it finds and renders the notebook) does not wait ~0.3 s for a new interpreter."""
+    global _spare
+    with _lock:
+        if _spare is None and _host is None and wants_child():
+            # if it cannot start, the first share starts one itself and says why it cannot
+            with contextlib.suppress(ServeError):
+                _spare = ChildHost.spawn(DEFAULT.host, DEFAULT.port)
+
+
 def _start_early(wanted: ShareOptions) -> ChildHost | None:
-    """A new server process, started now, when this share will need one (none is running)."""
+    """A new server process, started now, when this share will need one (none is running):
+    the prestarted one when it fits, else a new one."""
+    global _spare
     if _host is not None and _host.running:
         return None
+    spare, _spare = _spare, None
+    if spare is not None and (wanted.host, wanted.port) == (DEFAULT.host, DEFAULT.port):
+        return spare
+    if spare is not None:
+        spare.kill()
     return ChildHost.spawn(wanted.host, wanted.port) if wants_child() else None
 
 
@@ -214,3 +237,5 @@ def _stop_at_exit() -> None:
     finally:
         if _host is not None:
             _host.stop(timeout=2.0)
+        if _spare is not None:
+            _spare.kill()
