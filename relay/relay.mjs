@@ -40,6 +40,21 @@ const MESSAGES_PER_SECOND = 300
 const MESSAGE_BURST = 1000
 const SYNC_STEP2 = 1
 const SYNC_UPDATE = 2
+const MAX_REASON = 123 // bytes: a websocket close reason's limit (RFC 6455 5.5); ws throws past it
+
+/** A close reason cut to MAX_REASON UTF-8 bytes on a character boundary: reasons quote what a
+ * guest sent (the kernel's refusals), and ws.close() throws RangeError on a longer one. */
+export function clipReason (text) {
+  const bytes = Buffer.from(String(text ?? ''))
+  if (bytes.length <= MAX_REASON) return bytes.toString('utf8')
+  let end = MAX_REASON
+  while (end > 0 && (bytes[end] & 0xc0) === 0x80) end-- // never inside a character
+  return bytes.subarray(0, end).toString('utf8')
+}
+
+/** A code ws.close() accepts (RFC 6455 7.4): anything else from a frame becomes bad_frame. */
+const validCode = (code) => Number.isInteger(code) &&
+  ((code >= 3000 && code <= 4999) || [1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014].includes(code))
 
 const sha256 = (text) => crypto.createHash('sha256').update(text).digest('hex')
 const sameHex = (a, b) => typeof a === 'string' && typeof b === 'string' && a.length === b.length &&
@@ -76,7 +91,7 @@ export class Relay {
     this.owners = new Map() // "<doc>#<client id>" -> socket id: a client id speaks for one socket
     this.pub = new IORedis(redisUrl)
     this.sub = new IORedis(redisUrl)
-    this.sub.on('messageBuffer', (channel, data) => this.onChannel(channel.toString(), data))
+    this.sub.on('messageBuffer', (channel, data) => this.guard('a Redis message', () => this.onChannel(channel.toString(), data)))
     this.ready = this.sub.subscribe('jsrelay:all', `jsrelay:inst:${this.id}`)
     this.hocuspocus = new Hocuspocus({
       name: `jupyterspot-relay-${this.id}`,
@@ -105,20 +120,36 @@ export class Relay {
     const headers = new Headers()
     const client = this.hocuspocus.handleConnection(
       ws, new Request(url.href, { headers }), { sock })
-    ws.on('message', (data, isBinary) => {
+    ws.on('message', (data, isBinary) => this.guard('a page message', () => {
       if (!isBinary) return this.closeSocket(sock, CLOSE.bad_frame, 'binary frames only')
       if (!bucket.take()) return this.closeSocket(sock, CLOSE.too_many, 'too many messages')
       client.handleMessage(new Uint8Array(data))
-    })
-    ws.on('close', (code, reason) => {
-      client.handleClose({ code, reason: reason.toString() })
+    }))
+    ws.on('close', (code, reason) => this.guard('a page close', () => {
       this.sockets.delete(id)
       for (const key of [...this.owners.keys()]) if (this.owners.get(key) === id) this.owners.delete(key)
-    })
+      client.handleClose({ code, reason: reason.toString() })
+    }))
+  }
+
+  /** Run an event listener's body: what it throws is logged in one line, never left to end the
+   * process (an uncaught throw in a listener exits Node, and every page on this instance with it). */
+  guard (what, fn) {
+    try {
+      fn()
+    } catch (e) {
+      this.log.error(`relay: ${what} failed: ${e?.message ?? e}`)
+    }
   }
 
   closeSocket (sock, code, reason) {
-    if (sock.ws.readyState <= 1) sock.ws.close(code, reason.slice(0, 100))
+    if (sock.ws.readyState > 1) return
+    try {
+      sock.ws.close(validCode(code) ? code : CLOSE.bad_frame, clipReason(reason))
+    } catch (e) { // not expected after the checks above; the page must go all the same
+      this.log.error(`relay: closing a page failed (${e?.message ?? e}); terminating it`)
+      sock.ws.terminate()
+    }
   }
 
   async authenticate ({ documentName, token, context, connectionConfig }) {
@@ -343,7 +374,7 @@ export class Relay {
   toSocket (header, payload) {
     const sock = this.sockets.get(header.sid)
     if (!sock) return
-    if (header.op === 'close') return this.closeSocket(sock, Number(header.code) || CLOSE.bad_frame, String(header.reason ?? ''))
+    if (header.op === 'close') return this.closeSocket(sock, Number(header.code), header.reason)
     const name = [...sock.docs].find(([, d]) => d.kind === header.doc)?.[0]
     if (!name) return
     const encoder = encoding.createEncoder()

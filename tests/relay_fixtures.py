@@ -2,7 +2,8 @@
 redis-server and two relay instances (relay/server.mjs) behind it, started in a temporary
 directory on loopback (module-scoped fixtures `redis` and `relays`), and RelayPeer, a page's two
 rooms on a relay from Node (tests/js/relay_peer.mjs). A test module imports redis_fixture and
-relays_fixture to get the fixtures `redis` and `relays`."""
+relays_fixture to get the fixtures `redis` and `relays` (and linked_fixture, pages_fixture for
+`linked`: the `server` fixture's share linked to relay 0, and `pages`: RelayPeer's factory)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,9 @@ import shutil
 from collections.abc import Callable, Iterator
 
 import pytest
+
+from jupyterspot_magic.collab.lead import Lead
+from jupyterspot_magic.server.relay import RelayLink
 
 from .conftest import NodePeer, free_port, wait_for
 from .processes import REPO, LineProcess, end_process
@@ -67,22 +71,70 @@ def redis_fixture(tmp_path_factory) -> Iterator[str]:
     end_process(proc.proc)
 
 
-@pytest.fixture(scope="module", name="relays")
-def relays_fixture(redis: str) -> Iterator[list[str]]:
-    """Two relay instances on the same Redis: their websocket URLs."""
+class Relays(list):
+    """The instances' websocket URLs; `procs` are their processes (same order)."""
+
+    procs: list[LineProcess]
+
+
+def start_relays(redis: str, count: int = 2, args: tuple[str, ...] = ()) -> Relays:
     env = {**os.environ, "JUPYTERSPOT_RELAY_SECRET": SECRET}
-    procs, urls = [], []
-    for _ in range(2):
+    urls = Relays()
+    urls.procs = []
+    for _ in range(count):
         proc = LineProcess(
-            ["node", str(RELAY / "server.mjs"), "--redis", redis, "--port", "0"], env=env
+            ["node", str(RELAY / "server.mjs"), "--redis", redis, "--port", "0", *args], env=env
         )
         line = wait_for(lambda proc=proc: _line(proc, "relay listening on"), 15, "relay ready")
-        procs.append(proc)
+        urls.procs.append(proc)
         port = re.search(r"on (\d+)", line).group(1)
         urls.append(f"ws://127.0.0.1:{port}")
-    yield urls
-    for proc in procs:
+    return urls
+
+
+def stop_relays(relays: Relays) -> None:
+    for proc in relays.procs:
         end_process(proc.proc)
+
+
+@pytest.fixture(scope="module", name="relays")
+def relays_fixture(redis: str) -> Iterator[Relays]:
+    """Two relay instances on the same Redis: their websocket URLs (and `.procs`)."""
+    relays = start_relays(redis)
+    yield relays
+    stop_relays(relays)
+
+
+@pytest.fixture(name="linked")
+def linked_fixture(server, relays) -> Iterator[tuple]:
+    """The share server of the `server` fixture, linked to relay 0, with its lead running."""
+    srv, shared = server
+
+    def start() -> RelayLink:
+        Lead(shared.board, shared.control)  # what session/hosted.py starts for a share
+        link = RelayLink(shared, relays[0], SECRET)
+        link.start()
+        return link
+
+    link = srv.call(start)
+    wait_for(lambda: srv.call(link.linked.is_set), 10, "the kernel linked to the relay")
+    yield srv, shared, link
+    if srv.running:
+        srv.call(link.stop)
+
+
+@pytest.fixture(name="pages")
+def pages_fixture() -> Iterator[Callable[..., RelayPeer]]:
+    made: list[RelayPeer] = []
+
+    def make(url: str, token: str, pid: str = "", room: str = "room1") -> RelayPeer:
+        peer = RelayPeer(url, room, token, pid)
+        made.append(peer)
+        return peer
+
+    yield make
+    for peer in made:
+        peer.kill()
 
 
 def _line(proc: LineProcess, text: str) -> str | None:

@@ -8,51 +8,20 @@ temporary directory, and stopped at the end.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-
-import pytest
 from pycrdt import Map
 
 from jupyterspot_magic.collab.close_codes import CLOSE_BAD_FRAME, CLOSE_INVALID_TOKEN, CLOSE_REMOVED
-from jupyterspot_magic.collab.lead import Lead
-from jupyterspot_magic.server.relay import RelayLink
 
 from .conftest import wait_for
-from .relay_fixtures import SECRET, RelayPeer, redis_fixture, relays_fixture  # noqa: F401
+from .relay_fixtures import (  # noqa: F401
+    linked_fixture,
+    pages_fixture,
+    redis_fixture,
+    relays_fixture,
+)
 from .room_server import shapes
 
 SHAPE = {"t": "rect", "cell": "a", "ci": 0, "x": 1, "y": 2, "w": 10, "h": 10, "c": "#e03131"}
-
-
-@pytest.fixture
-def linked(server, relays) -> Iterator[tuple]:
-    """The share server of the `server` fixture, linked to relay 0, with its lead running."""
-    srv, shared = server
-
-    def start() -> RelayLink:
-        Lead(shared.board, shared.control)  # what session/rooms.py starts for a share
-        link = RelayLink(shared, relays[0], SECRET)
-        link.start()
-        return link
-
-    link = srv.call(start)
-    wait_for(lambda: srv.call(link.linked.is_set), 10, "the kernel linked to the relay")
-    yield srv, shared, link
-    srv.call(link.stop)
-
-
-@pytest.fixture
-def pages() -> Iterator[Callable[..., RelayPeer]]:
-    made: list[RelayPeer] = []
-
-    def make(url: str, token: str, pid: str = "", room: str = "room1") -> RelayPeer:
-        peer = RelayPeer(url, room, token, pid)
-        made.append(peer)
-        return peer
-
-    yield make
-    for peer in made:
-        peer.kill()
 
 
 def test_guests_on_two_instances_see_each_others_strokes_and_the_hosts_lead(linked, relays, pages):

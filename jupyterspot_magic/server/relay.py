@@ -56,6 +56,7 @@ POLICY_EVERY = 0.1  # s: how soon a rotate, kick or view-only reaches every rela
 RECONNECT_MAX = 10.0  # s: the longest wait between two attempts to reach the relay
 MAX_FRAME = 320 << 20  # a `state` frame holds a whole board (the room accepts 256 MiB)
 MAX_OUTBOX = 64 << 20  # bytes waiting for the relay; past it the link starts over
+MAX_REASON = 123  # bytes: a websocket close reason's limit (RFC 6455 5.5); the relay's ws throws
 
 
 def relay_settings(url: str, environ: dict[str, str] | None = None) -> tuple[str, str]:
@@ -82,6 +83,13 @@ def decode_frame(data: bytes) -> tuple[dict[str, Any], bytes]:
         raise ProtocolError("bad relay frame")
     payload = read_var_bytes(data, pos)[0] if pos < len(data) else b""
     return header, payload
+
+
+def close_reason(text: str) -> str:
+    """`text` cut to MAX_REASON UTF-8 bytes on a character boundary. Refusal reasons quote what
+    a guest sent (a root map's name), so 100 characters can be 400 bytes: a websocket close
+    frame cannot carry that (relay/relay.mjs cuts again: it trusts no sender)."""
+    return text.encode()[:MAX_REASON].decode(errors="ignore")
 
 
 def sha256(text: str) -> str:
@@ -271,8 +279,9 @@ class RelayLink:
         async def send(message: bytes) -> None:
             self._out(encode_frame({"op": "send", "sid": sid, "doc": doc}, message))
 
-        async def close(code: int, reason: str) -> None:
-            self._out(encode_frame({"op": "close", "sid": sid, "code": code, "reason": reason}))
+        async def close(code: int, reason: str) -> None:  # every reason the link sends
+            header = {"op": "close", "sid": sid, "code": code, "reason": close_reason(reason)}
+            self._out(encode_frame(header))
 
         return send, close
 
@@ -284,7 +293,7 @@ class RelayLink:
             room.receive(conn, message)
         except ProtocolError as e:
             log.info("relay: closing a %s page: %s", conn.role, e)
-            conn.close(getattr(e, "code", CLOSE_BAD_FRAME), str(e)[:100])
+            conn.close(getattr(e, "code", CLOSE_BAD_FRAME), str(e))
             room.leave(self.peers.pop(key))
 
     def _take_state(self, name: str, room: Room, update: bytes) -> None:

@@ -4,6 +4,7 @@
 // stdin commands:  {"cmd":"awareness", "state": {...}}   set the local awareness state (board)
 //                  {"cmd":"shape", "key": k, "fields": {...}}   a shape with exactly these fields
 //                  {"cmd":"control", "key": k, "value": v}   write the control document
+//                  {"cmd":"root", "name": n, "key": k, "value": v}   write board root map n
 //                  {"cmd":"dump"}   -> {"event":"dump", "states": {...}, "maps": {...}}
 //                  {"cmd":"exit"}
 // stdout events:   {"event":"ready"|"synced"|"authfail"|"close"|"doc"|"awareness"|"dump", ...}
@@ -53,6 +54,7 @@ readline.createInterface({ input: process.stdin }).on('line', (line) => {
   if (m.cmd === 'awareness') board.awareness.setLocalState(m.state)
   else if (m.cmd === 'shape') board.document.getMap('shapes').set(m.key, shapeOf(m.fields))
   else if (m.cmd === 'control') control.document.getMap('control').set(m.key, m.value)
+  else if (m.cmd === 'root') board.document.getMap(m.name).set(m.key, m.value)
   else if (m.cmd === 'dump') out({ event: 'dump', states: states(), maps: maps() })
   else if (m.cmd === 'exit') process.exit(0)
 }).on('close', () => process.exit(0))

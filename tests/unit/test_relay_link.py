@@ -6,7 +6,9 @@ from __future__ import annotations
 import pytest
 
 from jupyterspot_magic.server.relay import (
+    MAX_REASON,
     SECRET_ENV,
+    close_reason,
     decode_frame,
     encode_frame,
     policy_of,
@@ -42,3 +44,11 @@ def test_the_policy_holds_hashes_never_tokens() -> None:
     assert shared.token not in text and shared.host_token not in text
     assert policy["banned"] == ["browser-1"] and policy["viewOnly"] is False
     assert len(policy["guest"]) == len(policy["host"]) == 64 and policy["guest"] != policy["host"]
+
+
+def test_close_reasons_fit_a_close_frame_and_end_on_a_character() -> None:
+    assert close_reason("room full") == "room full"
+    for text in ("\U0001f600" * 60, "é" * 100, "x" * 122 + "\U0001f600", "a" * 500):
+        cut = close_reason(text)
+        assert len(cut.encode()) <= MAX_REASON and text.startswith(cut)
+        assert len(cut.encode()) > MAX_REASON - 4  # only the last, partial character goes

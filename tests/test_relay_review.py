@@ -1,0 +1,103 @@
+"""--relay, the review's findings (issue 19): a refusal reason no guest can turn into a crash,
+a stopped share that stops on every relay instance, a link that survives the server loop's
+restart. The same real rig as tests/test_relay.py: redis-server, two relay instances
+(relay/server.mjs), a real share server linked to instance 0, pages in Node on both."""
+
+from __future__ import annotations
+
+import subprocess
+
+from websockets.sync.client import connect
+
+from jupyterspot_magic.collab.close_codes import (
+    CLOSE_BAD_FRAME,
+)
+from jupyterspot_magic.server.relay import decode_frame, encode_frame, sha256
+
+from .relay_fixtures import (  # noqa: F401
+    SECRET,
+    linked_fixture,
+    pages_fixture,
+    redis_fixture,
+    relays_fixture,
+)
+from .room_server import shapes
+from .test_relay import SHAPE
+
+ASTRAL_ROOT = "\U0001f600" * 60  # 60 characters, 240 bytes in UTF-8, 120 UTF-16 units
+
+
+def redis_cli(redis: str, *args: str) -> str:
+    port = redis.rsplit(":", 1)[1]
+    out = subprocess.run(
+        ["redis-cli", "-p", port, *args], capture_output=True, text=True, timeout=10, check=True
+    )
+    return out.stdout.strip()
+
+
+def test_a_refusal_whose_reason_is_long_in_bytes_closes_only_its_sender(linked, relays, pages):
+    """The kernel refuses a root map named with 60 astral characters and quotes the name: the
+    close reason must fit a websocket close frame (123 bytes) on both sides, and the relay
+    instance holding the sender (reached through Redis) stays up for everyone else."""
+    srv, shared, _link = linked
+    ana = pages(relays[1], "guest-token", "ana-browser").synced()
+    bob = pages(relays[1], "guest-token", "bob-browser").synced()
+    mallory = pages(relays[1], "guest-token", "mallory-browser").synced()
+
+    mallory.send(cmd="root", name=ASTRAL_ROOT, key="k", value=1)
+    close = mallory.wait(lambda e: e["event"] == "close")
+    assert close["code"] == CLOSE_BAD_FRAME
+    assert len(close["reason"].encode()) <= 123 and "unknown root" in close["reason"]
+
+    ana.send(cmd="shape", key="s-after", fields=SHAPE)
+    bob.sees(lambda m: "s-after" in m["shapes"])
+    pages(relays[1], "guest-token", "late-browser").synced()
+    assert relays.procs[1].proc.poll() is None
+    assert "s-after" in shapes(shared, srv)
+
+
+def test_the_relay_survives_any_close_a_kernel_frame_asks_for(relays, pages):
+    """The relay trusts no sender's reason: a `close` whose reason is 300 bytes, or whose code
+    ws.close() refuses, closes that page and nothing else. The kernel here is the test itself
+    (a real websocket to /kernel with the secret), so the kernel's own cut is not involved."""
+    room = "room-raw"
+    ws = connect(relays[0] + "/kernel", additional_headers={"Authorization": f"Bearer {SECRET}"})
+    policy = {"guest": sha256("g"), "host": sha256("h"), "banned": [], "viewOnly": False}
+    ws.send(encode_frame({"op": "hello", "room": room, "policy": policy}))
+    try:
+        while decode_frame(ws.recv(timeout=10))[0]["op"] != "state":
+            pass  # the policy is in Redis once the relay answers the hello
+        long, bad, stays = (pages(relays[1], "g", f"{n}-browser", room) for n in "abc")
+        sids: dict[str, str] = {}
+        while len(sids) < 3:
+            header, _ = decode_frame(ws.recv(timeout=10))
+            if header["op"] == "join" and header["doc"] == "board":
+                sids[header["pid"]] = header["sid"]
+        ws.send(
+            encode_frame(
+                {
+                    "op": "close",
+                    "sid": sids["a-browser"],
+                    "code": 4500,
+                    "reason": ASTRAL_ROOT + "x" * 60,
+                }
+            )
+        )
+        assert long.closed_with() == CLOSE_BAD_FRAME
+        ws.send(
+            encode_frame(
+                {
+                    "op": "close",
+                    "sid": sids["b-browser"],
+                    "code": 1005,
+                    "reason": "a code no close frame may carry",
+                }
+            )
+        )
+        assert bad.closed_with() == CLOSE_BAD_FRAME
+        assert relays.procs[1].proc.poll() is None
+        stays.dump()
+        assert not any(e["event"] == "close" for e in stays.history)
+        pages(relays[1], "g", "d-browser", room).synced()
+    finally:
+        ws.close()
