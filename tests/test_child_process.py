@@ -15,6 +15,8 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
+import sys
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -191,3 +193,50 @@ def test_load_ext_starts_the_server_process_the_first_share_uses(kernel: Kernel)
     assert alive(spare)
     info = share(kernel)
     assert info["pid"] == spare and status(info["local_url"]) == 200
+
+
+FORK_THEN_DIE = """
+import json, os, signal, sys, time
+import jupyterspot_magic as j
+s = j.share(sys.argv[1], tunnel="none", display=False, store=False)
+print(json.dumps({"pid": s.host.proc.pid}), flush=True)
+if os.fork() == 0:  # like a multiprocessing pool's worker: it holds the channel's socket too
+    time.sleep(60)
+    os._exit(0)
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_the_server_dies_with_its_parent_even_when_a_fork_holds_the_channel(tmp_path) -> None:
+    """A process the kernel forked inherits its end of the channel and keeps it open after the
+    kernel is killed; the server notices its parent is gone all the same. (A plain Python
+    process stands in for the kernel here: what matters is fork + kill -9.)"""
+    proc = subprocess.run(
+        [sys.executable, "-c", FORK_THEN_DIE, str(NOTEBOOK)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+        check=False,
+    )
+    server = json.loads(proc.stdout.strip().splitlines()[-1])["pid"]
+    wait_for(lambda: not alive(server), timeout=15, what="the server to exit")
+
+
+def test_a_notebook_folder_shadowing_the_standard_library_does_not_break_the_server(
+    tmp_path, monkeypatch
+) -> None:
+    """`python -m` puts the working folder first on sys.path: the server process must not
+    start in the kernel's folder, which may hold a secrets.py (it did, and died with ImportError
+    before the kernel's folder was kept out)."""
+    from jupyterspot_magic.server.host import ChildHost
+    from jupyterspot_magic.session import hosted
+
+    for name in ("secrets", "random", "html", "json"):
+        (tmp_path / f"{name}.py").write_text("raise ImportError('shadowed the standard library')\n")
+    monkeypatch.chdir(tmp_path)
+    host = ChildHost.spawn("127.0.0.1", 0).wait_ready()
+    try:
+        assert host.call(hosted.shares) == 0
+    finally:
+        host.stop()

@@ -15,11 +15,15 @@ Messages (pickled, both ways, framed by multiprocessing.connection):
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import pickle
 import signal
+import socket
 import sys
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from multiprocessing.connection import Connection
 
@@ -28,6 +32,7 @@ from .thread import ServeError, ServerThread
 
 log = logging.getLogger("jupyterspot_magic.server.child")
 
+PARENT_CHECK = 1.0  # s between two looks at who our parent is
 WORKERS = 8  # calls that may run at once (each is one host operation: kick, refresh, export)
 
 
@@ -62,18 +67,40 @@ def run_call(channel: Channel, server: ServerThread, cid: int, payload: bytes) -
     channel.send(("result", cid, ok, answer))
 
 
+def watch_parent(conn: Connection) -> None:
+    """End the channel when the kernel is gone even if the channel stays open: a process the
+    kernel forked (a multiprocessing pool) inherits its end of the socketpair and may outlive it.
+    Reparenting (a new parent id) is the sign, checked every PARENT_CHECK seconds."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_CHECK)
+        log.warning("the kernel is gone: stopping")
+        # Shut the channel down for everyone holding it: the main loop then sees its end and
+        # stops as for any other end (the boards' last writes first).
+        with contextlib.suppress(OSError):
+            end = socket.fromfd(conn.fileno(), socket.AF_UNIX, socket.SOCK_STREAM)
+            end.shutdown(socket.SHUT_RDWR)
+            end.close()
+
+    threading.Thread(target=watch, name="jupyterspot-parent", daemon=True).start()
+
+
 def serve(conn: Connection) -> int:
     channel = Channel(conn)
     try:
-        _, host, port = conn.recv()
+        _, host, port, paths = conn.recv()
     except (EOFError, OSError):
         return 0
+    sys.path.extend(p for p in paths if p not in sys.path)  # after ours: never shadowing
     try:
         server = ServerThread(host, port).start()
     except ServeError as e:
         channel.send(("failed", str(e)))
         return 2
     server.notify = lambda message: channel.send(("event", message))
+    watch_parent(conn)
     channel.send(("ready", server.port))
     with ThreadPoolExecutor(WORKERS, thread_name_prefix="jupyterspot-call") as pool:
         while True:

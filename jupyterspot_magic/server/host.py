@@ -37,6 +37,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any, Protocol
 
 from .thread import ServeError, ServerThread, ServerTimeout
@@ -49,6 +50,7 @@ STOP_TIMEOUT = 10.0  # s: the boards' last writes, then the child is killed
 # `JUPYTERSPOT_SERVER=thread` keeps the server in this process (tests of the server's inside,
 # platforms without fork/pass_fds). The default is the child process.
 MODE_ENV = "JUPYTERSPOT_SERVER"
+PACKAGE_PARENT = str(Path(__file__).resolve().parents[2])  # holds jupyterspot_magic/
 
 Listener = Callable[[tuple], None]
 
@@ -165,7 +167,10 @@ class ChildHost:
                 # Its own session: interrupting the kernel (SIGINT to its process group) must not
                 # interrupt the server; the channel still ends it when the kernel goes.
                 start_new_session=True,
-                env={**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)},
+                # Not the kernel's folder: `-m` puts the working folder first on sys.path, and a
+                # notebook's folder may hold a secrets.py or random.py that would shadow the
+                # standard library in the server (the kernel's own paths come after, see hello).
+                cwd=PACKAGE_PARENT,
             )
         except OSError as e:
             ours.close()
@@ -174,7 +179,9 @@ class ChildHost:
             theirs.close()
         conn = Connection(ours.detach())
         child = cls(proc, conn, host, port)
-        child._send(("hello", host, port))
+        # The kernel's import paths, appended after the child's own: a function the kernel
+        # calls there (`host.call`) must import in the child too (tests, user modules).
+        child._send(("hello", host, port, [p for p in sys.path if p]))
         return child
 
     def wait_ready(self, timeout: float = START_TIMEOUT) -> ChildHost:
