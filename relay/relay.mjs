@@ -40,6 +40,11 @@ const MESSAGES_PER_SECOND = 300
 const MESSAGE_BURST = 1000
 const SYNC_STEP2 = 1
 const SYNC_UPDATE = 2
+// A room's policy key expires POLICY_TTL after the last refresh; the instance holding the kernel's
+// link refreshes it every TTL/10 while the kernel answers pings. A kernel that vanished without
+// `end` leaves its room open at most 2 ticks (the dead link found) + TTL + 1 tick (every
+// instance's sweep): 13 minutes with the default 600 s.
+const POLICY_TTL = 600 // s
 const MAX_REASON = 123 // bytes: a websocket close reason's limit (RFC 6455 5.5); ws throws past it
 
 /** A close reason cut to MAX_REASON UTF-8 bytes on a character boundary: reasons quote what a
@@ -79,7 +84,7 @@ class TokenBucket {
 }
 
 export class Relay {
-  constructor ({ redisUrl, secret, log = console }) {
+  constructor ({ redisUrl, secret, log = console, policyTtl = POLICY_TTL }) {
     if (!secret || secret.length < 16) throw new Error('the relay secret must be at least 16 characters')
     this.secretHash = sha256(secret)
     this.log = log
@@ -89,6 +94,12 @@ export class Relay {
     this.policies = new Map() // room -> policy (cache of jsrelay:policy:<room>)
     this.kernels = new Map() // room -> {ws, direct: {board, control}, queue}
     this.owners = new Map() // "<doc>#<client id>" -> socket id: a client id speaks for one socket
+    this.epoch = 0 // counts policy and end messages: a policy read from Redis across one is stale
+    if (!(policyTtl >= 1)) throw new Error('the policy TTL must be at least 1 s')
+    this.policyTtl = Math.round(policyTtl)
+    this.ticker = setInterval(() => this.tick().catch((e) => this.log.error(`relay: tick failed: ${e?.message ?? e}`)),
+      this.policyTtl * 100) // ms: a tenth of the TTL
+    this.ticker.unref()
     this.pub = new IORedis(redisUrl)
     this.sub = new IORedis(redisUrl)
     this.sub.on('messageBuffer', (channel, data) => this.guard('a Redis message', () => this.onChannel(channel.toString(), data)))
@@ -174,16 +185,22 @@ export class Relay {
   }
 
   async policy (room) {
-    if (!this.policies.has(room)) {
+    while (!this.policies.has(room)) {
+      const epoch = this.epoch
       const text = await this.pub.get(`jsrelay:policy:${room}`)
-      if (text) this.policies.set(room, JSON.parse(text))
+      if (epoch !== this.epoch) continue // a policy or an end arrived meanwhile: read again
+      if (!text) return null
+      this.policies.set(room, JSON.parse(text))
     }
-    return this.policies.get(room) ?? null
+    return this.policies.get(room)
   }
 
   joined ({ documentName, context }) {
     const doc = context.sock.docs.get(documentName)
-    if (doc) this.toKernel(doc.room, this.joinHeader(context.sock, doc))
+    if (!doc) return
+    // The share ended while this page was being let in (its docs were not set yet then).
+    if (!this.policies.has(doc.room)) return this.closeSocket(context.sock, CLOSE.going_away, 'share stopped')
+    this.toKernel(doc.room, this.joinHeader(context.sock, doc))
   }
 
   joinHeader (sock, doc) {
@@ -246,7 +263,8 @@ export class Relay {
   }
 
   acceptKernel (ws) {
-    const link = { ws, room: null, direct: null, chain: Promise.resolve() }
+    const link = { ws, room: null, direct: null, chain: Promise.resolve(), alive: true }
+    ws.on('pong', () => { link.alive = true })
     ws.on('message', (data) => {
       // One at a time, in order: a document write must not overtake the hello that opens it.
       link.chain = link.chain.then(() => this.fromKernel(link, data)).catch((e) => {
@@ -262,6 +280,7 @@ export class Relay {
     if (header.op === 'hello') return this.hello(link, header)
     if (!link.room) throw new Error('no hello yet')
     if (header.op === 'policy') return this.setPolicy(link.room, header.policy)
+    if (header.op === 'end') return this.endRoom(link.room)
     if (header.op === 'update') {
       const direct = link.direct[header.doc]
       if (!direct) throw new Error('unknown document')
@@ -309,8 +328,39 @@ export class Relay {
       banned: Array.isArray(policy.banned) ? policy.banned.map(String) : [],
       viewOnly: policy.viewOnly === true,
     }
-    await this.pub.set(`jsrelay:policy:${room}`, JSON.stringify(clean))
+    await this.pub.set(`jsrelay:policy:${room}`, JSON.stringify(clean), 'EX', this.policyTtl)
     await this.pub.publish('jsrelay:all', Buffer.from(encodeFrame({ op: 'policy', room, policy: clean })))
+  }
+
+  /** The share stopped (the kernel's `end`): its policy goes, so no instance lets a page in
+   * (4404), and every instance closes the room's pages with going_away. */
+  async endRoom (room) {
+    await this.pub.del(`jsrelay:policy:${room}`)
+    await this.pub.publish('jsrelay:all', Buffer.from(encodeFrame({ op: 'end', room })))
+  }
+
+  endLocal (room) {
+    this.epoch++
+    this.policies.delete(room)
+    for (const sock of [...this.sockets.values()]) {
+      if ([...sock.docs.values()].some((doc) => doc.room === room)) this.closeSocket(sock, CLOSE.going_away, 'share stopped')
+    }
+  }
+
+  /** Every tenth of the TTL: the linked kernels' policies are refreshed (a kernel that stopped
+   * answering pings is dropped first), and rooms whose policy expired end here too. */
+  async tick () {
+    for (const [room, link] of this.kernels) {
+      if (!link.alive) { link.ws.terminate(); continue }
+      link.alive = false
+      try { link.ws.ping() } catch { continue } // closing already: its close drops it
+      await this.pub.expire(`jsrelay:policy:${room}`, this.policyTtl)
+    }
+    for (const room of [...this.policies.keys()]) {
+      const epoch = this.epoch
+      const exists = await this.pub.exists(`jsrelay:policy:${room}`)
+      if (!exists && epoch === this.epoch && this.policies.has(room)) this.endLocal(room)
+    }
   }
 
   toKernel (room, header, payload) {
@@ -329,7 +379,10 @@ export class Relay {
     if (channel.startsWith('jsrelay:kernel:')) {
       this.kernels.get(channel.slice('jsrelay:kernel:'.length))?.ws.send(data)
     } else if (header.op === 'policy') {
+      this.epoch++
       this.enforce(header.room, header.policy)
+    } else if (header.op === 'end') {
+      this.endLocal(header.room)
     } else if (header.op === 'roll') {
       this.answerRollCall(header.room)
     } else if (header.op === 'send' || header.op === 'close') {
@@ -384,6 +437,7 @@ export class Relay {
   }
 
   async close () {
+    clearInterval(this.ticker)
     await this.hocuspocus.closeConnections?.()
     this.pub.disconnect()
     this.sub.disconnect()

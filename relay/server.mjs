@@ -3,7 +3,7 @@
 // Redis (and a load balancer that passes websockets through).
 //
 //   JUPYTERSPOT_RELAY_SECRET=... node server.mjs --redis redis://127.0.0.1:6379 [--port 8080]
-//                                                [--host 0.0.0.0]
+//                                                [--host 0.0.0.0] [--policy-ttl 600]
 //
 // Pages connect with Hocuspocus' protocol on any path; the share's kernel connects to /kernel with
 // "Authorization: Bearer <secret>". The secret comes from the environment, never the command
@@ -20,10 +20,15 @@ const { values } = parseArgs({
     redis: { type: 'string', default: 'redis://127.0.0.1:6379' },
     port: { type: 'string', default: '8080' },
     host: { type: 'string', default: '127.0.0.1' },
+    'policy-ttl': { type: 'string', default: '600' }, // s: see POLICY_TTL in relay.mjs
   },
 })
 
-const relay = new Relay({ redisUrl: values.redis, secret: process.env.JUPYTERSPOT_RELAY_SECRET })
+const relay = new Relay({
+  redisUrl: values.redis,
+  secret: process.env.JUPYTERSPOT_RELAY_SECRET,
+  policyTtl: Number(values['policy-ttl']),
+})
 await relay.ready
 const sockets = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE })
 const server = http.createServer((req, res) => {

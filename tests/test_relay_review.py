@@ -11,15 +11,20 @@ from websockets.sync.client import connect
 
 from jupyterspot_magic.collab.close_codes import (
     CLOSE_BAD_FRAME,
+    CLOSE_GOING_AWAY,
+    CLOSE_NOT_FOUND,
 )
-from jupyterspot_magic.server.relay import decode_frame, encode_frame, sha256
+from jupyterspot_magic.server.relay import RelayLink, decode_frame, encode_frame, sha256
 
+from .conftest import wait_for
 from .relay_fixtures import (  # noqa: F401
     SECRET,
     linked_fixture,
     pages_fixture,
     redis_fixture,
     relays_fixture,
+    start_relays,
+    stop_relays,
 )
 from .room_server import shapes
 from .test_relay import SHAPE
@@ -61,10 +66,10 @@ def test_the_relay_survives_any_close_a_kernel_frame_asks_for(relays, pages):
     ws.close() refuses, closes that page and nothing else. The kernel here is the test itself
     (a real websocket to /kernel with the secret), so the kernel's own cut is not involved."""
     room = "room-raw"
-    ws = connect(relays[0] + "/kernel", additional_headers={"Authorization": f"Bearer {SECRET}"})
     policy = {"guest": sha256("g"), "host": sha256("h"), "banned": [], "viewOnly": False}
-    ws.send(encode_frame({"op": "hello", "room": room, "policy": policy}))
-    try:
+    bearer = {"Authorization": f"Bearer {SECRET}"}
+    with connect(relays[0] + "/kernel", additional_headers=bearer) as ws:
+        ws.send(encode_frame({"op": "hello", "room": room, "policy": policy}))
         while decode_frame(ws.recv(timeout=10))[0]["op"] != "state":
             pass  # the policy is in Redis once the relay answers the hello
         long, bad, stays = (pages(relays[1], "g", f"{n}-browser", room) for n in "abc")
@@ -73,31 +78,59 @@ def test_the_relay_survives_any_close_a_kernel_frame_asks_for(relays, pages):
             header, _ = decode_frame(ws.recv(timeout=10))
             if header["op"] == "join" and header["doc"] == "board":
                 sids[header["pid"]] = header["sid"]
-        ws.send(
-            encode_frame(
-                {
-                    "op": "close",
-                    "sid": sids["a-browser"],
-                    "code": 4500,
-                    "reason": ASTRAL_ROOT + "x" * 60,
-                }
-            )
-        )
+
+        def close(pid: str, code: int, reason: str) -> None:
+            ws.send(encode_frame({"op": "close", "sid": sids[pid], "code": code, "reason": reason}))
+
+        close("a-browser", CLOSE_BAD_FRAME, ASTRAL_ROOT + "x" * 60)
         assert long.closed_with() == CLOSE_BAD_FRAME
-        ws.send(
-            encode_frame(
-                {
-                    "op": "close",
-                    "sid": sids["b-browser"],
-                    "code": 1005,
-                    "reason": "a code no close frame may carry",
-                }
-            )
-        )
+        close("b-browser", 1005, "a code no close frame may carry")
         assert bad.closed_with() == CLOSE_BAD_FRAME
         assert relays.procs[1].proc.poll() is None
         stays.dump()
         assert not any(e["event"] == "close" for e in stays.history)
         pages(relays[1], "g", "d-browser", room).synced()
+
+
+POLICY_KEY = "jsrelay:policy:room1"
+
+
+def test_stopping_the_share_stops_it_on_every_relay_instance(linked, relays, pages, redis):
+    srv, _shared, link = linked
+    on_0 = pages(relays[0], "guest-token", "a-browser").synced()
+    on_1 = pages(relays[1], "host-token", "b-browser").synced()
+    ttl = int(redis_cli(redis, "TTL", POLICY_KEY))
+    assert 0 < ttl <= 600  # a kernel that vanishes without `end` leaves no room open for ever
+
+    srv.call(link.stop)
+    for page in (on_0, on_1):
+        close = page.wait(lambda e: e["event"] == "close")
+        assert (close["code"], close["reason"]) == (CLOSE_GOING_AWAY, "share stopped")
+    for url in relays:
+        assert pages(url, "guest-token", "c-browser").closed_with() == CLOSE_NOT_FOUND
+    assert redis_cli(redis, "EXISTS", POLICY_KEY) == "0"
+
+
+def test_a_kernel_gone_without_end_leaves_its_room_open_only_until_the_policy_expires(
+    server, redis, pages
+):
+    """A relay with a 2 s TTL (600 s by default): the kernel's link dies without `end` (its
+    task cancelled: what a killed kernel looks like to the relay); the pages there stay while
+    the policy lives (the kernel may relink), then get going_away, and new joins 4404."""
+    srv, shared = server
+    short = start_relays(redis, 1, ("--policy-ttl", "2"))
+    try:
+        link = srv.call(lambda: _started(RelayLink(shared, short[0], SECRET)))
+        wait_for(lambda: srv.call(link.linked.is_set), 10, "the kernel linked")
+        page = pages(short[0], "guest-token", "a-browser").synced()
+        srv.call(lambda: link._task.cancel())  # no stop(): no `end`
+        assert page.closed_with(timeout=15) == CLOSE_GOING_AWAY
+        assert redis_cli(redis, "EXISTS", POLICY_KEY) == "0"
+        assert pages(short[0], "guest-token", "b-browser").closed_with() == CLOSE_NOT_FOUND
     finally:
-        ws.close()
+        stop_relays(short)
+
+
+def _started(link: RelayLink) -> RelayLink:
+    link.start()
+    return link

@@ -56,6 +56,7 @@ POLICY_EVERY = 0.1  # s: how soon a rotate, kick or view-only reaches every rela
 RECONNECT_MAX = 10.0  # s: the longest wait between two attempts to reach the relay
 MAX_FRAME = 320 << 20  # a `state` frame holds a whole board (the room accepts 256 MiB)
 MAX_OUTBOX = 64 << 20  # bytes waiting for the relay; past it the link starts over
+END_WAIT = 2.0  # s: how long stop() waits for the relay to take `end` before closing anyway
 MAX_REASON = 123  # bytes: a websocket close reason's limit (RFC 6455 5.5); the relay's ws throws
 
 
@@ -120,6 +121,7 @@ class RelayLink:
         self._outbox_bytes = 0
         self._sent_policy: dict[str, Any] | None = None
         self._task: asyncio.Task | None = None
+        self._stopping = False
         self._subscriptions: list[tuple[Room, Any]] = []
 
     def rooms(self) -> dict[str, Room]:
@@ -134,18 +136,33 @@ class RelayLink:
         self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def stop(self) -> None:
+        """The share stopped: the relay is told (`end`: every instance closes the room's pages
+        with going_away and forgets its policy, so the links stop working there too), then the
+        link closes. Unlinked now, the relay's policy expires by itself (relay/relay.mjs)."""
+        self._stopping = True
         for room, sub in self._subscriptions:
             room.doc.unobserve(sub)
         self._subscriptions.clear()
+        ws = self._ws
+        if ws is not None and self.linked.is_set():
+            await self._end(ws)
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         self._drop_peers()
 
+    async def _end(self, ws: ClientConnection) -> None:
+        self._out(encode_frame({"op": "end"}))
+        try:
+            await asyncio.wait_for(self._outbox.join(), END_WAIT)  # `end` is on the wire
+            await asyncio.wait_for(ws.close(), END_WAIT)  # and the relay read it (it is ordered)
+        except (asyncio.TimeoutError, OSError, WebSocketException) as e:  # 3.10: not TimeoutError
+            log.warning("relay %s: could not tell it the share stopped: %r", self.url, e)
+
     async def _run(self) -> None:
         wait = 0.2
-        while True:
+        while not self._stopping:
             try:
                 async with connect(
                     self.url,
@@ -161,6 +178,8 @@ class RelayLink:
                 self.linked.clear()
                 self._ws = None
                 self._drop_peers()
+            if self._stopping:
+                return
             await asyncio.sleep(wait)
             wait = min(RECONNECT_MAX, wait * 2)
 
@@ -193,9 +212,11 @@ class RelayLink:
 
     async def _write(self, ws: ClientConnection) -> None:
         while True:
-            frame = await self._outbox.get()
+            outbox = self._outbox  # _out may start a new one (too far behind)
+            frame = await outbox.get()
             self._outbox_bytes -= len(frame)
             await ws.send(frame)
+            outbox.task_done()  # stop() waits for `end` to be sent
 
     def _out(self, frame: bytes) -> None:
         if self._ws is None:
