@@ -25,7 +25,7 @@ import pytest
 from pycrdt import create_update_message
 from websockets.sync.client import connect
 
-from jupyterspot_magic.collab.close_codes import CLOSE_BAD_FRAME
+from jupyterspot_magic.collab.close_codes import CLOSE_BAD_FRAME, CLOSE_REMOVED
 
 from . import forge
 from .conftest import wait_for
@@ -118,6 +118,13 @@ def test_a_crashed_server_comes_back_with_the_same_link_and_board(kernel: Kernel
         "j.current().host.call(__import__('jupyterspot_magic.session.hosted', "
         "fromlist=['flush']).flush, j.current().room)"
     )
+    troll = node_peers(info["ws_url"], "board", info["token"], "troll-browser")
+    troll.send(cmd="awareness", state={"user": {"name": "Troll", "color": "#112233"}})
+    names = "print(json.dumps([p['name'] for p in j.current().participants]))"
+    wait_for(lambda: "Troll" in kernel.json(names), what="the troll in the people list")
+    kicked = kernel.execute("print(json.dumps(j.current().kick('Troll')))")
+    assert kicked["error"] is None and kicked["stdout"].strip() == '"Troll"', kicked["stdout"]
+    troll.wait(lambda e: e["event"] == "close" and e["code"] == CLOSE_REMOVED)
 
     os.kill(info["pid"], signal.SIGSEGV)  # what a native crash in the rooms looks like
 
@@ -132,6 +139,9 @@ def test_a_crashed_server_comes_back_with_the_same_link_and_board(kernel: Kernel
     assert kernel.json("print(json.dumps(precious))") == 42  # the kernel and its state live on
     assert status(info["local_url"]) == 200  # the link the guests hold still works
     assert board_shapes(kernel) == ["drawn-before"]
+    # a browser the host removed stays out of the restarted server too
+    again = node_peers(info["ws_url"], "board", info["token"], "troll-browser")
+    again.wait(lambda e: e["event"] == "close" and e["code"] == CLOSE_REMOVED, timeout=15)
     # the guest's client reconnects by itself and keeps drawing on the restarted server
     peer.send(cmd="set", map="shapes", key="drawn-after", value=2)
     wait_for(

@@ -43,6 +43,7 @@ def main(argv: list[str] | None = None) -> int:
         print(display.ready_text(result), flush=True)
         print("Press Ctrl-C to stop.", flush=True)
     display.print_link_changes(result)
+    display.print_status_lines(result)
     while not stop.wait(0.5):
         pass
     problem = result.stop()

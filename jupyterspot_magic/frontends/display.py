@@ -105,5 +105,16 @@ def print_link_changes(share: Share) -> None:
             print(f"jupyterspot: {changed.note}\n  link: {changed.url}", flush=True)
 
     share.events.on(LinkChanged, tell)
-    # The tunnel down, the share server restarted after a crash: one line each.
+
+
+_printing_status: weakref.WeakSet[Share] = weakref.WeakSet()
+
+
+def print_status_lines(share: Share) -> None:
+    """In a terminal (the CLI, terminal IPython), where nothing else shows them: the tunnel
+    down, the share server restarted after a crash, one line each. (Not in a notebook: a line
+    printed from another thread lands in whatever cell runs then; the widget shows them.)"""
+    if share in _printing_status:  # once per share, however often it is shown
+        return
+    _printing_status.add(share)
     share.events.on(StatusMessage, lambda said: print(f"jupyterspot: {said.message}", flush=True))

@@ -36,6 +36,7 @@ def show(share: Share) -> None:
     if not in_notebook():
         print(display.ready_text(share))
         display.print_link_changes(share)
+        display.print_status_lines(share)
         return
     display.show_link(share)
     try:

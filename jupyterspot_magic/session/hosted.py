@@ -49,6 +49,7 @@ class OpenSpec:
     identity: tuple[str, str, str] | None = None  # (room, token, host_token)
     view_only: bool = False
     lead_policy: str = "anyone"
+    banned: frozenset[str] = frozenset()  # browser keys the host removed
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,15 @@ def get(room: str) -> Hosted:
 def open_share(server: ServerThread, spec: OpenSpec) -> Opened:
     """The store read, the stored board restored, the rooms registered: ready for pages."""
     keeper = BoardKeeper.open(spec.store, spec.key, spec.fresh)
+    try:
+        return _open(server, spec, keeper)
+    except BaseException:
+        if keeper is not None:  # nothing half-open stays behind: no rooms, no store writer
+            keeper.close(server)
+        raise
+
+
+def _open(server: ServerThread, spec: OpenSpec, keeper: BoardKeeper | None) -> Opened:
     known = keeper.identity() if keeper else None
     room, token, host_token = spec.identity or (
         (known.room, known.token, known.host_token)
@@ -104,8 +114,26 @@ def open_share(server: ServerThread, spec: OpenSpec) -> Opened:
     )
     if keeper is not None:  # the stored board is in place before anyone connects
         server.call(keeper.attach, shared)
+    shared.banned |= spec.banned
     source = MirrorSource(server, room, shared.board)
     lead = server.call(open_rooms, server, shared, source)
+    try:
+        return _finish_open(server, spec, keeper, shared, source, lead)
+    except BaseException:
+        source.live = False
+        server.call(close_rooms, server, shared)
+        raise
+
+
+def _finish_open(
+    server: ServerThread,
+    spec: OpenSpec,
+    keeper: BoardKeeper | None,
+    shared: SharedNotebook,
+    source: MirrorSource,
+    lead: Lead,
+) -> Opened:
+    room = shared.room
     if spec.view_only:
         server.call(set_draw_policy, shared, True)
     if spec.lead_policy != "anyone":
@@ -126,7 +154,7 @@ def open_share(server: ServerThread, spec: OpenSpec) -> Opened:
     server.stop_hooks.append(hosted.stop_hook)
     server.on_restart(source.after_restart)
     _hosted[room] = hosted
-    return Opened(room, token, host_token, notes)
+    return Opened(room, shared.token, shared.host_token, notes)
 
 
 def close_share(server: ServerThread, room: str) -> tuple[str | None, bytes | None]:
@@ -218,13 +246,15 @@ def find_participant(server: ServerThread, room: str, who: int | str) -> dict:
     return server.call(_find, hosted, who)
 
 
-def kick(server: ServerThread, room: str, who: int | str) -> str:
+def kick(server: ServerThread, room: str, who: int | str) -> tuple[str, frozenset[str]]:
+    """Returns the (printable) name, and every banned browser key (the kernel keeps them: a
+    server started again after a crash must keep those people out)."""
     hosted = get(room)
 
-    def kick() -> str:
+    def kick() -> tuple[str, frozenset[str]]:
         person = _find(hosted, who)  # found and removed in one step: nobody moves in between
         hosted.shared.kick(person["client_id"])
-        return person["name"]
+        return person["name"], frozenset(hosted.shared.banned)
 
     return server.call(kick)
 

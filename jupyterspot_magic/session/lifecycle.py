@@ -81,6 +81,7 @@ def start(prepared: Prepared, options: ShareOptions, host: Host) -> Share:
     opened = host.call(hosted.open_share, open_spec(located, rendered, options))
     events = Events()
     mirror = Mirror(opened.room, events)
+    host.subscribe(mirror.receive)  # now: people may join while the tunnel opens
     try:
         base_url = tunnel.open(options.host, host.port)
     except BaseException:
@@ -131,6 +132,7 @@ def open_spec(
         identity=(again.room, again.token, again.host_token) if again else None,
         view_only=again.view_only if again else False,
         lead_policy=again.lead_policy if again else "anyone",
+        banned=again.banned if again else frozenset(),
     )
 
 
@@ -138,6 +140,8 @@ def reopen(share: Share, host: Host) -> None:
     """The share's server died and `host` is a new one on the same port: open the same rooms
     there (same links; the board from the store), then hand the share its new server."""
     spec = open_spec(share.located, share.rendered, share.options, again=share)
+    share.mirror.forget()  # the dead server's people and lead are not the new one's
+    host.subscribe(share.mirror.receive)  # before the rooms open: nobody's arrival is missed
     opened = host.call(hosted.open_share, spec)
     share.reattach(host, opened.notes)
     share.refresh(share.rendered)  # the per-cell view too

@@ -72,6 +72,12 @@ class Mirror:
         self.people: list[dict] = []
         self.lead: dict[str, Any] = {"leader": None, "leadPolicy": "anyone"}
 
+    def forget(self) -> None:
+        """The server these snapshots came from is gone (a crash)."""
+        self.people = []
+        self.lead = {"leader": None, "leadPolicy": self.lead.get("leadPolicy", "anyone")}
+        self.events.emit(PeopleChanged([]))
+
     def receive(self, message: tuple) -> None:
         """A server message (server/host.py `subscribe`): the channel's thread, or the server
         thread when the server runs in this process."""

@@ -184,12 +184,16 @@ def _on_crash(dead: Host, reason: str) -> None:
             share.stop()
             return
         share.events.emit(StatusMessage(f"{reason}. Starting it again on port {dead.port}..."))
+        new: Host | None = None
         try:
             new = start_host(dead.host, dead.port)
             lifecycle.reopen(share, new)
         except Exception as e:
-            share.events.emit(StatusMessage(f"The share server could not start again: {e}"))
-            share.stop()
+            if new is not None:  # started but not serving this share: it must not linger
+                new.stop()
+            if share.status == "live":
+                share.events.emit(StatusMessage(f"The share server could not start again: {e}"))
+                share.stop()
             return
         _host = new
         new.on_crash(lambda why: _on_crash(new, why))

@@ -23,6 +23,7 @@ from ..content.export import write as write_export
 from ..content.locate import Located
 from ..content.render import RenderedNotebook
 from ..server.host import Host
+from ..server.thread import ServeError
 from ..tunnel import Tunnel, TunnelKeeper, uses_process
 from . import hosted
 from .events import Events, LinkChanged, StatusMessage, Stopped
@@ -70,10 +71,10 @@ class Share:
         self.timings = timings or {}
         self.status = "live"
         self.server_restarts = 0
-        self._view_only = False  # the kernel's copy: a restarted server is told again
+        self._view_only = False  # the kernel's copies: a restarted server is told again
+        self.banned: frozenset[str] = frozenset()  # browser keys the host removed
         self._audience = options.audience
         self._final_board: bytes | None = None  # the board as it was at stop (export after it)
-        host.subscribe(mirror.receive)
         # The parts that follow the share: a tunnel whose process died is reopened (the links
         # follow it); saving the notebook updates every page.
         self.keeper: TunnelKeeper | None = None
@@ -188,8 +189,10 @@ class Share:
 
     def _call(self, fn: Callable[..., Any], *args: Any) -> Any:
         """One operation on this share's rooms, in the server's process (session/hosted.py)."""
-        if not self.alive:
+        if self.status != "live":
             raise RuntimeError("This share is not live")
+        if not self.host.running:  # a crash: the registry is starting a new server
+            raise ServeError("The share server is restarting; try again in a moment")
         return self.host.call(fn, self.room, *args)
 
     # -- host powers (docs/security.md) --
@@ -202,10 +205,12 @@ class Share:
     def kick(self, who: int | str) -> str:
         """Remove a participant (client id or name); their browser stays out until
         `allow_everyone()`. Returns their (printable) name."""
-        return self._call(hosted.kick, who)
+        name, self.banned = self._call(hosted.kick, who)
+        return name
 
     def allow_everyone(self) -> None:
         self._call(hosted.allow_everyone)
+        self.banned = frozenset()
 
     def rotate(self) -> str:
         """A new guest link: every old guest link stops working at once. Returns the new url."""
@@ -306,10 +311,10 @@ class Share:
 
     def reattach(self, host: Host, opened_notes: list[str]) -> None:
         """The share server was started again (after a crash) on the same port, with the same
-        rooms: the links stay; the board came back from the store."""
+        rooms: the links stay; the board came back from the store. (`lifecycle.reopen`
+        subscribed the mirror to `host` before the rooms opened there.)"""
         self.host = host
         self.server_restarts += 1
-        host.subscribe(self.mirror.receive)
         self.notes += opened_notes
 
     def stop(self) -> str | None:
