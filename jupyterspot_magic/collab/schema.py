@@ -299,11 +299,26 @@ class Validator:
             if not waits_on or waits_on[0].clock > needed[1] or needed[0] in stack:
                 raise Unresolved(f"reference to unknown item {needed}")
             stack.append(needed[0])
-        for _client, clock, length in update.deletes:
+        for client, clock, length in update.deletes:
             if length < 1 or clock + length > MAX_CLOCK:
                 raise SchemaError("bad delete range")
+            if self.schema.server_only and not trusted:
+                for index in (self.index, local):
+                    self._refuse_server_only(index, client, clock, clock + length)
         self._check_entries(totals[1])
         return Checked(local, totals[0], totals[1])
+
+    def _refuse_server_only(self, index: StructIndex, client: int, start: int, end: int) -> None:
+        """A deletion may not touch a field only the server writes (its value would vanish
+        until the server writes it again)."""
+        spans = index.spans.get(client, [])
+        i = max(0, bisect.bisect_right(index.starts.get(client, []), start) - 1)
+        for span in spans[i:]:
+            if span.start >= end:
+                break
+            key = span.slot[1] if span.slot is not None else None
+            if span.end > start and key in self.schema.server_only:
+                raise SchemaError(f"field {key!r} is written by the server only")
 
     def _missing(self, s: Struct, local: StructIndex) -> ID | None:
         """The first struct `s` builds on that is neither integrated nor taken, or None."""

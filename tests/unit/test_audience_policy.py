@@ -57,6 +57,27 @@ def test_only_the_server_writes_the_head_count(key: str) -> None:
     Validator(CONTROL).check_trusted(update(key, value))  # the kernel's own write
 
 
+def test_no_connection_deletes_what_only_the_server_writes() -> None:
+    """A host's `del control["people"]` passed the schema (deletions were only range-checked):
+    the head count vanished until the server's next write."""
+    server, host = Doc(), Doc()
+    control = server.get("control", type=Map)
+    control["people"] = 3
+    control["leader"] = None
+    validator = Validator(CONTROL)
+    validator.commit(validator.check_trusted(server.get_update()))
+    host.apply_update(server.get_update())
+    before = host.get_state()
+    del host.get("control", type=Map)["people"]
+    with pytest.raises(SchemaError, match="server only"):
+        validator.check(host.get_update(before))
+    host2 = Doc()
+    host2.apply_update(server.get_update())
+    before = host2.get_state()
+    host2.get("control", type=Map)["leader"] = 7  # replacing a host field deletes its old item
+    validator.check(host2.get_update(before))
+
+
 def test_the_floor_holds_at_most_16_decimal_ids() -> None:
     ok = ",".join(str(i) for i in range(MAX_FLOOR))
     for value in ("", "12", "1,22,333", ok):
