@@ -134,3 +134,28 @@ def test_a_kernel_gone_without_end_leaves_its_room_open_only_until_the_policy_ex
 def _started(link: RelayLink) -> RelayLink:
     link.start()
     return link
+
+
+def test_the_link_comes_back_after_the_server_loop_restarts(linked, relays, pages):
+    """ServerThread replaces a crashed loop (server/thread.py); start() again from its restart
+    listener relinks on the new loop with the same observers: pages on both instances keep
+    drawing through the kernel, and each integrated write goes to the relay once."""
+    srv, shared, link = linked
+    srv.on_restart(link.start)
+    ana = pages(relays[0], "guest-token", "ana-browser").synced()
+    bob = pages(relays[1], "guest-token", "bob-browser").synced()
+    sent: list[str] = []
+    forward = link._on_change
+    link._on_change = lambda name, update: (sent.append(name), forward(name, update))
+
+    srv._loop.call_soon_threadsafe(srv._loop.stop)  # the loop dies under the link
+    wait_for(lambda: srv.restarts == 1 and srv.running, 10, "the server restarted")
+    wait_for(lambda: srv.call(link.linked.is_set), 10, "the link relinked")
+    sent.clear()
+    ana.send(cmd="shape", key="s-after-restart", fields=SHAPE)
+    bob.sees(lambda m: "s-after-restart" in m["shapes"])
+    assert "s-after-restart" in shapes(shared, srv)
+    assert sent.count("board") == 1  # one observer, not one per start()
+    bob.send(cmd="shape", key="s-bad", fields=SHAPE | {"onload": "x"})
+    assert bob.closed_with() == CLOSE_BAD_FRAME  # the kernel still judges relay pages
+    pages(relays[1], "guest-token", "late-browser").sees(lambda m: "s-after-restart" in m["shapes"])

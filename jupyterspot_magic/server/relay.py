@@ -130,10 +130,37 @@ class RelayLink:
     # -- lifecycle (server thread) --
 
     def start(self) -> None:
-        for name, room in self.rooms().items():
-            sub = room.doc.observe(lambda event, name=name: self._on_change(name, event.update))
-            self._subscriptions.append((room, sub))
-        self._task = asyncio.get_running_loop().create_task(self._run())
+        """Link up, on the server loop. Safe to call again (ServerThread.on_restart): once the
+        loop the link ran on died, a fresh task on this loop; the document observers stay. A
+        no-op after stop()."""
+        loop = asyncio.get_running_loop()
+        if self._stopping:
+            return  # stopped for good (a restart listener left behind must not revive it)
+        if not self._subscriptions:
+            for name, room in self.rooms().items():
+                sub = room.doc.observe(lambda e, name=name: self._on_change(name, e.update))
+                self._subscriptions.append((room, sub))
+        task = self._task
+        if task is not None and not task.done() and task.get_loop() is loop:
+            return  # running here already
+        if task is not None:
+            self._forget_loop(task)
+        self._task = loop.create_task(self._run())
+
+    def _forget_loop(self, task: asyncio.Task) -> None:
+        """What belonged to the dead loop: its socket, queue and the pages' writer tasks went
+        with it (cancelling those would need that loop). The relay's roll call on the next hello
+        brings the pages back."""
+        self.peers.clear()
+        self._ws = None
+        # Its coroutine is closed now, not by the garbage collector later: its `finally` would
+        # then reset the new session's state. Awaiting in there (the socket's close) cannot
+        # work without its loop: that RuntimeError is expected.
+        with contextlib.suppress(RuntimeError):
+            task.get_coro().close()
+        self.linked = asyncio.Event()  # one bound to the dead loop would refuse to wait here
+        self._outbox = asyncio.Queue()
+        self._outbox_bytes = 0
 
     async def stop(self) -> None:
         """The share stopped: the relay is told (`end`: every instance closes the room's pages
