@@ -64,6 +64,9 @@ def gzip_level(page: bytes) -> int:
     return 6 if len(page) < 4_000_000 else 1
 
 
+IMAGE_STORE_MAX = 256 << 20  # bytes of images held beyond two generations' worth at most
+
+
 class ImageStore:
     """The images cut out of this share's pages and cells answers, by name; on the server loop.
 
@@ -71,7 +74,8 @@ class ImageStore:
     live updates, never anything a guest sends), and only two generations are kept: the
     images of the content served now and of the one before it (a page not yet updated may still
     load those lazily). So the store holds at most the decoded images of two versions of the
-    page, which are smaller than the pages themselves (base64 is 4/3 of the bytes). A
+    page, which are smaller than the pages themselves (base64 is 4/3 of the bytes), or, when
+    updates come faster than a whole page is built, IMAGE_STORE_MAX. A
     generation ends only once the next one holds a whole page's images, so an image a page
     references is never missing in between; an image in both is kept once.
     """
@@ -86,6 +90,19 @@ class ImageStore:
             if name not in self._current:
                 self._current[name] = self._previous.get(name, image)
         self._complete = self._complete or whole_page
+        if not self._complete and self.nbytes() > IMAGE_STORE_MAX:
+            self._trim()
+
+    def _trim(self) -> None:
+        """Live updates faster than any page build: the current generation never completes and
+        would grow with every update. Past the budget the oldest images go first (a page still
+        showing one gets it back with its next full page)."""
+        self._previous = {}
+        total = self.nbytes()
+        for name in list(self._current)[:-1]:  # oldest first; the newest always stays
+            if total <= IMAGE_STORE_MAX:
+                break
+            total -= len(self._current.pop(name).data)
 
     def next_generation(self) -> None:
         """The content changed: what is current becomes the previous generation."""

@@ -172,6 +172,24 @@ def test_the_store_keeps_two_generations_and_each_image_once() -> None:
     assert store.get(next(iter(pages[0]))) is None
 
 
+def test_updates_faster_than_any_page_build_stay_within_the_budget(monkeypatch) -> None:
+    """50 live updates, each with a new figure, and no whole page built in between: the store
+    kept all 50 generations (the review found it); now it stays within IMAGE_STORE_MAX."""
+    from jupyterspot_magic.content.images import extract as cut
+    from jupyterspot_magic.server import pages
+
+    store = pages.ImageStore()
+    first = cut(img("image/png", png(50, 50, 1000)), PREFIX)[1]
+    store.add(first, whole_page=True)
+    one = len(next(iter(first.values())).data)
+    monkeypatch.setattr(pages, "IMAGE_STORE_MAX", 5 * one)
+    for seed in range(50):
+        store.next_generation()
+        store.add(cut(img("image/png", png(50, 50, seed)), PREFIX)[1])  # a cells answer
+        assert store.nbytes() <= 6 * one
+    assert len(store.names()) <= 6
+
+
 def test_a_page_built_across_a_content_change_answers_but_is_not_kept() -> None:
     """PageCache builds in a worker thread: a build that ends after `clear` (new content, a
     rotated token) still answers its request, is not served to the next one, and its images
