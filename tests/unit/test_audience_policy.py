@@ -106,3 +106,15 @@ def test_names_list_hosts_first_and_stay_within_the_schema() -> None:
     names = json.loads(snap["names"])
     assert snap["people"] == 40 and names[0] == "Host"
     assert len(snap["names"]) <= NAMES_TEXT and 1 < len(names) <= NAMES_SHOWN
+
+
+def test_the_viewer_and_the_server_allow_the_same_floor() -> None:
+    """js/viewer/follow/audience.ts keeps its own MAX_FLOOR (the viewer reads no Python):
+    it must be the server's, or the host's page would write floors the server refuses."""
+    import re
+
+    from jupyterspot_magic.base.paths import PACKAGE_DIR
+
+    ts = (PACKAGE_DIR.parent / "js" / "viewer" / "follow" / "audience.ts").read_text()
+    found = re.search(r"export const MAX_FLOOR = (\d+);", ts)
+    assert found is not None and int(found.group(1)) == MAX_FLOOR
