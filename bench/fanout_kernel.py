@@ -146,6 +146,11 @@ def main() -> None:
     ns = sys.argv[1] if len(sys.argv) > 1 else "10 30 50"
     seconds = sys.argv[2] if len(sys.argv) > 2 else "5"
     isolate()  # the kernel inherits the temporary data and cache dirs
+    if os.environ.get("NOCHECK") or os.environ.get("SWITCH"):
+        # Both patch the kernel's own interpreter: they reach the share server only while it
+        # runs there (server/host.py JUPYTERSPOT_SERVER=thread), never its child process.
+        os.environ["JUPYTERSPOT_SERVER"] = "thread"
+        print("# NOCHECK/SWITCH: the share server runs in the kernel's process for this run")
     kernel = Kernel(REPO)
     try:
         if os.environ.get("NOCHECK"):
