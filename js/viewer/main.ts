@@ -86,7 +86,7 @@ function start(): void {
     readToken(),
   );
   const layout = new Layout(root, config.refWidth);
-  const bar = new TopBar(config.title);
+  const bar = new TopBar(config.title, Boolean(config.relay));
   const awareness = connection.awareness;
   const clientId = awareness.clientID;
 

@@ -87,7 +87,10 @@ export class TopBar {
   /** Called when the user asks to change their name (the "you" entry). */
   onRenameRequest: () => void = () => undefined;
 
-  constructor(title: string) {
+  constructor(
+    title: string,
+    private readonly onRelay = false,
+  ) {
     this.tools = h("div", { class: "jupyterspot-tools" });
     this.statusText = h("span", { class: "jupyterspot-status-text" });
     this.status = h(
@@ -173,8 +176,10 @@ export class TopBar {
 
   /** Audience mode on (the count and names the server published) or off (null). */
   setAudience(view: AudienceView | null): void {
-    this.audience = view;
-    this.el.toggleAttribute("data-audience", view !== null);
+    // A relay does not route presence by audience mode (docs/security.md): there everyone
+    // still sees everyone, so the page must not say otherwise.
+    this.audience = this.onRelay ? null : view;
+    this.el.toggleAttribute("data-audience", this.audience !== null);
     this.drawTask.schedule();
   }
 

@@ -40,3 +40,14 @@ CLOSE_ROOM_FULL = _code("room_full")  # 4509
 CLOSE_TOO_LARGE = _code("too_large")  # 4513
 CLOSE_TOO_MANY = _code("too_many")  # 4529
 
+
+
+MAX_REASON = 123  # bytes: what a websocket close frame can carry after its 2-byte code
+
+
+def close_reason(text: str) -> str:
+    """`text` cut to MAX_REASON UTF-8 bytes on a character boundary. Refusal reasons quote what
+    a guest sent (a root map's name), so 100 characters can be 400 bytes: a close frame cannot
+    carry that, and the websocket library raises instead of closing (relay/relay.mjs cuts
+    again: it trusts no sender)."""
+    return text.encode()[:MAX_REASON].decode(errors="ignore")

@@ -41,7 +41,7 @@ from pycrdt import Map
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import WebSocketException
 
-from ..collab.close_codes import CLOSE_BAD_FRAME
+from ..collab.close_codes import CLOSE_BAD_FRAME, close_reason
 from ..collab.codec import write_var_bytes
 from ..collab.messages import AWARENESS, STEP2, UPDATE, ProtocolError, read_var_bytes, sync_message
 from ..collab.room import Connection, Room, TokenBucket
@@ -57,7 +57,6 @@ RECONNECT_MAX = 10.0  # s: the longest wait between two attempts to reach the re
 MAX_FRAME = 320 << 20  # a `state` frame holds a whole board (the room accepts 256 MiB)
 MAX_OUTBOX = 64 << 20  # bytes waiting for the relay; past it the link starts over
 END_WAIT = 2.0  # s: how long stop() waits for the relay to take `end` before closing anyway
-MAX_REASON = 123  # bytes: a websocket close reason's limit (RFC 6455 5.5); the relay's ws throws
 
 
 def relay_settings(url: str, environ: dict[str, str] | None = None) -> tuple[str, str]:
@@ -84,13 +83,6 @@ def decode_frame(data: bytes) -> tuple[dict[str, Any], bytes]:
         raise ProtocolError("bad relay frame")
     payload = read_var_bytes(data, pos)[0] if pos < len(data) else b""
     return header, payload
-
-
-def close_reason(text: str) -> str:
-    """`text` cut to MAX_REASON UTF-8 bytes on a character boundary. Refusal reasons quote what
-    a guest sent (a root map's name), so 100 characters can be 400 bytes: a websocket close
-    frame cannot carry that (relay/relay.mjs cuts again: it trusts no sender)."""
-    return text.encode()[:MAX_REASON].decode(errors="ignore")
 
 
 def sha256(text: str) -> str:

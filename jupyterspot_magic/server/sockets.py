@@ -22,6 +22,7 @@ from ..collab.close_codes import (
     CLOSE_NOT_FOUND,
     CLOSE_REMOVED,
     CLOSE_ROOM_FULL,
+    close_reason,
 )
 from ..collab.room import Connection, ProtocolError, Room
 from .guard import ABORT_REFUSED_AFTER, abort_quietly
@@ -109,7 +110,7 @@ async def pump(room: Room, conn: Connection, websocket: WebSocket, role: str) ->
             room.receive(conn, data)
     except ProtocolError as e:
         log.info("closing a %s connection: %s", role, e)
-        conn.close(e.code, str(e)[:100])
+        conn.close(e.code, close_reason(str(e)))  # the reason may quote a guest's text
     except WebSocketDisconnect:
         pass
     finally:

@@ -142,6 +142,7 @@ def _finish_open(
     if spec.relay is not None:  # after the lead exists: relay pages' requests reach it
         relay = RelayLink(shared, *spec.relay)
         server.call(relay.start)
+        server.on_restart(relay.start)  # its task died with a crashed loop: a new one
     shared.exporter = Exporter(shared, spec.notebook)
     notes: list[str] = []
     if keeper is not None:
@@ -172,6 +173,7 @@ def close_share(server: ServerThread, room: str) -> tuple[str | None, bytes | No
     final = None
     if server.running:
         if hosted.relay is not None:  # before the rooms close: the relay's pages are told too
+            server.forget_restart_listener(hosted.relay.start)
             server.call(hosted.relay.stop)
         final = server.call(hosted.shared.board.doc.get_update)
         server.call(close_rooms, server, hosted.shared)

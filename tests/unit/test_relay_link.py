@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from jupyterspot_magic.collab.close_codes import MAX_REASON, close_reason
 from jupyterspot_magic.server.relay import (
-    MAX_REASON,
     SECRET_ENV,
-    close_reason,
     decode_frame,
     encode_frame,
     policy_of,
