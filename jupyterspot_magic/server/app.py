@@ -170,8 +170,7 @@ def build_app(registry: Registry) -> Any:
 
     async def cells(request: Request) -> Response:
         shared, role = share_for(request)
-        live = shared.live if shared else None
-        if shared is None or live is None:
+        if shared is None:
             return not_found()
         if role is None:
             return Response("Invalid token", status_code=403)
@@ -179,6 +178,8 @@ def build_app(registry: Registry) -> Any:
         if coding is None:
             return not_acceptable()
         since = request.query_params.get("since")
+        # shared.live is None until the kernel sent its per-cell view: "reload" meanwhile
+        live = shared.live
         return await cells_response(shared, live, role, since, request.headers, coding == "gzip")
 
     async def export(request: Request) -> Response:

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from starlette.responses import Response
 
 from ..base.text import redact
-from ..content.live import LiveContent
+from ..content.live import CellsView
 from .caching import PAGE_CACHE, Representation, content_tag, gzipped, respond
 from .shared import SharedNotebook
 
@@ -18,7 +18,7 @@ GZIP_OVER = 32_768  # bytes: smaller answers go out as they are (compressing cos
 
 async def cells_response(
     shared: SharedNotebook,
-    live: LiveContent,
+    live: CellsView | None,
     role: str,
     since: str | None,
     request_headers: Mapping[str, str],
@@ -30,7 +30,7 @@ async def cells_response(
 
     Cached like the page (private, revalidated, an entity tag per encoding): the answer depends
     on the role, `since` (in the URL) and the current content, which the tag covers."""
-    payload = live.cells_payload(since)
+    payload = live.cells_payload(since) if live is not None else None
     if payload is None:  # no per-cell view of the current content: the page reloads
         payload = {"version": shared.rendered.content_hash, "reload": True}
     else:

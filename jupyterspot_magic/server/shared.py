@@ -6,7 +6,7 @@ server's Registry and then touches it only through `ServerThread.call` (server/t
 For the share (session/): two optional parts answer routes of their own, attached after
 construction by plain assignment (from the kernel thread is fine: a route reads the attribute
 once per request, and None answers 404 as before the share attached it):
-    shared.live = LiveContent(...)              # content/live.py: GET /s/{room}/x/cells?since=V
+    shared.live = CellsView(...)    # content/live.py, sent by the kernel: GET .../x/cells?since=V
     shared.exporter = Exporter(shared, notebook)  # server/export_route.py: GET .../x/export
 `notebook` is the notebook's path as a string (or None), written into the board JSON.
 """
@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from ..collab.close_codes import CLOSE_INVALID_TOKEN, CLOSE_REMOVED
 from ..collab.crowd import Crowd
 from ..collab.room import Room, RoomLimits
-from ..content.live import LiveContent
+from ..content.live import CellsView
 from ..content.render import RenderedNotebook
 from .pages import PageCache, build_page
 
@@ -58,7 +58,7 @@ class SharedNotebook:
     crowd: Crowd = field(init=False)  # audience mode, the floor, the head count
     pages: PageCache = field(init=False)
     banned: set[str] = field(default_factory=set, init=False)
-    live: LiveContent | None = field(default=None, init=False)  # the `x/cells` route's content
+    live: CellsView | None = field(default=None, init=False)  # the `x/cells` route's content
     exporter: Exporter | None = field(default=None, init=False)  # the `x/export` route
 
     def __post_init__(self) -> None:

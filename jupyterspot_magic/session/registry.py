@@ -30,14 +30,12 @@ from .share import Share
 __all__ = ["Share", "current", "share", "stop"]
 
 MAX_SERVER_RESTARTS = 5  # per share: a server that keeps dying is not started forever
-IDLE_GRACE = 120.0  # s an unused server process is kept for the next share
 
 _lock = threading.RLock()
 _current: Share | None = None
 _host: Host | None = None
 _spare: ChildHost | None = None  # started by prestart(), not used by a share yet
 DEFAULT = ShareOptions()
-_asked_port = False  # the running server's port was chosen by the user (--port)
 
 
 def current() -> Share | None:
@@ -153,7 +151,7 @@ def _start_early(wanted: ShareOptions) -> ChildHost | None:
 
 def _ensure_host(host: str, port: int, starting: ChildHost | None) -> Host:
     """The server started early, or the running one when it fits (fast re-share), or a new one."""
-    global _host, _asked_port
+    global _host
     if starting is not None:
         _host = starting.wait_ready()
     elif _fits(_host, host, port):
@@ -162,7 +160,6 @@ def _ensure_host(host: str, port: int, starting: ChildHost | None) -> Host:
         if _host is not None:
             _host.stop()
         _host = start_host(host, port)
-    _asked_port = port != 0
     watched = _host
     watched.on_crash(lambda reason: _on_crash(watched, reason))
     return watched
@@ -203,35 +200,18 @@ def _on_crash(dead: Host, reason: str) -> None:
 
 
 def _release_server_if_idle() -> None:
-    """No share uses the server: it goes after IDLE_GRACE, unless a share takes it again.
-
-    Not at once: starting a server process costs ~0.3 s (a fresh interpreter importing the
-    server stack), and "stop, then share again" is common; a reused idle server also answers the
-    old link with 404 rather than "connection refused"."""
+    """No share uses the server: its process goes now (Stop frees the port, the process and
+    the channel's thread; sharing again starts a new one, ~0.3 s)."""
+    global _host
     if _host is None:
         return
-    idle = _host
-    if IDLE_GRACE <= 0 or _asked_port:  # a port the user chose is theirs again at once
-        _stop_if_still_idle(idle)
-        return
-    timer = threading.Timer(IDLE_GRACE, _stop_if_still_idle, args=(idle,))
-    timer.daemon = True
-    timer.start()
-
-
-def _stop_if_still_idle(idle: Host) -> None:
-    global _host
-    with _lock:
-        if _host is not idle:
-            return
-        try:
-            unused = not idle.running or idle.call(hosted.shares) == 0
-        except Exception:
-            unused = True
-        if unused:
-            _host = None
-    if unused:
-        idle.stop()
+    try:
+        idle = not _host.running or _host.call(hosted.shares) == 0
+    except Exception:
+        idle = True
+    if idle:
+        _host.stop()
+        _host = None
 
 
 @atexit.register

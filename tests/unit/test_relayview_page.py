@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
 import re
 
@@ -13,6 +14,13 @@ from jupyterspot_magic.server.shared import SharedNotebook
 from ..room_server import new_shared
 
 RELAY = "wss://relay.example.org/js"
+
+
+def run(coro):
+    """asyncio.run on a thread of its own: in a full run Playwright's sync API keeps an event
+    loop running on the main thread, where asyncio.run refuses to start."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
 
 
 def config_of(page: bytes) -> dict:
@@ -31,8 +39,8 @@ def test_the_page_config_names_the_shares_relay_for_every_role() -> None:
         relay=RELAY,
     )
     for role in ("guest", "host"):
-        assert config_of(asyncio.run(shared.page(role, gzipped=False)))["relay"] == RELAY
-        assert config_of(asyncio.run(plain.page(role, gzipped=False)))["relay"] == ""  # wsBase
+        assert config_of(run(shared.page(role, gzipped=False)))["relay"] == RELAY
+        assert config_of(run(plain.page(role, gzipped=False)))["relay"] == ""  # wsBase
 
 
 def test_build_page_without_a_relay_keeps_the_rooms_at_ws_base() -> None:
