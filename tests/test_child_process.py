@@ -17,6 +17,7 @@ import os
 import signal
 import subprocess
 import sys
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -250,3 +251,21 @@ def test_a_notebook_folder_shadowing_the_standard_library_does_not_break_the_ser
         assert host.call(hosted.shares) == 0
     finally:
         host.stop()
+
+
+def test_a_room_about_to_open_again_says_try_again_not_gone(server) -> None:
+    """A server started again after a crash listens before it has opened the share's rooms: a
+    page reconnecting in that moment got "no such room" (4404, never retried: the page gave up
+    for good, the test above lost its guest's strokes in CI). Now such a room answers try_again
+    (and its page 503 + Retry-After) until it is open."""
+    from jupyterspot_magic.collab.close_codes import CLOSE_TRY_AGAIN
+
+    srv, shared = server
+    srv.call(srv.registry.expected.add, "back-soon")
+    with connect(f"ws://127.0.0.1:{srv.port}/ws/back-soon/board?token=x") as ws:
+        assert close_code(ws) == CLOSE_TRY_AGAIN
+    with pytest.raises(urllib.error.HTTPError) as page:
+        urllib.request.urlopen(f"http://127.0.0.1:{srv.port}/s/back-soon/?token=x", timeout=10)
+    assert page.value.code == 503 and page.value.headers["Retry-After"]
+    with connect(f"ws://127.0.0.1:{srv.port}/ws/never-was/board?token=x") as ws:
+        assert close_code(ws) != CLOSE_TRY_AGAIN  # any other unknown room: gone for good

@@ -35,7 +35,15 @@ from .caching import (
     respond,
 )
 from .cells import cells_response
-from .pages import PLOTLY_JS, STATIC_FILES, StaticCache, error_page, full_page, plotly_js_path
+from .pages import (
+    PLOTLY_JS,
+    STATIC_FILES,
+    StaticCache,
+    error_page,
+    full_page,
+    plotly_js_path,
+    starting_page,
+)
 from .shared import Registry, SharedNotebook
 from .sockets import serve_socket
 
@@ -105,6 +113,8 @@ def build_app(registry: Registry) -> Any:
 
     async def page(request: Request) -> Response:
         shared, role = share_for(request)
+        if shared is None and request.path_params["room"] in registry.expected:
+            return starting_page()  # the server was started again after a crash
         if shared is None:
             return error_page(404, "Nothing shared here", "This share has ended or never existed.")
         if role is None:

@@ -8,7 +8,8 @@ event. When the channel ends (the kernel asked to stop, exited, or was killed), 
 shares' stop hooks (the boards' last writes) and exits: a share server never outlives its kernel.
 
 Messages (pickled, both ways, framed by multiprocessing.connection):
-    kernel -> child: ("hello", host, port) once, ("call", id, pickle of (fn, args)), ("stop",)
+    kernel -> child: ("hello", host, port, import paths, rooms about to open) once,
+                     ("call", id, pickle of (fn, args)), ("stop",)
     child -> kernel: ("ready", port) | ("failed", one line), ("result", id, ok, pickle of value),
                      ("event", message)
 """
@@ -90,12 +91,14 @@ def watch_parent(conn: Connection) -> None:
 def serve(conn: Connection) -> int:
     channel = Channel(conn)
     try:
-        _, host, port, paths = conn.recv()
+        _, host, port, paths, expected = conn.recv()
     except (EOFError, OSError):
         return 0
     sys.path.extend(p for p in paths if p not in sys.path)  # after ours: never shadowing
     try:
-        server = ServerThread(host, port).start()
+        server = ServerThread(host, port)
+        server.registry.expected.update(expected)  # before the first connection is accepted
+        server.start()
     except ServeError as e:
         channel.send(("failed", str(e)))
         return 2

@@ -79,11 +79,11 @@ def wants_child() -> bool:
     return os.environ.get(MODE_ENV, "process") != "thread" and os.name == "posix"
 
 
-def start_host(host: str, port: int) -> Host:
+def start_host(host: str, port: int, expect: tuple[str, ...] = ()) -> Host:
     """A running server, in a child process when `wants_child()`; ServeError if it cannot."""
     if not wants_child():
         return InProcessHost(ServerThread(host, port).start())
-    return ChildHost.spawn(host, port).wait_ready()
+    return ChildHost.spawn(host, port, expect).wait_ready()
 
 
 class InProcessHost:
@@ -153,7 +153,7 @@ class ChildHost:
         self._reader.start()
 
     @classmethod
-    def spawn(cls, host: str, port: int) -> ChildHost:
+    def spawn(cls, host: str, port: int, expect: tuple[str, ...] = ()) -> ChildHost:
         """Start the child now and return at once; `wait_ready()` waits for its server.
 
         The child imports the server stack (~0.3 s) while the kernel renders the notebook."""
@@ -181,7 +181,9 @@ class ChildHost:
         child = cls(proc, conn, host, port)
         # The kernel's import paths, appended after the child's own: a function the kernel
         # calls there (`host.call`) must import in the child too (tests, user modules).
-        child._send(("hello", host, port, [p for p in sys.path if p]))
+        # `expect`: rooms it will open at once (a restart after a crash): until then their pages
+        # are told "try again", not "no such room".
+        child._send(("hello", host, port, [p for p in sys.path if p], list(expect)))
         return child
 
     def wait_ready(self, timeout: float = START_TIMEOUT) -> ChildHost:

@@ -188,6 +188,9 @@ class Registry:
 
     def __init__(self) -> None:
         self.shares: dict[str, SharedNotebook] = {}
+        # Rooms a server started again after a crash is about to open: pages reconnecting in
+        # that moment are told "try again", not "no such room" (which they never retry).
+        self.expected: set[str] = set()
 
     def seats(self) -> int:
         """Sockets the registered shares may hold at once: each person (guest seats plus the

@@ -183,7 +183,7 @@ def _on_crash(dead: Host, reason: str) -> None:
         share.events.emit(StatusMessage(f"{reason}. Starting it again on port {dead.port}..."))
         new: Host | None = None
         try:
-            new = start_host(dead.host, dead.port)
+            new = start_host(dead.host, dead.port, expect=(share.room,))
             lifecycle.reopen(share, new)
         except Exception as e:
             if new is not None:  # started but not serving this share: it must not linger
