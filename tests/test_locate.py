@@ -262,7 +262,10 @@ class Kernel(types.SimpleNamespace):
 def connect(connection_file: Path) -> BlockingKernelClient:
     client = BlockingKernelClient(connection_file=str(connection_file))
     client.load_connection_file()
-    client.start_channels()
+    # No heartbeat: a kernel still starting on a loaded machine misses its first beats, and
+    # jupyter_client then calls it dead ("Kernel died before replying to kernel_info", seen in
+    # two clean-clone runs); a kernel that really died fails the 30 s wait instead.
+    client.start_channels(hb=False)
     client.wait_for_ready(timeout=30)
     return client
 
