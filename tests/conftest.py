@@ -10,6 +10,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -192,6 +193,28 @@ def browser():
         b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield b
         b.close()
+
+
+@pytest.fixture
+def live_pages(browser) -> Iterator[Callable[..., Any]]:
+    """Open viewer pages, each in a browser context of its own (DESKTOP unless given), returned
+    once its rooms are live; the contexts close after the test."""
+    contexts = []
+
+    def open_live(url: str, **ctx: Any) -> Any:
+        context = browser.new_context(**(ctx or DESKTOP))
+        contexts.append(context)
+        page = context.new_page()
+        page.goto(url)
+        page.wait_for_function(
+            "window.jupyterspot && window.jupyterspot.connection.status.state === 'live'",
+            timeout=20000,
+        )
+        return page
+
+    yield open_live
+    for context in contexts:
+        context.close()
 
 
 def require_corpus() -> Path:

@@ -18,7 +18,7 @@ from jupyterspot_magic.server.shared import SharedNotebook
 from jupyterspot_magic.server.thread import ServerThread
 from jupyterspot_magic.session.rooms import write_control
 
-from .conftest import DESKTOP, require_corpus, wait_for
+from .conftest import require_corpus, wait_for
 
 EULER = "norvig__pytudes__ipynb_Euler-Opus.ipynb"  # 208 cells
 # Counts the awareness updates this page itself sends (y-protocols emits "update" with origin
@@ -56,23 +56,11 @@ def share(euler) -> Iterator[tuple[ServerThread, SharedNotebook]]:
 
 
 @pytest.fixture
-def pages(browser) -> Iterator[Callable]:
-    contexts = []
-
+def pages(live_pages) -> Callable:
     def open_page(srv: ServerThread, token: str, name: str, **ctx):
-        context = browser.new_context(**(ctx or DESKTOP))
-        contexts.append(context)
-        page = context.new_page()
-        page.goto(f"http://127.0.0.1:{srv.port}/s/aud/?token={token}&name={name}")
-        page.wait_for_function(
-            "window.jupyterspot && window.jupyterspot.connection.status.state === 'live'",
-            timeout=20000,
-        )
-        return page
+        return live_pages(f"http://127.0.0.1:{srv.port}/s/aud/?token={token}&name={name}", **ctx)
 
-    yield open_page
-    for context in contexts:
-        context.close()
+    return open_page
 
 
 def cid(page) -> int:

@@ -50,23 +50,11 @@ def share(euler_share):
 
 
 @pytest.fixture
-def pages(browser) -> Iterator[Callable]:
-    contexts = []
-
+def pages(live_pages) -> Callable:
     def open_page(url: str, name: str, **ctx):
-        context = browser.new_context(**(ctx or SIZES.get(name, SIZES["Alice"])))
-        contexts.append(context)
-        page = context.new_page()
-        page.goto(f"{url}&name={name}")
-        page.wait_for_function(
-            "window.jupyterspot && window.jupyterspot.connection.status.state === 'live'",
-            timeout=20000,
-        )
-        return page
+        return live_pages(f"{url}&name={name}", **(ctx or SIZES.get(name, SIZES["Alice"])))
 
-    yield open_page
-    for context in contexts:
-        context.close()
+    return open_page
 
 
 def cid(page) -> int:
