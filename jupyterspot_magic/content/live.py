@@ -212,10 +212,6 @@ class LiveContent:
             return None
         return CellsView(snap, dict(self.versions))
 
-    def cells_payload(self, since: str | None) -> dict | None:
-        view = self.view()
-        return view.cells_payload(since) if view is not None else None
-
 
 @dataclass(frozen=True)
 class CellsView:

@@ -33,7 +33,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from multiprocessing.connection import Connection
@@ -67,6 +66,8 @@ class Host(Protocol):
     def call(self, fn: Callable[..., Any], *args: Any, timeout: float = CALL_TIMEOUT) -> Any: ...
 
     def subscribe(self, listener: Listener) -> None: ...
+
+    def unsubscribe(self, listener: Listener) -> None: ...
 
     def on_crash(self, callback: Callable[[str], None]) -> None: ...
 
@@ -148,7 +149,6 @@ class ChildHost:
         self._crash_callbacks: list[Callable[[str], None]] = []
         self._stopping = False
         self._alive = True
-        self.started_at = time.perf_counter()
         self._reader = threading.Thread(target=self._read, name="jupyterspot-channel", daemon=True)
         self._reader.start()
 

@@ -188,10 +188,6 @@ def _last_write(server: ServerThread, room: str) -> None:
         hosted.keeper.close(server)
 
 
-def is_open(server: ServerThread, room: str) -> bool:
-    return room in _hosted
-
-
 def shares(server: ServerThread) -> int:
     """How many shares this server holds (the registry stops an idle one)."""
     return len(server.registry.shares)

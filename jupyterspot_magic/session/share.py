@@ -333,9 +333,7 @@ class Share:
                 problem, self._final_board = self.host.call(hosted.close_share, self.room)
             except Exception as e:  # the server went meanwhile: the store has what it wrote
                 problem = f"The share server did not close the board cleanly: {e}"
-        unsubscribe = getattr(self.host, "unsubscribe", None)
-        if unsubscribe is not None:
-            unsubscribe(self.mirror.receive)
+        self.host.unsubscribe(self.mirror.receive)
         if self.keeper is not None:
             self.keeper.stop()
         self.tunnel.close()
