@@ -117,7 +117,7 @@ def serve(html: str, room: str = "room1") -> tuple[ServerThread, SharedNotebook]
     """A server thread on loopback with one share showing `html`; stop it when done."""
     srv = ServerThread("127.0.0.1", 0).start()
     shared = SharedNotebook(room=room, token=GUEST, host_token=HOST, rendered=rendered(html))
-    srv.call(lambda: srv.registry.shares.__setitem__(room, shared))
+    srv.call(srv.registry.register, shared)
     return srv, shared
 
 

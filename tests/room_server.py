@@ -30,7 +30,7 @@ def new_shared(room: str = "room1") -> SharedNotebook:
 
 
 def register(srv: ServerThread, shared: SharedNotebook) -> None:
-    srv.call(lambda: srv.registry.shares.__setitem__(shared.room, shared))
+    srv.call(srv.registry.register, shared)
 
 
 def base(srv: ServerThread, room: str = "room1") -> str:

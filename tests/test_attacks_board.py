@@ -468,7 +468,7 @@ def test_review_a_reconnect_to_a_server_restarted_empty_restores_everything(serv
     # served (a peer that reconnected in between would get 4404 and, like the viewer, give up)
     again = ServerThread("127.0.0.1", port)
     shared = new_shared()
-    again.registry.shares[shared.room] = shared
+    again.registry.register(shared)
     again.start()
     try:
         closes = [e for p in (low, high) for e in p.history if e["event"] == "close"]

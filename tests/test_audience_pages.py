@@ -38,7 +38,7 @@ def euler() -> Iterator[tuple[ServerThread, SharedNotebook]]:
                             rendered=rendered)
 
     def open_rooms() -> Lead:
-        srv.registry.shares[shared.room] = shared
+        srv.registry.register(shared)
         write_control(shared, rendered)
         return Lead(shared.board, shared.control)
 

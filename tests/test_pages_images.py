@@ -48,7 +48,7 @@ def srv() -> Iterator[ServerThread]:
 
 def add_share(srv: ServerThread, room: str, rendered: R.RenderedNotebook) -> SharedNotebook:
     shared = SharedNotebook(room=room, token=GUEST, host_token=HOST, rendered=rendered)
-    srv.call(lambda: srv.registry.shares.__setitem__(room, shared))
+    srv.call(srv.registry.register, shared)
     return shared
 
 
@@ -306,7 +306,7 @@ def test_live_update_cells_carry_image_urls_and_the_store_stays_bounded(
     live = LiveContent("live")
     assert live.seed(path, rendered)
     shared = add_share(srv, "room1", rendered)
-    shared.live = live
+    shared.live = live.view()  # what the kernel sends the server (session/hosted.py)
     srv.call(write_control, shared, rendered)
     first = set(URL.findall(page_text(srv)))
 
@@ -323,6 +323,7 @@ def test_live_update_cells_carry_image_urls_and_the_store_stays_bounded(
             save_notebook(path, nb)
             new = live.update(path)
             assert new is not None
+            shared.live = live.view()
             srv.call(update_content, shared, new)
 
             status, _, body = get(srv, f"/s/room1/x/cells?token={GUEST}&since={since}")

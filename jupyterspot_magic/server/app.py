@@ -113,8 +113,8 @@ def build_app(registry: Registry) -> Any:
 
     async def page(request: Request) -> Response:
         shared, role = share_for(request)
-        if shared is None and request.path_params["room"] in registry.expected:
-            return starting_page()  # the server was started again after a crash
+        if shared is None and registry.starting(request.path_params["room"]):
+            return starting_page()  # a new or restarted server: the share opens in a moment
         if shared is None:
             return error_page(404, "Nothing shared here", "This share has ended or never existed.")
         if role is None:

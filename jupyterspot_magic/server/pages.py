@@ -288,16 +288,16 @@ def full_page() -> HTMLResponse:
     return page
 
 
-STARTING_RETRY_AFTER = 2  # s: a restarted server opens its rooms within moments
+STARTING_RETRY_AFTER = 2  # s: a new or restarted server opens its rooms within moments
 
 
 def starting_page() -> HTMLResponse:
-    """503 while a server started again after a crash opens this share (registry.expected):
-    the link is right, the page reloads itself in a moment."""
+    """503 while a new server, or one started again after a crash, opens its share
+    (Registry.starting): the link may be right, the page reloads itself in a moment."""
     page = error_page(
         503,
-        "The share is starting again",
-        "The presenter's share server restarted. This page reloads by itself in a moment.",
+        "The share is starting",
+        "The presenter's share server is starting. This page reloads by itself in a moment.",
         head=f"<meta http-equiv=refresh content={STARTING_RETRY_AFTER}>",
     )
     page.headers["Retry-After"] = str(STARTING_RETRY_AFTER)

@@ -191,6 +191,21 @@ class Registry:
         # Rooms a server started again after a crash is about to open: pages reconnecting in
         # that moment are told "try again", not "no such room" (which they never retry).
         self.expected: set[str] = set()
+        # A server that has opened no share yet cannot tell a gone room from one about to open:
+        # a new kernel sharing again on a fixed port starts its server while it renders, and a
+        # page left open that retried in that moment was told "no such room" and gave up. Until
+        # the first share opens, every room is "try again".
+        self.opened_any = False
+
+    def register(self, shared: SharedNotebook) -> None:
+        """The share's rooms answer from now on (on the server thread)."""
+        self.shares[shared.room] = shared
+        self.expected.discard(shared.room)
+        self.opened_any = True
+
+    def starting(self, room: str) -> bool:
+        """Pages of this room are told "try again" (it may open in a moment), not "no such room"."""
+        return room in self.expected or not self.opened_any
 
     def seats(self) -> int:
         """Sockets the registered shares may hold at once: each person (guest seats plus the

@@ -47,7 +47,7 @@ async def serve_socket(registry: Registry, websocket: WebSocket, asgi_send: Any 
     parts = websocket.scope["path"].split("/")  # "", "ws", room, name
     shared = registry.shares.get(parts[2]) if len(parts) == 4 and parts[1] == "ws" else None
     room = shared.room_named(parts[3]) if shared else None
-    if shared is None and len(parts) == 4 and parts[2] in registry.expected:
+    if shared is None and len(parts) == 4 and registry.starting(parts[2]):
         await refuse(websocket, asgi_send, CLOSE_TRY_AGAIN, "the share is starting again")
         return
     if shared is None or room is None:

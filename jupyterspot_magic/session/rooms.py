@@ -19,8 +19,7 @@ def open_rooms(server: ServerThread, shared: SharedNotebook, mirror: MirrorSourc
     """Register the share with its control document written, the people mirror listening and
     the lead started, in one step on the loop: no request can arrive in between (a page that
     connected before the lead existed would ask for the lead and never be heard)."""
-    server.registry.shares[shared.room] = shared
-    server.registry.expected.discard(shared.room)
+    server.registry.register(shared)
     write_control(shared, shared.rendered)
     shared.warm_up()
     shared.board.on_awareness(mirror.on_awareness)

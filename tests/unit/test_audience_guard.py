@@ -25,8 +25,8 @@ def test_the_cap_follows_the_seats_within_the_fd_budget() -> None:
 
 def test_registry_seats_count_both_rooms_of_every_share() -> None:
     registry = Registry()
-    registry.shares["a"] = new_shared("a")
-    registry.shares["b"] = new_shared("b")
+    registry.register(new_shared("a"))
+    registry.register(new_shared("b"))
     registry.shares["b"].set_max_people(600)
     assert registry.seats() == 2 * (500 + HOST_SLOTS) + 2 * (600 + HOST_SLOTS)
     g = guard.ConnectionGuard(seats=registry.seats)
