@@ -25,6 +25,9 @@ from typing import Any, Protocol
 TUNNELS = ("auto", "none", "ngrok", "cloudflared")
 # Audience mode (collab/audience.py): auto switches it on for big rooms.
 AUDIENCE_MODES = ("auto", "on", "off")
+# End-to-end encryption (collab/seal.py): auto is on whenever the link leaves this machine.
+E2E_MODES = ("auto", "on", "off")
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
 def people_count(text: str) -> int:
@@ -46,11 +49,20 @@ def option(
     parse: type | None = None,
     choices: tuple[str, ...] | None = None,
     restarts: bool = True,
+    also: dict[str, Any] | None = None,
 ) -> Any:
     """One row of the table. `parse`: argparse's `type`; a bool option with a flag is a switch
     (`store_true`). `restarts=False`: a change is applied to the running share instead of
-    sharing anew (`fresh` clears the board in place: the people and the link stay)."""
-    meta = {"flag": flag, "help": help, "parse": parse, "choices": choices, "restarts": restarts}
+    sharing anew (`fresh` clears the board in place: the people and the link stay). `also`:
+    switches that set one value (`--no-e2e` sets e2e to "off")."""
+    meta = {
+        "flag": flag,
+        "help": help,
+        "parse": parse,
+        "choices": choices,
+        "restarts": restarts,
+        "also": also or {},
+    }
     return dataclasses.field(default=default, metadata=meta)
 
 
@@ -107,6 +119,14 @@ class ShareOptions:
         "Publish the rooms through your relay (relay/ in the repository, ws:// or wss:// URL): "
         "guests connect there, the kernel connects out to it with JUPYTERSPOT_RELAY_SECRET.",
     )
+    e2e: str = option(
+        "auto",
+        "--e2e",
+        "End-to-end encryption: the key travels only in the link's #fragment and the tunnel "
+        "sees ciphertext. auto (default: on when the link leaves this machine), on, off.",
+        choices=E2E_MODES,
+        also={"--no-e2e": "off"},
+    )
 
     def __post_init__(self) -> None:
         # The Python API reaches here without argparse: the same checks, one line each.
@@ -116,6 +136,21 @@ class ShareOptions:
         if self.audience not in AUDIENCE_MODES:
             modes = ", ".join(AUDIENCE_MODES)
             raise ValueError(f"audience must be one of {modes}, not {self.audience!r}")
+        if isinstance(self.e2e, bool):  # share(..., e2e=False) reads naturally too
+            object.__setattr__(self, "e2e", "on" if self.e2e else "off")
+        if self.e2e not in E2E_MODES:
+            raise ValueError(f"e2e must be one of auto, on, off, not {self.e2e!r}")
+        if self.e2e == "on" and self.relay:
+            raise ValueError("e2e cannot be on with --relay: the relay must read what it relays")
+
+    def encrypted(self) -> bool:
+        """End-to-end encryption for this share: asked for, or (auto) whenever the link leaves
+        this machine: a tunnel, a reverse proxy, a non-loopback address. A relay must read what
+        it relays, so a relayed share is plain."""
+        if self.e2e != "auto":
+            return self.e2e == "on"
+        leaves = self.tunnel != "none" or self.public_url or self.host not in LOOPBACK_HOSTS
+        return bool(leaves) and not self.relay
 
 
 def rows() -> Iterator[dataclasses.Field]:
@@ -145,6 +180,8 @@ def add_arguments(parser: Parser) -> None:
             if meta["choices"] is not None:
                 kwargs["choices"] = meta["choices"]
         parser.add_argument(meta["flag"], dest=row.name, **kwargs)
+        for flag, value in meta["also"].items():
+            parser.add_argument(flag, dest=row.name, action="store_const", const=value)
 
 
 def from_args(args: argparse.Namespace) -> dict[str, Any]:

@@ -38,6 +38,7 @@ def page_config(
     title: str,
     offline: bool = False,
     relay: str = "",
+    e2e: bool = False,
 ) -> dict[str, Any]:
     """Every key of the contract, in its order; `refWidth` is REF_WIDTH for every page."""
     return {
@@ -50,6 +51,7 @@ def page_config(
         "title": title,
         "offline": offline,
         "relay": relay,
+        "e2e": e2e,
     }
 
 

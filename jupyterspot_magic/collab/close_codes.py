@@ -35,6 +35,7 @@ CLOSE_BAD_FRAME = _code("bad_frame")  # 4500
 CLOSE_INVALID_TOKEN = _code("invalid_token")  # 4401
 CLOSE_REMOVED = _code("removed")  # 4403
 CLOSE_NOT_FOUND = _code("not_found")  # 4404
+CLOSE_ENCRYPTED = _code("encrypted")  # 4406: an encrypted share, a socket without handshake
 CLOSE_TOO_SLOW = _code("too_slow")  # 4508
 CLOSE_ROOM_FULL = _code("room_full")  # 4509
 CLOSE_TOO_LARGE = _code("too_large")  # 4513

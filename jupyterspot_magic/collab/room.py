@@ -61,6 +61,7 @@ from .messages import (
     ws_frame,
 )
 from .schema import SchemaError, Unresolved, Validator
+from .seal import ConnectionSeal, RoomSeal
 
 log = logging.getLogger(__name__)
 
@@ -147,8 +148,12 @@ class Connection:
         role: str,
         pid: str | None = None,
         frames: Any = None,
+        seal: ConnectionSeal | None = None,
     ) -> None:
         self._send = send
+        # An end-to-end encrypted share's socket (collab/seal.py): what it sends is opened
+        # before the room reads it, what it is sent is sealed first. None: plain.
+        self.seal = seal
         self._close = close
         self.frames = frames  # DirectFrames (server/sockets.py) or None: then the writer task sends
         self.role = role
@@ -171,8 +176,15 @@ class Connection:
         self._closing: asyncio.Task | None = None
         self._writer = asyncio.get_running_loop().create_task(self._write_loop())
 
-    def send(self, data: bytes, frame: bytes | None = None) -> None:
-        """Queue one message; `frame` is the same message already framed (shared by a fan-out)."""
+    def send(self, message: bytes) -> None:
+        """Queue one message for this connection only (sealed here on an encrypted share)."""
+        if self.seal is not None:
+            message = self.seal.room.down(message)
+        self.send_framed(message)
+
+    def send_framed(self, data: bytes, frame: bytes | None = None) -> None:
+        """Queue what goes on the wire; `frame` is it already framed (shared by a fan-out, and
+        sealed once for everyone by Room.framed)."""
         if self.closed:
             return
         if self.frames is not None:
@@ -257,8 +269,13 @@ class Lazy:
     """An awareness message for many connections: encoded and framed once, on first use, and
     not at all when it is empty or nobody needs it."""
 
-    def __init__(self, entries: list[tuple[int, AwarenessEntry]]) -> None:
+    def __init__(
+        self,
+        entries: list[tuple[int, AwarenessEntry]],
+        framed: Callable[[bytes], tuple[bytes, bytes]],
+    ) -> None:
         self.entries = entries
+        self._framed = framed  # the room's: seals once on an encrypted share
         self._built: tuple[bytes, bytes] | None = None
         self._ids: set[int] | None = None
 
@@ -271,9 +288,8 @@ class Lazy:
         if not self.entries:
             return
         if self._built is None:
-            message = encode_awareness(self.entries)
-            self._built = (message, ws_frame(message))
-        conn.send(*self._built)
+            self._built = self._framed(encode_awareness(self.entries))
+        conn.send_framed(*self._built)
 
 SCHEMAS = {"board": board_schema.BOARD, "control": board_schema.CONTROL}
 
@@ -335,7 +351,13 @@ class Room:
         self._awareness_listeners: list[Callable[[], None]] = []
         self.audience = Audience()  # off until the share sets a mode (crowd.py)
         self._audience_listeners: list[Callable[[], None]] = []
+        self.seal: RoomSeal | None = None  # set by an end-to-end encrypted share
         self.doc.observe(self._on_change)
+
+    def framed(self, message: bytes) -> tuple[bytes, bytes]:
+        """A message for several connections, sealed and framed once: (data, frame)."""
+        data = self.seal.down(message) if self.seal is not None else message
+        return data, ws_frame(data)
 
     # -- lifecycle --
 
@@ -469,10 +491,10 @@ class Room:
 
         # One message per kind of change, framed once (see _flush_awareness).
         every = {cid for cid, _e in present}
-        gained = Lazy([(cid, e) for cid, e in present if cid not in before])
-        lost = Lazy(removals(every - after))
+        gained = Lazy([(cid, e) for cid, e in present if cid not in before], self.framed)
+        lost = Lazy(removals(every - after), self.framed)
         shown = [(cid, e) for cid, e in present if cid in after - before]
-        changed = Lazy(shown + removals(before - after))
+        changed = Lazy(shown + removals(before - after), self.framed)
         removed: set[int] = set()  # ids somebody was just told are gone
         told: dict[int, Lazy] = {}
         for conn in self.connections:
@@ -640,12 +662,12 @@ class Room:
             return
         if self._checked is None:  # the kernel's own write (lead, clear, policy): index it
             self.cost += self.validator.learn(update)
-        message = sync_message(UPDATE, update)
-        frame = ws_frame(message)
         skip = self._origin[0] if self._origin and self._origin[1] == update else None
-        for conn in self.connections:
-            if conn.synced and conn is not skip:
-                conn.send(message, frame)
+        receivers = [conn for conn in self.connections if conn.synced and conn is not skip]
+        if receivers:  # sealed (a counter step) only when someone gets it
+            built = self.framed(sync_message(UPDATE, update))
+            for conn in receivers:
+                conn.send_framed(*built)
 
     def _may_speak_for(self, conn: Connection, client_id: int, clock: int) -> bool:
         """A client id belongs to one browser: the connection that announced it, or the same
@@ -754,13 +776,14 @@ class Room:
         if not self._pending:
             return
         pending, self._pending = self._pending, {}
-        every = Lazy([(cid, entry) for cid, (entry, _role) in pending.items()])
+        every = Lazy([(cid, entry) for cid, (entry, _role) in pending.items()], self.framed)
         if not self.audience.active:
             for conn in self.connections:
                 every.send_to(conn)
         else:
             visible = self.audience.visible
-            public = Lazy([(c, e) for c, (e, role) in pending.items() if visible(c, role)])
+            shown = [(c, e) for c, (e, role) in pending.items() if visible(c, role)]
+            public = Lazy(shown, self.framed)
             for conn in self.connections:
                 (every if conn.hears_all else public).send_to(conn)
         for listener in self._awareness_listeners:

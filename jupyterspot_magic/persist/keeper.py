@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..base.text import plural
+from ..collab.seal import key_text
 from .persister import Persister
 from .replay import Replay, apply_checkpoint, replay
 from .sqlite import ShareRecord, Store, StoredBoard, StoreError
@@ -223,7 +224,12 @@ class BoardKeeper:
         self.notes.append(text)
 
     def save(self, shared: Any) -> None:
-        self.record = ShareRecord(shared.room, shared.token, shared.host_token, self.generation)
+        # A plain share keeps a stored key: sharing encrypted again gives the same links.
+        kept = self.record.share_key if self.record is not None else None
+        key = key_text(shared.key) if shared.key is not None else kept
+        self.record = ShareRecord(
+            shared.room, shared.token, shared.host_token, self.generation, key
+        )
         self.store.save_record(self.key, self.record)
 
     def clear(self, server: Any, shared: Any) -> int:

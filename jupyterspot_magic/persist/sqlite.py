@@ -40,9 +40,12 @@ CREATE TABLE IF NOT EXISTS jupyterspot_shares (
     token TEXT NOT NULL,
     host_token TEXT NOT NULL,
     generation INTEGER NOT NULL DEFAULT 0,
-    updated REAL NOT NULL
+    updated REAL NOT NULL,
+    share_key TEXT
 )
 """
+# Stores made before end-to-end encryption lack the column: added in place (NULL: none yet).
+_ADD_SHARE_KEY = "ALTER TABLE jupyterspot_shares ADD COLUMN share_key TEXT"
 # pycrdt-store's SQLiteYStore tables, byte for byte, so either can read the other's files.
 _YSTORE_SCHEMA = (
     "CREATE TABLE IF NOT EXISTS yupdates (path TEXT NOT NULL, yupdate BLOB, "
@@ -63,6 +66,7 @@ class ShareRecord:
     token: str
     host_token: str
     generation: int = 0
+    share_key: str | None = None  # an encrypted share's key (collab/seal.py key_text)
 
 
 @dataclass
@@ -152,6 +156,9 @@ class Store:
             db.execute("PRAGMA auto_vacuum = FULL")  # as pycrdt-store: the file shrinks again
         db.execute("PRAGMA journal_mode=WAL")
         db.execute(_SCHEMA)
+        columns = {row[1] for row in db.execute("PRAGMA table_info(jupyterspot_shares)")}
+        if "share_key" not in columns:
+            db.execute(_ADD_SHARE_KEY)
         new = not db.execute("SELECT 1 FROM sqlite_master WHERE name = 'yupdates'").fetchone()
         for sql in _YSTORE_SCHEMA:
             db.execute(sql)
@@ -335,7 +342,10 @@ class Store:
     # -- records (room, tokens, generation) --
 
     def record(self, key: str) -> ShareRecord | None:
-        sql = "SELECT room, token, host_token, generation FROM jupyterspot_shares{} WHERE key = ?"
+        sql = (
+            "SELECT room, token, host_token, generation, share_key "
+            "FROM jupyterspot_shares{} WHERE key = ?"
+        )
 
         async def get():
             async with self._lock:
@@ -356,7 +366,8 @@ class Store:
             async with self._lock:
                 with self._db:
                     self._db.execute(
-                        "INSERT OR REPLACE INTO jupyterspot_shares VALUES (?, ?, ?, ?, ?, ?)",
+                        "INSERT OR REPLACE INTO jupyterspot_shares (key, room, token, host_token, "
+                        "generation, updated, share_key) VALUES (?, ?, ?, ?, ?, ?, ?)",
                         (
                             key,
                             record.room,
@@ -364,6 +375,7 @@ class Store:
                             record.host_token,
                             record.generation,
                             time.time(),
+                            record.share_key,
                         ),
                     )
 

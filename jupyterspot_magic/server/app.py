@@ -1,7 +1,9 @@
 """The share's ASGI app: one port for the page, the viewer bundle, the share's routes and rooms.
 
     /s/{room}                        -> 307 to /s/{room}/ (only for a room that exists)
-    /s/{room}/?token=T               the page for T's role (server/pages.py)
+    /s/{room}/?token=T               the page for T's role (server/pages.py); on an encrypted
+                                     share a loader that opens x/page (collab/seal.py)
+    /s/{room}/x/page?token=T         an encrypted share's page, sealed
     /s/{room}/static/{name}          the viewer bundle (a fixed list of files)
     /s/{room}/assets/plotly.min.js   plotly.js from the kernel's own plotly package
     /s/{room}/x/img/<sha256>.<ext>   an image cut out of the page (see `image` below)
@@ -41,6 +43,7 @@ from .pages import (
     StaticCache,
     error_page,
     full_page,
+    loader_page,
     plotly_js_path,
     starting_page,
 )
@@ -111,9 +114,8 @@ def build_app(registry: Registry) -> Any:
         role = shared.role_for(request.query_params.get("token")) if shared else None
         return shared, role
 
-    async def page(request: Request) -> Response:
-        shared, role = share_for(request)
-        if shared is None and registry.starting(request.path_params["room"]):
+    def page_refusal(shared: SharedNotebook | None, role: str | None, room: str) -> Response:
+        if shared is None and registry.starting(room):
             return starting_page()  # a new or restarted server: the share opens in a moment
         if shared is None:
             return error_page(404, "Nothing shared here", "This share has ended or never existed.")
@@ -123,8 +125,25 @@ def build_app(registry: Registry) -> Any:
                 "This link is not valid",
                 "The link is incomplete or no longer valid. Ask the presenter for a new one.",
             )
-        if role == "guest" and shared.seats_left() <= 0:
-            return full_page()  # a host is never refused (HOST_SLOTS of their own)
+        return full_page()  # a host is never refused (HOST_SLOTS of their own)
+
+    async def page(request: Request) -> Response:
+        shared, role = share_for(request)
+        if shared is None or role is None or (role == "guest" and shared.seats_left() <= 0):
+            return page_refusal(shared, role, request.path_params["room"])
+        if shared.encrypted:  # the page comes sealed from x/page, opened by the loader
+            return loader_page(shared.room, request.query_params.get("token", ""))
+        return await page_body(request, shared, role)
+
+    async def sealed_page(request: Request) -> Response:
+        shared, role = share_for(request)
+        if shared is None or not shared.encrypted:
+            return not_found()
+        if role is None:
+            return Response("Invalid token", status_code=403)
+        return await page_body(request, shared, role)
+
+    async def page_body(request: Request, shared: SharedNotebook, role: str) -> Response:
         coding = choose_encoding(request.headers.get("accept-encoding"))
         if coding is None:
             return not_acceptable()
@@ -207,6 +226,7 @@ def build_app(registry: Registry) -> Any:
         Route("/s/{room}/static/{name}", static),
         Route("/s/{room}/assets/plotly.min.js", plotly_asset),
         Route("/s/{room}/x/img/{name}", image),
+        Route("/s/{room}/x/page", sealed_page),
         Route("/s/{room}/x/cells", cells),
         Route("/s/{room}/x/export", export),
     ]

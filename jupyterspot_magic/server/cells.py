@@ -11,6 +11,7 @@ from starlette.responses import Response
 from ..base.text import redact
 from ..content.live import CellsView
 from .caching import PAGE_CACHE, Representation, content_tag, gzipped, respond
+from .pages import SEALED
 from .shared import SharedNotebook
 
 GZIP_OVER = 32_768  # bytes: smaller answers go out as they are (compressing costs more)
@@ -34,10 +35,13 @@ async def cells_response(
     if payload is None:  # no per-cell view of the current content: the page reloads
         payload = {"version": shared.rendered.content_hash, "reload": True}
     else:
-        await shared.pages.cut_cells(payload["cells"])
+        await shared.pages.cut_cells(payload["cells"])  # not on an encrypted share: inline
     text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
     # Defense in depth, as for pages: the host token never reaches a page.
     body = redact(text, shared.secrets_for(role)).encode()
+    if shared.encrypted:  # a blob, compressed inside (collab/seal.py)
+        blob = await asyncio.to_thread(shared.seal, "cells", body)
+        return respond(request_headers, Representation(blob, SEALED, content_tag(blob)), PAGE_CACHE)
     rep = Representation(body, "application/json", content_tag(body))
     if gzip_ok and len(body) > GZIP_OVER:
         rep = await asyncio.to_thread(gzipped, rep, 6)

@@ -54,6 +54,9 @@ class Exporter:
             body = await asyncio.shield(future)  # a client leaving does not cancel the build
         except ExportError as e:
             return Response(f"Export failed: {e}", 500, headers=NO_STORE)
+        if self.shared.encrypted:  # no file name either: it would say the notebook's title
+            blob = await asyncio.to_thread(self.shared.seal, "export", body)
+            return Response(blob, media_type="application/octet-stream", headers=NO_STORE)
         return self._response(kind, body)
 
     async def _start(self, kind: str) -> asyncio.Future:

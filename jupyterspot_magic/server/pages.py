@@ -12,8 +12,10 @@ from __future__ import annotations
 import asyncio
 import html
 import importlib.util
+import json
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import quote
 
 from starlette.responses import HTMLResponse
 
@@ -30,10 +32,12 @@ STATIC_FILES = {
     "viewer.js": "text/javascript",
     "viewer.css": "text/css",
     "mathjax.js": "text/javascript",
+    "e2e-loader.js": "text/javascript",  # opens an encrypted share's page (js/viewer/e2e/)
 }
 PLOTLY_JS = "plotly.min.js"
 STATIC_TYPES = {**STATIC_FILES, PLOTLY_JS: "text/javascript"}
 HTML = "text/html; charset=utf-8"
+SEALED = "application/octet-stream"  # a seal blob (collab/seal.py): only the link's key opens it
 # Where a page's cut-out images live, relative to the page (/s/{room}/): /s/{room}/x/img/<name>
 # (server/app.py). Relative, like the bundle's URLs, so a proxy's path prefix needs nothing.
 IMAGE_PREFIX = "x/img/"
@@ -41,10 +45,16 @@ MAX_FRAGMENTS = 4096  # cells answers' cut HTML kept per content (each at most o
 
 
 def build_page(
-    rendered: RenderedNotebook, room: str, role: str, secrets: tuple[str, ...], relay: str = ""
+    rendered: RenderedNotebook,
+    room: str,
+    role: str,
+    secrets: tuple[str, ...],
+    relay: str = "",
+    e2e: bool = False,
 ) -> bytes:
     """The rendered notebook with its config block for `role`, every secret redacted; `relay`:
-    the relay's websocket URL when the rooms are published there (--relay)."""
+    the relay's websocket URL when the rooms are published there (--relay); `e2e`: the share
+    is end-to-end encrypted (the page itself is then served sealed)."""
     config = page_config(
         room=room,
         role=role,
@@ -53,6 +63,7 @@ def build_page(
         cells=len(rendered.cell_ids),
         title=rendered.title,
         relay=relay,
+        e2e=e2e,
     )
     page = rendered.html.replace(CONFIG_PLACEHOLDER, config_block(config), 1)
     # Defense in depth: a host token must never reach a page (e.g. saved widget state).
@@ -139,6 +150,15 @@ class PageCache:
         self._generation = 0
         self._fragments: dict[str, str] = {}  # cell HTML -> the same with its images cut
         self._warming: asyncio.Task | None = None
+        # An encrypted share's (server/shared.py): seals a page as a blob of kind "page". Its
+        # images then stay inline, inside the ciphertext (an image URL would serve it in clear).
+        self.seal: Callable[[bytes], bytes] | None = None
+
+    def set_seal(self, seal: Callable[[bytes], bytes] | None) -> None:
+        self.seal = seal
+        if seal is not None:
+            self.min_image_bytes = None
+        self.clear()
 
     def clear(self) -> None:
         """The content or a token changed: build again on the next request."""
@@ -174,6 +194,8 @@ class PageCache:
         return await asyncio.shield(job)  # a client leaving does not cancel the build
 
     async def _make(self, role: str, gzipped: bool) -> Representation:
+        if gzipped and self.seal is not None:  # compressed inside the blob already
+            return await self.representation(role, False)
         if gzipped:
             plain = await self.representation(role, False)
             return await asyncio.to_thread(encode_gzip, plain, gzip_level(plain.body))
@@ -189,6 +211,9 @@ class PageCache:
         if self.min_image_bytes is not None:
             html, found = extract_images(page.decode(), IMAGE_PREFIX, self.min_image_bytes)
             page = html.encode()
+        if self.seal is not None:
+            blob = self.seal(page)
+            return Representation(blob, SEALED, content_tag(blob)), found
         return Representation(page, HTML, content_tag(page)), found
 
     def _keep(self, key: tuple[str, bool], generation: int, job: asyncio.Future) -> None:
@@ -255,6 +280,25 @@ def plotly_js_path() -> Path | None:
         return None
     path = Path(next(iter(spec.submodule_search_locations))) / "package_data" / "plotly.min.js"
     return path if path.is_file() else None
+
+
+def loader_page(room: str, token: str) -> HTMLResponse:
+    """An encrypted share's page as the network sees it: no title, no content. Its script
+    (js/viewer/e2e/loader.ts) takes the key from the link's fragment, fetches the sealed page
+    (`blob`), opens it and writes it in place, so the notebook's own scripts run as usual."""
+    # The token is the one this page was opened with (its own URL holds it already).
+    data = json.dumps({"room": room, "blob": f"x/page?token={quote(token, safe='')}"})
+    data = data.replace("<", "\\u003c")  # nothing in it can end the script element
+    body = (
+        "<!doctype html><meta charset=utf-8>"
+        "<meta name=viewport content='width=device-width, initial-scale=1'>"
+        "<title>Shared notebook</title>"
+        "<body style='font:16px system-ui;max-width:36em;margin:15vh auto;padding:0 1em'>"
+        "<p id=jupyterspot-e2e-status>Opening the encrypted notebook\u2026</p>"
+        f"<script id=jupyterspot-e2e type=application/json>{data}"
+        "</script><script src='static/e2e-loader.js'></script>"
+    )
+    return HTMLResponse(body, headers={"Cache-Control": "private, no-cache"})
 
 
 def error_page(status: int, title: str, detail: str, head: str = "") -> HTMLResponse:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from ..collab.close_codes import CLOSE_INVALID_TOKEN, CLOSE_REMOVED
 from ..collab.crowd import Crowd
 from ..collab.room import Room, RoomLimits
+from ..collab.seal import RoomSeal, seal_blob
 from ..content.live import CellsView
 from ..content.render import RenderedNotebook
 from .pages import PageCache, build_page
@@ -53,6 +54,9 @@ class SharedNotebook:
     max_people: int = MAX_PEOPLE  # guest seats per room; hosts have HOST_SLOTS more
     audience: str = "auto"  # audience mode: "auto", "on", "off" (collab/audience.py)
     relay: str = ""  # --relay: the relay's websocket URL pages connect to ("" = this server)
+    # End-to-end encryption (collab/seal.py): the share key the links' fragment carries, or
+    # None for a plain share. Every content-carrying response and frame is sealed with it.
+    key: bytes | None = None
     board: Room = field(init=False)
     control: Room = field(init=False)
     crowd: Crowd = field(init=False)  # audience mode, the floor, the head count
@@ -69,8 +73,11 @@ class SharedNotebook:
             limits=RoomLimits(max_message=CONTROL_MAX_MESSAGE),
         )
         self.set_max_people(self.max_people)
+        self._seal_rooms()
         self.crowd = Crowd(self.board, self.control, self.audience)
         self.pages = PageCache(self._build_page)
+        if self.key is not None:
+            self.pages.set_seal(lambda page: self.seal("page", page))
 
     def set_max_people(self, max_people: int) -> None:
         """Guest seats per room (server thread). Lowering it closes nobody: it refuses newcomers
@@ -79,6 +86,10 @@ class SharedNotebook:
         # Room.join's own cap is the last resort; serve_socket enforces the guest cap first.
         for room in (self.board, self.control):
             room.limits.max_connections = self.max_people + HOST_SLOTS
+
+    def _seal_rooms(self) -> None:
+        for room in (self.board, self.control):
+            room.seal = RoomSeal(self.key, self.room, room.name) if self.key is not None else None
 
     def role_for(self, token: str | None) -> str | None:
         if not token:
@@ -127,7 +138,17 @@ class SharedNotebook:
         return await self.pages.get(role, gzipped)
 
     def _build_page(self, role: str) -> bytes:
-        return build_page(self.rendered, self.room, role, self.secrets_for(role), self.relay)
+        secrets = self.secrets_for(role)
+        return build_page(self.rendered, self.room, role, secrets, self.relay, self.encrypted)
+
+    @property
+    def encrypted(self) -> bool:
+        return self.key is not None
+
+    def seal(self, kind: str, body: bytes) -> bytes:
+        """A response body of this encrypted share as a blob (collab/seal.py)."""
+        assert self.key is not None
+        return seal_blob(self.key, self.room, kind, body)
 
     # -- host powers (server thread) --
 
@@ -164,12 +185,20 @@ class SharedNotebook:
     def allow_everyone(self) -> None:
         self.banned.clear()
 
-    def rotate(self, token: str) -> None:
-        """A new guest token: every old guest link stops working at once."""
+    def rotate(self, token: str, key: bytes | None = None) -> None:
+        """A new guest token: every old guest link stops working at once. On an encrypted share
+        a new key too (old links can neither connect nor read): the host pages, whose key is
+        the old one as well, are closed with the guests and need the new host link."""
         self.token = token
         self.pages.clear()
+        rekeyed = key is not None and self.key is not None
         for room in (self.board, self.control):
-            room.close_where(lambda c: c.role == "guest", CLOSE_INVALID_TOKEN, "link rotated")
+            room.close_where(
+                lambda c: rekeyed or c.role == "guest", CLOSE_INVALID_TOKEN, "link rotated"
+            )
+        if rekeyed:
+            self.key = key
+            self._seal_rooms()
 
     def set_view_only(self, view_only: bool) -> None:
         """Guests keep watching; the server drops their drawing (not just the UI).

@@ -18,6 +18,8 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from ..collab.close_codes import (
     CLOSE_BAD_FRAME,
+    CLOSE_CODES,
+    CLOSE_ENCRYPTED,
     CLOSE_INVALID_TOKEN,
     CLOSE_NOT_FOUND,
     CLOSE_REMOVED,
@@ -26,6 +28,7 @@ from ..collab.close_codes import (
     close_reason,
 )
 from ..collab.room import Connection, ProtocolError, Room
+from ..collab.seal import ConnectionSeal, SealError, client_nonce_from
 from .guard import ABORT_REFUSED_AFTER, abort_quietly
 from .shared import Registry
 
@@ -65,9 +68,18 @@ async def serve_socket(registry: Registry, websocket: WebSocket, asgi_send: Any 
     if full is not None:
         await refuse(websocket, asgi_send, CLOSE_ROOM_FULL, full)
         return
+    seal = None
+    if room.seal is not None:
+        nonce = client_nonce_from(websocket.query_params.get("e2e"))
+        if nonce is None:
+            await refuse(websocket, asgi_send, CLOSE_ENCRYPTED, "end-to-end encrypted share")
+            return
+        seal = room.seal.connection(nonce)
     conn = Connection(
-        websocket.send_bytes, websocket.close, role, pid, DirectFrames.attach(asgi_send)
+        websocket.send_bytes, websocket.close, role, pid, DirectFrames.attach(asgi_send), seal
     )
+    if seal is not None:  # the first frame it gets: its half of the handshake
+        conn.send_framed(seal.hello())
     if not room.join(conn):
         await conn.finish()  # room_full's close frame must go out before the socket is torn down
         return
@@ -111,15 +123,31 @@ async def pump(room: Room, conn: Connection, websocket: WebSocket, role: str) ->
             if data is None:
                 conn.close(CLOSE_BAD_FRAME, "binary frames only")
                 break
-            room.receive(conn, data)
+            room.receive(conn, data if conn.seal is None else opened(conn.seal, data))
     except ProtocolError as e:
         log.info("closing a %s connection: %s", role, e)
-        conn.close(e.code, close_reason(str(e)))  # the reason may quote a guest's text
+        conn.close(e.code, reason_for(conn, e))
     except WebSocketDisconnect:
         pass
     finally:
         room.leave(conn)
         await conn.finish()
+
+
+def opened(seal: ConnectionSeal, frame: bytes) -> bytes:
+    try:
+        return seal.open(frame)
+    except SealError as e:
+        raise ProtocolError(str(e)) from None
+
+
+def reason_for(conn: Connection, error: ProtocolError) -> str:
+    """The close reason: a refusal may quote what a guest sent, which an encrypted share must
+    not put on the wire in clear; its sockets get the code's fixed meaning instead."""
+    if conn.seal is None:
+        return close_reason(str(error))  # cut to what a close frame carries
+    name = next(n for n, c in CLOSE_CODES.items() if int(c["code"]) == error.code)
+    return close_reason(CLOSE_CODES[name]["meaning"])
 
 
 class DirectFrames:

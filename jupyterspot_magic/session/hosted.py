@@ -18,10 +18,12 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ..collab.lead import Lead
+from ..collab.seal import key_from_text, new_key
 from ..content.live import CellsView
 from ..content.render import RenderedNotebook
 from ..persist import keeper as persist
 from ..persist.keeper import BoardKeeper, delete_all_shapes
+from ..persist.sqlite import ShareRecord
 from ..server.export_route import Exporter
 from ..server.relay import RelayLink
 from ..server.shared import SharedNotebook
@@ -45,8 +47,9 @@ class OpenSpec:
     max_people: int = 500  # guest seats (base/options.py; the host is never refused)
     audience: str = "auto"  # audience mode (collab/audience.py)
     relay: tuple[str, str] | None = None  # (URL, secret): the rooms published there too
+    e2e: bool = False  # end-to-end encrypted (collab/seal.py): a key, stored with the links
     # A server started again after a crash: the same links, the same host settings.
-    identity: tuple[str, str, str] | None = None  # (room, token, host_token)
+    identity: tuple[str, str, str, bytes | None] | None = None  # (room, token, host_token, key)
     view_only: bool = False
     lead_policy: str = "anyone"
     banned: frozenset[str] = frozenset()  # browser keys the host removed
@@ -57,6 +60,7 @@ class Opened:
     room: str
     token: str
     host_token: str
+    key: bytes | None  # the share key the links' fragment carries (None: plain)
     notes: list[str]
 
 
@@ -98,11 +102,13 @@ def open_share(server: ServerThread, spec: OpenSpec) -> Opened:
 
 def _open(server: ServerThread, spec: OpenSpec, keeper: BoardKeeper | None) -> Opened:
     known = keeper.identity() if keeper else None
-    room, token, host_token = spec.identity or (
-        (known.room, known.token, known.host_token)
+    room, token, host_token, key = spec.identity or (
+        (known.room, known.token, known.host_token, stored_key(known))
         if known
-        else (secrets.token_urlsafe(9), secrets.token_urlsafe(24), secrets.token_urlsafe(24))
+        else (secrets.token_urlsafe(9), secrets.token_urlsafe(24), secrets.token_urlsafe(24), None)
     )
+    if spec.e2e and key is None:
+        key = new_key()
     shared = SharedNotebook(
         room=room,
         token=token,
@@ -111,6 +117,7 @@ def _open(server: ServerThread, spec: OpenSpec, keeper: BoardKeeper | None) -> O
         max_people=spec.max_people,
         audience=spec.audience,
         relay=spec.relay[0] if spec.relay else "",
+        key=key if spec.e2e else None,
     )
     if keeper is not None:  # the stored board is in place before anyone connects
         server.call(keeper.attach, shared)
@@ -155,7 +162,7 @@ def _finish_open(
     server.stop_hooks.append(hosted.stop_hook)
     server.on_restart(source.after_restart)
     _hosted[room] = hosted
-    return Opened(room, shared.token, shared.host_token, notes)
+    return Opened(room, shared.token, shared.host_token, shared.key, notes)
 
 
 def close_share(server: ServerThread, room: str) -> tuple[str | None, bytes | None]:
@@ -261,14 +268,24 @@ def allow_everyone(server: ServerThread, room: str) -> None:
     server.call(get(room).shared.allow_everyone)
 
 
-def rotate(server: ServerThread, room: str) -> str:
-    """A new guest token: every old guest link stops working at once. Returns the token."""
+def rotate(server: ServerThread, room: str) -> tuple[str, bytes | None]:
+    """A new guest token (and on an encrypted share a new key): every old guest link stops
+    working at once. Returns (token, key)."""
     hosted = get(room)
     token = secrets.token_urlsafe(24)
-    server.call(hosted.shared.rotate, token)
+    key = new_key() if hosted.shared.encrypted else None
+    server.call(hosted.shared.rotate, token, key)
     if hosted.keeper is not None:
         hosted.keeper.save(hosted.shared)  # sharing again gives the new link
-    return token
+    return token, hosted.shared.key
+
+
+def stored_key(record: ShareRecord) -> bytes | None:
+    """The key a store record holds; a damaged one counts as none (new links: one line)."""
+    try:
+        return key_from_text(record.share_key) if record.share_key else None
+    except ValueError:
+        return None
 
 
 def set_view_only(server: ServerThread, room: str, value: bool) -> None:

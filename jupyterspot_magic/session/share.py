@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import quote
 
 from ..base.options import ShareOptions
+from ..collab.seal import fragment, key_text
 from ..content.export import write as write_export
 from ..content.locate import Located
 from ..content.render import RenderedNotebook
@@ -48,7 +49,7 @@ class Share:
         rendered: RenderedNotebook,
         options: ShareOptions,
         host: Host,
-        links: tuple[str, str, str],
+        links: tuple[str, str, str, bytes | None],
         tunnel: Tunnel,
         base_url: str,
         events: Events,
@@ -61,7 +62,8 @@ class Share:
         self.rendered = rendered
         self.options = options
         self.host = host  # where the rooms live: reached only through host.call
-        self.room, self.token, self.host_token = links
+        # key: the end-to-end key every link's fragment carries (collab/seal.py), or None
+        self.room, self.token, self.host_token, self.key = links
         self.tunnel = tunnel
         self.base_url = base_url
         self.events = events
@@ -95,16 +97,18 @@ class Share:
 
     @property
     def url(self) -> str:
-        return page_url(self.base_url, self.room, self.token)
+        return page_url(self.base_url, self.room, self.token) + fragment(self.key)
 
     @property
     def host_url(self) -> str:
         url = page_url(self.base_url, self.room, self.host_token)
-        return f"{url}&name={quote(self.options.name)}" if self.options.name else url
+        name = f"&name={quote(self.options.name)}" if self.options.name else ""
+        return url + name + fragment(self.key)  # the fragment last: browsers keep it local
 
     @property
     def local_url(self) -> str:
-        return page_url(f"http://{self._local_host()}:{self.host.port}", self.room, self.token)
+        base = f"http://{self._local_host()}:{self.host.port}"
+        return page_url(base, self.room, self.token) + fragment(self.key)
 
     @property
     def ws_url(self) -> str:
@@ -127,6 +131,7 @@ class Share:
             "room": self.room,
             "token": self.token,
             "host_token": self.host_token,
+            "key": key_text(self.key) if self.key is not None else "",
         }
 
     # -- the tunnel (the keeper's thread) --
@@ -213,8 +218,9 @@ class Share:
         self.banned = frozenset()
 
     def rotate(self) -> str:
-        """A new guest link: every old guest link stops working at once. Returns the new url."""
-        self.token = self._call(hosted.rotate)
+        """A new guest link: every old guest link stops working at once. Returns the new url.
+        An encrypted share gets a new key as well, so the host link changes too."""
+        self.token, self.key = self._call(hosted.rotate)
         self.events.emit(LinkChanged(self.url, self.host_url))
         return self.url
 

@@ -25,9 +25,11 @@ DEFAULTS = {
     "max_people": 500,
     "audience": "auto",
     "relay": None,
+    "e2e": "auto",
 }
 FLAGS = "--tunnel none --host 0.0.0.0 --port 8123 --name Hank --public-url http://x/{port} "
 FLAGS += "--store none --fresh --max-people 600 --audience on --relay wss://relay.example"
+FLAGS += " --no-e2e"
 GIVEN = {
     "tunnel": "none",
     "host": "0.0.0.0",
@@ -39,6 +41,7 @@ GIVEN = {
     "max_people": 600,
     "audience": "on",
     "relay": "wss://relay.example",
+    "e2e": "off",
 }
 
 
@@ -82,6 +85,7 @@ def test_every_option_but_fresh_makes_another_share() -> None:
         "max_people": 600,
         "audience": "on",
         "relay": "wss://relay.example",
+        "e2e": "on",
     }
     for name, value in changed.items():
         assert not options.same_share(base, ShareOptions(**{name: value})), name
@@ -93,3 +97,29 @@ def test_every_option_but_fresh_makes_another_share() -> None:
 def test_an_unknown_option_is_a_type_error() -> None:
     with pytest.raises(TypeError):
         ShareOptions(tunel="none")  # type: ignore[call-arg]
+
+
+@pytest.mark.parametrize(
+    ("given", "encrypted"),
+    [
+        ({}, True),  # tunnel auto: the link may leave this machine
+        ({"tunnel": "none"}, False),  # loopback only: may stay plain
+        ({"tunnel": "none", "host": "0.0.0.0"}, True),
+        ({"tunnel": "none", "public_url": "https://proxy.example/{port}"}, True),
+        ({"tunnel": "none", "e2e": "on"}, True),
+        ({"tunnel": "ngrok", "e2e": "off"}, False),
+        ({"tunnel": "none", "e2e": True}, True),
+        ({"relay": "wss://relay.example"}, False),  # a relay must read what it relays
+    ],
+)
+def test_e2e_is_on_whenever_the_link_leaves_this_machine(given: dict, encrypted: bool) -> None:
+    assert ShareOptions(**given).encrypted() is encrypted
+
+
+def test_e2e_flags_and_bad_values() -> None:
+    assert options.from_args(magic_args("share nb.ipynb --e2e on"))["e2e"] == "on"
+    assert options.from_args(cli_parser().parse_args(["share", "x", "--no-e2e"]))["e2e"] == "off"
+    with pytest.raises(ValueError, match="e2e must be one of"):
+        ShareOptions(e2e="maybe")
+    with pytest.raises(ValueError, match="relay"):
+        ShareOptions(e2e="on", relay="wss://relay.example")

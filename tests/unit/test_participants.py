@@ -83,7 +83,7 @@ def share() -> Iterator[Share]:
         rendered=rendered,
         options=ShareOptions(tunnel="none", watch=False),
         host=host,
-        links=(opened.room, opened.token, opened.host_token),
+        links=(opened.room, opened.token, opened.host_token, opened.key),
         tunnel=make_tunnel("none"),
         base_url=f"http://127.0.0.1:{server.port}",
         events=events,
