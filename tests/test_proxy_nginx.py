@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 import jupyterspot_magic
+from jupyterspot_magic.collab.seal import fragment
 
 from .conftest import DEMO, free_port, wait_names
 from .processes import end_process
@@ -113,8 +114,11 @@ def test_two_pages_meet_through_nginx_under_a_path_prefix(nginx, browser, tmp_pa
 
         context = browser.new_context(viewport={"width": 1200, "height": 800})
         alice, bob = context.new_page(), context.new_page()
-        alice.goto(share.url + "&name=Alice")
-        bob.goto(share.host_url + "&name=Bob")  # the presenter link goes through nginx too
+        # A link through a proxy is end-to-end encrypted by default: the key is its fragment,
+        # which stays last (the name joins the query before it).
+        assert share.key is not None and share.url.endswith(fragment(share.key))
+        alice.goto(share.url.replace("#", "&name=Alice#"))
+        bob.goto(share.host_url.replace("#", "&name=Bob#"))  # the presenter's through nginx too
         for page in (alice, bob):
             wait_names(page, {"Alice", "Bob"}, timeout=10)
             ws = page.evaluate("window.jupyterspot.provider.ws.url")

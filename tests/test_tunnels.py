@@ -27,6 +27,7 @@ from websockets.sync.client import connect as ws_connect
 
 import jupyterspot_magic
 from jupyterspot_magic import tunnel
+from jupyterspot_magic.collab.seal import ClientSeal, fragment
 from jupyterspot_magic.session import registry as sharing
 from jupyterspot_magic.tunnel import TunnelError, cloudflared, direct, ngrok
 from jupyterspot_magic.tunnel.cloudflared import QuickTunnelOutput
@@ -71,13 +72,19 @@ def port_open(port: int) -> bool:
 
 
 def assert_reachable(share: sharing.Share) -> None:
-    """The page and a room websocket both answer through the share's public URL."""
+    """The page and a room websocket both answer through the share's public URL. A tunnel's
+    link is end-to-end encrypted (base/options.py): the page is the loader, and the room's
+    first frames open only with the key the link's fragment carries (collab/seal.py)."""
+    assert share.key is not None and share.url.endswith(fragment(share.key))
     response = httpx.get(share.url, timeout=10)
     assert response.status_code == 200
-    assert "jupyterspot-config" in response.text
-    with ws_connect(f"{share.ws_url}/board?token={share.token}", open_timeout=10) as ws:
-        first = ws.recv(timeout=10)
-        assert isinstance(first, bytes) and first[0] == 0  # y-websocket sync step 1
+    assert "jupyterspot-e2e" in response.text and "jupyterspot-config" not in response.text
+    seal = ClientSeal(share.key, share.room, "board")
+    url = f"{share.ws_url}/board?token={share.token}&{seal.query()}"
+    with ws_connect(url, open_timeout=10) as ws:
+        seal.open_hello(ws.recv(timeout=10))
+        first = seal.down(ws.recv(timeout=10))
+        assert first[0] == 0  # y-websocket sync step 1
 
 
 def jupyterspot_threads() -> list[str]:
