@@ -48,6 +48,9 @@ TAG_BYTES = 16
 ID_BYTES = 16  # C (chosen by the browser) and S (by the server)
 SEQ = struct.Struct(">Q")
 HEADER = SEQ.size + NONCE_BYTES
+# What sealing adds to a websocket message: the socket layer allows this much beyond a room's
+# message limit, which the room checks on the opened message (the limit stays exact).
+OVERHEAD = HEADER + TAG_BYTES
 PREFIX = b"jsp-e2e/1|"
 BLOB_KINDS = ("page", "cells", "export")
 DOCS = ("board", "control")

@@ -25,6 +25,7 @@ from websockets.frames import Close, Frame, Opcode
 from websockets.protocol import State
 
 from ..collab.close_codes import CLOSE_TOO_LARGE, CLOSE_TOO_SLOW, CLOSE_TRY_AGAIN
+from ..collab.seal import OVERHEAD as SEAL_OVERHEAD
 from .shared import CONTROL_MAX_MESSAGE
 
 # HTTP: a request head (headers) must arrive within HEADER_TIMEOUT of the connection or of its
@@ -252,7 +253,7 @@ class GuardedWebSocketProtocol(WebSocketsSansIOProtocol):
     def handle_connect(self, event: Any) -> None:
         name = event.path.partition("?")[0].rstrip("/").rpartition("/")[2]
         if name != "board":  # control, or a path that is refused right after the handshake
-            self.conn.max_message_size = CONTROL_MAX_MESSAGE
+            self.conn.max_message_size = CONTROL_MAX_MESSAGE + SEAL_OVERHEAD
         super().handle_connect(event)
 
     def data_received(self, data: bytes) -> None:

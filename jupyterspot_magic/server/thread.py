@@ -22,6 +22,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..collab.room import RoomLimits
+from ..collab.seal import OVERHEAD as SEAL_OVERHEAD
 from .app import build_app
 from .guard import MAX_HEAD_BYTES, ConnectionGuard, guarded_protocols
 from .shared import Registry
@@ -123,7 +124,8 @@ class ServerThread:
             ws_ping_interval=PING_INTERVAL,
             ws_ping_timeout=PING_TIMEOUT,
             ws_per_message_deflate=False,  # small frames: deflate costs CPU per recipient
-            ws_max_size=RoomLimits().max_message,  # the board's; control's is set per socket
+            # the board's (plus a sealed frame's overhead); control's is set per socket
+            ws_max_size=RoomLimits().max_message + SEAL_OVERHEAD,
             h11_max_incomplete_event_size=MAX_HEAD_BYTES,
             timeout_graceful_shutdown=1,
         )

@@ -1,0 +1,154 @@
+"""An end-to-end encrypted share, seen from the network (collab/seal.py): a real share server on
+loopback, raw HTTP and websocket clients in Python (the reference client, ClientSeal, in place
+of a browser; the Chromium tests are tests/test_e2e_*.py)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from pycrdt import Doc, create_sync_message
+from websockets.sync.client import connect
+
+import jupyterspot_magic
+from jupyterspot_magic.collab.close_codes import (
+    CLOSE_BAD_FRAME,
+    CLOSE_CODES,
+    CLOSE_ENCRYPTED,
+    CLOSE_INVALID_TOKEN,
+    CLOSE_TOO_LARGE,
+)
+from jupyterspot_magic.collab.room import RoomLimits
+from jupyterspot_magic.collab.seal import ClientSeal, SealError, open_blob
+from jupyterspot_magic.session.share import Share
+
+from .conftest import DEMO
+from .room_server import close_code
+
+TITLE = DEMO.stem
+
+
+@pytest.fixture
+def share(tmp_path, monkeypatch) -> Iterator[Share]:
+    monkeypatch.setenv("JUPYTERSPOT_CACHE_DIR", str(tmp_path / "cache"))
+    s = jupyterspot_magic.share(
+        DEMO, tunnel="none", e2e=True, display=False, store=tmp_path / "store.sqlite"
+    )
+    yield s
+    s.stop()
+
+
+def local(share: Share, path: str, token: str | None = None) -> httpx.Response:
+    base = f"http://127.0.0.1:{share.host.port}/s/{share.room}/"
+    return httpx.get(f"{base}{path}?token={token or share.token}", timeout=30)
+
+
+def sealed_socket(share: Share, doc: str = "board", key: bytes | None = None, token=None):
+    seal = ClientSeal(key or share.key, share.room, doc)
+    url = f"{share.ws_url}/{doc}?token={token or share.token}&{seal.query()}"
+    return seal, connect(url, max_size=None)
+
+
+def test_the_network_sees_a_loader_and_ciphertext(share: Share) -> None:
+    assert share.url.endswith(f"#k={share.info()['key']}") and share.host_url.endswith(
+        f"#k={share.info()['key']}"
+    )
+    loader = local(share, "")
+    assert loader.status_code == 200 and TITLE not in loader.text
+    assert "jupyterspot-e2e" in loader.text and "static/e2e-loader.js" in loader.text
+    blob = local(share, "x/page")
+    assert blob.headers["content-type"] == "application/octet-stream"
+    assert TITLE.encode() not in blob.content
+    page = open_blob(share.key, share.room, "page", blob.content).decode()
+    assert TITLE in page and '"e2e": true' in page and "x/img/" not in page
+    assert local(share, "x/page", "wrong").status_code == 403
+    assert local(share, "static/e2e-loader.js").status_code == 200  # public code, plain
+
+
+def test_sockets_speak_only_the_sealed_protocol(share: Share) -> None:
+    with connect(f"{share.ws_url}/board?token={share.token}") as plain:
+        assert close_code(plain) == CLOSE_ENCRYPTED
+    seal, ws = sealed_socket(share)
+    with ws:
+        seal.open_hello(ws.recv(timeout=10))
+        assert seal.down(ws.recv(timeout=10))[0] == 0  # the server's sync step 1
+        ws.send(seal.up(create_sync_message(Doc())))
+        answer = seal.down(ws.recv(timeout=10))
+        assert answer[:2] == b"\x00\x01"  # sync step 2
+        ws.send(seal.up(b"\xff not y-websocket"))
+        assert close_code(ws) == CLOSE_BAD_FRAME
+        assert ws.close_reason == CLOSE_CODES["bad_frame"]["meaning"][:123]  # not the error text
+
+
+def test_the_message_limit_counts_the_opened_message(share: Share) -> None:
+    """Sealing adds 36 bytes the socket allows; the room's limit stays exact."""
+    limit = RoomLimits().max_message
+    seal, ws = sealed_socket(share)
+    with ws:
+        seal.open_hello(ws.recv(timeout=10))
+        ws.send(seal.up(b"\x07" + bytes(limit)))  # one byte over, once opened
+        assert close_code(ws) == CLOSE_TOO_LARGE
+
+
+def test_cells_and_export_are_sealed_without_a_file_name(share: Share) -> None:
+    cells = local(share, "x/cells")
+    assert cells.status_code == 200 and cells.headers["content-type"] == "application/octet-stream"
+    assert "version" in json.loads(open_blob(share.key, share.room, "cells", cells.content))
+    export = local(share, "x/export")
+    assert export.status_code == 200 and "content-disposition" not in export.headers
+    assert TITLE.encode() not in export.content
+    html = open_blob(share.key, share.room, "export", export.content).decode()
+    assert TITLE in html and "jupyterspot-board" in html
+
+
+def test_rotate_changes_the_key_and_closes_every_page(share: Share) -> None:
+    old_key, old_token = share.key, share.token
+    seal, host_ws = sealed_socket(share, "control", token=share.host_token)
+    with host_ws:
+        seal.open_hello(host_ws.recv(timeout=10))
+        share.rotate()
+        assert share.key != old_key and share.url.endswith(share.info()["key"])
+        assert close_code(host_ws) == CLOSE_INVALID_TOKEN  # the host page's key is the old one
+    blob = local(share, "x/page").content
+    with pytest.raises(SealError):
+        open_blob(old_key, share.room, "page", blob)
+    assert open_blob(share.key, share.room, "page", blob)
+    assert local(share, "", old_token).status_code == 403
+    # the host token still works, with the new key only
+    seal, ws = sealed_socket(share, token=share.host_token, key=old_key)
+    with ws, pytest.raises(SealError):
+        seal.open_hello(ws.recv(timeout=10))
+
+
+def link(info: dict) -> str:
+    """The link without its port (each share here takes a free one)."""
+    return info["url"].split("/s/", 1)[1]
+
+
+def test_the_key_is_stored_with_the_links(share: Share, tmp_path) -> None:
+    before = share.info()
+    share.stop()
+    again = jupyterspot_magic.share(
+        DEMO, tunnel="none", e2e=True, display=False, store=tmp_path / "store.sqlite"
+    )
+    try:
+        assert link(again.info()) == link(before) and again.info()["key"] == before["key"]
+        # shared plain meanwhile, the store keeps the key: encrypted again, the same links
+        again.stop()
+        plain = jupyterspot_magic.share(
+            DEMO, tunnel="none", e2e=False, display=False, store=tmp_path / "store.sqlite"
+        )
+        assert (
+            plain.key is None
+            and "#" not in plain.url
+            and "jupyterspot-config" in (httpx.get(plain.local_url, timeout=30).text)
+        )
+        plain.stop()
+        again = jupyterspot_magic.share(
+            DEMO, tunnel="none", e2e=True, display=False, store=tmp_path / "store.sqlite"
+        )
+        assert link(again.info()) == link(before)
+    finally:
+        again.stop()
