@@ -6,6 +6,7 @@ one headless Chromium (/usr/bin/chromium). Each run opens each link once in a fr
 context (empty cache), alternating which goes first, and measures in the page, from navigation
 start (performance.now(); the loader's document.open keeps the window and its clock):
 
+- viewer: the viewer's handle exists (its bundle ran; polled every 10 ms);
 - live: the viewer is connected (`window.jupyterspot.connection.status.state === 'live'`) and
   every cell of the page is laid out (the layout counts them all, the last one has a height);
 - fcp: first contentful paint (for the encrypted share that is the loader's one-line status);
@@ -20,7 +21,8 @@ plain share's (build + cut the images out + gzip, as a browser asking gzip makes
 encrypted share's (build + gzip inside the blob + AES-GCM: collab/seal.py seal_blob), with the
 parts timed separately. Medians and p95 over the runs; ratios e2e/plain (issue 14's goal: <= 1.2).
 
-Usage: python bench/e2e_pages.py [--runs 7] [--server-runs 5] [NOTEBOOK ...]
+Usage: python bench/e2e_pages.py [--runs 7] [--server-runs 5] [--trace DIR] [NOTEBOOK ...]
+(--trace: one more load of each share with a Chromium trace, main-thread time per event kind)
 (default: the corpus's Euler-Opus, 208 cells, and gen_big_images, 17.9 MB)
 """
 
@@ -65,7 +67,9 @@ INSTRUMENT = """
 """
 LIVE = """() => {
   const j = window.jupyterspot;
-  if (!j || j.connection.status.state !== 'live' || j.layout.cellCount !== j.config.cells) {
+  if (!j) return false;
+  window.__jspViewer = window.__jspViewer || performance.now();
+  if (j.connection.status.state !== 'live' || j.layout.cellCount !== j.config.cells) {
     return false;
   }
   const cells = j.layout.cells();
@@ -89,7 +93,7 @@ READ = """async () => {
   const loader = res('/static/e2e-loader.js');
   const marks = Object.fromEntries(window.__jspMarks || []);
   return {
-    live: window.__jspLive, fcp: paint ? paint.startTime : null, lcp,
+    live: window.__jspLive, viewer: window.__jspViewer, fcp: paint ? paint.startTime : null, lcp,
     doc: nav ? nav.responseEnd : null,
     loaderJs: loader ? loader.responseEnd : null,
     blob: blob ? blob.responseEnd : null,
@@ -126,6 +130,60 @@ def load_once(browser: Any, share: Share) -> dict:
         context.close()
 
 
+TRACE_EVENTS = (
+    "ParseHTML",
+    "EvaluateScript",
+    "v8.compile",
+    "FunctionCall",
+    "TimerFire",
+    "UpdateLayoutTree",
+    "Layout",
+    "PrePaint",
+    "Paint",
+    "Decode Image",
+    "ImageDecodeTask",
+    "MinorGC",
+    "MajorGC",
+    "V8.GC_MC_BACKGROUND_MARKING",
+)
+
+
+def traced_load(browser: Any, share: Share, path: Path) -> None:
+    """One more first visit with a Chromium trace; prints the renderer's main-thread time per
+    event kind until live (nested events overlap: ParseHTML includes the scripts it ran)."""
+    import json
+
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    try:
+        tab = context.new_page()
+        cats = ["devtools.timeline", "disabled-by-default-devtools.timeline", "v8", "blink"]
+        browser.start_tracing(page=tab, path=str(path), categories=cats)
+        tab.goto(share.url, wait_until="commit", timeout=300_000)
+        tab.wait_for_function(LIVE, timeout=300_000, polling=10)
+        browser.stop_tracing()
+    finally:
+        context.close()
+    events = json.loads(path.read_text())["traceEvents"]
+    names = {
+        (e["pid"], e["tid"])
+        for e in events
+        if e.get("name") == "thread_name" and e.get("args", {}).get("name") == "CrRendererMain"
+    }
+    totals: dict[str, float] = {}
+    for e in events:
+        if (
+            (e.get("pid"), e.get("tid")) in names
+            and e.get("ph") == "X"
+            and e["name"] in TRACE_EVENTS
+        ):
+            totals[e["name"]] = totals.get(e["name"], 0.0) + e.get("dur", 0) / 1000
+    top = sorted(totals.items(), key=lambda kv: -kv[1])
+    print(
+        f"{share.label} trace ({path}): main thread ms: "
+        + ", ".join(f"{k} {v:.0f}" for k, v in top)
+    )
+
+
 def quantile(values: list[float], q: float) -> float:
     s = sorted(values)
     return s[min(len(s) - 1, int(q * len(s)))]
@@ -136,7 +194,9 @@ def summary(rows: list[dict], key: str) -> tuple[float, float] | None:
     return (statistics.median(values), quantile(values, 0.95)) if values else None
 
 
-def page_loads(browser: Any, notebook: Path, runs: int) -> dict[str, list[dict]]:
+def page_loads(
+    browser: Any, notebook: Path, runs: int, trace: Path | None = None
+) -> dict[str, list[dict]]:
     """`runs` alternating first visits of each share of `notebook`, after one warm-up each."""
     results: dict[str, list[dict]] = {"e2e": [], "plain": []}
     with share_process(notebook, True) as e2e, share_process(notebook, False) as plain:
@@ -145,6 +205,9 @@ def page_loads(browser: Any, notebook: Path, runs: int) -> dict[str, list[dict]]
         for run in range(runs):
             for share in (e2e, plain) if run % 2 == 0 else (plain, e2e):
                 results[share.label].append(load_once(browser, share))
+        if trace is not None:
+            for share in (e2e, plain):
+                traced_load(browser, share, trace / f"{notebook.stem}-{share.label}.json")
     return results
 
 
@@ -155,7 +218,7 @@ def print_pages(notebook: Path, results: dict[str, list[dict]]) -> None:
         f"navigation start, median / p95 of {len(e2e)} runs each"
     )
     print(f"{'':14} | {'plain':>17} | {'e2e':>17} | {'ratio med':>9} {'ratio p95':>9}")
-    for key in ("live", "fcp", "lcp", "doc", "wall"):
+    for key in ("live", "viewer", "fcp", "lcp", "doc", "wall"):
         a, b = summary(plain, key), summary(e2e, key)
         if a is None or b is None:
             print(f"{key:14} | {fmt(a):>17} | {fmt(b):>17} |")
@@ -164,6 +227,17 @@ def print_pages(notebook: Path, results: dict[str, list[dict]]) -> None:
     mb = statistics.median(r["bytes"] for r in plain) / 1e6
     me = statistics.median(r["bytes"] for r in e2e) / 1e6
     print(f"{'bytes (MB)':14} | {mb:17.2f} | {me:17.2f} | {me / mb:9.2f}")
+    timeline = ("doc", "loaderJs", "blob", "decrypt0", "decrypt1", "write0", "write1", "viewer")
+    print(
+        "e2e timeline, median ms from navigation start: "
+        + ", ".join(f"{k} {fmt(summary(e2e, k)).split(' /')[0]}" for k in (*timeline, "live"))
+    )
+    print(
+        "plain timeline, median ms from navigation start: "
+        + ", ".join(
+            f"{k} {fmt(summary(plain, k)).split(' /')[0]}" for k in ("doc", "viewer", "live")
+        )
+    )
     print(
         "e2e loader, median / p95 ms: "
         + ", ".join(
@@ -258,13 +332,14 @@ def main() -> None:
     parser.add_argument("notebooks", nargs="*", type=Path, default=[EULER, BIG])
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--server-runs", type=int, default=5)
+    parser.add_argument("--trace", type=Path, help="also trace one load of each into this dir")
     args = parser.parse_args()
     isolate()  # temporary data and cache dirs, inherited by the share processes
     print(f"# {time.strftime('%Y-%m-%d %H:%M:%S')} start, {load_line()}", flush=True)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         for notebook in args.notebooks:
-            print_pages(notebook, page_loads(browser, notebook, args.runs))
+            print_pages(notebook, page_loads(browser, notebook, args.runs, args.trace))
             print(f"# {time.strftime('%H:%M:%S')} {load_line()}", flush=True)
         browser.close()
     if args.server_runs:
