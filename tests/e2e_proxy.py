@@ -25,7 +25,7 @@ from urllib.parse import parse_qs, unquote_to_bytes, urlsplit, urlunsplit
 import h11
 
 UP, DOWN = "up", "down"  # browser -> share, share -> browser
-OP_CONT, OP_TEXT, OP_BINARY, OP_CLOSE = 0, 1, 2, 8
+OP_CONT, OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG = 0, 1, 2, 8, 9, 10
 
 
 # --- the proxy ---------------------------------------------------------------------------------
@@ -50,6 +50,7 @@ class RecordingProxy:
         self.target_port = target_port
         self.port = 0
         self._conns: list[Recorded] = []
+        self._upstream: dict[int, asyncio.StreamWriter] = {}
         self._lock = threading.Lock()
         self._loop = asyncio.new_event_loop()
         self._server: asyncio.Server | None = None
@@ -84,6 +85,27 @@ class RecordingProxy:
         with self._lock:
             return sum(len(c.up) + len(c.down) for c in self._conns)
 
+    def replay_last_frame(self, index: int) -> bytes:
+        """Send connection `index`'s last websocket message from the browser to the share again,
+        byte for byte (what a tunnel could do): the frame it sent. ValueError while the browser
+        is in the middle of a frame (try again)."""
+        future = asyncio.run_coroutine_threadsafe(self._replay(index), self._loop)
+        return future.result(10)
+
+    async def _replay(self, index: int) -> bytes:
+        # On the loop, between two writes of the pump: what was recorded is what went out.
+        with self._lock:
+            conn = self._conns[index]
+            data = bytes(conn.up)
+        frames = list(_ws_frame_spans(data[data.index(b"\r\n\r\n") + 4 :]))
+        if not frames or frames[-1] is None:
+            raise ValueError("not at a frame boundary")
+        frame = frames[-1]
+        self._upstream[index].write(frame)
+        with self._lock:
+            conn.add(UP, frame)
+        return frame
+
     async def _listen(self) -> int:
         self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
         return self._server.sockets[0].getsockname()[1]
@@ -104,6 +126,7 @@ class RecordingProxy:
         except OSError:
             writer.close()
             return
+        self._upstream[conn.index] = up_w
         try:
             await asyncio.gather(
                 self._pump(reader, up_w, conn, UP), self._pump(up_r, writer, conn, DOWN)
@@ -136,7 +159,9 @@ class Part:
 
     conn: int
     direction: str
-    kind: str  # "head" (request line/status + headers), "body", "ws" (a message), "close"
+    # "head" (request line/status + headers), "body", "ws" (a message), "close", "control"
+    # (ping/pong), "base64" (what base64 runs in a body decode to)
+    kind: str
     label: str  # e.g. "GET /s/r/x/cells?..." or "ws /ws/r/board"
     data: bytes
     meta: dict = field(default_factory=dict)
@@ -209,8 +234,9 @@ def _header(event, name: bytes) -> bytes:
 def _decode_http(conn: Recorded, out: Decoded) -> None:
     reader_up = h11.Connection(h11.SERVER)  # parses what the browser sent
     reader_down = h11.Connection(h11.CLIENT)  # parses what the share answered
-    reader_up.receive_data(bytes(conn.up))
-    reader_down.receive_data(bytes(conn.down))
+    for reader, data in ((reader_up, conn.up), (reader_down, conn.down)):
+        if data:  # (no bytes would mean "closed" to h11: a live capture may just be early)
+            reader.receive_data(bytes(data))
     while True:
         request, body, done = _message(reader_up)
         if request is None:
@@ -304,7 +330,7 @@ def _decode_ws(conn, out: Decoded, label: str, response, reader_up, reader_down)
             if cut:
                 out.incomplete.append(f"conn {conn.index}: websocket frame cut ({direction})")
                 continue
-            kind = "close" if opcode == OP_CLOSE else "ws"
+            kind = {OP_CLOSE: "close", OP_PING: "control", OP_PONG: "control"}.get(opcode, "ws")
             meta = {"opcode": opcode, "target": target}
             if opcode == OP_CLOSE and len(payload) >= 2:
                 meta["code"] = struct.unpack(">H", payload[:2])[0]
@@ -345,6 +371,19 @@ def _ws_messages(data: bytes, inflater: _Inflater | None) -> Iterator[tuple[int,
                     raise AssertionError("a compressed frame without permessage-deflate")
                 message = inflater.message(message)
             yield first_op if first_op is not None else opcode, message, False
+
+
+def _ws_frame_spans(data: bytes) -> Iterator[bytes | None]:
+    """The raw bytes of each whole frame; None last if the data ends inside a frame."""
+    pos = 0
+    while pos < len(data):
+        frame = _ws_frame(data, pos)
+        if frame is None:
+            yield None
+            return
+        end = frame[4]
+        yield data[pos:end]
+        pos = end
 
 
 def _ws_frame(data: bytes, pos: int):
@@ -447,12 +486,19 @@ def _open_socket(parts: list[Part], key: bytes, room: str) -> tuple[list[bytes],
     down.client_nonce = nonce
     up = seal.RoomSeal(key, room, doc).connection(nonce)
     opened, failed = [], []
+    downs = [p for p in parts if p.direction == DOWN]
+    if not downs:
+        return [], [f"{parts[0].where()}: no hello"]
+    try:  # the hello first: it holds S, which the up frames are sealed with
+        down.open_hello(downs[0].data)
+    except seal.SealError as e:
+        return [], [f"{downs[0].where()}: hello: {e}"]
+    up.server_nonce = down.server_nonce
     for part in parts:
+        if part is downs[0]:
+            continue
         try:
-            if part.direction == DOWN and down.server_nonce is None:
-                down.open_hello(part.data)
-                up.server_nonce = down.server_nonce
-            elif part.direction == DOWN:
+            if part.direction == DOWN:
                 opened.append(down.down(part.data))
             else:
                 opened.append(up.open(part.data))

@@ -174,12 +174,13 @@ def test_the_loader_says_what_is_wrong_with_the_link(share, browser):
     wrong = plain + seal.fragment(seal.new_key())
     context = browser.new_context(**DESKTOP)
     try:
-        page = context.new_page()
         for url, says in (
             (plain, "This link is incomplete"),
             (plain + "#", "This link is incomplete"),
+            (plain + "#k=" + seal.key_text(share.key)[:20], "This link is incomplete"),
             (wrong, "This link's key does not open this share"),
         ):
+            page = context.new_page()  # (a goto that changes only the fragment loads nothing)
             page.goto(url)
             page.wait_for_function(
                 "t => document.body && document.body.innerText.includes(t)",
@@ -187,11 +188,85 @@ def test_the_loader_says_what_is_wrong_with_the_link(share, browser):
                 timeout=20000,
             )
             assert page.evaluate("!window.jupyterspot")
-        page.goto("about:blank")
+            page.close()
+        page = context.new_page()
         page.goto(share.url)
-        page.wait_for_function(
-            "window.jupyterspot && window.jupyterspot.connection.status.state === 'live'",
-            timeout=30000,
-        )
+        page.wait_for_function(LIVE, timeout=30000)
     finally:
         context.close()
+
+
+def test_a_browser_frame_replayed_through_the_proxy_is_refused(share, browser):
+    """Chromium through a recording proxy: the proxy sends the page's last board frame again on
+    its own connection (what a tunnel could do) -> bad_frame, and the page reconnects and keeps
+    its drawing; the same captured frame on a new connection, or with a bit flipped -> bad_frame."""
+    from .e2e_proxy import RecordingProxy, decode
+    from .inside import board_shapes
+
+    port = int(share.url.split("/")[2].rsplit(":", 1)[1])
+    context = browser.new_context(**DESKTOP)
+    with RecordingProxy(port) as proxy:
+        try:
+            page = context.new_page()
+            page.goto(proxy.url(share.url))
+            page.wait_for_function(LIVE, timeout=30000)
+            shape = page.evaluate(
+                "window.jupyterspot.board.add({t: 'rect', cell: document.querySelector("
+                "'.jp-Cell').id.slice(8), ci: 0, x: 5, y: 5, w: 30, h: 30, c: '#2f9e44', s: 2})"
+            )
+            wait_for(lambda: shape in board_shapes(share), 20, "the server has the shape")
+            board = board_socket(proxy)
+
+            def replay() -> bytes | None:
+                try:
+                    return proxy.replay_last_frame(board)
+                except ValueError:  # the page is sending: at the next frame boundary
+                    return None
+
+            frame = wait_for(replay, 20, "a frame boundary to replay at")
+            assert frame[0] == 0x82, "a whole binary frame"
+            closes = wait_for(
+                lambda: [
+                    p for p in decode(proxy.connections()).of("close", "down") if p.conn == board
+                ],
+                20,
+                "the server closes the replaying socket",
+            )
+            assert closes[0].meta["code"] == BAD_FRAME
+            # The page gets a new socket (a new handshake) and carries on.
+            wait_for(lambda: board_socket(proxy) != board, 30, "a new board socket")
+            page.wait_for_function(LIVE, timeout=30000)
+            assert shape in page.evaluate("window.jupyterspot.board.shapes().map(s => s.id)")
+        finally:
+            context.close()
+    captured = unmasked(frame)
+    with sealed(share) as sock:  # the browser's frame on a new connection
+        sock.ws.send(captured)
+        assert close_code(sock.ws) == BAD_FRAME
+    with sealed(share) as sock:
+        flipped = bytearray(captured)
+        flipped[len(flipped) // 2] ^= 0x10
+        sock.ws.send(bytes(flipped))
+        assert close_code(sock.ws) == BAD_FRAME
+
+
+LIVE = "window.jupyterspot && window.jupyterspot.connection.status.state === 'live'"
+
+
+def board_socket(proxy) -> int:
+    """The connection index of the newest board socket the proxy saw answered with 101."""
+    from .e2e_proxy import decode
+
+    heads = [
+        p
+        for p in decode(proxy.connections()).of("head", "down")
+        if p.meta.get("status") == 101 and "/board?" in p.label
+    ]
+    return heads[-1].conn if heads else -1
+
+
+def unmasked(frame: bytes) -> bytes:
+    """A browser's websocket frame's payload (the client masks it)."""
+    from .e2e_proxy import _ws_frame
+
+    return _ws_frame(frame, 0)[3]
