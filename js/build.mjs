@@ -1,5 +1,6 @@
 // Builds the browser bundles shipped in jupyterspot_magic/static/:
 //   viewer.js  (IIFE, es2020)  from js/viewer/main.ts
+//   e2e-loader.js (IIFE, es2020) from js/viewer/e2e/loader.ts: an encrypted share's page loader
 //   viewer.css (minified)      from js/viewer/viewer.css
 //   widget.js  (ESM, anywidget module) from js/widget/index.ts, with js/widget/widget.css inlined
 //   mathjax.js (copied from the mathjax package, loaded only by pages with math)
@@ -66,6 +67,13 @@ await Promise.all([
   }),
   build({
     ...common,
+    entryPoints: [join(root, "js/viewer/e2e/loader.ts")],
+    outfile: join(out, "e2e-loader.js"),
+    format: "iife",
+    platform: "browser",
+  }),
+  build({
+    ...common,
     entryPoints: [join(root, "js/viewer/viewer.css")],
     outfile: join(out, "viewer.css"),
   }),
@@ -96,12 +104,12 @@ writeFileSync(
 
 const sizes = {};
 const kb = (n) => `${(n / 1024).toFixed(1)} KB`;
-for (const name of ["viewer.js", "viewer.css", "widget.js", "mathjax.js"]) {
+for (const name of ["viewer.js", "viewer.css", "e2e-loader.js", "widget.js", "mathjax.js"]) {
   const data = readFileSync(join(out, name));
   const gz = gzipSync(data, { level: 9 }).length;
   sizes[name] = gz;
   console.log(
-    `${relative(root, join(out, name)).padEnd(36)} ${kb(data.length).padStart(9)} raw ${kb(gz).padStart(8)} gzip`,
+    `${relative(root, join(out, name)).padEnd(40)} ${kb(data.length).padStart(9)} raw ${kb(gz).padStart(8)} gzip`,
   );
 }
 console.log(`viewer JS+CSS gzip total: ${kb(sizes["viewer.js"] + sizes["viewer.css"])}`);

@@ -26,6 +26,7 @@ test("the retry policy is the one the viewer had before the contract existed", (
     invalid_token: "never",
     removed: "never",
     not_found: "never",
+    encrypted: "never",
     too_slow: "backoff",
     room_full: "slow",
     too_large: "backoff",

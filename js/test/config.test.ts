@@ -15,6 +15,7 @@ const SERVED = {
   title: "Demo <b>",
   offline: false,
   relay: "",
+  e2e: true,
 };
 
 const loc = (href: string): Location => {
@@ -38,7 +39,15 @@ test("a page's config is read as the server wrote it", () => {
 
 test("missing, mistyped or out-of-range values get their defaults", () => {
   const c = parseConfig(
-    JSON.stringify({ role: "admin", refWidth: "1200", cells: -1, title: 7, offline: "yes", extra: 1 }),
+    JSON.stringify({
+      role: "admin",
+      refWidth: "1200",
+      cells: -1,
+      title: 7,
+      offline: "yes",
+      e2e: "true",
+      extra: 1,
+    }),
   );
   assert.deepEqual(c, {
     room: "",
@@ -50,6 +59,7 @@ test("missing, mistyped or out-of-range values get their defaults", () => {
     title: "",
     offline: false,
     relay: "",
+    e2e: false,
   });
   assert.equal(parseConfig(JSON.stringify({ refWidth: 150 })).refWidth, 1000);
   assert.equal(parseConfig(JSON.stringify({ refWidth: 200 })).refWidth, 200);

@@ -22,6 +22,9 @@ export interface PageConfig {
   offline: boolean;
   /** The relay's websocket URL (--relay), or "": the rooms are at wsBase. */
   relay: string;
+  /** An end-to-end encrypted share: the key is in the link's fragment (e2e/key.ts), the page
+   * came through e2e-loader.js, and sockets, cell updates and the export are sealed (e2e/). */
+  e2e: boolean;
 }
 
 interface KeyContract {
@@ -42,6 +45,7 @@ const DEFAULTS: PageConfig = {
   title: "",
   offline: false,
   relay: "",
+  e2e: false,
 };
 
 const NAME_KEY = "jupyterspot.name";

@@ -40,6 +40,8 @@ export interface RoomsAddress {
   relay: string;
   /** The share's room id (the relay's document names start with it). */
   room: string;
+  /** The share key of an encrypted share (its sockets are sealed), else null. */
+  key: Uint8Array | null;
 }
 
 export class Connection {
@@ -62,9 +64,11 @@ export class Connection {
       connected: () => this.reannounce(),
       closed: (code: number, where: string) => this.onClose(code, where),
     };
+    // The relay's rooms are never sealed (an encrypted share does not publish to a relay).
+    const seal = at.key && { key: at.key, room: at.room };
     this.rooms = at.relay
       ? new RelayRooms(at.relay, at.room, token, pid, docs, events)
-      : new WebsocketRooms(at.wsBase, token, pid, docs, events);
+      : new WebsocketRooms(at.wsBase, token, pid, docs, events, seal);
     this.awareness = this.rooms.awareness;
     this.update();
   }

@@ -8,6 +8,7 @@ import type { Board } from "./board";
 import { ROOT } from "./board/schema";
 import { readToken } from "./config";
 import { Detached } from "./detached";
+import { fetchBlob } from "./e2e/blob";
 import { h } from "./dom";
 import { hydrateFigures } from "./figures";
 import type { Follow } from "./follow";
@@ -26,6 +27,10 @@ const NO_MATH = ".jupyterspot-board, .jupyterspot-detached, .jupyterspot-nomath"
 export interface LiveOptions {
   /** The content version the page was rendered at. */
   version: string;
+  /** The notebook's name (export file names). */
+  title: string;
+  /** An encrypted share's key and room: x/cells and x/export answer sealed blobs. */
+  seal: { key: Uint8Array; room: string } | null;
   controlDoc: Y.Doc;
   boardDoc: Y.Doc;
   layout: Layout;
@@ -44,6 +49,17 @@ function activate(el: Element): void {
   }
 }
 
+/** Save `body` as a file named `name` (a Blob URL: the bytes never leave the page again). */
+function download(body: Uint8Array, name: string, type: string): void {
+  const url = URL.createObjectURL(new Blob([body as Uint8Array<ArrayBuffer>], { type }));
+  const a = h("a", { href: url, download: name, hidden: "" });
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  // Revoked later: some browsers start reading the URL only after click() returned.
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}
+
 export class Live {
   version: string;
   private busy = false;
@@ -58,19 +74,44 @@ export class Live {
       const box = board.renderer.boxOf(id);
       if (box) window.scrollTo({ top: board.space.toClient(0, box.y0).y + window.scrollY - 80 });
     });
-    const a = h(
-      "a",
-      {
-        class: "jupyterspot-lead-btn",
-        "data-testid": "export",
-        title: "Download this notebook with every drawing (opens offline)",
-        href: `x/export?token=${encodeURIComponent(readToken())}`,
-        download: "",
-      },
-      "Export",
-    );
-    o.bar.lead.appendChild(a);
+    o.bar.lead.appendChild(this.exportButton());
     void this.check();
+  }
+
+  /** A plain link to x/export, or on an encrypted share a button that fetches, opens and saves
+   * it (the sealed answer has no file name: a name would tell the tunnel the title). */
+  private exportButton(): HTMLElement {
+    const title = "Download this notebook with every drawing (opens offline)";
+    const href = `x/export?token=${encodeURIComponent(readToken())}`;
+    const attrs = { class: "jupyterspot-lead-btn", "data-testid": "export", title };
+    const seal = this.o.seal;
+    if (!seal) return h("a", { ...attrs, href, download: "" }, "Export");
+    const button = h("button", { ...attrs, type: "button" }, "Export");
+    const name = `${this.o.title || "notebook"}-notes.html`;
+    button.addEventListener("click", () => {
+      button.disabled = true;
+      fetchBlob(href, seal.key, seal.room, "export", { cache: "no-store" })
+        .then((body) => download(body, name, "text/html"))
+        .catch((err) => {
+          console.warn("jupyterspot: export failed", err);
+          button.title = `Export failed (${String(err)}); click to try again`;
+        })
+        .finally(() => (button.disabled = false));
+    });
+    return button;
+  }
+
+  /** x/cells?since=<ours>: JSON, sealed (kind "cells") on an encrypted share. */
+  private async fetchCells(query: string): Promise<CellsReply> {
+    const url = `x/cells?${query}`;
+    const seal = this.o.seal;
+    if (seal) {
+      const body = await fetchBlob(url, seal.key, seal.room, "cells", { cache: "no-store" });
+      return JSON.parse(new TextDecoder().decode(body)) as CellsReply;
+    }
+    const res = await fetch(url, { cache: "no-store" });
+    if (!res.ok) throw new Error(`HTTP ${res.status}`);
+    return (await res.json()) as CellsReply;
   }
 
   async check(): Promise<void> {
@@ -79,9 +120,7 @@ export class Live {
     this.busy = true;
     try {
       const q = `token=${encodeURIComponent(readToken())}&since=${encodeURIComponent(this.version)}`;
-      const res = await fetch(`x/cells?${q}`, { cache: "no-store" });
-      if (!res.ok) throw new Error(`HTTP ${res.status}`);
-      const reply = (await res.json()) as CellsReply;
+      const reply = await this.fetchCells(q);
       if (reply.reload || !reply.cells) location.reload();
       else if (reply.version !== this.version) this.apply(reply.cells);
       else await new Promise((r) => setTimeout(r, 300)); // the server is a step behind: soon

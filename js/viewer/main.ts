@@ -17,6 +17,7 @@ import {
   type PageConfig,
 } from "./config";
 import { Connection } from "./connection";
+import { KEY_MESSAGES, readKey } from "./e2e/key";
 import { hydrateFigures } from "./figures";
 import { startFollow, type Follow } from "./follow";
 import { colorFor, guestName, safeColor, type UserInfo } from "./identity";
@@ -80,9 +81,18 @@ function start(): void {
     startOffline(config, root, snapshot); // an exported file: drawn offline, no connection
     return;
   }
+  // An encrypted share's page came through e2e-loader.js, which needed the key in the fragment;
+  // without it (the fragment edited away since) nothing can be sent or read: say so, stop.
+  const found = config.e2e ? readKey() : null;
+  if (found?.problem) {
+    const bar = new TopBar(config.title, Boolean(config.relay));
+    bar.setStatus({ state: "invalid", detail: KEY_MESSAGES[found.problem] });
+    return;
+  }
+  const key = found?.key ?? null;
   // Sockets first: the handshake then overlaps the layout work below (~150 ms on big pages).
   const connection = new Connection(
-    { wsBase: wsBaseUrl(config.wsBase), relay: config.relay, room: config.room },
+    { wsBase: wsBaseUrl(config.wsBase), relay: config.relay, room: config.room, key },
     readToken(),
   );
   const layout = new Layout(root, config.refWidth);
@@ -170,6 +180,8 @@ function start(): void {
 
   new Live({
     version: config.version,
+    title: config.title,
+    seal: key && { key, room: config.room },
     controlDoc: connection.controlDoc,
     boardDoc: connection.boardDoc,
     layout,

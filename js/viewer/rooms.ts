@@ -7,6 +7,7 @@ import type * as Y from "yjs";
 import { WebsocketProvider } from "y-websocket";
 import type { Awareness } from "y-protocols/awareness";
 import { shouldReconnect } from "./close-codes";
+import { sealedWebSocket } from "./e2e/socket";
 
 export const NORMAL_MAX_BACKOFF_MS = 2500;
 export const SLOW_MAX_BACKOFF_MS = 15000;
@@ -36,23 +37,40 @@ export interface Rooms {
   stop(): void;
 }
 
+/** An encrypted share's key and room id: its sockets are sealed (e2e/socket.ts). */
+export interface SealWith {
+  key: Uint8Array;
+  room: string;
+}
+
 /** The share server's two y-websocket rooms, `<wsBase>/board` and `<wsBase>/control`. */
 export class WebsocketRooms implements Rooms {
   readonly board: WebsocketProvider;
   readonly control: WebsocketProvider;
   readonly awareness: Awareness;
 
-  constructor(wsBase: string, token: string, pid: string, docs: [Y.Doc, Y.Doc], on: RoomEvents) {
-    const opts = {
+  constructor(
+    wsBase: string,
+    token: string,
+    pid: string,
+    docs: [Y.Doc, Y.Doc],
+    on: RoomEvents,
+    seal: SealWith | null = null,
+  ) {
+    const opts = (doc: string) => ({
       params: { token, pid },
       disableBc: true,
       maxBackoffTime: NORMAL_MAX_BACKOFF_MS,
       // y-websocket >= 3.1 stops after 4400-4499 by its own rule; the contract's "retry" column
       // decides here instead (the contract numbers "never" codes into that range, so both agree).
       shouldReconnect,
-    };
-    this.board = new WebsocketProvider(wsBase, "board", docs[0], opts);
-    this.control = new WebsocketProvider(wsBase, "control", docs[1], opts);
+      // Sealed sockets: y-websocket speaks plain Yjs to the wrapper, the wire carries frames.
+      ...(seal && {
+        WebSocketPolyfill: sealedWebSocket(seal.key, seal.room, doc) as unknown as typeof WebSocket,
+      }),
+    });
+    this.board = new WebsocketProvider(wsBase, "board", docs[0], opts("board"));
+    this.control = new WebsocketProvider(wsBase, "control", docs[1], opts("control"));
     this.awareness = this.board.awareness;
     // Presence lives on the board room only; don't announce an empty state in control.
     this.control.awareness.setLocalState(null);
