@@ -22,10 +22,13 @@
 //
 // y-websocket 3.1.0 (node_modules/y-websocket/src/y-websocket.js) uses exactly: the constructor
 // (url, protocols), binaryType, onopen, onmessage, onerror, onclose, send, close, readyState and
-// the instance's OPEN; tests read `url`.
+// the instance's OPEN; tests read `url`. bench/e2e_fanout.mjs also times ClientFrames' up/down
+// (re-exported here) and overrides received(data) to skip opening: keep those names.
 
 import { SealError } from "./aead";
 import { ClientFrames } from "./frames";
+
+export { ClientFrames };
 
 /** What this class needs of the socket underneath (the browser's WebSocket, `ws` in Node). */
 export interface BaseSocket {
