@@ -227,11 +227,15 @@ def scenario(browser, tmp_path: Path, e2e: bool) -> Run:
     return Run(s, decoded, info, export, urls)
 
 
-def check_routed(run: Run, port_of_proxy: str | None = None) -> None:
-    """Every request and socket of the pages went to the proxy, none around it."""
+def check_routed(run: Run, routes: tuple[str, ...]) -> None:
+    """Every request and socket of the pages went to the proxy, none around it, and the proxy
+    answered each of `routes` (the live update's cells, the export download...) with 200."""
     share_port = run.info["url"].split("/")[2]
     assert run.urls, "the pages made no requests"
     assert not [u for u in run.urls if share_port in u], "a request bypassed the proxy"
+    answered = [p.label for p in run.decoded.of("head", DOWN) if p.meta.get("status") == 200]
+    for route in routes:
+        assert [a for a in answered if f"/{route}?" in a], f"no {route} through the proxy"
 
 
 def check_export(run: Run) -> None:
@@ -259,7 +263,7 @@ GOES_UP = {"note", "host name", "guest name"}
 def test_control_plain_share_shows_every_secret_in_the_capture(plain_run):
     """The positive control: without encryption the decoded capture holds every secret, each in
     the direction it travels, so the encrypted run below can fail."""
-    check_routed(plain_run)
+    check_routed(plain_run, ("x/cells", "x/export"))
     check_export(plain_run)
     found = leaks(plain_run.decoded, plain_run.secrets)
     missing = sorted(set(plain_run.secrets) - set(found))
@@ -267,11 +271,13 @@ def test_control_plain_share_shows_every_secret_in_the_capture(plain_run):
     for name, hits in found.items():
         want = {UP, DOWN} if name in GOES_UP else {DOWN}
         assert want <= directions(hits), (name, hits)
-    # The decoder is needed: some secrets are only visible once gzip and framing are undone.
-    raw_only = leaks(_raw_only(plain_run.decoded), plain_run.secrets)
+    # What the decoder adds: what people type goes up in masked frames, unreadable raw.
+    raw = leaks(_raw_only(plain_run.decoded), plain_run.secrets)
+    raw_up = sorted(n for n in GOES_UP if UP in directions(raw.get(n, [])))
     print(
-        f"\nplain share: {len(found)}/{len(plain_run.secrets)} secrets in the decoded capture,"
-        f" {len(raw_only)} in the raw bytes; {len(plain_run.decoded.raw)} connections"
+        f"\nplain share: {len(found)}/{len(plain_run.secrets)} secrets in the decoded capture"
+        f" ({len(plain_run.decoded.raw)} connections); of those typed, {raw_up or 'none'}"
+        " visible in the raw up bytes"
     )
 
 
@@ -281,7 +287,7 @@ def _raw_only(decoded: Decoded) -> Decoded:
 
 def test_encrypted_share_shows_the_tunnel_no_secret(sealed_run):
     run = sealed_run
-    check_routed(run)
+    check_routed(run, ("x/page", "x/cells", "x/export"))
     check_export(run)
     found = leaks(run.decoded, run.secrets)
     assert not found, f"plaintext crossed the proxy: {json.dumps(found, indent=1)}"
@@ -299,6 +305,12 @@ def test_encrypted_share_shows_the_tunnel_no_secret(sealed_run):
     )
     sockets = {p.conn for p in run.decoded.of("ws")}
     assert len(sockets) >= 4, "both pages' two rooms"
+    size = sum(len(c.up) + len(c.down) for c in run.decoded.raw)
+    print(
+        f"\nencrypted share: 0/{len(run.secrets)} secrets in the decoded capture"
+        f" ({len(run.decoded.raw)} connections, {size} bytes); {len(opened)} sealed blobs and"
+        " messages opened with the key carry all of them"
+    )
 
 
 def test_decoder_undoes_chunking_gzip_masks_fragments_and_deflate():
