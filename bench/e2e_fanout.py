@@ -51,18 +51,13 @@ SOCKET_TS = REPO / "js" / "viewer" / "e2e" / "socket.ts"
 
 
 def bundle_socket(into: Path) -> Path:
-    """js/viewer/e2e/socket.ts (+ @noble/ciphers) as one ES module for Node, in `into`, with
-    its ClientFrames class too (the clients time its `up` and `down`)."""
-    entry = into / "entry.ts"
-    entry.write_text(
-        f"export * from {json.dumps(str(SOCKET_TS))};\n"
-        f"export {{ ClientFrames }} from {json.dumps(str(SOCKET_TS.with_name('frames.ts')))};\n"
-    )
+    """js/viewer/e2e/socket.ts (+ @noble/ciphers) as one ES module for Node, in `into` (it
+    exports ClientFrames too: the clients time its `up` and `down`)."""
     target = into / "sealed-socket.mjs"
     subprocess.run(
         [
             str(ESBUILD),
-            str(entry),
+            str(SOCKET_TS),
             "--bundle",
             "--platform=node",
             "--format=esm",
