@@ -5,6 +5,7 @@ of a browser; the Chromium tests are tests/test_e2e_*.py)."""
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterator
 
 import httpx
@@ -150,5 +151,20 @@ def test_the_key_is_stored_with_the_links(share: Share, tmp_path) -> None:
             DEMO, tunnel="none", e2e=True, display=False, store=tmp_path / "store.sqlite"
         )
         assert link(again.info()) == link(before)
+        # a rotation, even of the plain share, drops the key the revoked guests knew
+        again.stop()
+        plain = jupyterspot_magic.share(
+            DEMO, tunnel="none", e2e=False, display=False, store=tmp_path / "store.sqlite"
+        )
+        plain.rotate()
+        plain.stop()
+        again = jupyterspot_magic.share(
+            DEMO, tunnel="none", e2e=True, display=False, store=tmp_path / "store.sqlite"
+        )
+        assert again.info()["key"] not in ("", before["key"])
     finally:
         again.stop()
+    # The shares table keeps the columns older versions write (the key has its own table).
+    db = sqlite3.connect(tmp_path / "store.sqlite")
+    db.execute("INSERT OR REPLACE INTO jupyterspot_shares VALUES ('k', 'r', 't', 'h', 0, 0)")
+    db.close()

@@ -52,6 +52,7 @@ export function python<T>(op: string, args: Record<string, unknown>): T {
 /** The server's side of one room's sealed sockets, as seal.py's RoomSeal/ConnectionSeal. */
 export class TestRoom {
   sent = 0;
+  readonly epoch = randomBytes(ID_BYTES);
 
   constructor(
     readonly key: Uint8Array,
@@ -63,7 +64,7 @@ export class TestRoom {
     this.sent += 1;
     const seq = u64(this.sent);
     const nonce = randomBytes(NONCE_BYTES);
-    const ad = aad(this.room, this.doc, "down", seq);
+    const ad = aad(this.room, this.doc, "down", concat(this.epoch, seq));
     return concat(seq, nonce, sealSync(this.key, nonce, message, ad));
   }
 
@@ -84,7 +85,7 @@ export class TestConnection {
   hello(): Uint8Array {
     const r = this.room;
     const nonce = randomBytes(NONCE_BYTES);
-    const body = concat(this.serverNonce, u64(r.sent));
+    const body = concat(this.serverNonce, u64(r.sent), r.epoch);
     const ad = aad(r.room, r.doc, "hello", this.clientNonce);
     return concat(u64(0), nonce, sealSync(r.key, nonce, body, ad));
   }

@@ -17,13 +17,15 @@ compress.)
 Every websocket message of both rooms is a *frame*:
 
     frame = seq:u64be || nonce:12 || AES-GCM(key, nonce, message, aad)
-    aad   = "jsp-e2e/1|" room "|" doc "|down|" seq:u64be            (server -> browser)
+    aad   = "jsp-e2e/1|" room "|" doc "|down|" E:16 seq:u64be       (server -> browser)
           = "jsp-e2e/1|" room "|" doc "|up|" S:16 seq:u64be         (browser -> server)
 
 `doc` is "board" or "control". A connection starts with a handshake that costs no round trip:
 the browser puts 16 fresh random bytes C in the socket's URL (`?e2e=<32 hex>`); the server's first
 frame is the *hello*, seq 0, aad "jsp-e2e/1|" room "|" doc "|hello|" C, carrying S:16 (fresh
-random, this connection's id) and floor:u64be. Then:
+random, this connection's id), floor:u64be and E:16 (fresh random per room each time the server
+opens the share: the key outlives a server, a shared-again share and a restart, its counters do
+not, so a frame recorded in an earlier session never opens in a later one). Then:
 - browser -> server: seq 1, 2, 3... exactly; a frame out of order, replayed, tampered with, or
   sealed for another connection (another S) fails and closes the connection (bad_frame);
 - server -> browser: seq strictly increasing above `floor`. The room seals a message it sends to
@@ -36,6 +38,7 @@ from __future__ import annotations
 import base64
 import gzip
 import os
+import re
 import secrets
 import struct
 
@@ -123,12 +126,14 @@ class RoomSeal:
         self.room = room
         self.doc = doc.encode()
         self.sent = 0  # the last seq used by any frame of this room
+        self.epoch = os.urandom(ID_BYTES)  # this room's counter in this server's life
 
     def down(self, message: bytes) -> bytes:
         """A message sealed once for everyone who receives it."""
         self.sent += 1
         seq = SEQ.pack(self.sent)
-        return _frame(self.aead, self.sent, message, _aad(self.room, self.doc, b"down", seq))
+        aad = _aad(self.room, self.doc, b"down", self.epoch + seq)
+        return _frame(self.aead, self.sent, message, aad)
 
     def connection(self, client_nonce: bytes) -> ConnectionSeal:
         return ConnectionSeal(self, client_nonce)
@@ -146,9 +151,9 @@ class ConnectionSeal:
         self.received = 0
 
     def hello(self) -> bytes:
-        """The first frame this socket receives: its S and the room's counter now."""
+        """The first frame this socket receives: its S, the room's counter now and epoch."""
         r = self.room
-        body = self.server_nonce + SEQ.pack(r.sent)
+        body = self.server_nonce + SEQ.pack(r.sent) + r.epoch
         return _frame(r.aead, 0, body, _aad(r.room, r.doc, b"hello", self.client_nonce))
 
     def open(self, frame: bytes) -> bytes:
@@ -168,14 +173,15 @@ class ConnectionSeal:
         return message
 
 
+HEX_NONCE = re.compile(f"[0-9a-fA-F]{{{2 * ID_BYTES}}}")
+
+
 def client_nonce_from(text: str | None) -> bytes | None:
-    """The `e2e` query parameter of a socket's URL: 32 hex digits, or None."""
-    if text is None or len(text) != 2 * ID_BYTES:
+    """The `e2e` query parameter of a socket's URL: exactly 32 hex digits, or None (fromhex
+    alone would skip spaces and give fewer bytes)."""
+    if text is None or not HEX_NONCE.fullmatch(text):
         return None
-    try:
-        return bytes.fromhex(text)
-    except ValueError:
-        return None
+    return bytes.fromhex(text)
 
 
 class ClientSeal:
@@ -187,6 +193,7 @@ class ClientSeal:
         self.doc = doc.encode()
         self.client_nonce = os.urandom(ID_BYTES)
         self.server_nonce: bytes | None = None
+        self.epoch = b""
         self.sent = 0
         self.last = -1  # the last downlink seq accepted (hello sets it to the floor)
 
@@ -196,7 +203,10 @@ class ClientSeal:
     def open_hello(self, frame: bytes) -> None:
         aad = _aad(self.room, self.doc, b"hello", self.client_nonce)
         body = self._open(frame, aad, 0)
-        self.server_nonce, (self.last,) = body[:ID_BYTES], SEQ.unpack(body[ID_BYTES:])
+        if len(body) != 2 * ID_BYTES + SEQ.size:
+            raise SealError("a hello is S:16 || floor:8 || E:16")
+        self.server_nonce, self.epoch = body[:ID_BYTES], body[ID_BYTES + SEQ.size :]
+        (self.last,) = SEQ.unpack_from(body, ID_BYTES)
 
     def up(self, message: bytes) -> bytes:
         assert self.server_nonce is not None, "the hello comes first"
@@ -206,10 +216,13 @@ class ClientSeal:
         return _frame(self.aead, self.sent, message, aad)
 
     def down(self, frame: bytes) -> bytes:
+        if len(frame) < HEADER + TAG_BYTES:
+            raise SealError("a sealed frame is at least 36 bytes")
         (seq,) = SEQ.unpack_from(frame)
         if seq <= self.last:
             raise SealError("frame out of order or replayed")
-        message = self._open(frame, _aad(self.room, self.doc, b"down", frame[: SEQ.size]), seq)
+        aad = _aad(self.room, self.doc, b"down", self.epoch + frame[: SEQ.size])
+        message = self._open(frame, aad, seq)
         self.last = seq
         return message
 

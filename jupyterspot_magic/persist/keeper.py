@@ -223,9 +223,10 @@ class BoardKeeper:
             text += f" The file as it was is kept at {kept}."
         self.notes.append(text)
 
-    def save(self, shared: Any) -> None:
-        # A plain share keeps a stored key: sharing encrypted again gives the same links.
-        kept = self.record.share_key if self.record is not None else None
+    def save(self, shared: Any, rotated: bool = False) -> None:
+        """Remember the links. A plain share keeps a stored key (sharing encrypted again gives
+        the same links) unless the link was `rotated`: the revoked guests knew that key."""
+        kept = self.record.share_key if self.record is not None and not rotated else None
         key = key_text(shared.key) if shared.key is not None else kept
         self.record = ShareRecord(
             shared.room, shared.token, shared.host_token, self.generation, key

@@ -40,12 +40,17 @@ CREATE TABLE IF NOT EXISTS jupyterspot_shares (
     token TEXT NOT NULL,
     host_token TEXT NOT NULL,
     generation INTEGER NOT NULL DEFAULT 0,
-    updated REAL NOT NULL,
-    share_key TEXT
+    updated REAL NOT NULL
 )
 """
-# Stores made before end-to-end encryption lack the column: added in place (NULL: none yet).
-_ADD_SHARE_KEY = "ALTER TABLE jupyterspot_shares ADD COLUMN share_key TEXT"
+# An encrypted share's key, beside its record: a table of its own (not a new column) so the
+# shares table stays as older versions write it, and a store stays usable by both.
+_KEYS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS jupyterspot_share_keys (
+    key TEXT PRIMARY KEY NOT NULL,
+    share_key TEXT NOT NULL
+)
+"""
 # pycrdt-store's SQLiteYStore tables, byte for byte, so either can read the other's files.
 _YSTORE_SCHEMA = (
     "CREATE TABLE IF NOT EXISTS yupdates (path TEXT NOT NULL, yupdate BLOB, "
@@ -156,9 +161,7 @@ class Store:
             db.execute("PRAGMA auto_vacuum = FULL")  # as pycrdt-store: the file shrinks again
         db.execute("PRAGMA journal_mode=WAL")
         db.execute(_SCHEMA)
-        columns = {row[1] for row in db.execute("PRAGMA table_info(jupyterspot_shares)")}
-        if "share_key" not in columns:
-            db.execute(_ADD_SHARE_KEY)
+        db.execute(_KEYS_SCHEMA)
         new = not db.execute("SELECT 1 FROM sqlite_master WHERE name = 'yupdates'").fetchone()
         for sql in _YSTORE_SCHEMA:
             db.execute(sql)
@@ -343,8 +346,9 @@ class Store:
 
     def record(self, key: str) -> ShareRecord | None:
         sql = (
-            "SELECT room, token, host_token, generation, share_key "
-            "FROM jupyterspot_shares{} WHERE key = ?"
+            "SELECT room, token, host_token, generation, (SELECT share_key FROM "
+            "jupyterspot_share_keys k WHERE k.key = s.key) FROM jupyterspot_shares s{} "
+            "WHERE s.key = ?"
         )
 
         async def get():
@@ -366,8 +370,7 @@ class Store:
             async with self._lock:
                 with self._db:
                     self._db.execute(
-                        "INSERT OR REPLACE INTO jupyterspot_shares (key, room, token, host_token, "
-                        "generation, updated, share_key) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        "INSERT OR REPLACE INTO jupyterspot_shares VALUES (?, ?, ?, ?, ?, ?)",
                         (
                             key,
                             record.room,
@@ -375,9 +378,14 @@ class Store:
                             record.host_token,
                             record.generation,
                             time.time(),
-                            record.share_key,
                         ),
                     )
+                    self._db.execute("DELETE FROM jupyterspot_share_keys WHERE key = ?", (key,))
+                    if record.share_key is not None:
+                        self._db.execute(
+                            "INSERT INTO jupyterspot_share_keys VALUES (?, ?)",
+                            (key, record.share_key),
+                        )
 
         self.call(put)
 

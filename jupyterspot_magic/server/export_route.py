@@ -53,7 +53,9 @@ class Exporter:
         try:
             body = await asyncio.shield(future)  # a client leaving does not cancel the build
         except ExportError as e:
-            return Response(f"Export failed: {e}", 500, headers=NO_STORE)
+            # the reason may quote the notebook (a worker's last line): never in clear
+            text = "Export failed." if self.shared.encrypted else f"Export failed: {e}"
+            return Response(text, 500, headers=NO_STORE)
         if self.shared.encrypted:  # no file name either: it would say the notebook's title
             blob = await asyncio.to_thread(self.shared.seal, "export", body)
             return Response(blob, media_type="application/octet-stream", headers=NO_STORE)

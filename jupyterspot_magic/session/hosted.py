@@ -276,7 +276,7 @@ def rotate(server: ServerThread, room: str) -> tuple[str, bytes | None]:
     key = new_key() if hosted.shared.encrypted else None
     server.call(hosted.shared.rotate, token, key)
     if hosted.keeper is not None:
-        hosted.keeper.save(hosted.shared)  # sharing again gives the new link
+        hosted.keeper.save(hosted.shared, rotated=True)  # sharing again gives the new link
     return token, hosted.shared.key
 
 

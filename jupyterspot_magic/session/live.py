@@ -31,7 +31,7 @@ class LiveUpdater:
         publish: Callable[[R.RenderedNotebook], None],
         alive: Callable[[], bool],
         watch: bool = True,
-        on_cells: Callable[[], None] | None = None,
+        on_cells: Callable[[LiveContent], None] | None = None,
     ) -> None:
         self.located = located
         self.publish = publish
@@ -65,7 +65,7 @@ class LiveUpdater:
     def _seed(self, source: Path | dict | None, rendered: R.RenderedNotebook) -> None:
         if self.content.seed(source, rendered) and self.on_cells is not None:
             try:
-                self.on_cells()
+                self.on_cells(self.content)  # not via the share's attribute: may be unset yet
             except Exception:  # the share stopped meanwhile, or its server is restarting
                 log.info("the per-cell view did not reach the share server", exc_info=True)
 

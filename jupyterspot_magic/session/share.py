@@ -21,6 +21,7 @@ from urllib.parse import quote
 from ..base.options import ShareOptions
 from ..collab.seal import fragment, key_text
 from ..content.export import write as write_export
+from ..content.live import LiveContent
 from ..content.locate import Located
 from ..content.render import RenderedNotebook
 from ..server.host import Host
@@ -265,10 +266,11 @@ class Share:
         self.live.adopt(rendered)
         self._call(hosted.refresh, rendered, self.live.content.view())
 
-    def _send_cells(self) -> None:
-        """The per-cell view was learnt in the background: the server answers `x/cells`."""
-        live = getattr(self, "live", None)  # the seed may finish before __init__ does
-        view = live.content.view() if live is not None else None
+    def _send_cells(self, content: LiveContent) -> None:
+        """The per-cell view was learnt in the background: the server answers `x/cells`. The
+        seed may finish before __init__ has set `self.live` (a render cache hit): the view
+        then used to be dropped and every page reloaded on the first update."""
+        view = content.view()
         if view is not None and self.alive:
             self._call(hosted.set_cells, view)
 
