@@ -52,6 +52,19 @@ def sealed_socket(share: Share, doc: str = "board", key: bytes | None = None, to
     return seal, connect(url, max_size=None)
 
 
+def test_the_presenter_name_travels_in_the_fragment(tmp_path) -> None:
+    """A name in the query would cross the tunnel in clear (review finding): on an encrypted
+    share it follows the key in the fragment; a plain share keeps it in the query."""
+    s = jupyterspot_magic.share(
+        DEMO, tunnel="none", e2e=True, display=False, store=False, name="Ottoline Q"
+    )
+    try:
+        query, _, frag = s.host_url.partition("#")
+        assert "Ottoline" not in query and frag == f"k={s.info()['key']}&name=Ottoline%20Q"
+    finally:
+        s.stop()
+
+
 def test_the_network_sees_a_loader_and_ciphertext(share: Share) -> None:
     assert share.url.endswith(f"#k={share.info()['key']}") and share.host_url.endswith(
         f"#k={share.info()['key']}"

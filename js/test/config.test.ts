@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import contract from "../../jupyterspot_magic/contracts/page_config.json";
-import { cleanName, MAX_NAME_LENGTH, parseConfig, readToken, wsBaseUrl } from "../viewer/config";
+import { cleanName, linkParam, MAX_NAME_LENGTH, parseConfig, readToken, wsBaseUrl } from "../viewer/config";
 
 const SERVED = {
   room: "r0Om",
@@ -20,7 +20,7 @@ const SERVED = {
 
 const loc = (href: string): Location => {
   const u = new URL(href);
-  return { href: u.href, search: u.search } as Location;
+  return { href: u.href, search: u.search, hash: u.hash } as Location;
 };
 
 test("the viewer reads exactly the contract's keys, with the contract's types", () => {
@@ -75,6 +75,15 @@ test("an unreadable block gives the defaults and says so", (t) => {
 test("the token comes from the page's own URL", () => {
   assert.equal(readToken(loc("https://h/s/room/?token=t%2Bk&name=Ana")), "t+k");
   assert.equal(readToken(loc("https://h/s/room/")), "");
+});
+
+test("link parameters: the query first, then an encrypted link's fragment after its key", () => {
+  const url = loc("https://h/s/room/?token=t#k=AAAA&name=Ana%20Lee&lead=1");
+  assert.equal(linkParam("name", url), "Ana Lee");
+  assert.equal(linkParam("lead", url), "1");
+  assert.equal(linkParam("token", url), "t");
+  assert.equal(linkParam("name", loc("https://h/s/room/?name=Bo#k=AAAA&name=Ana")), "Bo");
+  assert.equal(linkParam("name", loc("https://h/s/room/?token=t")), null);
 });
 
 test("wsBase resolves against the page, switches to ws(s) and drops query and hash", () => {

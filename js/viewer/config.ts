@@ -131,11 +131,24 @@ export function storeName(name: string): void {
 }
 
 /**
- * The participant's name and whether it came from the URL. `?name=` wins (and is remembered),
- * then the name remembered from an earlier visit; "" means nobody told us yet.
+ * A link parameter, from the query or else from the fragment: an encrypted share's links carry
+ * `name` (and the widget's `lead`) after the key, `#k=…&name=…`, so the tunnel never sees them
+ * (session/share.py host_url).
+ */
+export function linkParam(
+  name: string,
+  loc: Pick<Location, "search" | "hash"> = location,
+): string | null {
+  const query = new URLSearchParams(loc.search).get(name);
+  return query ?? new URLSearchParams(loc.hash.replace(/^#/, "")).get(name);
+}
+
+/**
+ * The participant's name and whether it came from the URL. `?name=` (or `#…&name=`) wins (and
+ * is remembered), then the name remembered from an earlier visit; "" means nobody told us yet.
  */
 export function readName(loc: Location = location): { name: string; fromUrl: boolean } {
-  const fromUrl = cleanName(new URLSearchParams(loc.search).get("name"));
+  const fromUrl = cleanName(linkParam("name", loc));
   if (fromUrl) {
     storeName(fromUrl);
     return { name: fromUrl, fromUrl: true };

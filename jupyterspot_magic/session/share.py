@@ -104,7 +104,11 @@ class Share:
     def host_url(self) -> str:
         url = page_url(self.base_url, self.room, self.host_token)
         name = f"&name={quote(self.options.name)}" if self.options.name else ""
-        return url + name + fragment(self.key)  # the fragment last: browsers keep it local
+        if self.key is None:
+            return url + name
+        # Encrypted: the name goes after the key, in the fragment, which never leaves the
+        # browser (js/viewer/config.ts linkParam reads it there).
+        return url + fragment(self.key) + name
 
     @property
     def local_url(self) -> str:

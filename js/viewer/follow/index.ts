@@ -9,7 +9,7 @@
 
 import type { Awareness } from "y-protocols/awareness";
 import type * as Y from "yjs";
-import type { Role } from "../config";
+import { linkParam, type Role } from "../config";
 import type { Layout } from "../layout";
 import type { Participant, PersonPresence, TopBar } from "../ui";
 import { AudienceMode } from "./audience";
@@ -105,12 +105,16 @@ export class Follow {
     });
     this.onControl();
 
-    // The widget's "take lead" opens the presenter view with ?lead=1: lead at once.
-    const params = new URLSearchParams(location.search);
-    if (params.get("lead") === "1") {
-      params.delete("lead");
-      const query = params.toString();
-      history.replaceState(history.state, "", `${location.pathname}${query ? `?${query}` : ""}${location.hash}`);
+    // The widget's "take lead" opens the presenter view with lead=1 (in the query, or after
+    // an encrypted share's key in the fragment): lead at once, and drop it from the address.
+    if (linkParam("lead") === "1") {
+      const query = new URLSearchParams(location.search);
+      const hash = new URLSearchParams(location.hash.replace(/^#/, ""));
+      query.delete("lead");
+      hash.delete("lead");
+      const q = query.toString();
+      const h = hash.toString();
+      history.replaceState(history.state, "", `${location.pathname}${q ? `?${q}` : ""}${h ? `#${h}` : ""}`);
       if (o.role === "host") this.takeLead();
     }
   }
