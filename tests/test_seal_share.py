@@ -5,6 +5,7 @@ of a browser; the Chromium tests are tests/test_e2e_*.py)."""
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from collections.abc import Iterator
 
@@ -25,7 +26,7 @@ from jupyterspot_magic.collab.room import RoomLimits
 from jupyterspot_magic.collab.seal import ClientSeal, SealError, open_blob
 from jupyterspot_magic.session.share import Share
 
-from .conftest import DEMO
+from .conftest import DEMO, wait_for
 from .room_server import close_code
 
 TITLE = DEMO.stem
@@ -181,3 +182,26 @@ def test_the_key_is_stored_with_the_links(share: Share, tmp_path) -> None:
     db = sqlite3.connect(tmp_path / "store.sqlite")
     db.execute("INSERT OR REPLACE INTO jupyterspot_shares VALUES ('k', 'r', 't', 'h', 0, 0)")
     db.close()
+
+
+def test_the_version_in_the_clear_is_keyed(share: Share) -> None:
+    """`since=` travels in the cells route's URL: a plain content hash would confirm a guessed
+    notebook to the tunnel (review finding). Pages see a keyed version, which still works."""
+    page = open_blob(share.key, share.room, "page", local(share, "x/page").content).decode()
+    public = re.search(r'"version": "([0-9a-f]+)"', page).group(1)
+    assert public != share.rendered.content_hash and share.rendered.content_hash not in page
+    wait_for(
+        lambda: (
+            local(share, "x/cells").content
+            and not json.loads(
+                open_blob(share.key, share.room, "cells", local(share, "x/cells").content)
+            ).get("reload")
+        ),
+        30,
+        "the per-cell view",
+    )
+    base = f"http://127.0.0.1:{share.host.port}/s/{share.room}/x/cells"
+    reply = httpx.get(f"{base}?token={share.token}&since={public}", timeout=30)
+    payload = json.loads(open_blob(share.key, share.room, "cells", reply.content))
+    assert payload["version"] == public
+    assert payload["cells"] and all(c["html"] is None for c in payload["cells"])

@@ -122,9 +122,15 @@ export class Live {
       const q = `token=${encodeURIComponent(readToken())}&since=${encodeURIComponent(this.version)}`;
       const reply = await this.fetchCells(q);
       if (reply.reload || !reply.cells) location.reload();
-      else if (reply.version !== this.version) this.apply(reply.cells);
-      else await new Promise((r) => setTimeout(r, 300)); // the server is a step behind: soon
-      this.version = reply.version;
+      else if (reply.version === this.control.get("version")) {
+        this.apply(reply.cells);
+        this.version = reply.version;
+      } else {
+        // A step behind the control document (soon there), or an answer for another version:
+        // never applied, so an old answer replayed (by a tunnel, to an encrypted share: the
+        // control document's version comes sealed and bound to this session) rolls nothing back.
+        await new Promise((r) => setTimeout(r, 300));
+      }
     } catch (err) {
       console.warn("jupyterspot: content update failed", err);
       await new Promise((r) => setTimeout(r, 1000));

@@ -31,11 +31,12 @@ async def cells_response(
 
     Cached like the page (private, revalidated, an entity tag per encoding): the answer depends
     on the role, `since` (in the URL) and the current content, which the tag covers."""
-    payload = live.cells_payload(since) if live is not None else None
+    payload = live.cells_payload(own_version(shared, live, since)) if live is not None else None
     if payload is None:  # no per-cell view of the current content: the page reloads
         payload = {"version": shared.rendered.content_hash, "reload": True}
     else:
         await shared.pages.cut_cells(payload["cells"])  # not on an encrypted share: inline
+    payload["version"] = shared.public_version(payload["version"])
     text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
     # Defense in depth, as for pages: the host token never reaches a page.
     body = redact(text, shared.secrets_for(role)).encode()
@@ -46,3 +47,10 @@ async def cells_response(
     if gzip_ok and len(body) > GZIP_OVER:
         rep = await asyncio.to_thread(gzipped, rep, 6)
     return respond(request_headers, rep, PAGE_CACHE)
+
+
+def own_version(shared: SharedNotebook, live: CellsView, since: str | None) -> str | None:
+    """The content version a page's `since` names (pages see SharedNotebook.public_version)."""
+    if since is None or not shared.encrypted:
+        return since
+    return next((v for v in live.versions if shared.public_version(v) == since), None)

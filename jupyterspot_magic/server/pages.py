@@ -51,6 +51,7 @@ def build_page(
     secrets: tuple[str, ...],
     relay: str = "",
     e2e: bool = False,
+    version: str | None = None,
 ) -> bytes:
     """The rendered notebook with its config block for `role`, every secret redacted; `relay`:
     the relay's websocket URL when the rooms are published there (--relay); `e2e`: the share
@@ -59,7 +60,7 @@ def build_page(
         room=room,
         role=role,
         ws_base=f"../../ws/{room}",
-        version=rendered.content_hash,
+        version=version or rendered.content_hash,
         cells=len(rendered.cell_ids),
         title=rendered.title,
         relay=relay,

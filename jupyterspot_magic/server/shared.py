@@ -139,11 +139,27 @@ class SharedNotebook:
 
     def _build_page(self, role: str) -> bytes:
         secrets = self.secrets_for(role)
-        return build_page(self.rendered, self.room, role, secrets, self.relay, self.encrypted)
+        return build_page(
+            self.rendered,
+            self.room,
+            role,
+            secrets,
+            self.relay,
+            self.encrypted,
+            self.public_version(self.rendered.content_hash),
+        )
 
     @property
     def encrypted(self) -> bool:
         return self.key is not None
+
+    def public_version(self, version: str) -> str:
+        """The content version as pages see it. It travels in the clear in the cells route's
+        URL (`since=`); a plain content hash would let the tunnel confirm a guessed notebook,
+        so an encrypted share's is keyed (the key changes with a rotation: pages reload)."""
+        if self.key is None:
+            return version
+        return hmac.new(self.key, version.encode(), "sha256").hexdigest()[:32]
 
     def seal(self, kind: str, body: bytes) -> bytes:
         """A response body of this encrypted share as a blob (collab/seal.py)."""

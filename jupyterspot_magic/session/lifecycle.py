@@ -89,6 +89,8 @@ def start(prepared: Prepared, options: ShareOptions, host: Host) -> Share:
         host.call(hosted.close_share, opened.room)
         raise
     notes = [n for n in (located.note, tunnel.note) if n]
+    if options.relay and options.e2e == "auto":  # said, since auto means "on" everywhere else
+        notes.append("This share is not end-to-end encrypted: the relay must read what it relays.")
     health = None
     if tunnel.name != "none" and not tunnel.name.endswith(":none"):
         # Health: the page, fetched through the public URL, as a participant would.

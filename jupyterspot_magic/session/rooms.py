@@ -57,5 +57,5 @@ def write_control(shared: SharedNotebook, rendered: RenderedNotebook) -> None:
         ):
             if key not in control:
                 control[key] = default
-        control["version"] = rendered.content_hash
+        control["version"] = shared.public_version(rendered.content_hash)
         control["title"] = rendered.title
