@@ -34,9 +34,14 @@ let interpreter = "";
 
 /** Run seal.py commands (e2e_seal.py's OPS: {op, ...args}) in one Python process; their answers. */
 export function pythonAll(commands: Record<string, unknown>[]): unknown[] {
-  // The real interpreter, once: version-manager shims cost a shell per call.
+  // The real interpreter, once: version-manager shims cost a shell per call. `python` first:
+  // the one CI (.ci/run) installs the package into; $PYTHON overrides.
   const which = ["-c", "import sys; print(sys.executable)"];
-  interpreter ||= spawnSync(process.env.PYTHON ?? "python3", which, { encoding: "utf8" }).stdout;
+  for (const name of process.env.PYTHON ? [process.env.PYTHON] : ["python", "python3"]) {
+    if (interpreter) break;
+    const found = spawnSync(name, which, { encoding: "utf8" });
+    if (found.status === 0) interpreter = found.stdout.trim();
+  }
   const input = JSON.stringify(commands);
   const opts = { input, encoding: "utf8", maxBuffer: 1 << 28 } as const;
   const run = spawnSync(interpreter.trim(), [SCRIPT], opts);
