@@ -11,6 +11,7 @@ import { Detached } from "./detached";
 import { fetchBlob } from "./e2e/blob";
 import { h } from "./dom";
 import { hydrateFigures } from "./figures";
+import type { SealedImages } from "./e2e/images";
 import type { Follow } from "./follow";
 import { cellIdOf, type Layout } from "./layout";
 import type { TopBar } from "./ui";
@@ -31,6 +32,8 @@ export interface LiveOptions {
   title: string;
   /** An encrypted share's key and room: x/cells and x/export answer sealed blobs. */
   seal: { key: Uint8Array; room: string } | null;
+  /** An encrypted share's pictures, opened as they come into view (new cells' too). */
+  images: SealedImages | null;
   controlDoc: Y.Doc;
   boardDoc: Y.Doc;
   layout: Layout;
@@ -178,6 +181,7 @@ export class Live {
     marker.remove();
     for (const el of made) {
       activate(el);
+      this.o.images?.watch(el);
       if (el.querySelector(".jupyterspot-plotly, .jupyterspot-vega")) void hydrateFigures(el);
     }
     const mj = (window as { MathJax?: { typesetPromise?: (els: Element[]) => Promise<unknown> } })

@@ -17,6 +17,7 @@ import {
   type PageConfig,
 } from "./config";
 import { Connection } from "./connection";
+import { SealedImages } from "./e2e/images";
 import { KEY_MESSAGES, readKey } from "./e2e/key";
 import { hydrateFigures } from "./figures";
 import { startFollow, type Follow } from "./follow";
@@ -90,6 +91,9 @@ function start(): void {
     return;
   }
   const key = found?.key ?? null;
+  // An encrypted page's pictures come sealed, one by one, as they come into view.
+  const images = key && new SealedImages(key, config.room);
+  images?.watch(root);
   // Sockets first: the handshake then overlaps the layout work below (~150 ms on big pages).
   const connection = new Connection(
     { wsBase: wsBaseUrl(config.wsBase), relay: config.relay, room: config.room, key },
@@ -182,6 +186,7 @@ function start(): void {
     version: config.version,
     title: config.title,
     seal: key && { key, room: config.room },
+    images,
     controlDoc: connection.controlDoc,
     boardDoc: connection.boardDoc,
     layout,

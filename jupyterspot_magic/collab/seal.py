@@ -12,7 +12,12 @@ HTTP bodies that carry content (the page, changed cells, the export) are *blobs*
     blob = nonce:12 || AES-GCM(key, nonce, gzip(body), aad = "jsp-e2e/1|" room "|" kind)
 
 (`kind` is "page", "cells" or "export"; compressed before encryption, as ciphertext does not
-compress.)
+compress.) The images cut out of the page and of cells answers are blobs of their own, not
+compressed (PNG and JPEG are already), under keyed names (a plain content hash in the URL would
+let the tunnel confirm a known picture):
+
+    image = nonce:12 || AES-GCM(key, nonce, bytes, aad = "jsp-e2e/1|" room "|img|" name)
+    name  = hex(HMAC-SHA256(key, "img|" sha256-hex of the bytes))[:32] "." ext
 
 Every websocket message of both rooms is a *frame*:
 
@@ -37,6 +42,7 @@ from __future__ import annotations
 
 import base64
 import gzip
+import hmac
 import os
 import re
 import secrets
@@ -107,6 +113,25 @@ def open_blob(key: bytes, room: str, kind: str, blob: bytes) -> bytes:
     except (InvalidTag, ValueError) as e:
         raise SealError("this content does not open with the share's key") from e
     return gzip.decompress(packed)
+
+
+def image_name(key: bytes, digest: str, ext: str) -> str:
+    """An image's name on an encrypted share (its URL says nothing of its bytes)."""
+    mac = hmac.new(key, b"img|" + digest.encode(), "sha256").hexdigest()[:32]
+    return f"{mac}.{ext}"
+
+
+def seal_image(key: bytes, room: str, name: str, data: bytes) -> bytes:
+    nonce = os.urandom(NONCE_BYTES)
+    return nonce + AESGCM(key).encrypt(nonce, data, _aad(room, b"img", name.encode()))
+
+
+def open_image(key: bytes, room: str, name: str, blob: bytes) -> bytes:
+    try:
+        aad = _aad(room, b"img", name.encode())
+        return AESGCM(key).decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], aad)
+    except (InvalidTag, ValueError) as e:
+        raise SealError("this image does not open with the share's key") from e
 
 
 # --- websocket frames ----------------------------------------------------------------------

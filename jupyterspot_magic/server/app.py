@@ -39,6 +39,7 @@ from .caching import (
 from .cells import cells_response
 from .pages import (
     PLOTLY_JS,
+    SEALED,
     STATIC_FILES,
     StaticCache,
     error_page,
@@ -191,7 +192,9 @@ def build_app(registry: Registry) -> Any:
         found = shared.pages.images.get(request.path_params["name"]) if shared else None
         if found is None:
             return not_found()
-        rep = Representation(found.data, found.mime, f'"{found.digest}"')
+        # an encrypted share's images are sealed (server/pages.py ImageSealer): bytes, not a type
+        mime = SEALED if shared is not None and shared.encrypted else found.mime
+        rep = Representation(found.data, mime, f'"{found.digest}"')
         return respond(request.headers, rep, IMMUTABLE_CACHE, vary=False, extra=IMAGE_HEADERS)
 
     # The share's own routes: 404 while the share has not attached the part that answers

@@ -13,6 +13,7 @@ import asyncio
 import html
 import importlib.util
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote
@@ -22,6 +23,7 @@ from starlette.responses import HTMLResponse
 from ..base.page_config import config_block, page_config
 from ..base.paths import STATIC_DIR
 from ..base.text import redact
+from ..collab.seal import image_name, seal_image
 from ..content.images import MIN_BYTES, Image
 from ..content.images import extract as extract_images
 from ..content.render import CONFIG_PLACEHOLDER, RenderedNotebook
@@ -151,15 +153,19 @@ class PageCache:
         self._generation = 0
         self._fragments: dict[str, str] = {}  # cell HTML -> the same with its images cut
         self._warming: asyncio.Task | None = None
-        # An encrypted share's (server/shared.py): seals a page as a blob of kind "page". Its
-        # images then stay inline, inside the ciphertext (an image URL would serve it in clear).
+        # An encrypted share's (server/shared.py): seals a page as a blob of kind "page", and
+        # its cut-out images each as a blob of their own (ImageSealer).
         self.seal: Callable[[bytes], bytes] | None = None
+        self.sealer: ImageSealer | None = None
 
-    def set_seal(self, seal: Callable[[bytes], bytes] | None) -> None:
-        self.seal = seal
-        if seal is not None:
-            self.min_image_bytes = None
+    def set_seal(self, seal: Callable[[bytes], bytes], sealer: ImageSealer) -> None:
+        self.seal, self.sealer = seal, sealer
         self.clear()
+
+    def _extract(self, html: str, limit: int) -> tuple[str, dict[str, Image]]:
+        """Cut the images out of `html` (a worker thread); sealed on an encrypted share."""
+        html, found = extract_images(html, IMAGE_PREFIX, limit)
+        return self.sealer.apply(html, found) if self.sealer is not None else (html, found)
 
     def clear(self) -> None:
         """The content or a token changed: build again on the next request."""
@@ -210,7 +216,7 @@ class PageCache:
         page = self._build(role)
         found: dict[str, Image] = {}
         if self.min_image_bytes is not None:
-            html, found = extract_images(page.decode(), IMAGE_PREFIX, self.min_image_bytes)
+            html, found = self._extract(page.decode(), self.min_image_bytes)
             page = html.encode()
         if self.seal is not None:
             blob = self.seal(page)
@@ -232,9 +238,7 @@ class PageCache:
         todo = [c["html"] for c in cells if c.get("html") and c["html"] not in self._fragments]
         if todo:
             limit = self.min_image_bytes
-            done = await asyncio.to_thread(
-                lambda: [extract_images(h, IMAGE_PREFIX, limit) for h in todo]
-            )
+            done = await asyncio.to_thread(lambda: [self._extract(h, limit) for h in todo])
             if len(self._fragments) > MAX_FRAGMENTS:
                 self._fragments.clear()
             for html, (cut, found) in zip(todo, done, strict=True):
@@ -243,6 +247,41 @@ class PageCache:
         for cell in cells:
             if cell.get("html"):
                 cell["html"] = self._fragments.get(cell["html"], cell["html"])
+
+
+class ImageSealer:
+    """An encrypted share's images: cut out as on a plain share (the sealed page stays small:
+    the 17.9 MB notebook's 120 figures inline made it 13.6 MB), each sealed on its own under a
+    keyed name (collab/seal.py), and marked `data-jsp-src` instead of `src`: the browser must
+    not fetch ciphertext as a picture; the viewer opens them as they come into view
+    (js/viewer/e2e/images.ts)."""
+
+    def __init__(self, key: Callable[[], bytes], room: str) -> None:
+        self.key = key  # read at each use: a rotation changes it
+        self.room = room
+
+    def apply(self, html: str, found: dict[str, Image]) -> tuple[str, dict[str, Image]]:
+        key = self.key()
+        names = {
+            name: image_name(key, image.digest, name.rpartition(".")[2])
+            for name, image in found.items()
+        }
+
+        def swap(m: re.Match[str]) -> str:
+            public = names.get(m.group(1))
+            return f' data-jsp-src="{IMAGE_PREFIX}{public}"' if public else m.group(0)
+
+        html = _CUT_SRC.sub(swap, html)
+        sealed = {
+            public: Image(public.partition(".")[0], found[name].mime, seal_image(
+                key, self.room, public, found[name].data
+            ))
+            for name, public in names.items()
+        }
+        return html, sealed
+
+
+_CUT_SRC = re.compile(r' src="' + re.escape(IMAGE_PREFIX) + r'([0-9a-f]{64}\.[a-z]+)"')
 
 
 class StaticCache:

@@ -23,7 +23,7 @@ from ..collab.room import Room, RoomLimits
 from ..collab.seal import RoomSeal, seal_blob
 from ..content.live import CellsView
 from ..content.render import RenderedNotebook
-from .pages import PageCache, build_page
+from .pages import ImageSealer, PageCache, build_page
 
 if TYPE_CHECKING:
     from .export_route import Exporter
@@ -77,7 +77,9 @@ class SharedNotebook:
         self.crowd = Crowd(self.board, self.control, self.audience)
         self.pages = PageCache(self._build_page)
         if self.key is not None:
-            self.pages.set_seal(lambda page: self.seal("page", page))
+            self.pages.set_seal(
+                lambda page: self.seal("page", page), ImageSealer(lambda: self.key, self.room)
+            )
 
     def set_max_people(self, max_people: int) -> None:
         """Guest seats per room (server thread). Lowering it closes nobody: it refuses newcomers
