@@ -20,7 +20,7 @@ import pytest
 from .conftest import DEMO, REPO, free_port, port_is_free
 from .processes import Cli, command
 
-JSON_KEYS = {"url", "host_url", "local_url", "ws_url", "room", "token", "host_token"}
+JSON_KEYS = {"url", "host_url", "local_url", "ws_url", "room", "token", "host_token", "key"}
 
 
 @pytest.fixture(scope="module")

@@ -25,6 +25,7 @@ import pytest
 from jupyterspot_magic.collab.close_codes import CLOSE_CODES
 from jupyterspot_magic.collab.codec import write_var_bytes
 from jupyterspot_magic.collab.messages import AWARENESS
+from jupyterspot_magic.collab.seal import new_key
 from jupyterspot_magic.server.shared import SharedNotebook
 from jupyterspot_magic.server.thread import ServerThread
 
@@ -113,8 +114,15 @@ def test_y_websocket_clients_reconnect_iff_the_contract_says_so(server, clients)
     srv: ServerThread
     srv, shared = server
     full, stopping = new_shared("room2"), new_shared("room3")
-    register(srv, full)
-    register(srv, stopping)
+    sealed = SharedNotebook(  # end-to-end encrypted: a plain client does not speak it
+        room="room4",
+        token="guest-token",
+        host_token="host-token",
+        rendered=full.rendered,
+        key=new_key(),
+    )
+    for shared_ in (full, stopping, sealed):
+        register(srv, shared_)
     srv.call(lambda: full.set_max_people(1))
 
     # Seated guests first, each on its own browser key (pid-<name>).
@@ -130,6 +138,7 @@ def test_y_websocket_clients_reconnect_iff_the_contract_says_so(server, clients)
     # Then every close, from its real condition where it is cheap.
     clients.open("invalid_token", base(srv), "wrong")
     clients.open("not_found", base(srv, "nope"), "guest-token")
+    clients.open("encrypted", base(srv, "room4"), "guest-token")
     clients.open("room_full", base(srv, "room2"), "guest-token")  # the one seat is taken
     clients.send(cmd="raw", id="bad_frame", b64=base64.b64encode(bytes([9, 1, 2])).decode())
     clients.send(cmd="big", id="too_large", bytes=5 * 1024 * 1024)  # board: 4 MiB at most
@@ -140,7 +149,7 @@ def test_y_websocket_clients_reconnect_iff_the_contract_says_so(server, clients)
     srv.call(lambda: stopping.board.close_all())  # what a stopping share does: going_away
 
     names = sorted(CLOSE_CODES)
-    tried = sorted([*seated, "going_away", "invalid_token", "not_found", "room_full"])
+    tried = sorted([*seated, "going_away", "invalid_token", "not_found", "room_full", "encrypted"])
     assert names == tried, "a code of the contract is not tested"
     close: dict[str, dict] = {}
     for name in names:
