@@ -340,8 +340,11 @@ def _stale_note(path: Path) -> str | None:
 
 def _last_relevant_cell(shell: Any) -> int | None:
     """Number of the last finished cell that did more than load or run this extension."""
-    last = int(shell.execution_count) - 1  # the running cell is not finished yet
     history = list(getattr(shell.history_manager, "input_hist_raw", []))
+    # The running cell is already in the history (IPython 7-9) and is not finished yet. Its
+    # `execution_count` is its own number up to IPython 8 but the next one from IPython 9,
+    # which made a fresh kernel's first share say that cells ran after the save.
+    last = len(history) - 2 if history else int(shell.execution_count) - 1
     while last >= 1:
         source = history[last] if last < len(history) else "x"
         if not all(_OWN_LINE.fullmatch(line) for line in source.splitlines()):
