@@ -65,7 +65,13 @@ export class SealedImages {
       if (!res.ok) throw new Error(`HTTP ${res.status}`);
       const data = await openImage(this.key, this.room, name, new Uint8Array(await res.arrayBuffer()));
       const type = TYPES[name.slice(name.lastIndexOf(".") + 1)] ?? "application/octet-stream";
-      img.src = URL.createObjectURL(new Blob([data as Uint8Array<ArrayBuffer>], { type }));
+      const shown = URL.createObjectURL(new Blob([data as Uint8Array<ArrayBuffer>], { type }));
+      // Once decoded the element keeps the picture: the URL's bytes can go (a long meeting's
+      // live updates would otherwise hold every old figure until the page closes).
+      const release = () => URL.revokeObjectURL(shown);
+      img.addEventListener("load", release, { once: true });
+      img.addEventListener("error", release, { once: true });
+      img.src = shown;
       img.removeAttribute("data-jsp-src");
     } catch (err) {
       console.warn("jupyterspot: picture not opened", url, err);
