@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from pycrdt import Doc, create_sync_message
+from pycrdt import Doc, Map, create_sync_message, handle_sync_message
 from websockets.sync.client import connect
 
 import jupyterspot_magic
@@ -139,6 +139,24 @@ def test_rotate_changes_the_key_and_closes_every_page(share: Share) -> None:
     seal, ws = sealed_socket(share, token=share.host_token, key=old_key)
     with ws, pytest.raises(SealError):
         seal.open_hello(ws.recv(timeout=10))
+    # The version pages see is keyed: the control room names the new key's, the one a page
+    # opened now carries (it named the old key's, and every new page polled for ever).
+    page = open_blob(share.key, share.room, "page", blob).decode()
+    assert control_version(share) == re.search(r'"version": "([0-9a-f]+)"', page).group(1)
+
+
+def control_version(share: Share) -> str:
+    """The control document's version, read as a page reads it (a sealed socket, a sync)."""
+    seal, ws = sealed_socket(share, "control")
+    with ws:
+        seal.open_hello(ws.recv(timeout=10))
+        ws.send(seal.up(create_sync_message(Doc())))
+        doc = Doc()
+        while True:
+            message = seal.down(ws.recv(timeout=10))
+            if message[:2] == b"\x00\x01":  # sync step 2: the whole document
+                handle_sync_message(message[1:], doc)
+                return str(doc.get("control", type=Map)["version"])
 
 
 def link(info: dict) -> str:

@@ -241,6 +241,8 @@ class ClientSeal:
         return _frame(self.aead, self.sent, message, aad)
 
     def down(self, frame: bytes) -> bytes:
+        if self.server_nonce is None:
+            raise SealError("the hello comes first")
         if len(frame) < HEADER + TAG_BYTES:
             raise SealError("a sealed frame is at least 36 bytes")
         (seq,) = SEQ.unpack_from(frame)

@@ -181,7 +181,8 @@ def build_app(registry: Registry) -> Any:
 
         No token: the URL is the capability. Its name is the SHA-256 of the image, 256 bits no
         one can guess, revealed only by the page (and cells answers), which need a valid token;
-        and knowing the hash of an image means already having it. Only images of the live
+        and knowing the hash of an image means already having it. (On an encrypted share the
+        name is keyed and the bytes sealed: server/pages.py ImageSealer.) Only images of the live
         room's current content (and the version before) are served, so a share that stopped or
         moved on serves nothing. A token in the URL would have to be written into the page,
         which never holds one (pages are redacted), would split the browser cache per role

@@ -35,7 +35,7 @@ async def cells_response(
     if payload is None:  # no per-cell view of the current content: the page reloads
         payload = {"version": shared.rendered.content_hash, "reload": True}
     else:
-        await shared.pages.cut_cells(payload["cells"])  # not on an encrypted share: inline
+        await shared.pages.cut_cells(payload["cells"])  # sealed on an encrypted share
     payload["version"] = shared.public_version(payload["version"])
     text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
     # Defense in depth, as for pages: the host token never reaches a page.

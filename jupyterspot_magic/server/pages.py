@@ -238,7 +238,10 @@ class PageCache:
         todo = [c["html"] for c in cells if c.get("html") and c["html"] not in self._fragments]
         if todo:
             limit = self.min_image_bytes
+            generation = self._generation
             done = await asyncio.to_thread(lambda: [self._extract(h, limit) for h in todo])
+            if generation != self._generation:  # a rotation meanwhile: names of the old key
+                done = [self._extract(h, limit) for h in todo]
             if len(self._fragments) > MAX_FRAGMENTS:
                 self._fragments.clear()
             for html, (cut, found) in zip(todo, done, strict=True):

@@ -17,6 +17,8 @@ import hmac
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from pycrdt import Map
+
 from ..collab.close_codes import CLOSE_INVALID_TOKEN, CLOSE_REMOVED
 from ..collab.crowd import Crowd
 from ..collab.room import Room, RoomLimits
@@ -217,6 +219,11 @@ class SharedNotebook:
         if rekeyed:
             self.key = key
             self._seal_rooms()
+            # The version pages see is keyed: the control room must name the new key's, or
+            # every page opened after the rotation waits for a version that never comes.
+            control = self.control.doc.get("control", type=Map)
+            with self.control.doc.transaction(origin="kernel"):
+                control["version"] = self.public_version(self.rendered.content_hash)
 
     def set_view_only(self, view_only: bool) -> None:
         """Guests keep watching; the server drops their drawing (not just the UI).

@@ -265,10 +265,14 @@ class Share:
     # -- content: live updates, export, the stored board --
 
     def refresh(self, rendered: RenderedNotebook) -> None:
-        """New content, same room, tokens, board and people (a save, `update()`)."""
-        self.rendered = rendered
+        """New content, same room, tokens, board and people (a save, `update()`). `rendered`
+        changes once the server has it (or could not take it: a restarted server opens what
+        `rendered` names): whoever sees the new version here can fetch it there."""
         self.live.adopt(rendered)
-        self._call(hosted.refresh, rendered, self.live.content.view())
+        try:
+            self._call(hosted.refresh, rendered, self.live.content.view())
+        finally:
+            self.rendered = rendered
 
     def _send_cells(self, content: LiveContent) -> None:
         """The per-cell view was learnt in the background: the server answers `x/cells`. The

@@ -14,6 +14,8 @@ const TYPES: Record<string, string> = {
   svg: "image/svg+xml",
 };
 const AHEAD = "2000px 0px"; // start before it is on screen: a fast scroll finds it there
+const TRIES = 4; // a picture that did not come (a restarting server, a dropped request)
+const RETRY_MS = 1500; // ... is asked for again after 1.5 s, 3 s, 4.5 s
 
 /** The picture inside a sealed image blob named `name`; SealError when it does not open. */
 export async function openImage(
@@ -56,9 +58,9 @@ export class SealedImages {
     }
   }
 
-  private async load(img: HTMLImageElement): Promise<void> {
+  private async load(img: HTMLImageElement, tries = 1): Promise<void> {
     const url = img.getAttribute("data-jsp-src");
-    if (!url) return;
+    if (!url || !img.isConnected) return;
     const name = url.slice(url.lastIndexOf("/") + 1);
     try {
       const res = await fetch(url);
@@ -71,10 +73,12 @@ export class SealedImages {
       const release = () => URL.revokeObjectURL(shown);
       img.addEventListener("load", release, { once: true });
       img.addEventListener("error", release, { once: true });
+      img.loading = "eager"; // a lazy <img> may never load a blob: URL (then never released)
       img.src = shown;
       img.removeAttribute("data-jsp-src");
     } catch (err) {
       console.warn("jupyterspot: picture not opened", url, err);
+      if (tries < TRIES) setTimeout(() => void this.load(img, tries + 1), RETRY_MS * tries);
     }
   }
 }
