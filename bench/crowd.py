@@ -189,11 +189,16 @@ def our_share(**options) -> Iterator[Server]:
             info["notes"],
         )
     finally:
-        if proc.proc.stdin:
-            proc.proc.stdin.close()
-        with suppress(subprocess.TimeoutExpired):
-            proc.proc.wait(20)  # s.stop() after stdin closed
-        proc.kill()
+        end_share(proc)
+
+
+def end_share(proc: LineProcess) -> None:
+    """A share process (it stops its share when its stdin closes), then whatever is left."""
+    if proc.proc.stdin:
+        proc.proc.stdin.close()
+    with suppress(subprocess.TimeoutExpired):
+        proc.proc.wait(20)  # s.stop() after stdin closed
+    proc.kill()
 
 
 class Crowd:

@@ -13,16 +13,16 @@ from __future__ import annotations
 import json
 import os
 import queue
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+from bench.crowd import end_share  # noqa: E402
 from tests.processes import LineProcess  # noqa: E402
 
 NOTEBOOKS = REPO.parent / "shared" / "notebooks"  # the shared corpus, used in place
@@ -82,11 +82,7 @@ def share_process(path: Path, e2e: bool, **options: object) -> Iterator[Share]:
             info["pid"],
         )
     finally:
-        if proc.proc.stdin:
-            proc.proc.stdin.close()
-        with suppress(subprocess.TimeoutExpired):
-            proc.proc.wait(20)  # s.stop() after stdin closed
-        proc.kill()
+        end_share(proc)
 
 
 def wait_idle(pid: int, timeout: float = 60.0) -> None:

@@ -251,10 +251,7 @@ def _decode_http(conn: Recorded, out: Decoded) -> None:
             out.incomplete.append(f"conn {conn.index}: request cut")
             return
         # The client-side reader must have "sent" the request to read its response.
-        reader_down.send(request)
-        if body:
-            reader_down.send(h11.Data(data=body))
-        reader_down.send(h11.EndOfMessage())
+        _feed(reader_down, request, body)
         response, rbody, done = _message(reader_down)
         if response is None:
             if conn.down:
@@ -270,14 +267,19 @@ def _decode_http(conn: Recorded, out: Decoded) -> None:
         if not done:
             out.incomplete.append(f"conn {conn.index}: response cut ({label})")
             return
-        reader_up.send(response)
-        if rbody:
-            reader_up.send(h11.Data(data=rbody))
-        reader_up.send(h11.EndOfMessage())
+        _feed(reader_up, response, rbody)
         if reader_up.our_state is h11.MUST_CLOSE or reader_down.our_state is h11.MUST_CLOSE:
             return
         reader_up.start_next_cycle()
         reader_down.start_next_cycle()
+
+
+def _feed(reader: h11.Connection, head: h11.Request | h11.Response, body: bytes) -> None:
+    """Tell `reader` its own side sent this message (h11 must see it before the answer)."""
+    reader.send(head)
+    if body:
+        reader.send(h11.Data(data=body))
+    reader.send(h11.EndOfMessage())
 
 
 def _message(reader: h11.Connection):

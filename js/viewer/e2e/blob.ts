@@ -27,10 +27,13 @@ export async function openBlob(
   kind: BlobKind,
   blob: Uint8Array,
 ): Promise<Uint8Array> {
+  return gunzip(await openNonced(key, blob, aad(room, kind)));
+}
+
+/** nonce:12 || AES-GCM(...) opened with `ad`: a blob before its gunzip, and a sealed picture. */
+export function openNonced(key: Uint8Array, blob: Uint8Array, ad: Uint8Array): Promise<Uint8Array> {
   if (blob.length < NONCE_BYTES + TAG_BYTES) throw new SealError("too short for a sealed body");
-  const nonce = blob.subarray(0, NONCE_BYTES);
-  const packed = await openAsync(key, nonce, blob.subarray(NONCE_BYTES), aad(room, kind));
-  return gunzip(packed);
+  return openAsync(key, blob.subarray(0, NONCE_BYTES), blob.subarray(NONCE_BYTES), ad);
 }
 
 export async function openBlobText(

@@ -4,7 +4,8 @@
 // with the share's key (WebCrypto when the page has it) and shown from a blob: URL. The box does
 // not move when it arrives: the server gave the tag its width and height (content/images.py).
 
-import { aad, NONCE_BYTES, openAsync, SealError, TAG_BYTES } from "./aead";
+import { aad } from "./aead";
+import { openNonced } from "./blob";
 
 const TYPES: Record<string, string> = {
   png: "image/png",
@@ -24,9 +25,7 @@ export async function openImage(
   name: string,
   blob: Uint8Array,
 ): Promise<Uint8Array> {
-  if (blob.length < NONCE_BYTES + TAG_BYTES) throw new SealError("too short for a sealed image");
-  const nonce = blob.subarray(0, NONCE_BYTES);
-  return openAsync(key, nonce, blob.subarray(NONCE_BYTES), aad(room, "img", name));
+  return openNonced(key, blob, aad(room, "img", name));
 }
 
 export class SealedImages {
