@@ -82,7 +82,8 @@ OBSERVE = """() => {
   const scan = () => {
     const t = now();
     const p = document.getElementById('cell-id=bench-print');
-    if (p) for (const m of p.textContent.matchAll(/tok-\\d+/g)) if (!(m[0] in seen.toks)) seen.toks[m[0]] = t;
+    const toks = p ? p.textContent.matchAll(/tok-\\d+/g) : [];
+    for (const m of toks) if (!(m[0] in seen.toks)) seen.toks[m[0]] = t;
     const g = document.getElementById('cell-id=bench-png');
     if (!g) return;
     for (const img of g.querySelectorAll('img')) {
@@ -257,9 +258,7 @@ def epoch_ms(msg: dict) -> float:
 def busy_idle_s(messages: list[dict]) -> float:
     """busy -> idle of one execute_request, from the kernel's own header dates."""
     dates = {
-        m["content"]["execution_state"]: epoch_ms(m)
-        for m in messages
-        if m["msg_type"] == "status"
+        m["content"]["execution_state"]: epoch_ms(m) for m in messages if m["msg_type"] == "status"
     }
     return (dates["idle"] - dates["busy"]) / 1000
 
@@ -390,8 +389,10 @@ def costs(args, b: Bench, cpu: Cpu, guests: Guests | None, modes: list[str]) -> 
         for mode in modes:
             if mode != "none":
                 flag = "True" if mode == "live" else "False"
-                b.run("bench-setup", f"{SETUP}\nimport jupyterspot_magic as _j\n"
-                      f"_j.current().live = {flag}")
+                b.run(
+                    "bench-setup",
+                    f"{SETUP}\nimport jupyterspot_magic as _j\n_j.current().live = {flag}",
+                )
             for what, code in loops.items():
                 if guests:
                     guests.quiet(0.3)
@@ -461,9 +462,11 @@ def main() -> None:
 
 
 def report(args, lat: dict, pres: dict, cost: dict, load0, elapsed: float) -> None:
-    print(f"\nlive streaming, 10 guests (1 Chromium page + 9 Node y-websocket clients), "
-          f"{os.cpu_count()} cores, load {load0[0]:.2f} at start / {os.getloadavg()[0]:.2f} "
-          f"at end, {elapsed:.0f} s")
+    print(
+        f"\nlive streaming, 10 guests (1 Chromium page + 9 Node y-websocket clients), "
+        f"{os.cpu_count()} cores, load {load0[0]:.2f} at start / {os.getloadavg()[0]:.2f} "
+        f"at end, {elapsed:.0f} s"
+    )
     print("\n1. IOPub message -> guest updated (ms)          p50     p95     max")
     names = {
         "page": "Chromium page, DOM has it",
@@ -479,28 +482,33 @@ def report(args, lat: dict, pres: dict, cost: dict, load0, elapsed: float) -> No
     if any(lat["missed"].values()):
         print(f"  not seen within {args.timeout} s: {lat['missed']}")
 
-    print("\n2. kernel cost (median of runs)   live     paused   no share  live/paused "
-          "live/none")
+    print("\n2. kernel cost (median of runs)   live     paused   no share  live/paused live/none")
     for what, label in (("tight", f"range({args.loop:_}) print"), ("flood", "1,000 lines/s 5 s")):
-        for key, unit in (("wall", "in-cell wall s"), ("busy", "busy->idle s"),
-                          ("kcpu", "kernel CPU s"), ("scpu", "server CPU s")):
-            med = {m: statistics.median(r[key] for r in cost[(m, what)]) for m in
-                   ("live", "paused", "none")}
+        for key, unit in (
+            ("wall", "in-cell wall s"),
+            ("busy", "busy->idle s"),
+            ("kcpu", "kernel CPU s"),
+            ("scpu", "server CPU s"),
+        ):
+            med = {
+                m: statistics.median(r[key] for r in cost[(m, what)])
+                for m in ("live", "paused", "none")
+            }
 
             def ratio(a: float, c: float) -> str:
                 return f"{a / c:.2f}x" if c > 0.005 else "-"
 
-            print(f"  {label:<22} {unit:<15} {med['live']:7.2f} {med['paused']:8.2f} "
-                  f"{med['none']:9.2f} {ratio(med['live'], med['paused']):>11} "
-                  f"{ratio(med['live'], med['none']):>9}")
+            print(
+                f"  {label:<22} {unit:<15} {med['live']:7.2f} {med['paused']:8.2f} "
+                f"{med['none']:9.2f} {ratio(med['live'], med['paused']):>11} "
+                f"{ratio(med['live'], med['none']):>9}"
+            )
     print("\n3. presence round trip, 10 Hz, board room (ms)   n    p50    p95    max  lost")
     for phase in ("idle", "flood"):
         r = pres[phase]
-        print(f"  {phase:<44} {r['n']:>4} {r['p50']:>6} {r['p95']:>6} {r['max']:>6} "
-              f"{r['lost']:>5}")
+        print(f"  {phase:<44} {r['n']:>4} {r['p50']:>6} {r['p95']:>6} {r['max']:>6} {r['lost']:>5}")
     print(f"  flood/idle p95: {pres['flood']['p95'] / pres['idle']['p95']:.2f}x")
-    raw = {"latency": lat, "presence": pres,
-           "cost": {f"{m}/{w}": v for (m, w), v in cost.items()}}
+    raw = {"latency": lat, "presence": pres, "cost": {f"{m}/{w}": v for (m, w), v in cost.items()}}
     print("\n# raw " + json.dumps(raw))
 
 
