@@ -40,6 +40,8 @@ export interface LiveOptions {
   bar: TopBar;
   board: Board;
   follow: Follow;
+  /** After a swap, with the cells that came new (running.ts marks the running cell in them). */
+  onSwapped?: (made: readonly HTMLElement[]) => void;
 }
 
 /** Scripts inserted with innerHTML do not run: re-create them (outputs' JS, like on load). */
@@ -196,6 +198,7 @@ export class Live {
       const id = layout.cellById(top.cell) ? top.cell : cellIdOf(next[Math.min(top.index, next.length - 1)]);
       layout.scrollToCell(id, id === top.cell ? top.offset : 0);
     }
+    this.o.onSwapped?.(made);
     layout.changed();
     requestAnimationFrame(() => (html.style.overflowAnchor = ""));
   }

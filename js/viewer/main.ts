@@ -26,6 +26,7 @@ import { Layout } from "./layout";
 import { Live } from "./live";
 import { startOffline } from "./offline";
 import { PresencePublisher, RemoteCursors, type PresenceState } from "./presence";
+import { RunningIndicator } from "./running";
 import { TopBar, type Participant } from "./ui";
 
 export interface JupyterspotHandle {
@@ -43,6 +44,7 @@ export interface JupyterspotHandle {
   cursors: RemoteCursors;
   board: Board;
   follow: Follow;
+  running: RunningIndicator;
   setName(name: string): void;
 }
 
@@ -147,6 +149,13 @@ function start(): void {
     bar,
   });
 
+  const running = new RunningIndicator({
+    controlDoc: connection.controlDoc,
+    layout,
+    bar,
+    follow,
+  });
+
   // Tell the others at once when this tab goes away; come back if the page is restored.
   let saved: Record<string, unknown> | null = null;
   window.addEventListener("pagehide", () => {
@@ -178,6 +187,7 @@ function start(): void {
     cursors,
     board,
     follow,
+    running,
     setName,
   };
   Object.defineProperty(window, "jupyterspot", { value: Object.freeze(handle), configurable: false });
@@ -193,6 +203,7 @@ function start(): void {
     bar,
     board,
     follow,
+    onSwapped: (made) => running.swapped(made),
   });
 }
 

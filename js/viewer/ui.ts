@@ -64,6 +64,8 @@ export class TopBar {
   readonly participants: HTMLUListElement;
   /** The lead and follow controls (follow/controls.ts fills it). */
   readonly lead: HTMLElement;
+  /** "kernel busy", "live paused" (running.ts sets it; empty = hidden). */
+  readonly activity: HTMLElement;
   /** Presence details per person (follow/); null = none. */
   presenceOf: ((p: Participant) => PersonPresence | null) | null = null;
   /** A click on someone else's row: jump to where they are. */
@@ -125,7 +127,20 @@ export class TopBar {
       "data-testid": "participants",
       "aria-label": "People here",
     });
-    const row = h("div", { class: "jupyterspot-bar-row" }, this.tools, this.status, this.toggle);
+    this.activity = h("span", {
+      class: "jupyterspot-activity",
+      "data-testid": "kernel-activity",
+      role: "status",
+    });
+    this.activity.hidden = true;
+    const row = h(
+      "div",
+      { class: "jupyterspot-bar-row" },
+      this.tools,
+      this.status,
+      this.activity,
+      this.toggle,
+    );
     this.lead = h("div", { class: "jupyterspot-lead-row" });
     this.summary = h("div", { class: "jupyterspot-audience", "data-testid": "audience-summary" });
     this.summary.hidden = true;
@@ -161,6 +176,14 @@ export class TopBar {
     this.status.setAttribute("data-state", status.state);
     this.statusText.textContent = text;
     this.el.setAttribute("data-state", status.state);
+  }
+
+  /** What the kernel does, next to the connection status ("" hides it). */
+  setActivity(text: string, title: string, busy: boolean): void {
+    this.activity.textContent = text;
+    this.activity.title = title;
+    this.activity.hidden = !text;
+    this.activity.toggleAttribute("data-busy", busy);
   }
 
   /** Draw the list again with fresh presence details (leader or positions changed). */

@@ -1,7 +1,8 @@
 // The share widget shown in the notebook (anywidget module): link + copy, host-link copy, QR,
 // status, participants, Stop, and the lead controls (take, release, hand over, bring everyone
-// back, policy). Traits come from jupyterspot_magic/frontends/widget.py (ShareWidget). Stop and
-// the lead controls are commands to the kernel ("stop", "lead"), sent with anywidget's
+// back, policy) and the live toggles (pause/resume live updates, follow the running cell). Traits
+// come from jupyterspot_magic/frontends/widget.py (ShareWidget). Stop and
+// the lead and live controls are commands to the kernel ("stop", "lead", "live"), sent with anywidget's
 // `experimental.invoke` when the host page offers it, else as custom messages (`kernelAsker`).
 // The kernel handles either only when idle: the widget says so until the answer comes.
 // Everything is inserted as text; nothing from the model is parsed as HTML.
@@ -25,6 +26,7 @@ interface Model {
   ): string;
   get(name: "participants"): ParticipantInfo[];
   get(name: "leader"): number | null;
+  get(name: "live_on" | "follow_running"): boolean;
   on(event: string, cb: (...args: never[]) => void): void;
   off(event: string, cb: (...args: never[]) => void): void;
   send(content: Record<string, unknown>): void;
@@ -41,7 +43,7 @@ interface Ack extends Answer {
   req?: number;
 }
 
-type Command = "stop" | "lead";
+type Command = "stop" | "lead" | "live";
 
 /** anywidget's `experimental.invoke`: a command to the kernel, answered as [response, buffers]. */
 type Invoke = (
@@ -72,6 +74,8 @@ const TRAITS = [
   "participants",
   "leader",
   "lead_policy",
+  "live_on",
+  "follow_running",
 ];
 
 const STATUS_LABEL: Record<string, string> = {
@@ -254,8 +258,18 @@ function render({ model, el, experimental }: RenderProps): () => void {
     "data-testid": "widget-lead-state",
     role: "status",
   });
+  // -- live toggles: what the kernel runs reaches the pages; bring followers to it --
+  const liveToggle = h("button", "jsw-button jsw-small", "", {
+    type: "button",
+    "data-testid": "widget-live-toggle",
+  });
+  const followRunning = h("button", "jsw-button jsw-small jsw-toggle", "Follow running cell", {
+    type: "button",
+    "data-testid": "widget-follow-running",
+    title: "Bring everyone who follows the lead to the output of the cell that runs",
+  });
   const leadRow = h("div", "jsw-lead");
-  leadRow.append(leadLine, take, release, recall, policy);
+  leadRow.append(leadLine, take, release, recall, policy, liveToggle, followRunning);
 
   const message = h("div", "jsw-message", "", { "data-testid": "widget-message" });
   const peopleTitle = h("div", "jsw-people-title");
@@ -284,7 +298,12 @@ function render({ model, el, experimental }: RenderProps): () => void {
     }
   };
   showLeadState("", "");
-  const sendLead = (op: string, label: string, extra: Record<string, unknown> = {}): void => {
+  const send = (
+    command: Command,
+    op: string,
+    label: string,
+    extra: Record<string, unknown> = {},
+  ): void => {
     if (waiting) window.clearTimeout(waiting.timer);
     const request = {
       label,
@@ -296,7 +315,7 @@ function render({ model, el, experimental }: RenderProps): () => void {
     };
     waiting = request;
     root.setAttribute("data-waiting", "");
-    ask("lead", { op, ...extra }).then(
+    ask(command, { op, ...extra }).then(
       (answer) => {
         if (waiting !== request) return; // a newer request is waiting: its answer counts
         window.clearTimeout(request.timer);
@@ -308,6 +327,8 @@ function render({ model, el, experimental }: RenderProps): () => void {
       () => undefined, // the view went away
     );
   };
+  const sendLead = (op: string, label: string, extra: Record<string, unknown> = {}): void =>
+    send("lead", op, label, extra);
   const hostPageOpen = (): boolean =>
     (model.get("participants") || []).some((p) => p.role === "host");
   take.addEventListener("click", (e) => {
@@ -321,6 +342,14 @@ function render({ model, el, experimental }: RenderProps): () => void {
   policy.addEventListener("change", () =>
     sendLead("policy", "Lead policy", { policy: policy.value }),
   );
+  liveToggle.addEventListener("click", () => {
+    const on = model.get("live_on") !== false;
+    send("live", on ? "pause" : "resume", on ? "Pause live" : "Resume live", { on: !on });
+  });
+  followRunning.addEventListener("click", () => {
+    const on = model.get("follow_running") === true;
+    send("live", "follow_running", "Follow running cell", { on: !on });
+  });
 
   copy.addEventListener("click", async () => {
     const url = link.href && safeHttpUrl(model.get("url"));
@@ -415,6 +444,14 @@ function render({ model, el, experimental }: RenderProps): () => void {
     policy.value = leadPolicy;
     policy.disabled = done;
     leadRow.hidden = done;
+    const liveOn = model.get("live_on") !== false;
+    liveToggle.textContent = liveOn ? "Pause live" : "Resume live";
+    liveToggle.title = liveOn
+      ? "Guests see what the kernel runs as it runs; pause to show them your saves only"
+      : "Live updates paused: guests see your saves only";
+    liveToggle.setAttribute("aria-pressed", String(!liveOn));
+    const following = model.get("follow_running") === true;
+    followRunning.setAttribute("aria-pressed", String(following));
 
     const names = new Map<number, string>();
     for (const p of list) if (typeof p.client_id === "number") names.set(p.client_id, p.name ?? "");

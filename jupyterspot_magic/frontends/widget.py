@@ -4,8 +4,10 @@ The front end is ``static/widget.js`` (built from ``js/widget/index.ts``). Trait
 any thread: the widget follows the share's events (session/events.py), most of which fire on the
 server thread, so it stays current while a cell runs.
 
-The front end asks the kernel through two commands, ``stop`` and ``lead`` (``{"op": ...}``), each
-answered with ``{"ok": bool, "message": str}``. They arrive as anywidget commands (anywidget's
+The front end asks the kernel through three commands, ``stop``, ``lead`` (``{"op": ...}``) and
+``live`` (``{"op": "pause" | "resume" | "follow_running", "on": bool}``: pause or resume
+streaming what the kernel runs, and "follow the running cell"), each answered with
+``{"ok": bool, "message": str}``. They arrive as anywidget commands (anywidget's
 ``experimental.invoke``) or, from a front end without it, as custom messages
 ``{"type": "stop"}`` / ``{"type": "lead", "op": ..., "req": n}``, the latter answered with
 ``{"type": "ack", "req": n, "ok": ..., "message": ...}``. Either way one table (``COMMANDS``)
@@ -27,12 +29,18 @@ import traitlets
 from anywidget.experimental import command
 
 from ..base.paths import STATIC_DIR
+from ..session import events
 from ..session.events import LeadChanged, LinkChanged, PeopleChanged, StatusMessage, Stopped
 from ..session.share import Share
 
 __all__ = ["WIDGET_JS", "ShareWidget", "WidgetBundleMissing", "connect", "widget_of"]
 
 log = logging.getLogger(__name__)
+
+#: The event the share sends when ``share.live`` / ``share.follow_running`` change (set from a
+#: cell, not only from this widget), so the toggles show it. Looked up by name: a share without
+#: live streaming has no such event, and the toggles then follow only the widget's own commands.
+_LIVE_EVENT: type | None = getattr(events, "LiveChanged", None)
 
 WIDGET_JS = STATIC_DIR / "widget.js"
 
@@ -95,6 +103,11 @@ class ShareWidget(anywidget.AnyWidget):
     leader = traitlets.Int(None, allow_none=True).tag(sync=True)
     #: "anyone" | "host"
     lead_policy = traitlets.Unicode("anyone").tag(sync=True)
+    #: The share streams what the kernel runs (False: paused, only saves publish).
+    #: (Not named ``live``: that is the command's name, and a command is a method of that name.)
+    live_on = traitlets.Bool(True).tag(sync=True)
+    #: Pages that follow the lead are brought to the running cell's output.
+    follow_running = traitlets.Bool(False).tag(sync=True)
 
     def __init__(self, **kwargs: Any) -> None:
         if not WIDGET_JS.is_file():
@@ -140,6 +153,11 @@ class ShareWidget(anywidget.AnyWidget):
         """anywidget command "lead": a lead control (`{"op": ..., ...}`)."""
         return self.answer("lead", msg if isinstance(msg, dict) else {}), []
 
+    @command
+    def live(self, msg: Any, buffers: list[bytes]) -> tuple[Answer, list[bytes]]:
+        """anywidget command "live": pause/resume live updates, follow the running cell."""
+        return self.answer("live", msg if isinstance(msg, dict) else {}), []
+
     def _on_custom_msg(self, _widget: object, content: Any, _buffers: object) -> None:
         """The same commands from a front end without anywidget's `invoke`."""
         if not isinstance(content, dict) or content.get("type") not in COMMANDS:
@@ -183,7 +201,33 @@ def lead_command(share: Share, msg: dict) -> Answer:
     return {"ok": False, "message": f"Unknown lead control {op!r}."}
 
 
-COMMANDS: dict[str, Callable[[Share, dict], Answer]] = {"stop": stop_command, "lead": lead_command}
+def live_command(share: Share, msg: dict) -> Answer:
+    """The widget's live toggles, applied to ``share``: what to tell the user."""
+    op = msg.get("op")
+    if op in ("pause", "resume"):
+        share.live = op == "resume"
+        if share.live:
+            return {"ok": True, "message": "Live: guests see what the kernel runs as it runs."}
+        return {"ok": True, "message": "Live paused: guests see your saves only."}
+    if op == "follow_running":
+        on = msg.get("on")
+        if not isinstance(on, bool):
+            return {"ok": False, "message": "Follow the running cell: say on or off."}
+        share.follow_running = on
+        if not on:
+            return {"ok": True, "message": "Pages follow the leader's scrolling again."}
+        text = "Pages that follow the lead are brought to the running cell's output."
+        if share.leader is None:
+            text += " Nobody leads now: take the lead so that guests follow."
+        return {"ok": True, "message": text}
+    return {"ok": False, "message": f"Unknown live control {op!r}."}
+
+
+COMMANDS: dict[str, Callable[[Share, dict], Answer]] = {
+    "stop": stop_command,
+    "lead": lead_command,
+    "live": live_command,
+}
 
 
 # --- a widget following a share -----------------------------------------------------------
@@ -201,10 +245,28 @@ def widget_of(share: Share) -> ShareWidget | None:
     return _widgets.get(share)
 
 
+def _show_live(widget: ShareWidget, share: Share) -> None:
+    """The widget's live toggles as the share has them now."""
+    with widget.hold_sync():
+        widget.live_on = bool(share.live)
+        widget.follow_running = bool(share.follow_running)
+
+
 def connect(widget: ShareWidget, share: Share) -> None:
-    """Make `widget` show `share` as it changes and act on it (Stop, the lead controls)."""
+    """Make `widget` show `share` as it changes and act on it (Stop, lead and live controls)."""
+
+    def handler(run: Callable[[Share, dict], Answer]) -> Callable[[dict], Answer]:
+        def handle(msg: dict) -> Answer:
+            try:
+                return run(share, msg)
+            finally:  # the toggles show what the share does now, even after a failure
+                if run is live_command:
+                    _show_live(widget, share)
+
+        return handle
+
     for name, run in COMMANDS.items():
-        widget.handle(name, lambda msg, run=run: run(share, msg))
+        widget.handle(name, handler(run))
 
     def on_link(changed: LinkChanged) -> None:
         widget.set_link(changed.url, changed.host_url)
@@ -222,6 +284,9 @@ def connect(widget: ShareWidget, share: Share) -> None:
     def on_people(changed: PeopleChanged) -> None:
         widget.participants = changed.people
 
+    def on_live(_changed: object) -> None:
+        _show_live(widget, share)
+
     def on_stopped(stopped: Stopped) -> None:
         widget.status = "stopped"
         widget.message = f"{stopped.problem} {STOPPED}" if stopped.problem else STOPPED
@@ -236,11 +301,14 @@ def connect(widget: ShareWidget, share: Share) -> None:
         share.events.on(PeopleChanged, on_people),
         share.events.on(Stopped, on_stopped),
     ]
+    if _LIVE_EVENT is not None:
+        _subscriptions[share].append(share.events.on(_LIVE_EVENT, on_live))
     leader = share.leader
     with widget.hold_sync():
         widget.leader = leader["client_id"] if leader else None
         widget.lead_policy = share.lead_policy
         widget.participants = share.participants
+    _show_live(widget, share)
     _widgets[share] = widget
 
 

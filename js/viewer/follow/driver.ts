@@ -64,6 +64,26 @@ export function stepToward(
   return { y, ease: next };
 }
 
+/** Room (px) left under a followed cell's bottom, so its last output line is not on the edge. */
+export const BOTTOM_MARGIN = 24;
+
+/**
+ * Page y that shows a cell's bottom (its newest output) in a window `viewport` px high now at
+ * `cur`: a cell already wholly in view stays put; otherwise its bottom goes `margin` px above
+ * the window's bottom (a tall cell shows its end, a growing one keeps its newest line in view).
+ * `top` and `bottom` are page y of the cell's edges.
+ */
+export function bottomInView(
+  top: number,
+  bottom: number,
+  cur: number,
+  viewport: number,
+  margin = BOTTOM_MARGIN,
+): number {
+  if (top >= cur && bottom + margin <= cur + viewport) return cur;
+  return bottom + margin - viewport;
+}
+
 export class ScrollDriver {
   /** Where our last scroll put the window (null before any). */
   expectedY: number | null = null;

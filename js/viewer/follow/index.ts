@@ -14,7 +14,7 @@ import type { Layout } from "../layout";
 import type { Participant, PersonPresence, TopBar } from "../ui";
 import { AudienceMode } from "./audience";
 import { LeadControls } from "./controls";
-import { ScrollDriver } from "./driver";
+import { bottomInView, ScrollDriver } from "./driver";
 import { ScrollMarkers } from "./markers";
 import { nameOf, pageYOf, positionOf, scrollOf, stateOf } from "./peers";
 import { PausedPill } from "./pill";
@@ -55,6 +55,13 @@ export class Follow {
   private readonly pill: PausedPill;
   private readonly markers: ScrollMarkers;
   private readonly audience: AudienceMode;
+  /**
+   * A cell whose bottom a following page shows instead of the leader's position (the running
+   * cell, when the presenter chose "follow the running cell": running.ts calls showCell), and
+   * where the leader was when it was set: once the leader moves (or another one leads), the
+   * leader counts again. Pages that broke away are not following, so this never moves them.
+   */
+  private focus: { cell: string; leaderAt: string } | null = null;
 
   constructor(private readonly o: FollowOptions) {
     const { awareness, bar, layout } = o;
@@ -85,7 +92,10 @@ export class Follow {
     this.control.observe(() => this.onControl());
     awareness.on("change", (e: { added: number[]; updated: number[]; removed: number[] }) => {
       const leader = this.lead.leader;
-      if (leader !== null && [...e.added, ...e.updated].includes(leader)) this.driver.schedule();
+      if (leader !== null && [...e.added, ...e.updated].includes(leader)) {
+        if (this.focus && this.focus.leaderAt !== this.leaderAt()) this.focus = null;
+        this.driver.schedule();
+      }
       this.markers.schedule();
     });
     this.user = new UserScroll({
@@ -151,6 +161,18 @@ export class Follow {
     return followingOf(this.lead) !== null;
   }
 
+  /** While following, show the bottom of cell `id` (its newest output) until the leader moves;
+   * null: follow the leader's position again. */
+  showCell(id: string | null): void {
+    this.focus = id === null ? null : { cell: id, leaderAt: this.leaderAt() };
+    this.driver.schedule();
+  }
+
+  /** The cell shown instead of the leader's position (tests: window.jupyterspot.follow). */
+  shownCell(): string | null {
+    return this.focus?.cell ?? null;
+  }
+
   /** Go to where someone is; the leader's marker means "follow again". */
   jumpTo(clientId: number): void {
     if (clientId === this.lead.leader && clientId !== this.lead.self) {
@@ -182,6 +204,7 @@ export class Follow {
 
   private dispatch(event: LeadEvent): void {
     const { state, effects } = reduce(this.lead, event);
+    if (state.leader !== this.lead.leader) this.focus = null; // follow the new leader
     this.lead = state;
     for (const effect of effects) this.apply(effect);
   }
@@ -223,14 +246,35 @@ export class Follow {
     this.driver.schedule();
   }
 
-  /** Page y that puts the leader's top cell + offset at the top of this window (clamped). */
-  private targetY(): number | null {
+  /** Where the leader is, as a comparable string ("" when they publish no position). */
+  private leaderAt(): string {
     const leader = this.lead.leader;
     const s = leader === null ? null : scrollOf(this.o.awareness, leader);
-    const y = s && pageYOf(this.o.layout, s);
-    if (y === null || y === undefined) return null;
+    return s ? `${s.cell}\n${s.offset}` : "";
+  }
+
+  /** Page y to scroll to (clamped): the shown cell's bottom in view, else the leader's top cell
+   * + offset at the top of this window. Null: nothing to go to (yet). */
+  private targetY(): number | null {
+    const y = this.focus ? this.focusY(this.focus.cell) : this.leaderY();
+    if (y === null) return null;
     const max = document.documentElement.scrollHeight - window.innerHeight;
     return Math.max(0, Math.min(y, max));
+  }
+
+  private leaderY(): number | null {
+    const leader = this.lead.leader;
+    const s = leader === null ? null : scrollOf(this.o.awareness, leader);
+    return (s && pageYOf(this.o.layout, s)) ?? null;
+  }
+
+  /** Null while the cell is not on the page (its HTML comes with the next content version). */
+  private focusY(id: string): number | null {
+    const cell = this.o.layout.cellById(id);
+    if (!cell || cell.getClientRects().length === 0) return null;
+    const r = cell.getBoundingClientRect();
+    const cur = window.scrollY;
+    return bottomInView(r.top + cur, r.bottom + cur, cur, window.innerHeight);
   }
 
   private presenceOf(p: Participant): PersonPresence {
