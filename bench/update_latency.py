@@ -64,7 +64,7 @@ def main() -> None:
     code = [c for c in nb["cells"] if c["cell_type"] == "code"]
     s = sharing.share(work, tunnel="none", store=False)
     try:
-        while s.live.content.snapshot is None:
+        while s.updater.content.snapshot is None:
             time.sleep(0.01)
         size = len(s.rendered.html) / 1e6
         print(f"{NOTEBOOK.name}: {len(nb['cells'])} cells, page {size:.2f} MB")
@@ -78,23 +78,23 @@ def main() -> None:
             full.append(time.perf_counter() - t)
 
         # Server side, direct.
-        watcher, s.live.watcher = s.live.watcher, None
+        watcher, s.updater.watcher = s.updater.watcher, None
         watcher.stop()
         render, push, total = [], [], []
         for i in range(rounds):
             edit(nb, code, i)
             save(work, nb)
             t = time.perf_counter()
-            assert s.live.update()
+            assert s.updater.update()
             total.append(time.perf_counter() - t)
-            render.append(s.live.content.last["total"])
-            push.append(s.live.content.last["push"])
-            assert not s.live.content.last["full"]
+            render.append(s.updater.content.last["total"])
+            push.append(s.updater.content.last["push"])
+            assert not s.updater.content.last["full"]
 
         # End to end through the watcher, seen by a real y-websocket client.
         from jupyterspot_magic.content.live import Watcher
 
-        s.live.watcher = Watcher(work, s.live._on_file)
+        s.updater.watcher = Watcher(work, s.updater._on_file)
         peer = NodePeer(s.ws_url, "control", s.token)
         peer.wait(lambda e: e["event"] == "synced")
         base = s.url.split("?")[0]

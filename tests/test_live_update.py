@@ -59,7 +59,7 @@ def test_save_updates_every_page_in_place(browser, euler):
             page.wait_for_function(LIVE, timeout=20000)
             pages.append(page)
         ann, ben = pages
-        wait_for(lambda: s.live.content.snapshot is not None, 10, "cells learned")
+        wait_for(lambda: s.updater.content.snapshot is not None, 10, "cells learned")
 
         # Ann leads from cell 40; Ben follows her.
         ids = [c["id"] for c in nb["cells"]]
@@ -116,7 +116,8 @@ def test_save_updates_every_page_in_place(browser, euler):
             )
         took = time.monotonic() - t0
         assert took < 2.0, took
-        print(f"\nsave -> both pages updated: {took * 1000:.0f} ms; server: {s.live.content.last}")
+        last = s.updater.content.last
+        print(f"\nsave -> both pages updated: {took * 1000:.0f} ms; server: {last}")
 
         # Same cell at the top; Ann still leads, Ben still follows; the drawing stays on its cell.
         wait_for(lambda: ann.evaluate(TOP)["cell"] == lead_cell, 2, "Ann keeps her cell")
@@ -195,7 +196,7 @@ def test_cells_route_needs_a_token_and_sends_only_what_changed(tmp_path):
     try:
         base = s.url.split("?")[0]
         v0 = s.rendered.content_hash
-        wait_for(lambda: s.live.content.snapshot is not None, 10, "cells learned")
+        wait_for(lambda: s.updater.content.snapshot is not None, 10, "cells learned")
 
         def get(token: str, since: str = v0):
             try:

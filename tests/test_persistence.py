@@ -218,7 +218,7 @@ def test_magic_update_export_clear_confirmed(tmp_path):
         data = json.loads(nb.read_text())
         data["cells"][0]["source"] = "# Changed title"
         nb.write_text(json.dumps(data))
-        out = run("s.live.watcher.stop()\n%jupyterspot update")  # not the watcher: the magic
+        out = run("s.updater.watcher.stop()\n%jupyterspot update")  # not the watcher: the magic
         assert "everyone sees the new content" in out
         assert int(run("print(s.rendered.html.count('Changed title'))").strip()) >= 1
         out = run(

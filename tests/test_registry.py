@@ -50,8 +50,8 @@ def test_another_store_or_watch_shares_anew_and_fresh_clears_in_place(nb, tmp_pa
     assert count(back) == 3 and back.room == first.room  # a's board and links, restored
 
     unwatched = registry.share(nb, tunnel="none", store=a, watch=False)
-    assert unwatched is not back and unwatched.live.watcher is None
-    assert back.live.watcher is None  # stopped with its share
+    assert unwatched is not back and unwatched.updater.watcher is None
+    assert back.updater.watcher is None  # stopped with its share
 
     fresh = registry.share(nb, tunnel="none", store=a, watch=False, fresh=True)
     assert fresh is unwatched and count(fresh) == 0  # cleared in place: pages stay connected

@@ -100,6 +100,13 @@ class ShareOptions:
         False, "--fresh", "Start with a clean board (old one kept).", restarts=False
     )
     watch: bool = option(True, None, "Saving the notebook updates every page within a second.")
+    live: bool = option(
+        True,
+        "--no-live",
+        "Stream what the kernel runs (sources and outputs) to every page without a save "
+        "(default). --no-live: only saves update the page.",
+        also={"--live": True},
+    )
     max_people: int = option(
         500,
         "--max-people",

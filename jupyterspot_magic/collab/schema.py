@@ -157,10 +157,18 @@ CONTROL_FIELDS: dict[str, Check] = {
     "audience": lambda v: type(v) is bool,
     "people": _integer(0, 10_000_000),
     "names": _text(NAMES_TEXT),
+    # live outputs (session/stream.py): the kernel's state, written by the kernel only
+    "live": _one_of("on", "paused", "off"),
+    "kernel": _one_of("idle", "busy"),
+    "running": lambda v: v is None or _text(200)(v),
+    "runningSince": lambda v: v is None or _integer(0, 2**53)(v),
+    "followRunning": lambda v: type(v) is bool,
 }
 # Written by the server only: an update from any connection (even a host's) that sets or deletes
 # one of them breaks the schema (bad_frame). The kernel's own writes are not checked (learn()).
-CONTROL_SERVER_ONLY = frozenset({"audience", "people", "names"})
+CONTROL_SERVER_ONLY = frozenset(
+    {"audience", "people", "names", "live", "kernel", "running", "runningSince", "followRunning"}
+)
 
 
 @dataclass(frozen=True)

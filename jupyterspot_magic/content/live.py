@@ -87,6 +87,7 @@ class LiveContent:
         self.snapshot: Snapshot | None = None
         self.versions: OrderedDict[str, frozenset[str]] = OrderedDict()  # version -> cell keys
         self._head = self._tail = self._global = ""
+        self.base_dir: str | None = None  # the file's folder: a dict source renders from there
         self._lock = threading.Lock()
         self.last: dict[str, float] = {}  # timings of the last update (bench, tests)
 
@@ -105,7 +106,9 @@ class LiveContent:
             if self.snapshot is not None and self.snapshot.version == rendered.content_hash:
                 return True
             try:
-                src = R.read_source(source, title=self.title)
+                src = R.read_source(source, title=self.title, base_dir=self.base_dir)
+                if not isinstance(source, dict):
+                    self.base_dir = src.base_dir
                 if src.content_hash != rendered.content_hash:
                     return False
                 prepared = R.prepare(src)
@@ -142,16 +145,23 @@ class LiveContent:
 
     # -- updating --
 
-    def update(self, source: str | os.PathLike | dict) -> R.RenderedNotebook | None:
-        """Render the notebook's current content; None when it did not change."""
+    def update(
+        self, source: str | os.PathLike | dict, *, remember: bool = True
+    ) -> R.RenderedNotebook | None:
+        """Render the notebook's current content; None when it did not change.
+
+        A dict keeps the folder of the file seen last (its relative images). `remember=False`:
+        not into the render cache (a version streamed from the kernel is never read again)."""
         with self._lock:
             t0 = time.perf_counter()
-            src = R.read_source(source, title=self.title)
+            src = R.read_source(source, title=self.title, base_dir=self.base_dir)
+            if not isinstance(source, dict):
+                self.base_dir = src.base_dir
             if self.snapshot is not None and src.content_hash == self.snapshot.version:
                 return None
             prepared = R.prepare(src)
             t_parse = time.perf_counter()
-            result = self._incremental(prepared)
+            result = self._incremental(prepared, remember)
             mode = "cells"
             if result is None:  # metadata changed, first update, or a head that differs
                 mode = "full"
@@ -166,7 +176,7 @@ class LiveContent:
             }
             return result
 
-    def _incremental(self, prepared: R.Prepared) -> R.RenderedNotebook | None:
+    def _incremental(self, prepared: R.Prepared, remember: bool) -> R.RenderedNotebook | None:
         start = time.perf_counter()
         snap = self.snapshot
         nb = prepared.nb
@@ -197,8 +207,8 @@ class LiveContent:
             time.perf_counter() - start,
             False,
         )
-        # The disk cache too (a kernel restart then shares at once), off this thread.
-        R.remember(result, disk_in_background=True)
+        if remember:  # the disk cache too (a kernel restart then shares at once), off this thread
+            R.remember(result, disk_in_background=True)
         self._publish(version, list(zip(cell_ids, keys, strict=True)), chunks)
         return result
 

@@ -90,6 +90,12 @@ _VEGA_MIME = re.compile(r"^application/vnd\.vega(lite)?\.v[0-9.]+\+json$")
 _SHOWN_MIMES = ("text/html", "text/markdown", "image/svg+xml", "image/png", "image/jpeg")
 _CELL_ID = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")  # nbformat 4.5 schema
 _ANCHOR = re.compile(r'id="cell-id=([^"]*)"')
+# A cell the host keeps to themselves (content/outputs.py never streams it; every page shows
+# PRIVATE_SOURCE instead): the tag, or this line in its source (a cell run before any save
+# has no tags the kernel could see).
+PRIVATE_TAG = "jupyterspot-private"
+_PRIVATE_LINE = re.compile(r"^[ \t]*#[ \t]*jupyterspot:[ \t]*private[ \t]*$", re.MULTILINE)
+PRIVATE_SOURCE = "# private cell (not shared)"
 _MODEL_REF = re.compile(r"IPY_MODEL_([0-9A-Za-z_-]+)")
 
 _MEMORY_ENTRIES = 4
@@ -171,12 +177,17 @@ def load_notebook(source: str | os.PathLike | dict) -> NotebookNode:
     return nb
 
 
-def read_source(source: str | os.PathLike | dict, *, title: str | None = None) -> Source:
+def read_source(
+    source: str | os.PathLike | dict, *, title: str | None = None, base_dir: str | None = None
+) -> Source:
     """Read a notebook's bytes (a dict: its canonical JSON) and its cache key; no parsing.
 
+    `base_dir`: where a dict's relative images are (default: the working directory); the
+    notebook as the kernel runs it (content/outputs.py) keeps its file's folder.
     Raises :class:`RenderError` (one line) when the file cannot be read.
     """
-    raw, parsed, label, base_dir, stem = _read(source)
+    raw, parsed, label, found_dir, stem = _read(source)
+    base_dir = base_dir if base_dir is not None and isinstance(source, dict) else found_dir
     title = title or stem or "Notebook"
     return Source(raw, parsed, label, base_dir, stem, title, _content_hash(raw, base_dir, title))
 
@@ -346,15 +357,50 @@ def _derived_id(cell: dict) -> str:
 
 
 def prepare(src: Source) -> Prepared:
-    """Parse and normalize a read notebook, leave out the share's own output, add figure HTML.
+    """Parse and normalize a read notebook, leave out the share's own output and the host's
+    private cells, add figure HTML.
 
     Raises :class:`RenderError` (one line) for anything that is not a notebook.
     """
     nb, notes = _to_notebook(_parse(src), src.label)
     cell_ids = [c["id"] for c in nb.cells]
     stripped = _strip_own_share(nb)
+    _hide_private(nb)
     notes += _figure_warnings(_add_figure_html(nb))
     return Prepared(src, nb, cell_ids, notes, stripped)
+
+
+def normalize(data: dict, label: str = "notebook") -> NotebookNode:
+    """A notebook dict as nbformat 4.5 with stable ids (a copy); RenderError if it is none."""
+    _check_shape(data, label)
+    return _to_notebook(data, label)[0]
+
+
+def valid_cell_id(value: str) -> bool:
+    """nbformat 4.5's rule for a cell id."""
+    return bool(_CELL_ID.match(value))
+
+
+def is_private_cell(cell: dict) -> bool:
+    """The host keeps this cell to themselves: tagged `PRIVATE_TAG`, or a private line."""
+    meta = cell.get("metadata")
+    tags = meta.get("tags") if isinstance(meta, dict) else None
+    if isinstance(tags, list) and PRIVATE_TAG in tags:
+        return True
+    source = cell.get("source")
+    text = "".join(map(str, source)) if isinstance(source, list) else str(source or "")
+    return bool(_PRIVATE_LINE.search(text))
+
+
+def _hide_private(nb: NotebookNode) -> None:
+    """Private cells keep their place (and id: pages and drawings stay aligned), not content."""
+    for cell in nb.cells:
+        if is_private_cell(cell):
+            cell["source"] = PRIVATE_SOURCE
+            if cell.get("cell_type") == "code":
+                cell["outputs"] = []
+                cell["execution_count"] = None
+            cell.pop("attachments", None)
 
 
 def _strip_own_share(nb: NotebookNode) -> int:

@@ -30,7 +30,7 @@ from ..server.shared import SharedNotebook
 from ..server.thread import ServerThread
 from . import participants
 from .mirror import MirrorSource
-from .rooms import close_rooms, open_rooms, set_draw_policy, update_content
+from .rooms import close_rooms, open_rooms, set_draw_policy, update_content, write_live
 
 T = TypeVar("T")
 
@@ -211,6 +211,11 @@ def refresh(
     if cells is not None:
         hosted.shared.live = cells
     server.call(update_content, hosted.shared, rendered)
+
+
+def set_live(server: ServerThread, room: str, values: dict) -> None:
+    """The kernel's live state (running cell, busy, paused, follow running) for every page."""
+    server.call(write_live, get(room).shared, values)
 
 
 def set_cells(server: ServerThread, room: str, cells: CellsView) -> None:

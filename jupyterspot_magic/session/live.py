@@ -41,6 +41,8 @@ class LiveUpdater:
         self._lock = threading.Lock()
         self.updates = 0
         self.last_error: str | None = None
+        # session/stream.py: a save goes to the live notebook first (it merges, then publishes)
+        self.saved_hook: Callable[[], None] | None = None
         self.adopt(rendered)
         path = located.path
         self.watcher = Watcher(path, self._on_file) if (watch and path is not None) else None
@@ -70,26 +72,39 @@ class LiveUpdater:
                 log.info("the per-cell view did not reach the share server", exc_info=True)
 
     def _on_file(self) -> None:
-        if self.alive():
+        if not self.alive():
+            return
+        hook = self.saved_hook
+        if hook is not None:
+            hook()
+        else:
             self.update()
 
     def update(self) -> bool:
         """Re-render what changed and push it to every page; False when nothing changed."""
         with self._lock:
-            try:
-                rendered = self.content.update(self._source())
-            except R.RenderError as e:  # half-written file, invalid JSON: keep the last page
-                self.last_error = str(e)
-                log.info("not updating the share: %s", e)
-                return False
-            self.last_error = None
-            if rendered is None:
-                return False
-            t0 = time.perf_counter()
-            self.publish(rendered)
-            self.content.last["push"] = time.perf_counter() - t0
-            self.updates += 1
-            return True
+            return self._update(self._source(), remember=True)
+
+    def update_from(self, data: dict) -> bool:
+        """The same for the notebook as the kernel runs it (session/stream.py): not cached."""
+        with self._lock:
+            return self._update(data, remember=False)
+
+    def _update(self, source: Path | dict | None, remember: bool) -> bool:
+        try:
+            rendered = self.content.update(source, remember=remember)
+        except R.RenderError as e:  # half-written file, invalid JSON: keep the last page
+            self.last_error = str(e)
+            log.info("not updating the share: %s", e)
+            return False
+        self.last_error = None
+        if rendered is None:
+            return False
+        t0 = time.perf_counter()
+        self.publish(rendered)
+        self.content.last["push"] = time.perf_counter() - t0
+        self.updates += 1
+        return True
 
     def stop(self) -> None:
         if self.watcher is not None:

@@ -47,6 +47,21 @@ def set_draw_policy(shared: SharedNotebook, view_only: bool) -> None:
     control["drawPolicy"] = "host" if view_only else "everyone"
 
 
+LIVE_KEYS = frozenset({"live", "kernel", "running", "runningSince", "followRunning"})
+
+
+def write_live(shared: SharedNotebook, values: dict) -> None:
+    """The kernel's live state (session/stream.py) into the control document, as one update;
+    only keys that changed (every page hears each write)."""
+    control = shared.control.doc.get("control", type=Map)
+    changed = {k: v for k, v in values.items() if k in LIVE_KEYS and control.get(k) != v}
+    if not changed:
+        return
+    with shared.control.doc.transaction(origin="kernel"):
+        for key, value in changed.items():
+            control[key] = value
+
+
 def write_control(shared: SharedNotebook, rendered: RenderedNotebook) -> None:
     control = shared.control.doc.get("control", type=Map)
     with shared.control.doc.transaction(origin="kernel"):

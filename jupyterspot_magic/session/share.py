@@ -31,6 +31,7 @@ from . import hosted
 from .events import Events, LinkChanged, StatusMessage, Stopped
 from .live import LiveUpdater
 from .mirror import Mirror
+from .stream import LiveStream, start_stream
 
 EMPTY_UPDATE = b"\x00\x00"  # a Yjs update holding nothing (no structs, no deletions)
 TUNNEL_REOPENED = "The tunnel dropped and was reopened: the link changed, send the new one."
@@ -85,7 +86,7 @@ class Share:
             self.keeper = TunnelKeeper(
                 tunnel, options.host, host.port, self._on_tunnel_url, self._on_tunnel_down
             ).start()
-        self.live = LiveUpdater(
+        self.updater = LiveUpdater(
             located,
             rendered,
             self.refresh,
@@ -93,6 +94,14 @@ class Share:
             watch=options.watch,
             on_cells=self._send_cells,
         )
+        # What the kernel runs, on every page without a save (session/stream.py).
+        self.stream: LiveStream | None = None
+        self._follow_running = False
+        if options.live:
+            self.stream, why_not = start_stream(self.updater, self._push_running)
+            if why_not:
+                self.notes.append(why_not)
+        self._write_live()
 
     # -- links --
 
@@ -262,21 +271,60 @@ class Share:
         """Back to the audience: their presence goes to the host and speakers only."""
         return self._call(hosted.take_floor, who)
 
+    # -- live outputs (session/stream.py) --
+
+    @property
+    def live(self) -> bool:
+        """True while what the kernel runs streams to every page; set False to pause (saves
+        still publish), True to resume (what ran meanwhile shows at once)."""
+        return self.stream is not None and not self.stream.paused
+
+    @live.setter
+    def live(self, on: bool) -> None:
+        if self.stream is None:
+            if on:
+                raise RuntimeError(
+                    "This share has no live outputs (started with --no-live, or not in a "
+                    "Jupyter kernel): share again without --no-live"
+                )
+            return
+        self.stream.set_paused(not on)
+        self._write_live()
+
+    @property
+    def follow_running(self) -> bool:
+        """True: pages that follow are brought to the running cell's output as it appears."""
+        return self._follow_running
+
+    @follow_running.setter
+    def follow_running(self, on: bool) -> None:
+        self._follow_running = bool(on)
+        self._write_live()
+
+    def _write_live(self) -> None:
+        state = "off" if self.stream is None else ("paused" if self.stream.paused else "on")
+        self._call(hosted.set_live, {"live": state, "followRunning": self._follow_running})
+
+    def _push_running(self, state: dict) -> None:
+        """The stream's thread: which cell runs, and since when."""
+        if self.alive:
+            self._call(hosted.set_live, state)
+
     # -- content: live updates, export, the stored board --
 
     def refresh(self, rendered: RenderedNotebook) -> None:
         """New content, same room, tokens, board and people (a save, `update()`). `rendered`
         changes once the server has it (or could not take it: a restarted server opens what
         `rendered` names): whoever sees the new version here can fetch it there."""
-        self.live.adopt(rendered)
+        self.updater.adopt(rendered)
         try:
-            self._call(hosted.refresh, rendered, self.live.content.view())
+            self._call(hosted.refresh, rendered, self.updater.content.view())
         finally:
             self.rendered = rendered
 
     def _send_cells(self, content: LiveContent) -> None:
         """The per-cell view was learnt in the background: the server answers `x/cells`. The
-        seed may finish before __init__ has set `self.live` (a render cache hit): the view
+        seed may finish before __init__ has set `self.updater` (a render cache hit): the view
         then used to be dropped and every page reloaded on the first update."""
         view = content.view()
         if view is not None and self.alive:
@@ -296,7 +344,10 @@ class Share:
         """Publish the notebook's current content now (saved file; Colab: live contents)."""
         if not self.alive:
             raise RuntimeError("This share is not live")
-        return self.live.update()
+        if self.stream is not None and self.located.path is not None:
+            self.stream.on_saved()  # the file, merged with what ran after it was saved
+            return self.stream.flush()
+        return self.updater.update()
 
     def board_update(self) -> bytes:
         """The board's whole state as one Yjs update (after `stop()`: as it was then)."""
@@ -332,6 +383,9 @@ class Share:
         self.host = host
         self.server_restarts += 1
         self.notes += opened_notes
+        self._write_live()  # the new server's control document has none of it
+        if self.stream is not None:
+            self.stream.resend_running()
 
     def stop(self) -> str | None:
         """Close the rooms (everyone sees 'stopped'), then the tunnel.
@@ -342,7 +396,9 @@ class Share:
         if self.status == "stopped":
             return None
         self.status = "stopped"
-        self.live.stop()
+        if self.stream is not None:
+            self.stream.stop()
+        self.updater.stop()
         problem = None
         if self.host.running:  # before the tunnel closes: guests get 'stopped', not a drop
             try:
