@@ -26,10 +26,11 @@ DEFAULTS = {
     "audience": "auto",
     "relay": None,
     "e2e": "auto",
+    "live": True,
 }
 FLAGS = "--tunnel none --host 0.0.0.0 --port 8123 --name Hank --public-url http://x/{port} "
 FLAGS += "--store none --fresh --max-people 600 --audience on --relay wss://relay.example"
-FLAGS += " --no-e2e"
+FLAGS += " --no-e2e --no-live"
 GIVEN = {
     "tunnel": "none",
     "host": "0.0.0.0",
@@ -42,6 +43,7 @@ GIVEN = {
     "audience": "on",
     "relay": "wss://relay.example",
     "e2e": "off",
+    "live": False,
 }
 
 
@@ -56,6 +58,8 @@ def test_magic_and_cli_parse_the_same_flags_with_the_same_defaults() -> None:
     cli = cli_parser().parse_args(["share", "nb.ipynb", *FLAGS.split()])
     assert options.from_args(cli) == GIVEN
     assert ShareOptions(**GIVEN).watch is True  # Python only: no flag
+    # --live undoes an earlier --no-live (the last flag wins, as for --e2e / --no-e2e)
+    assert options.from_args(magic_args("share nb.ipynb --no-live --live"))["live"] is True
 
 
 def test_unknown_tunnel_is_refused_by_both_parsers() -> None:
@@ -86,6 +90,7 @@ def test_every_option_but_fresh_makes_another_share() -> None:
         "audience": "on",
         "relay": "wss://relay.example",
         "e2e": "on",
+        "live": False,
     }
     for name, value in changed.items():
         assert not options.same_share(base, ShareOptions(**{name: value})), name
