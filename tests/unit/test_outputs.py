@@ -1,0 +1,234 @@
+"""The notebook as the kernel runs it (content/outputs.py): which cell a request runs in, for
+each front-end's metadata shape, and what IOPub messages do to its outputs. The messages are
+built as ipykernel sends them (jupyter_client's deserialized form); tests/test_live_stream.py
+and tests/test_live_kernel.py drive a real kernel."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+from jupyterspot_magic.content import render as R
+from jupyterspot_magic.content.outputs import (
+    MAX_OUTPUTS,
+    MAX_STREAM_CHARS,
+    CellHint,
+    LiveNotebook,
+)
+
+
+def code(cid: str, source: str, **meta) -> dict:
+    return {
+        "cell_type": "code",
+        "id": cid,
+        "metadata": meta,
+        "source": source,
+        "outputs": [],
+        "execution_count": None,
+    }
+
+
+def notebook(*cells: dict, minor: int = 5) -> dict:
+    return {"cells": list(cells), "metadata": {}, "nbformat": 4, "nbformat_minor": minor}
+
+
+def msg(kind: str, parent: str, **content) -> dict:
+    return {
+        "msg_type": kind,
+        "header": {"msg_type": kind, "msg_id": uuid.uuid4().hex},
+        "parent_header": {"msg_id": parent},
+        "metadata": {},
+        "content": content,
+    }
+
+
+def cell(live: LiveNotebook, cid: str) -> dict:
+    return next(c for c in live.nb.cells if c["id"] == cid)
+
+
+def ids(live: LiveNotebook) -> list[str]:
+    return [c["id"] for c in live.nb.cells]
+
+
+def test_jupyterlab_cell_id_is_exact_and_the_code_as_run_is_the_source() -> None:
+    live = LiveNotebook(notebook(code("a", "x = 1"), code("b", "print(x)")))
+    changes = live.start("m1", CellHint("print(x + 1)", cell_id="b"))
+    assert changes.cells and changes.running
+    assert cell(live, "b")["source"] == "print(x + 1)"
+    live.apply(msg("execute_input", "m1", code="print(x + 1)", execution_count=7))
+    live.apply(msg("stream", "m1", name="stdout", text="2\n"))
+    live.apply(msg("stream", "m1", name="stdout", text="3\n"))
+    b = cell(live, "b")
+    assert b["execution_count"] == 7
+    assert [o["text"] for o in b["outputs"]] == ["2\n3\n"]  # one stream output, merged
+    assert live.running_state()["running"] == "b"
+    live.apply(msg("status", "m1", execution_state="idle"))
+    assert live.running_state() == {"kernel": "idle", "running": None, "runningSince": None}
+
+
+def test_colab_cell_id_is_the_cells_metadata_id() -> None:
+    nb = {
+        "cells": [
+            {"cell_type": "code", "metadata": {"id": "pvTH1"}, "source": "1", "outputs": []},
+            {"cell_type": "code", "metadata": {"id": "Q2xy"}, "source": "2", "outputs": []},
+        ],
+        "metadata": {"colab": {"provenance": []}},
+        "nbformat": 4,
+        "nbformat_minor": 0,
+    }
+    live = LiveNotebook(nb)
+    second = ids(live)[1]
+    live.start("m1", CellHint("2 + 40", colab_id="Q2xy"))
+    assert cell(live, second)["source"] == "2 + 40"
+    live.apply(msg("execute_result", "m1", data={"text/plain": "42"}, metadata={},
+                   execution_count=3))  # fmt: skip
+    assert cell(live, second)["outputs"][0]["data"]["text/plain"] == "42"
+
+
+def test_vscode_uri_maps_by_source_then_keeps_the_mapping_when_the_cell_is_edited() -> None:
+    live = LiveNotebook(notebook(code("a", "import os"), code("b", "print(os.sep)")))
+    uri = "vscode-notebook-cell:/home/u/nb.ipynb#W2sZmlsZQ%3D%3D"
+    live.start("m1", CellHint("print(os.sep)", cell_id=uri))
+    assert live.runs["m1"].cell == "b"
+    live.start("m2", CellHint("print(os.sep * 2)", cell_id=uri))  # edited, run again
+    assert live.runs["m2"].cell == "b" and cell(live, "b")["source"] == "print(os.sep * 2)"
+    assert ids(live) == ["a", "b"]
+
+
+def test_an_unknown_cell_appears_after_the_cell_that_ran_before_it_marked_unsaved() -> None:
+    live = LiveNotebook(notebook(code("a", "1"), code("b", "2"), code("c", "3")))
+    live.start("m1", CellHint("1", cell_id="a"))
+    live.start("m2", CellHint("print('new')", cell_id="fresh-id"))
+    assert ids(live) == ["a", "fresh-id", "b", "c"]
+    assert cell(live, "fresh-id")["metadata"]["jupyterspot"] == {"unsaved": True}
+    html = R.render(live.to_dict(), title="t").html
+    assert 'data-jsp-unsaved="" id="cell-id=fresh-id"' in html
+    assert html.count("data-jsp-unsaved") == 1
+    # nothing names it: a new cell too (an id that is not an nbformat id is replaced)
+    live.start("m3", CellHint("y = 5", cell_id="not an id!"))
+    assert ids(live)[2].startswith("live-") and ids(live)[3:] == ["b", "c"]
+
+
+def test_no_metadata_matches_by_source_at_or_after_the_last_run() -> None:
+    live = LiveNotebook(notebook(code("a", "x"), code("b", "y"), code("c", "x")))
+    live.start("m1", CellHint("y"))
+    live.start("m2", CellHint("x"))
+    assert live.runs["m2"].cell == "c"  # the next "x" after "b", not the first one
+
+
+def test_outputs_of_every_kind_clear_output_wait_and_update_display() -> None:
+    live = LiveNotebook(notebook(code("a", ""), code("b", "")))
+    live.start("m1", CellHint("...", cell_id="a"))
+    live.apply(msg("display_data", "m1", data={"text/plain": "v1"}, metadata={},
+                   transient={"display_id": "d1"}))  # fmt: skip
+    live.apply(msg("error", "m1", ename="ValueError", evalue="bad", traceback=["tb"]))
+    live.start("m2", CellHint("...", cell_id="b"))
+    live.apply(msg("display_data", "m2", data={"text/plain": "v1"}, metadata={},
+                   transient={"display_id": "d1"}))  # fmt: skip
+    # the update comes from a third request: both displays change (as in JupyterLab)
+    live.apply(msg("update_display_data", "other", data={"text/plain": "v2"}, metadata={},
+                   transient={"display_id": "d1"}))  # fmt: skip
+    assert cell(live, "a")["outputs"][0]["data"]["text/plain"] == "v2"
+    assert cell(live, "a")["outputs"][1]["ename"] == "ValueError"
+    assert cell(live, "b")["outputs"][0]["data"]["text/plain"] == "v2"
+    live.apply(msg("clear_output", "m2", wait=True))
+    assert len(cell(live, "b")["outputs"]) == 1  # wait: cleared only by the next output
+    live.apply(msg("stream", "m2", name="stdout", text="after\n"))
+    assert [o.get("text") for o in cell(live, "b")["outputs"]] == ["after\n"]
+    live.apply(msg("clear_output", "m2", wait=False))
+    assert cell(live, "b")["outputs"] == []
+
+
+def test_messages_of_requests_nobody_started_are_ignored() -> None:
+    live = LiveNotebook(notebook(code("a", "")))
+    before = live.version
+    for kind, content in (
+        ("stream", {"name": "stdout", "text": "x"}),
+        ("status", {"execution_state": "busy"}),
+        ("display_data", {"data": {}, "metadata": {}}),
+    ):
+        assert not live.apply(msg(kind, "someone-else", **content)).cells
+    assert live.version == before and cell(live, "a")["outputs"] == []
+
+
+def test_malformed_messages_change_nothing() -> None:
+    live = LiveNotebook(notebook(code("a", "")))
+    live.start("m1", CellHint("", cell_id="a"))
+    for bad in (
+        msg("display_data", "m1"),  # no data
+        msg("error", "m1", ename="E"),  # no evalue, traceback
+        {"msg_type": "stream", "parent_header": None, "content": None},
+        {"parent_header": {"msg_id": "m1"}},
+    ):
+        live.apply(bad)
+    assert cell(live, "a")["outputs"] == []
+
+
+def test_stream_output_is_bounded_and_carriage_returns_rewrite_the_line() -> None:
+    live = LiveNotebook(notebook(code("a", "")))
+    live.start("m1", CellHint("", cell_id="a"))
+    live.apply(msg("stream", "m1", name="stdout", text="10%\r50%\r100%\ndone\n"))
+    assert cell(live, "a")["outputs"][0]["text"] == "100%\ndone\n"
+    line = "x" * 99 + "\n"
+    for _ in range(3 * MAX_STREAM_CHARS // 100 // 50):
+        live.apply(msg("stream", "m1", name="stdout", text=line * 50))
+    text = cell(live, "a")["outputs"][0]["text"]
+    assert len(text) <= MAX_STREAM_CHARS + 100 and text.endswith(line)
+    assert text.startswith("[… earlier output not kept …]\n")
+    for i in range(MAX_OUTPUTS + 50):  # alternating streams: separate outputs, bounded
+        live.apply(msg("stream", "m1", name="stderr" if i % 2 else "stdout", text="."))
+    assert len(cell(live, "a")["outputs"]) == MAX_OUTPUTS
+
+
+def test_private_cells_are_never_streamed_by_tag_or_by_line() -> None:
+    tagged = code("p", "secret = 1", tags=["jupyterspot-private"])
+    live = LiveNotebook(notebook(code("a", ""), tagged))
+    live.start("m1", CellHint("print(token)", cell_id="p"))
+    live.apply(msg("stream", "m1", name="stdout", text="tok-123\n"))
+    assert cell(live, "p")["source"] == "secret = 1" and cell(live, "p")["outputs"] == []
+    live.start("m2", CellHint("# jupyterspot: private\nprint(token)", cell_id="a"))
+    live.apply(msg("stream", "m2", name="stdout", text="tok-123\n"))
+    assert cell(live, "a")["outputs"] == [] and "token" not in cell(live, "a")["source"]
+    html = R.render(live.to_dict(), title="t").html
+    assert "tok-123" not in html and "secret" not in html
+    assert html.count(R.PRIVATE_SOURCE.replace("#", "").strip()) == 1  # the tagged one
+
+
+def test_the_share_cells_own_outputs_are_never_shown() -> None:
+    live = LiveNotebook(notebook(code("a", "")))
+    live.start("m1", CellHint("%jupyterspot share", cell_id="a"), outputs=False)
+    live.apply(msg("stream", "m1", name="stdout", text="http://host/?token=secret\n"))
+    assert cell(live, "a")["outputs"] == [] and cell(live, "a")["source"] == "%jupyterspot share"
+
+
+def test_a_save_replaces_what_ran_before_it_and_keeps_what_ran_after() -> None:
+    live = LiveNotebook(notebook(code("a", "1"), code("b", "2")))
+    live.start("m1", CellHint("1 + 1", cell_id="a"), now=100.0)
+    live.apply(msg("stream", "m1", name="stdout", text="old\n"), now=100.0)
+    live.apply(msg("status", "m1", execution_state="idle"), now=100.5)
+    live.start("m2", CellHint("print('new')", cell_id="n1"), now=200.0)  # after a, unsaved
+    live.apply(msg("stream", "m2", name="stdout", text="new\n"), now=200.0)
+    # saved at 150: it has "a" as the front-end had it, a new markdown cell, no "b"
+    saved = notebook(code("a", "1 + 1"), {"cell_type": "markdown", "id": "m", "metadata": {},
+                                          "source": "# Title"})  # fmt: skip
+    saved["cells"][0]["outputs"] = [{"output_type": "stream", "name": "stdout", "text": "x\n"}]
+    live.merge_saved(saved, saved_at=150.0)
+    assert ids(live) == ["a", "n1", "m"]  # n1 is still after the cell it followed
+    assert cell(live, "a")["outputs"][0]["text"] == "x\n"  # the file's: older than the save
+    assert cell(live, "n1")["outputs"][0]["text"] == "new\n"  # ran after the save
+    live.merge_saved(notebook(code("a", "1 + 1"), code("n1", "print('new')")), saved_at=300.0)
+    assert ids(live) == ["a", "n1"]
+    assert "jupyterspot" not in cell(live, "n1")["metadata"]  # saved now: not marked
+
+
+def test_cells_run_before_the_share_seed_a_never_saved_notebook() -> None:
+    live = LiveNotebook(notebook())
+    assert live.is_empty()
+    result = {"output_type": "execute_result", "data": {"text/plain": "3"}, "metadata": {},
+              "execution_count": 2}  # fmt: skip
+    live.seed_history([("x = 1", []), ("x + 2", [result])])
+    html = R.render(live.to_dict(), title="t").html
+    text = " ".join(re.sub(r"<[^>]+>", "", html).split())
+    assert "x = 1" in text and "x + 2" in text and "3" in text
+    assert len(R.cell_anchors(html)) == 2 and html.count("data-jsp-unsaved") == 2
+    assert not live.is_empty()
