@@ -89,7 +89,8 @@ test("followers go to the running cell when it changes, or when following is swi
   assert.equal(followTarget(view(on), view({ ...on, running: "a" })), "a");
   assert.equal(followTarget(view({ ...on, running: "a" }), view({ ...on, running: "b" })), "b");
   // The same cell still running (another key changed): no new trip.
-  assert.equal(followTarget(view({ ...on, running: "a" }), view({ ...on, running: "a", busy: true })), null);
+  const a = view({ ...on, running: "a" });
+  assert.equal(followTarget(a, { ...a, busy: true }), null);
   // Switched on while "a" runs: go there.
   assert.equal(followTarget(view({ running: "a" }), view({ ...on, running: "a" })), "a");
   // Off, or nothing runs: nowhere.

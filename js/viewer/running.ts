@@ -167,7 +167,10 @@ export class RunningIndicator {
       if (box.querySelector(".jupyterspot-unsaved-badge")) continue;
       const badge = h(
         "span",
-        { class: "jupyterspot-cell-badge jupyterspot-unsaved-badge", "data-testid": "unsaved-badge" },
+        {
+          class: "jupyterspot-cell-badge jupyterspot-unsaved-badge",
+          "data-testid": "unsaved-badge",
+        },
         "unsaved",
       );
       badge.title = UNSAVED_TITLE;
@@ -180,7 +183,7 @@ export class RunningIndicator {
 function badgesOf(cell: HTMLElement): HTMLElement {
   const found = cell.querySelector<HTMLElement>(":scope > .jupyterspot-cell-badges");
   if (found) return found;
-  const box = h("span", { class: "jupyterspot-cell-badges jupyterspot-nomath", "aria-live": "off" });
+  const box = h("span", { class: "jupyterspot-cell-badges jupyterspot-nomath" });
   cell.prepend(box);
   cell.classList.add("jupyterspot-has-badges");
   return box;

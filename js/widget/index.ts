@@ -1,8 +1,8 @@
 // The share widget shown in the notebook (anywidget module): link + copy, host-link copy, QR,
 // status, participants, Stop, and the lead controls (take, release, hand over, bring everyone
-// back, policy) and the live toggles (pause/resume live updates, follow the running cell). Traits
-// come from jupyterspot_magic/frontends/widget.py (ShareWidget). Stop and
-// the lead and live controls are commands to the kernel ("stop", "lead", "live"), sent with anywidget's
+// back, policy) and the live toggles (pause/resume live updates, follow the running cell).
+// Traits come from jupyterspot_magic/frontends/widget.py (ShareWidget). Stop, the lead and the
+// live controls are commands to the kernel ("stop", "lead", "live"), sent with anywidget's
 // `experimental.invoke` when the host page offers it, else as custom messages (`kernelAsker`).
 // The kernel handles either only when idle: the widget says so until the answer comes.
 // Everything is inserted as text; nothing from the model is parsed as HTML.
@@ -22,11 +22,19 @@ interface ParticipantInfo {
 
 interface Model {
   get(
-    name: "url" | "host_url" | "qr_data_uri" | "status" | "message" | "title" | "lead_policy",
+    name:
+      | "url"
+      | "host_url"
+      | "qr_data_uri"
+      | "status"
+      | "message"
+      | "title"
+      | "lead_policy"
+      | "live_mode",
   ): string;
   get(name: "participants"): ParticipantInfo[];
   get(name: "leader"): number | null;
-  get(name: "live_on" | "follow_running"): boolean;
+  get(name: "follow_running"): boolean;
   on(event: string, cb: (...args: never[]) => void): void;
   off(event: string, cb: (...args: never[]) => void): void;
   send(content: Record<string, unknown>): void;
@@ -74,7 +82,7 @@ const TRAITS = [
   "participants",
   "leader",
   "lead_policy",
-  "live_on",
+  "live_mode",
   "follow_running",
 ];
 
@@ -343,7 +351,7 @@ function render({ model, el, experimental }: RenderProps): () => void {
     sendLead("policy", "Lead policy", { policy: policy.value }),
   );
   liveToggle.addEventListener("click", () => {
-    const on = model.get("live_on") !== false;
+    const on = model.get("live_mode") !== "paused";
     send("live", on ? "pause" : "resume", on ? "Pause live" : "Resume live", { on: !on });
   });
   followRunning.addEventListener("click", () => {
@@ -444,7 +452,10 @@ function render({ model, el, experimental }: RenderProps): () => void {
     policy.value = leadPolicy;
     policy.disabled = done;
     leadRow.hidden = done;
-    const liveOn = model.get("live_on") !== false;
+    // No live outputs (--no-live, or no Jupyter kernel): nothing to pause, nobody to follow.
+    const mode = model.get("live_mode");
+    liveToggle.hidden = followRunning.hidden = done || mode === "off";
+    const liveOn = mode !== "paused";
     liveToggle.textContent = liveOn ? "Pause live" : "Resume live";
     liveToggle.title = liveOn
       ? "Guests see what the kernel runs as it runs; pause to show them your saves only"

@@ -103,9 +103,10 @@ class ShareWidget(anywidget.AnyWidget):
     leader = traitlets.Int(None, allow_none=True).tag(sync=True)
     #: "anyone" | "host"
     lead_policy = traitlets.Unicode("anyone").tag(sync=True)
-    #: The share streams what the kernel runs (False: paused, only saves publish).
-    #: (Not named ``live``: that is the command's name, and a command is a method of that name.)
-    live_on = traitlets.Bool(True).tag(sync=True)
+    #: "on": what the kernel runs streams to the pages; "paused": only saves publish; "off": no
+    #: live outputs (--no-live, or not in a Jupyter kernel). Not named ``live``: that is the
+    #: command's name, and an anywidget command is the method of that name.
+    live_mode = traitlets.Unicode("on").tag(sync=True)
     #: Pages that follow the lead are brought to the running cell's output.
     follow_running = traitlets.Bool(False).tag(sync=True)
 
@@ -201,9 +202,24 @@ def lead_command(share: Share, msg: dict) -> Answer:
     return {"ok": False, "message": f"Unknown lead control {op!r}."}
 
 
+NO_LIVE = (
+    "This share has no live outputs (shared with --no-live, or not from a Jupyter kernel): "
+    "guests see your saves."
+)
+
+
+def live_mode(share: Share) -> str:
+    """ "on" | "paused" | "off" (no stream: --no-live, or no Jupyter kernel)."""
+    if share.stream is None:
+        return "off"
+    return "on" if share.live else "paused"
+
+
 def live_command(share: Share, msg: dict) -> Answer:
     """The widget's live toggles, applied to ``share``: what to tell the user."""
     op = msg.get("op")
+    if op in ("pause", "resume") and live_mode(share) == "off":
+        return {"ok": False, "message": NO_LIVE}
     if op in ("pause", "resume"):
         share.live = op == "resume"
         if share.live:
@@ -248,7 +264,7 @@ def widget_of(share: Share) -> ShareWidget | None:
 def _show_live(widget: ShareWidget, share: Share) -> None:
     """The widget's live toggles as the share has them now."""
     with widget.hold_sync():
-        widget.live_on = bool(share.live)
+        widget.live_mode = live_mode(share)
         widget.follow_running = bool(share.follow_running)
 
 

@@ -1,0 +1,176 @@
+"""The widget's live toggles (frontends/widget.py, command "live"): "Pause live" / "Resume live"
+set ``share.live``, "Follow running cell" sets ``share.follow_running``; the answer says what
+happened, and the widget's traits show what the share does now.
+
+The command arrives the two ways a front end sends it (anywidget's ``invoke`` and the custom
+message fallback), through ipywidgets' own comm handler (``_handle_custom_msg``), as in the
+notebook; the share is a stand-in with the share's API (no server: what the share then does with
+the flags is tests/test_live_stream.py's), and a real share, whose control document the pages
+read (js/viewer/running.ts)."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pycrdt import Map
+
+from jupyterspot_magic.frontends.widget import ShareWidget, connect, live_command
+from jupyterspot_magic.server.thread import ServerThread
+from jupyterspot_magic.session import hosted, registry
+from jupyterspot_magic.session.events import Events
+from jupyterspot_magic.session.share import Share
+
+from .conftest import DEMO
+
+
+class FakeShare:
+    """What the widget reads and sets on a share, nothing more (`stream` None: --no-live)."""
+
+    def __init__(self, leader: dict | None = None, stream: object = "a stream") -> None:
+        self.events = Events()
+        self.leader = leader
+        self.lead_policy = "anyone"
+        self.participants: list[dict] = []
+        self.stream = stream
+        self.live = stream is not None
+        self.follow_running = False
+
+
+class Spy:
+    """A widget connected to `share` whose messages to the front end are kept."""
+
+    def __init__(self, share: object) -> None:
+        self.widget = ShareWidget()
+        connect(self.widget, share)  # type: ignore[arg-type]
+        self.sent: list[dict] = []
+        self.widget.send = lambda content, buffers=None: self.sent.append(content)  # type: ignore[method-assign]
+        self.seq = 0
+
+    def invoke(self, msg: dict) -> dict:
+        """As anywidget's `experimental.invoke("live", msg)` does it; returns the response."""
+        self.seq += 1
+        content = {"kind": "anywidget-command", "name": "live", "id": str(self.seq), "msg": msg}
+        self.widget._handle_custom_msg(content, [])
+        reply = self.sent[-1]
+        assert reply["kind"] == "anywidget-command-response" and reply["id"] == str(self.seq)
+        return reply["response"]
+
+    def custom(self, msg: dict) -> dict:
+        """The fallback: a custom message `{type: "live", req, ...}` answered by an ack."""
+        self.seq += 1
+        self.widget._handle_custom_msg({"type": "live", "req": self.seq, **msg}, [])
+        ack = self.sent[-1]
+        assert ack["type"] == "ack" and ack["req"] == self.seq
+        return ack
+
+
+def test_pause_and_resume_set_share_live_and_the_toggle_follows() -> None:
+    share = FakeShare()
+    spy = Spy(share)
+    assert spy.widget.live_mode == "on" and spy.widget.follow_running is False
+
+    answer = spy.invoke({"op": "pause", "on": False})
+    assert answer["ok"] and "paused" in answer["message"], answer
+    assert share.live is False and spy.widget.live_mode == "paused"
+
+    ack = spy.custom({"op": "resume", "on": True})
+    assert ack["ok"] and "Live" in ack["message"], ack
+    assert share.live is True and spy.widget.live_mode == "on"
+
+
+def test_follow_running_on_and_off_and_the_hint_when_nobody_leads() -> None:
+    share = FakeShare(leader=None)
+    spy = Spy(share)
+    answer = spy.invoke({"op": "follow_running", "on": True})
+    assert answer["ok"] and share.follow_running is True and spy.widget.follow_running is True
+    assert "Nobody leads" in answer["message"], answer  # nobody would follow: say so
+
+    share.leader = {"client_id": 5, "name": "Ada"}
+    answer = spy.invoke({"op": "follow_running", "on": True})
+    assert answer["ok"] and "Nobody leads" not in answer["message"]
+
+    ack = spy.custom({"op": "follow_running", "on": False})
+    assert ack["ok"] and share.follow_running is False and spy.widget.follow_running is False
+
+
+def test_bad_live_controls_are_refused_and_change_nothing() -> None:
+    share = FakeShare()
+    spy = Spy(share)
+    for msg in ({"op": "explode"}, {}, {"op": "follow_running", "on": "yes"}):
+        answer = spy.invoke(msg)
+        assert answer["ok"] is False and answer["message"], (msg, answer)
+    assert share.live is True and share.follow_running is False
+    assert spy.widget.live_mode == "on" and spy.widget.follow_running is False
+
+
+def test_a_share_that_refuses_shows_its_real_state() -> None:
+    """A setter that raises (e.g. a stopped share) is the answer; the toggles show the share."""
+
+    class Refusing(FakeShare):
+        def __setattr__(self, name: str, value: object) -> None:
+            if name == "live" and hasattr(self, "live"):
+                raise RuntimeError("This share is not live")
+            super().__setattr__(name, value)
+
+    share = Refusing()
+    spy = Spy(share)
+    spy.widget.live_mode = "paused"  # stale, as if an old change had been shown
+    answer = spy.invoke({"op": "pause"})
+    assert answer == {"ok": False, "message": "This share is not live"}
+    assert spy.widget.live_mode == "on"  # what the share says, not what was asked
+
+
+def test_without_live_outputs_pause_and_resume_are_refused() -> None:
+    """--no-live (or no Jupyter kernel): the widget hides the toggles; a command says why."""
+    share = FakeShare(stream=None)
+    spy = Spy(share)
+    assert spy.widget.live_mode == "off"
+    for op in ("pause", "resume"):
+        answer = spy.invoke({"op": op})
+        assert answer["ok"] is False and "--no-live" in answer["message"], answer
+    assert share.live is False and spy.widget.live_mode == "off"
+
+
+def test_live_command_alone_reads_only_op_and_on() -> None:
+    share = FakeShare()
+    assert live_command(share, {"op": "pause", "on": True})["ok"]  # type: ignore[arg-type]
+    assert share.live is False  # "pause" pauses; `on` matters to follow_running only
+
+
+# --- a real share (once Share has live / follow_running) -----------------------------------
+
+def _control(server: ServerThread, room: str) -> dict:
+    """In the server's process (tests/inside.py): the room's control document as a dict."""
+    control = hosted.get(room).shared.control.doc.get("control", type=Map)
+    return server.call(lambda: control.to_py() or {})
+
+
+def control_of(share: Share) -> dict:
+    return share.host.call(_control, share.room)
+
+
+@pytest.fixture
+def nb(tmp_path: Path, monkeypatch) -> Iterator[Path]:
+    monkeypatch.setenv("JUPYTERSPOT_CACHE_DIR", str(tmp_path / "cache"))
+    path = tmp_path / "demo.ipynb"
+    shutil.copy(DEMO, path)
+    yield path
+    registry.stop()
+
+
+def test_the_widget_drives_a_real_share(nb) -> None:
+    """A real share outside a kernel has no stream: "off"; follow_running reaches the pages'
+    control document (what the pages read: js/viewer/running.ts)."""
+    share = registry.share(nb, tunnel="none", store=False)
+    spy = Spy(share)
+    assert spy.widget.live_mode == "off"
+    assert spy.invoke({"op": "pause"})["ok"] is False
+    assert spy.invoke({"op": "follow_running", "on": True})["ok"]
+    assert share.follow_running is True and spy.widget.follow_running is True
+    assert control_of(share)["followRunning"] is True
+    assert control_of(share)["live"] == "off"
+    assert spy.invoke({"op": "follow_running", "on": False})["ok"]
+    assert control_of(share)["followRunning"] is False
