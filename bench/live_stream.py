@@ -21,17 +21,21 @@ follow control.version and fetch x/cells like js/viewer/live.ts (bench/live_stre
    idle vs. during a 1,000-lines/s print flood.
 
 Usage: python bench/live_stream.py [--rounds 20] [--png-rounds 10] [--runs 3] [--loop 200000]
-                                   [--presence-seconds 8]
+                                   [--presence-seconds 8] [--gap 0.5] [--py-spy DIR]
+                                   [--base NOTEBOOK]
 Bounded: every wait has a timeout; a default run takes about 2 minutes.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import os
 import queue
+import random
+import signal
 import statistics
 import struct
 import subprocess
@@ -133,7 +137,9 @@ def png_file(folder: Path, i: int) -> tuple[Path, str]:
     return path, hashlib.sha256(data).hexdigest()
 
 
-def notebook(folder: Path) -> Path:
+def notebook(folder: Path, base: Path | None) -> Path:
+    """The bench cells, first; then the cells of `base` (a notebook with figures: every flush
+    of a live share handles the whole page, not only the changed cell)."""
     import nbformat
 
     nb = nbformat.v4.new_notebook()
@@ -143,6 +149,12 @@ def notebook(folder: Path) -> Path:
         cell = nbformat.v4.new_code_cell(src)
         cell.id = cid
         nb.cells.append(cell)
+    if base is not None:
+        other = nbformat.read(base, as_version=4)
+        for i, cell in enumerate(other.cells):
+            cell.id = f"base-{i}"
+            nb.cells.append(cell)
+        nb.metadata = {**other.metadata, **nb.metadata}
     path = folder / "live_bench.ipynb"
     nbformat.write(nb, path)
     return path
@@ -280,45 +292,100 @@ def wait_guests(guests: Guests, key: str, value: str, n: int, timeout: float) ->
     return guests.first(key, value)
 
 
-def latency(args, b: Bench, page, guests: Guests, pngs: list[tuple[Path, str]]) -> dict:
-    """Part 1: IOPub message -> every guest updated."""
-    out: dict[str, dict[str, list[float]]] = {
-        k: {"page": [], "node": [], "all10": [], "loaded": []} for k in ("print", "png")
-    }
-    missed = {"print": 0, "png": 0}
-    jobs = [("print", i) for i in range(1, args.rounds + 1)]
-    jobs += [("png", i) for i in range(len(pngs))]
-    for kind, i in jobs:
-        if missed[kind] >= 3:
-            continue  # the share does not stream this: do not wait for ever
-        if kind == "print":
-            tok = f"tok-{i}"
-            _, result, _ = b.run("bench-print", PRINT.format(n=i))
-            msg = next(m for m in result["messages"] if m["msg_type"] == "stream")
-            key, value = "toks", tok
-        else:
-            path, digest = pngs[i]
-            _, result, _ = b.run("bench-png", PNG.format(path=str(path)))
-            msg = next(m for m in result["messages"] if m["msg_type"] == "display_data")
-            key, value = "imgs", digest
-        t0 = epoch_ms(msg)
-        at = wait_page(page, f"window.__seen.{key}[{value!r}]", args.timeout)
-        seen = wait_guests(guests, key, value, GUESTS - 1, args.timeout if at else 0.5)
-        if at is None or len(seen) < GUESTS - 1:
-            missed[kind] += 1
-            print(f"  {kind} #{i}: page {at is not None}, node {len(seen)}/9", file=sys.stderr)
-            continue
-        r = out[kind]
-        r["page"].append(at - t0)
-        r["node"] += [t - t0 for t in seen.values()]
-        r["all10"].append(max(at, *seen.values()) - t0)
-        if kind == "png":
-            loaded = wait_page(page, f"window.__seen.loaded[{value!r}]", args.timeout)
-            if loaded is not None:
-                r["loaded"].append(loaded - t0)
-        guests.quiet(0.2)
-    out["missed"] = missed  # type: ignore[assignment]
+def one_round(args, b: Bench, page, guests: Guests, kind: str, i: int, png) -> dict | None:
+    """One message: {page, node: [9], all10, loaded} ms after the kernel published it."""
+    if kind == "print":
+        _, result, _ = b.run("bench-print", PRINT.format(n=i))
+        msg = next(m for m in result["messages"] if m["msg_type"] == "stream")
+        key, value = "toks", f"tok-{i}"
+    else:
+        path, value = png
+        _, result, _ = b.run("bench-png", PNG.format(path=str(path)))
+        msg = next(m for m in result["messages"] if m["msg_type"] == "display_data")
+        key = "imgs"
+    t0 = epoch_ms(msg)
+    at = wait_page(page, f"window.__seen.{key}[{value!r}]", args.timeout)
+    seen = wait_guests(guests, key, value, GUESTS - 1, args.timeout if at else 0.5)
+    if at is None or len(seen) < GUESTS - 1:
+        print(f"  {kind} #{i}: page {at is not None}, node {len(seen)}/9", file=sys.stderr)
+        return None
+    r = {"page": at - t0, "node": [t - t0 for t in seen.values()]}
+    r["all10"] = max(at, *seen.values()) - t0
+    if kind == "png":
+        loaded = wait_page(page, f"window.__seen.loaded[{value!r}]", args.timeout)
+        r["loaded"] = None if loaded is None else loaded - t0
+    return r
+
+
+def latency(args, b: Bench, spy: Spy, page, guests: Guests, pngs: list) -> dict:
+    """Part 1: IOPub message -> every guest updated. Runs are spaced (--gap, jittered) like a
+    person running cells; each waits for every guest, then for quiet."""
+    rng = random.Random(12)
+    out: dict = {k: {"page": [], "node": [], "all10": [], "loaded": []} for k in ("print", "png")}
+    out["missed"] = {"print": 0, "png": 0}
+    for kind, count in (("print", args.rounds), ("png", len(pngs))):
+        with spy.record(kind):
+            for i in range(count):
+                if out["missed"][kind] >= 3:
+                    break  # the share does not stream this: do not wait for ever
+                r = one_round(
+                    args, b, page, guests, kind, i + 1, pngs[i] if kind == "png" else None
+                )
+                if r is None:
+                    out["missed"][kind] += 1
+                    continue
+                for key, value in r.items():
+                    if value is not None:
+                        out[kind][key] += value if isinstance(value, list) else [value]
+                guests.quiet(0.2)
+                time.sleep(rng.uniform(0.5, 1.5) * args.gap)
     return out
+
+
+class Spy:
+    """With --py-spy DIR: py-spy records the kernel and the share server (its child process)
+    while a block runs (collapsed stacks per thread, DIR/<label>-<kernel|server>.txt)."""
+
+    def __init__(self, folder: Path | None, kernel_pid: int) -> None:
+        self.folder, self.kernel_pid = folder, kernel_pid
+
+    @contextlib.contextmanager
+    def record(self, label: str):
+        if self.folder is None:
+            yield
+            return
+        import psutil
+
+        server = psutil.Process(self.kernel_pid).children(recursive=True)
+        pids = {"kernel": self.kernel_pid, **{f"server{i}": p.pid for i, p in enumerate(server)}}
+        procs = [
+            subprocess.Popen(
+                [
+                    "py-spy",
+                    "record",
+                    "--nonblocking",
+                    "--threads",
+                    "--format",
+                    "raw",
+                    "-r",
+                    "200",
+                    "-p",
+                    str(pid),
+                    "-o",
+                    str(self.folder / f"{label}-{name}.txt"),
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            for name, pid in pids.items()
+        ]
+        try:
+            yield
+        finally:
+            for proc in procs:
+                proc.send_signal(signal.SIGINT)  # py-spy writes its file on Ctrl-C
+            for proc in procs:
+                proc.wait(30)
 
 
 def presence(share: dict, seconds: float) -> dict:
@@ -332,13 +399,14 @@ def presence(share: dict, seconds: float) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def presence_part(args, b: Bench, share: dict) -> dict:
+def presence_part(args, b: Bench, spy: Spy, share: dict) -> dict:
     """Part 3: awareness round trip idle vs. during a 1,000-lines/s flood."""
     res = {"idle": presence(share, args.presence_seconds)}
     lines = int((args.presence_seconds + 4) * 1000)
     msg_id = b.run("bench-flood", FLOOD.format(n=lines), wait=False)
     b.wait_busy(msg_id)
-    res["flood"] = presence(share, args.presence_seconds)
+    with spy.record("flood"):
+        res["flood"] = presence(share, args.presence_seconds)
     b.finish(msg_id)
     return res
 
@@ -418,6 +486,9 @@ def main() -> None:
     ap.add_argument("--loop", type=int, default=200_000, help="lines of the tight loop")
     ap.add_argument("--presence-seconds", type=float, default=8)
     ap.add_argument("--timeout", type=float, default=5, help="per message, seconds")
+    ap.add_argument("--gap", type=float, default=0.5, help="s between part-1 runs (jittered)")
+    ap.add_argument("--base", type=Path, help="a notebook whose cells follow the bench cells")
+    ap.add_argument("--py-spy", type=Path, help="folder: record the kernel and server")
     args = ap.parse_args()
     isolate()  # the kernel inherits the temporary data and cache dirs
     started = time.monotonic()
@@ -427,7 +498,7 @@ def main() -> None:
     from tests.kernel import Kernel, share_info
 
     folder = Path(tempfile.mkdtemp(prefix="live-bench-"))
-    nb = notebook(folder)
+    nb = notebook(folder, args.base)
     pngs = [png_file(folder, i) for i in range(args.png_rounds)]
     kernel = Kernel(folder)
     b = Bench(kernel)
@@ -440,6 +511,7 @@ def main() -> None:
         share = share_info(kernel)
         b.run("bench-setup", SETUP)
         cpu = Cpu(kernel.km.provisioner.process.pid)
+        spy = Spy(args.py_spy, kernel.km.provisioner.process.pid)
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
             page = browser.new_page(viewport={"width": 1280, "height": 2000})
@@ -451,10 +523,10 @@ def main() -> None:
             page.evaluate(OBSERVE)
             guests = Guests(share["ws_url"], share["url"], GUESTS - 1)
             print(f"# setup {time.monotonic() - started:.1f} s; 10 guests connected", flush=True)
-            lat = latency(args, b, page, guests, pngs)
+            lat = latency(args, b, spy, page, guests, pngs)
             page.evaluate("window.__obs.disconnect()")
             print(f"# part 1 done at {time.monotonic() - started:.0f} s", flush=True)
-            pres = presence_part(args, b, share)
+            pres = presence_part(args, b, spy, share)
             print(f"# part 3 done at {time.monotonic() - started:.0f} s", flush=True)
             cost = costs(args, b, cpu, guests, ["live", "paused"])
             print(f"# part 2 (share) done at {time.monotonic() - started:.0f} s", flush=True)
@@ -476,6 +548,8 @@ def report(args, lat: dict, pres: dict, cost: dict, load0, elapsed: float) -> No
         f"{os.cpu_count()} cores, load {load0[0]:.2f} at start / {os.getloadavg()[0]:.2f} "
         f"at end, {elapsed:.0f} s"
     )
+    base = f"5 bench cells + {args.base.name}" if args.base else "5 bench cells"
+    print(f"notebook: {base}; part 1 runs spaced {args.gap} s (jittered x0.5-1.5)")
     print("\n1. IOPub message -> guest updated (ms)          p50     p95     max")
     names = {
         "page": "Chromium page, DOM has it",
