@@ -214,7 +214,7 @@ def cell_view(cid: str, html: str | None) -> dict:
     return {
         "id": cid,
         "html": html,
-        "text": html_lib.unescape(_TAGS.sub(" ", html)),
+        "text": html_lib.unescape(_TAGS.sub("", html)),
         "unsaved": "data-jsp-unsaved" in attrs,
     }
 

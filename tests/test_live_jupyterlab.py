@@ -261,16 +261,24 @@ def test_brand_new_unsaved_notebook_shows_its_cells(no_autosave, lab, browser) -
         assert json.loads(on_disk.read_text())["cells"] == [], "it exists on disk, empty"
         saved = on_disk.read_bytes()
 
-        type_into(page, 0, 'print("alpha-" + str(1))')
+        # Results (Out[n]): a share started later can still find them, unlike what was printed.
+        type_into(page, 0, '"alpha-" + str(1)')
         page.keyboard.press("Shift+Enter")
         page.locator(".jp-Notebook .jp-CodeCell").nth(1).wait_for(timeout=10000)
-        type_into(page, 1, 'print("beta-" + str(2))')
+        type_into(page, 1, '"beta-" + str(2)')
         page.keyboard.press("Shift+Enter")
         page.locator(".jp-Notebook .jp-CodeCell").nth(2).wait_for(timeout=10000)
         type_into(page, 2, share_command(None))
         page.keyboard.press("Shift+Enter")
         guest_ctx, guest = open_guest(browser, page)
-
+        try:
+            guest.wait_for_function(
+                "() => ['alpha-1', 'beta-2'].every(t => document.body.textContent.includes(t))",
+                timeout=10000,
+            )
+        except Exception:
+            root_text = guest.locator("#jupyterspot-root").inner_text()
+            raise AssertionError(f"the guest's page shows: {root_text[:1000]!r}") from None
         cells = guest.evaluate(
             """() => Array.from(document.querySelectorAll('[id^="cell-id="]')).map(el => ({
                  id: el.id.slice(8), text: el.textContent,

@@ -16,6 +16,7 @@ Each test fails without live streaming: run with JSP_LIVE_TESTS_SHARE_FLAGS=--no
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import time
 from pathlib import Path
@@ -415,3 +416,27 @@ def test_helper_uri_shape():
         "vscode-notebook-cell:/p/nb.ipynb#W2sZmlsZQ%3D%3D"
     )
     assert vscode_cell_uri(Path("/p/nb.ipynb"), 9).endswith("#X12sZmlsZQ%3D%3D")
+
+
+def test_never_saved_notebook_shows_what_ran_before_the_share(kernel, tmp_path):
+    """A notebook created and run, never saved: its file is empty. The page shows the cells that
+    ran before the share (their sources, and their results: what they printed went to nobody),
+    at once, not an empty page until something else runs."""
+    path = write_nb(tmp_path / "Untitled.ipynb", nb45([]))
+    run_as(kernel, '"alpha-" + str(1)', lab_meta("new1"))
+    run_as(kernel, '"beta-" + str(2)', lab_meta("new2"))
+    guest, _ = shared(kernel, share_command(path), lab_meta("new3"))
+    try:
+        cells = wait_cells(
+            guest,
+            lambda cs: sum(("alpha-1" in c["text"]) + ("beta-2" in c["text"]) for c in cs) == 2,
+            what="the two cells that ran before the share",
+        )
+        alpha = next(c for c in cells if "alpha-1" in c["text"])
+        beta = next(c for c in cells if "beta-2" in c["text"])
+        assert '"alpha-" + str(1)' in alpha["text"] and '"beta-" + str(2)' in beta["text"]
+        assert cells.index(alpha) < cells.index(beta)
+        assert alpha["unsaved"] and beta["unsaved"]
+        assert json.loads(path.read_text())["cells"] == []
+    finally:
+        guest.close()
