@@ -139,7 +139,10 @@ class LiveContent:
 
     def _global_key(self, prepared: R.Prepared) -> str:
         """What every cell's HTML depends on besides the cell: a change means a full render."""
-        meta = json.dumps(prepared.nb.metadata, sort_keys=True, default=str)
+        # orig_nbformat*: nbformat's note that a file was upgraded (the notebook as the kernel
+        # runs it, content/outputs.py, is already 4.5): it draws nothing.
+        shown = {k: v for k, v in prepared.nb.metadata.items() if not k.startswith("orig_nbformat")}
+        meta = json.dumps(shown, sort_keys=True, default=str)
         base_dir = prepared.source.base_dir
         return hashlib.sha1(f"{self.title}\0{base_dir}\0{meta}".encode()).hexdigest()
 
