@@ -179,7 +179,8 @@ export class RunningIndicator {
   }
 }
 
-/** The cell's badge holder (top right; made on first use). Out of MathJax's reach. */
+/** The cell's badge holder (bottom right, running.css; made on first use). Out of MathJax's
+ * reach. */
 function badgesOf(cell: HTMLElement): HTMLElement {
   const found = cell.querySelector<HTMLElement>(":scope > .jupyterspot-cell-badges");
   if (found) return found;
