@@ -101,6 +101,8 @@ class Share:
             self.stream, why_not = start_stream(self.updater, self._push_running)
             if why_not:
                 self.notes.append(why_not)
+            elif located.note in self.notes:  # "the last saved version": no longer so
+                self.notes.remove(located.note)
         self._write_live()
 
     # -- links --

@@ -208,13 +208,17 @@ def start_stream(
         return None, f"live outputs are off: {e}"
     if located.path is not None:
         updater.content.base_dir = str(Path(located.path).resolve().parent)
-    if notebook.is_empty():  # a notebook never saved: what ran before the share
+    seeded = notebook.is_empty()
+    if seeded:  # a notebook never saved: what ran before the share
         notebook.seed_history(history_cells(shell))
     try:
-        return LiveStream(shell, info, notebook, updater, push_running), None
+        stream = LiveStream(shell, info, notebook, updater, push_running)
     except Exception as e:  # no zmq, a port we cannot reach
         log.info("jupyterspot: live outputs unavailable", exc_info=True)
         return None, f"live outputs are off: {e}"
+    if seeded:
+        stream.resend_running()  # and the seeded cells: a flush now
+    return stream, None
 
 
 def history_cells(shell: Any) -> list[tuple[str, list[dict]]]:
