@@ -184,7 +184,12 @@ class LiveNotebook:
             self.last_cell = cid
             self.running = (cid, now)
             self.busy = True
-            if private:  # not even its new source: the host asked for nothing of it
+            if private:  # nothing of it streams; a cell marked only now becomes the
+                # placeholder at once (content/render.py hides a private cell's source)
+                if not is_private(cell):
+                    cell["source"], cell["outputs"] = hint.code, []
+                    self._touched(cid, now)
+                    return Changes(cells=True, running=True)
                 return Changes(running=True)
             cell["source"] = hint.code
             cell["outputs"] = []

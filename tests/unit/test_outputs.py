@@ -190,8 +190,9 @@ def test_private_cells_are_never_streamed_by_tag_or_by_line() -> None:
     live.apply(msg("stream", "m2", name="stdout", text="tok-123\n"))
     assert cell(live, "a")["outputs"] == [] and "token" not in cell(live, "a")["source"]
     html = R.render(live.to_dict(), title="t").html
-    assert "tok-123" not in html and "secret" not in html
-    assert html.count(R.PRIVATE_SOURCE.replace("#", "").strip()) == 1  # the tagged one
+    assert "tok-123" not in html and "secret" not in html and "token" not in html
+    # both: the tagged one, and the one marked by the line it ran with
+    assert html.count(R.PRIVATE_SOURCE.replace("#", "").strip()) == 2
 
 
 def test_the_share_cells_own_outputs_are_never_shown() -> None:
