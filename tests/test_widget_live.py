@@ -23,7 +23,7 @@ from jupyterspot_magic.session import hosted, registry
 from jupyterspot_magic.session.events import Events
 from jupyterspot_magic.session.share import Share
 
-from .conftest import DEMO
+from .conftest import DEMO, REPO, wait_for
 
 
 class FakeShare:
@@ -174,3 +174,69 @@ def test_the_widget_drives_a_real_share(nb) -> None:
     assert control_of(share)["live"] == "off"
     assert spy.invoke({"op": "follow_running", "on": False})["ok"]
     assert control_of(share)["followRunning"] is False
+
+
+# --- the widget's front end (static/widget.js) in Chromium, with a stand-in model ------------
+
+MOCK_MODEL = """async (src) => {
+  const traits = {url: 'http://127.0.0.1:1/s/r/?token=g', host_url: 'http://127.0.0.1:1/s/r/?token=h',
+    qr_data_uri: '', status: 'live', message: '', title: 'Euler', leader: null,
+    lead_policy: 'anyone', participants: [], live_mode: 'on', follow_running: false};
+  const handlers = {};
+  window.__sent = [];
+  const model = {
+    get: (k) => traits[k],
+    on: (e, cb) => (handlers[e] ??= []).push(cb),
+    off: () => undefined,
+    send: (c) => window.__sent.push(c),
+  };
+  window.__set = (k, v) => { traits[k] = v; (handlers['change:' + k] || []).forEach((f) => f()); };
+  window.__msg = (m) => (handlers['msg:custom'] || []).forEach((f) => f(m, []));
+  const url = URL.createObjectURL(new Blob([src], {type: 'text/javascript'}));
+  const mod = await import(url);
+  const el = document.createElement('div');
+  document.body.append(el);
+  mod.default.render({model, el});
+}"""
+
+
+def test_widget_front_end_live_toggles(browser) -> None:
+    page = browser.new_page()
+    try:
+        page.set_content("<!doctype html><body></body>")
+        page.evaluate(MOCK_MODEL, (REPO / "jupyterspot_magic/static/widget.js").read_text())
+        toggle = page.get_by_test_id("widget-live-toggle")
+        follow = page.get_by_test_id("widget-follow-running")
+        pressed = "aria-pressed"
+        assert toggle.inner_text() == "Pause live" and toggle.get_attribute(pressed) == "false"
+        assert follow.get_attribute("aria-pressed") == "false"
+
+        # Each click is one "live" command; the answer shows in the lead row's status line.
+        toggle.click()
+        follow.click()
+        assert page.evaluate("window.__sent") == [
+            {"type": "live", "op": "pause", "on": False, "req": 1},
+            {"type": "live", "op": "follow_running", "on": True, "req": 2},
+        ]
+        page.evaluate("window.__msg({type: 'ack', req: 2, ok: true, message: 'Following.'})")
+        state = page.get_by_test_id("widget-lead-state")
+        wait_for(lambda: state.inner_text() == "Following.", 1, "the kernel's answer shown")
+
+        # The traits (the share's state) decide what the toggles say, not the clicks.
+        assert toggle.inner_text() == "Pause live"
+        page.evaluate("window.__set('live_mode', 'paused')")
+        page.evaluate("window.__set('follow_running', true)")
+        assert toggle.inner_text() == "Resume live" and toggle.get_attribute(pressed) == "true"
+        assert follow.get_attribute("aria-pressed") == "true"
+        toggle.click()
+        follow.click()
+        assert page.evaluate("window.__sent")[2:] == [
+            {"type": "live", "op": "resume", "on": True, "req": 3},
+            {"type": "live", "op": "follow_running", "on": False, "req": 4},
+        ]
+
+        # No live outputs (--no-live): nothing to pause, nobody to bring to a running cell.
+        page.evaluate("window.__set('live_mode', 'off')")
+        assert toggle.is_hidden() and follow.is_hidden()
+    finally:
+        page.close()
