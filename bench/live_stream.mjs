@@ -6,7 +6,8 @@
 //     rule: an answer a step behind the control document is not applied, retried after 300 ms).
 //     Each applied answer prints one line {ev:"cells", g, t, toks, imgs}: t = epoch ms
 //     (performance.timeOrigin + now(), the machine's clock), toks = the "tok-N" markers and imgs =
-//     the x/img names found in the cells that came with HTML. "ready" once all N applied a first
+//     the x/img names found in the cells that came with HTML, tv = when the guest first saw that
+//     version in control.version. "ready" once all N applied a first
 //     answer.
 //
 //   node live_stream.mjs presence WS_BASE TOKEN SECONDS HZ
@@ -49,6 +50,7 @@ async function guests(wsBase, pageUrl, n) {
     const control = doc.getMap('control')
     provider(wsBase, 'control', token, doc)
     let version = null, busy = false
+    const heard = new Map() // control.version -> when this guest first saw it
     const check = async () => {
       const want = control.get('version')
       if (busy || (version !== null && (typeof want !== 'string' || want === version))) return
@@ -61,7 +63,7 @@ async function guests(wsBase, pageUrl, n) {
         if (version === null) { version = reply.version; if (++ready === n) out({ ev: 'ready' }) }
         else if (reply.version === control.get('version') && reply.cells) {
           version = reply.version
-          out({ ev: 'cells', g, t, ...markers(reply.cells) })
+          out({ ev: 'cells', g, t, tv: heard.get(reply.version) ?? t, ...markers(reply.cells) })
         } else await sleep(300)
       } catch (err) {
         out({ ev: 'error', g, error: String(err) })
@@ -69,7 +71,11 @@ async function guests(wsBase, pageUrl, n) {
       } finally { busy = false }
       void check()
     }
-    control.observe(() => void check())
+    control.observe(() => {
+      const v = control.get('version')
+      if (typeof v === 'string' && !heard.has(v)) heard.set(v, now())
+      void check()
+    })
     void check()
   }
 }

@@ -11,7 +11,8 @@ follow control.version and fetch x/cells like js/viewer/live.ts (bench/live_stre
    from this process's own IOPub subscription). The page's time is when its MutationObserver saw
    the marker in the cell (`performance.timeOrigin + now()`, same machine clock), and for the
    PNG also when the <img> finished loading; a Node guest's time is when its x/cells answer with
-   the marker was applied. "all 10" is the slowest of the 10 guests per message.
+   the marker was applied ("control.version": when it heard of that version, before fetching).
+   "all 10" is the slowest of the 10 guests per message.
 2. The kernel's own execution time for a tight print loop (`for i in range(N): print(i)`) and for
    a 1,000-lines/s loop for 5 s, with the share live vs. `share.live = False` (the same kernel,
    runs alternating), then after `%jupyterspot stop` (no share): wall time in the cell, the
@@ -21,7 +22,7 @@ follow control.version and fetch x/cells like js/viewer/live.ts (bench/live_stre
    idle vs. during a 1,000-lines/s print flood.
 
 Usage: python bench/live_stream.py [--rounds 20] [--png-rounds 10] [--runs 3] [--loop 200000]
-                                   [--presence-seconds 8] [--gap 0.5] [--py-spy DIR]
+                                   [--presence-seconds 6] [--gap 0.3] [--py-spy DIR]
                                    [--base NOTEBOOK]
 Bounded: every wait has a timeout; a default run takes about 2 minutes.
 """
@@ -185,12 +186,13 @@ class Guests:
             else:
                 self.events.append(ev)
 
-    def first(self, key: str, value: str) -> dict[int, float]:
-        """Per guest, the first time an answer carried `value` in `key` (toks or imgs)."""
+    def first(self, key: str, value: str, when: str = "t") -> dict[int, float]:
+        """Per guest, the first time an answer carried `value` in `key` (toks or imgs); `when`
+        "tv": when that guest saw the answer's version in control.version."""
         seen: dict[int, float] = {}
         for ev in list(self.events):
             if ev["ev"] == "cells" and value in ev[key]:
-                seen.setdefault(ev["g"], ev["t"])
+                seen.setdefault(ev["g"], ev[when])
         return seen
 
     def quiet(self, for_s: float = 0.5, timeout: float = 15) -> None:
@@ -310,6 +312,7 @@ def one_round(args, b: Bench, page, guests: Guests, kind: str, i: int, png) -> d
         print(f"  {kind} #{i}: page {at is not None}, node {len(seen)}/9", file=sys.stderr)
         return None
     r = {"page": at - t0, "node": [t - t0 for t in seen.values()]}
+    r["version"] = [t - t0 for t in guests.first(key, value, "tv").values()]
     r["all10"] = max(at, *seen.values()) - t0
     if kind == "png":
         loaded = wait_page(page, f"window.__seen.loaded[{value!r}]", args.timeout)
@@ -321,7 +324,10 @@ def latency(args, b: Bench, spy: Spy, page, guests: Guests, pngs: list) -> dict:
     """Part 1: IOPub message -> every guest updated. Runs are spaced (--gap, jittered) like a
     person running cells; each waits for every guest, then for quiet."""
     rng = random.Random(12)
-    out: dict = {k: {"page": [], "node": [], "all10": [], "loaded": []} for k in ("print", "png")}
+    out: dict = {
+        k: {"page": [], "node": [], "all10": [], "loaded": [], "version": []}
+        for k in ("print", "png")
+    }
     out["missed"] = {"print": 0, "png": 0}
     for kind, count in (("print", args.rounds), ("png", len(pngs))):
         with spy.record(kind):
@@ -484,9 +490,9 @@ def main() -> None:
     ap.add_argument("--png-rounds", type=int, default=10)
     ap.add_argument("--runs", type=int, default=3, help="runs per mode in part 2")
     ap.add_argument("--loop", type=int, default=200_000, help="lines of the tight loop")
-    ap.add_argument("--presence-seconds", type=float, default=8)
+    ap.add_argument("--presence-seconds", type=float, default=6)
     ap.add_argument("--timeout", type=float, default=5, help="per message, seconds")
-    ap.add_argument("--gap", type=float, default=0.5, help="s between part-1 runs (jittered)")
+    ap.add_argument("--gap", type=float, default=0.3, help="s between part-1 runs (jittered)")
     ap.add_argument("--base", type=Path, help="a notebook whose cells follow the bench cells")
     ap.add_argument("--py-spy", type=Path, help="folder: record the kernel and server")
     args = ap.parse_args()
@@ -554,11 +560,12 @@ def report(args, lat: dict, pres: dict, cost: dict, load0, elapsed: float) -> No
     names = {
         "page": "Chromium page, DOM has it",
         "loaded": "Chromium page, <img> loaded",
+        "version": "Node guest, control.version",
         "node": "Node guest, x/cells applied",
         "all10": "all 10 guests (slowest)",
     }
     for kind, label in (("print", "print line"), ("png", "2 MB PNG")):
-        for key in ("page", "loaded", "node", "all10"):
+        for key in ("version", "page", "loaded", "node", "all10"):
             if key == "loaded" and kind == "print":
                 continue
             print(f"  {label:<10} {names[key]:<30} {stats(lat[kind][key])}")
