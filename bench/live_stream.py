@@ -461,14 +461,14 @@ def cost_run(b: Bench, cpu: Cpu, cell: str, code: str) -> dict:
     }
 
 
-def costs(args, b: Bench, cpu: Cpu, guests: Guests | None, modes: list[str]) -> dict:
+def costs(args, b: Bench, spy: Spy, cpu: Cpu, guests: Guests | None, modes: list[str]) -> dict:
     """Part 2: runs alternate between `modes` ("live", "paused"; or "none" alone)."""
     loops = {
         "tight": TIGHT.format(n=args.loop),
         "flood": FLOOD.format(n=5000),
     }
     res: dict = {(m, w): [] for m in modes for w in loops}
-    for _ in range(args.runs):
+    for run in range(args.runs):
         for mode in modes:
             if mode != "none":
                 flag = "True" if mode == "live" else "False"
@@ -480,7 +480,8 @@ def costs(args, b: Bench, cpu: Cpu, guests: Guests | None, modes: list[str]) -> 
                 if guests:
                     guests.quiet(0.3)
                 cell = "bench-loop" if what == "tight" else "bench-flood"
-                res[(mode, what)].append(cost_run(b, cpu, cell, code))
+                with spy.record(f"{mode}-{what}") if run == 0 else contextlib.nullcontext():
+                    res[(mode, what)].append(cost_run(b, cpu, cell, code))
     return res
 
 
@@ -534,13 +535,13 @@ def main() -> None:
             print(f"# part 1 done at {time.monotonic() - started:.0f} s", flush=True)
             pres = presence_part(args, b, spy, share)
             print(f"# part 3 done at {time.monotonic() - started:.0f} s", flush=True)
-            cost = costs(args, b, cpu, guests, ["live", "paused"])
+            cost = costs(args, b, spy, cpu, guests, ["live", "paused"])
             print(f"# part 2 (share) done at {time.monotonic() - started:.0f} s", flush=True)
             guests.stop()
             guests = None
             browser.close()
         kernel.execute("%jupyterspot stop")
-        cost.update(costs(args, b, cpu, None, ["none"]))
+        cost.update(costs(args, b, spy, cpu, None, ["none"]))
     finally:
         if guests:
             guests.stop()
