@@ -38,9 +38,8 @@ __all__ = ["WIDGET_JS", "ShareWidget", "WidgetBundleMissing", "connect", "widget
 log = logging.getLogger(__name__)
 
 #: The event the share sends when ``share.live`` / ``share.follow_running`` change (set from a
-#: cell, not only from this widget), so the toggles show it. Looked up by name: a share without
-#: live streaming has no such event, and the toggles then follow only the widget's own commands.
-_LIVE_EVENT: type | None = getattr(events, "LiveChanged", None)
+#: cell, not only from this widget), so the toggles show it.
+_LIVE_EVENT: type | None = events.LiveChanged
 
 WIDGET_JS = STATIC_DIR / "widget.js"
 

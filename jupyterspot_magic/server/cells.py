@@ -15,6 +15,7 @@ from .pages import SEALED
 from .shared import SharedNotebook
 
 GZIP_OVER = 32_768  # bytes: smaller answers go out as they are (compressing costs more)
+ANSWERS_KEPT = 16  # answers remembered per share (pages a version or two behind, each role)
 
 
 async def cells_response(
@@ -31,6 +32,34 @@ async def cells_response(
 
     Cached like the page (private, revalidated, an entity tag per encoding): the answer depends
     on the role, `since` (in the URL) and the current content, which the tag covers."""
+    if live is None:
+        return await _answer(shared, None, role, since, request_headers, gzip_ok)
+    version = shared.public_version(live.snapshot.version)
+    key = (version, since, role, gzip_ok and not shared.encrypted)
+    rep = shared.cells_answers.get(key)
+    if rep is None:
+        rep = await _representation(shared, live, role, since, gzip_ok)
+        shared.cells_answers[key] = rep
+        while len(shared.cells_answers) > ANSWERS_KEPT:
+            shared.cells_answers.popitem(last=False)
+    return respond(request_headers, rep, PAGE_CACHE)
+
+
+async def _answer(
+    shared: SharedNotebook,
+    live: CellsView | None,
+    role: str,
+    since: str | None,
+    request_headers: Mapping[str, str],
+    gzip_ok: bool,
+) -> Response:
+    rep = await _representation(shared, live, role, since, gzip_ok)
+    return respond(request_headers, rep, PAGE_CACHE)
+
+
+async def _representation(
+    shared: SharedNotebook, live: CellsView | None, role: str, since: str | None, gzip_ok: bool
+) -> Representation:
     payload = live.cells_payload(own_version(shared, live, since)) if live is not None else None
     if payload is None:  # no per-cell view of the current content: the page reloads
         payload = {"version": shared.rendered.content_hash, "reload": True}
@@ -42,11 +71,11 @@ async def cells_response(
     body = redact(text, shared.secrets_for(role)).encode()
     if shared.encrypted:  # a blob, compressed inside (collab/seal.py)
         blob = await asyncio.to_thread(shared.seal, "cells", body)
-        return respond(request_headers, Representation(blob, SEALED, content_tag(blob)), PAGE_CACHE)
+        return Representation(blob, SEALED, content_tag(blob))
     rep = Representation(body, "application/json", content_tag(body))
     if gzip_ok and len(body) > GZIP_OVER:
         rep = await asyncio.to_thread(gzipped, rep, 6)
-    return respond(request_headers, rep, PAGE_CACHE)
+    return rep
 
 
 def own_version(shared: SharedNotebook, live: CellsView, since: str | None) -> str | None:

@@ -14,6 +14,7 @@ once per request, and None answers 404 as before the share attached it):
 from __future__ import annotations
 
 import hmac
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -65,6 +66,9 @@ class SharedNotebook:
     pages: PageCache = field(init=False)
     banned: set[str] = field(default_factory=set, init=False)
     live: CellsView | None = field(default=None, init=False)  # the `x/cells` route's content
+    # server/cells.py: answers by (version, since, role, gzip): a live flush sends every page
+    # the same question at once, so one answer serves them all
+    cells_answers: OrderedDict = field(default_factory=OrderedDict, init=False)
     exporter: Exporter | None = field(default=None, init=False)  # the `x/export` route
 
     def __post_init__(self) -> None:
@@ -133,6 +137,7 @@ class SharedNotebook:
     def set_rendered(self, rendered: RenderedNotebook) -> None:
         self.rendered = rendered
         self.pages.clear()
+        self.cells_answers.clear()
 
     def warm_up(self) -> None:
         """Compress the guest page in the background so the first visitor does not wait."""
@@ -211,6 +216,7 @@ class SharedNotebook:
         the old one as well, are closed with the guests and need the new host link."""
         self.token = token
         self.pages.clear()
+        self.cells_answers.clear()
         rekeyed = key is not None and self.key is not None
         for room in (self.board, self.control):
             room.close_where(

@@ -46,6 +46,15 @@ class LeadChanged:
 
 
 @dataclass(frozen=True)
+class LiveChanged:
+    """Event "live": live outputs paused or resumed, or "follow the running cell" switched
+    (`Share.live`, `Share.follow_running`). The thread that set them (a cell, the widget)."""
+
+    live: bool
+    follow_running: bool
+
+
+@dataclass(frozen=True)
 class StatusMessage:
     """Event "status": a one-line message while the share stays live (the tunnel is down and being
     reopened). The tunnel keeper's thread."""
@@ -62,8 +71,8 @@ class Stopped:
     problem: str | None
 
 
-Event = LinkChanged | PeopleChanged | LeadChanged | StatusMessage | Stopped
-E = TypeVar("E", LinkChanged, PeopleChanged, LeadChanged, StatusMessage, Stopped)
+Event = LinkChanged | PeopleChanged | LeadChanged | LiveChanged | StatusMessage | Stopped
+E = TypeVar("E", LinkChanged, PeopleChanged, LeadChanged, LiveChanged, StatusMessage, Stopped)
 
 
 class Events:

@@ -28,7 +28,7 @@ from ..server.host import Host
 from ..server.thread import ServeError
 from ..tunnel import Tunnel, TunnelKeeper, uses_process
 from . import hosted
-from .events import Events, LinkChanged, StatusMessage, Stopped
+from .events import Events, LinkChanged, LiveChanged, StatusMessage, Stopped
 from .live import LiveUpdater
 from .mirror import Mirror
 from .stream import LiveStream, start_stream
@@ -306,6 +306,7 @@ class Share:
     def _write_live(self) -> None:
         state = "off" if self.stream is None else ("paused" if self.stream.paused else "on")
         self._call(hosted.set_live, {"live": state, "followRunning": self._follow_running})
+        self.events.emit(LiveChanged(self.live, self._follow_running))
 
     def _push_running(self, state: dict) -> None:
         """The stream's thread: which cell runs, and since when."""
