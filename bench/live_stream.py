@@ -443,7 +443,11 @@ class Cpu:
     def sample(self) -> tuple[float, float, float]:
         server = self.kernel.children(recursive=True)
         mine = {self.kernel.pid, *(p.pid for p in server)}
-        guests = [p for p in self.me.children(recursive=True) if p.pid not in mine]
+        guests = [
+            p
+            for p in self.me.children(recursive=True)
+            if p.pid not in mine and "py-spy" not in p.name()  # --py-spy's own samplers
+        ]
         return self.total([self.kernel]), self.total(server), self.total(guests)
 
 
