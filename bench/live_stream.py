@@ -12,7 +12,8 @@ follow control.version and fetch x/cells like js/viewer/live.ts (bench/live_stre
    the marker in the cell (`performance.timeOrigin + now()`, same machine clock), and for the
    PNG also when the <img> finished loading; a Node guest's time is when its x/cells answer with
    the marker was applied ("control.version": when it heard of that version, before fetching).
-   "all 10" is the slowest of the 10 guests per message.
+   "all 10" is the slowest of the 10 guests per message. Diagnostics: the share's flusher is
+   timed from inside the kernel (a wrapper around LiveStream.flush, set up by the bench).
 2. The kernel's own execution time for a tight print loop (`for i in range(N): print(i)`) and for
    a 1,000-lines/s loop for 5 s, with the share live vs. `share.live = False` (the same kernel,
    runs alternating), then after `%jupyterspot stop` (no share): wall time in the cell, the
@@ -77,6 +78,21 @@ FLOOD = (
     "sys.stdout.flush()\n"
     "_bench = (time.perf_counter() - _w0, time.process_time() - _c0)"
 )
+
+# The share's flusher (session/stream.py LiveStream.flush), timed from inside the kernel: when
+# each flush started and ended (epoch ms) and whether it sent cells. Diagnostics only.
+INSTRUMENT = """import time, jupyterspot_magic as _j
+_bench_fl = []
+_st = _j.current().stream
+if _st is not None and not hasattr(_st, "_bench_orig"):
+    _st._bench_orig = _st.flush
+    def _bench_flush(_o=_st._bench_orig):
+        t = time.time() * 1000
+        sent = _o()
+        _bench_fl.append((t, time.time() * 1000, bool(sent)))
+        del _bench_fl[:-2000]
+        return sent
+    _st.flush = _bench_flush"""
 
 # The page: when the print cell first shows each tok-N, when the PNG cell first has each image
 # (by its x/img digest) and when that image has loaded. Cells are swapped whole (live.ts), so
@@ -215,13 +231,13 @@ class Bench:
     def __init__(self, kernel) -> None:
         self.k = kernel
 
-    def run(self, cell: str, code: str, expr: str | None = None, wait: bool = True):
+    def run(self, cell: str, code: str, expr: str | None = None, wait: bool = True, silent=False):
         """An execute_request as JupyterLab sends it (metadata.cellId); returns the msg_id, or
         with wait (msg_id, result, user expression value)."""
         kc = self.k.kc
         content = {
             "code": code,
-            "silent": False,
+            "silent": silent,
             "store_history": True,
             "user_expressions": {"v": expr} if expr else {},
             "allow_stdin": False,
@@ -247,6 +263,11 @@ class Bench:
                     value = eval(v["data"]["text/plain"])  # a tuple of floats we wrote
                 break
         return msg_id, result, value
+
+    def peek(self, expr: str):
+        """A user expression's value, from a silent request (no cell runs: IPython fires no
+        pre_run_cell for it, so the share streams nothing)."""
+        return self.run("", "", expr=expr, silent=True)[2]
 
     def wait_busy(self, msg_id: str, timeout: float = 30) -> None:
         deadline = time.monotonic() + timeout
@@ -312,7 +333,9 @@ def one_round(args, b: Bench, page, guests: Guests, kind: str, i: int, png) -> d
         print(f"  {kind} #{i}: page {at is not None}, node {len(seen)}/9", file=sys.stderr)
         return None
     r = {"page": at - t0, "node": [t - t0 for t in seen.values()]}
-    r["version"] = [t - t0 for t in guests.first(key, value, "tv").values()]
+    heard = guests.first(key, value, "tv")
+    r["version"] = [t - t0 for t in heard.values()]
+    r["at"] = [(t0, min(heard.values(), default=None))]  # for the flush breakdown
     r["all10"] = max(at, *seen.values()) - t0
     if kind == "png":
         loaded = wait_page(page, f"window.__seen.loaded[{value!r}]", args.timeout)
@@ -325,7 +348,7 @@ def latency(args, b: Bench, spy: Spy, page, guests: Guests, pngs: list) -> dict:
     person running cells; each waits for every guest, then for quiet."""
     rng = random.Random(12)
     out: dict = {
-        k: {"page": [], "node": [], "all10": [], "loaded": [], "version": []}
+        k: {"page": [], "node": [], "all10": [], "loaded": [], "version": [], "at": []}
         for k in ("print", "png")
     }
     out["missed"] = {"print": 0, "png": 0}
@@ -345,7 +368,31 @@ def latency(args, b: Bench, spy: Spy, page, guests: Guests, pngs: list) -> dict:
                         out[kind][key] += value if isinstance(value, list) else [value]
                 guests.quiet(0.2)
                 time.sleep(rng.uniform(0.5, 1.5) * args.gap)
+    flushes = b.peek("_bench_fl") or []
+    for kind in ("print", "png"):
+        out[kind].update(breakdown(out[kind].pop("at"), flushes))
     return out
+
+
+def breakdown(rounds: list, flushes: list) -> dict[str, list[float]]:
+    """Where each message's time went: IOPub -> the flush that sent it starts (throttle), that
+    flush's start -> the first guest hears the new version (render + the server writes
+    control.version, inside the flush), and how long the whole flush took. The flush that sent
+    it: the last flush with cells that started before a guest heard the new version (it may
+    start a moment before the message's date: it reads the notebook after pushing the running
+    state)."""
+    res: dict[str, list[float]] = {"wait": [], "notify": [], "flush": []}
+    for t0, heard in rounds:
+        if heard is None:
+            continue
+        cands = [f for f in flushes if f[2] and t0 - 50 <= f[0] <= heard]
+        if not cands:
+            continue
+        start, end, _ = cands[-1]
+        res["wait"].append(start - t0)
+        res["notify"].append(heard - start)
+        res["flush"].append(end - start)
+    return res
 
 
 class Spy:
@@ -521,6 +568,7 @@ def main() -> None:
         assert r["error"] is None, r["error"]
         share = share_info(kernel)
         b.run("bench-setup", SETUP)
+        b.run("bench-setup", INSTRUMENT)
         cpu = Cpu(kernel.km.provisioner.process.pid)
         spy = Spy(args.py_spy, kernel.km.provisioner.process.pid)
         with sync_playwright() as p:
@@ -565,12 +613,15 @@ def report(args, lat: dict, pres: dict, cost: dict, load0, elapsed: float) -> No
     names = {
         "page": "Chromium page, DOM has it",
         "loaded": "Chromium page, <img> loaded",
+        "wait": "kernel: wait for the flush",
+        "notify": "flush start -> 1st guest hears",
+        "flush": "(the flush's duration)",
         "version": "Node guest, control.version",
         "node": "Node guest, x/cells applied",
         "all10": "all 10 guests (slowest)",
     }
     for kind, label in (("print", "print line"), ("png", "2 MB PNG")):
-        for key in ("version", "page", "loaded", "node", "all10"):
+        for key in ("wait", "notify", "flush", "version", "page", "loaded", "node", "all10"):
             if key == "loaded" and kind == "print":
                 continue
             print(f"  {label:<10} {names[key]:<30} {stats(lat[kind][key])}")
