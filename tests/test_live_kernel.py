@@ -440,3 +440,19 @@ def test_never_saved_notebook_shows_what_ran_before_the_share(kernel, tmp_path):
         assert json.loads(path.read_text())["cells"] == []
     finally:
         guest.close()
+
+
+def test_a_cell_that_merely_names_the_package_still_streams(kernel, tmp_path):
+    """DEFECT reported to the LEAD (fails today): session/stream.py keeps the outputs of every
+    cell whose code contains the substring "jupyterspot" off the page (meant for the share's own
+    cells), so a cell reading "jupyterspot-notes.txt" or printing the word never streams."""
+    path = tmp_path / "word.ipynb"
+    share_src = share_command(path)
+    word = 'name = "jupyterspot-notes"\nprint(name.upper())'
+    write_nb(path, nb45([code("share", share_src), code("word", word)]))
+    guest, _ = shared(kernel, share_src, lab_meta("share"))
+    try:
+        run_as(kernel, word, lab_meta("word"))
+        wait_cell(guest, "word", lambda c: "JUPYTERSPOT-NOTES" in c["text"], what="its output")
+    finally:
+        guest.close()
