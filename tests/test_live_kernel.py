@@ -443,9 +443,9 @@ def test_never_saved_notebook_shows_what_ran_before_the_share(kernel, tmp_path):
 
 
 def test_a_cell_that_merely_names_the_package_still_streams(kernel, tmp_path):
-    """DEFECT reported to the LEAD (fails today): session/stream.py keeps the outputs of every
-    cell whose code contains the substring "jupyterspot" off the page (meant for the share's own
-    cells), so a cell reading "jupyterspot-notes.txt" or printing the word never streams."""
+    """session/stream.py kept the outputs of every cell whose code contained the substring
+    "jupyterspot" off the page (meant for the share's own cells), so a cell reading
+    "jupyterspot-notes.txt" or printing the word never streamed. Only using the package counts."""
     path = tmp_path / "word.ipynb"
     share_src = share_command(path)
     word = 'name = "jupyterspot-notes"\nprint(name.upper())'

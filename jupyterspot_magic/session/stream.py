@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -37,7 +38,10 @@ log = logging.getLogger(__name__)
 
 MIN_INTERVAL = 0.1  # s between flushes at least (ipykernel itself sends stdout every 0.2 s)
 MAX_INTERVAL = 2.0  # ...and at most, however slow a flush was
-OWN_CODE = "jupyterspot"  # a cell naming the package shows its code, never its output (the link)
+# A cell that uses the package (the magic, an import, a Share call through the module) shows its
+# code, never its output: the widget, the link, `%jupyterspot status`. Merely naming the word
+# ("jupyterspot-notes.txt") is not using it. (The host token is also redacted from every answer.)
+OWN_CODE = re.compile(r"%%?jupyterspot\b|\bjupyterspot_magic\b")
 
 
 class LiveStream:
@@ -80,7 +84,7 @@ class LiveStream:
         if not isinstance(msg_id, str) or self._stop.is_set():
             return
         hint = CellHint.from_request(request)
-        self.notebook.start(msg_id, hint, outputs=OWN_CODE not in hint.code)
+        self.notebook.start(msg_id, hint, outputs=not OWN_CODE.search(hint.code))
         self._wake.set()
 
     def _on_message(self, msg: dict) -> None:
@@ -234,7 +238,7 @@ def history_cells(shell: Any) -> list[tuple[str, list[dict]]]:
         inputs = inputs[:-1]  # the cell sharing right now
     cells = []
     for n, code in enumerate(inputs, start=1):
-        if not code.strip() or OWN_CODE in code:
+        if not code.strip() or OWN_CODE.search(code):
             continue
         outputs = []
         if n in results:
