@@ -21,7 +21,10 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 POLL_MS = 200  # how often the thread looks at its stop flag
-MAX_MESSAGE = 64 * 1024 * 1024  # a bigger output is dropped by zmq, not parsed (memory bound)
+# A bigger message is skipped, not parsed (JSON of that size would hold the kernel's lock for
+# seconds). Not zmq's MAXMSGSIZE: that drops the connection, and the listener would hear nothing
+# after it.
+MAX_MESSAGE = 64 * 1024 * 1024
 
 
 def connection_info() -> dict[str, Any] | None:
@@ -44,6 +47,7 @@ class IOPubListener:
         import zmq
         from jupyter_client.session import Session
 
+        address = _address(info, info["iopub_port"])  # before any socket: a bad info leaks none
         key = info.get("key") or b""
         self._session = Session(
             key=key.encode() if isinstance(key, str) else key,
@@ -52,12 +56,12 @@ class IOPubListener:
         self._ctx = zmq.Context()
         self._sock = self._ctx.socket(zmq.SUB)
         self._sock.setsockopt(zmq.LINGER, 0)
-        self._sock.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE)
         self._sock.setsockopt(zmq.SUBSCRIBE, b"")
-        self._sock.connect(_address(info, info["iopub_port"]))
+        self._sock.connect(address)
         self.on_message = on_message
         self._stop = threading.Event()
         self.received = 0
+        self.skipped = 0  # messages over MAX_MESSAGE
         self._thread = threading.Thread(target=self._run, name="jupyterspot-iopub", daemon=True)
         self._thread.start()
 
@@ -71,6 +75,9 @@ class IOPubListener:
                 if not poller.poll(POLL_MS):
                     continue
                 frames = self._sock.recv_multipart(copy=False)
+                if sum(len(f.buffer) for f in frames) > MAX_MESSAGE:
+                    self.skipped += 1
+                    continue
                 msg = self._parse(frames)
                 if msg is None:
                     continue

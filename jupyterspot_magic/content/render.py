@@ -94,7 +94,8 @@ _ANCHOR = re.compile(r'id="cell-id=([^"]*)"')
 # PRIVATE_SOURCE instead): the tag, or this line in its source (a cell run before any save
 # has no tags the kernel could see).
 PRIVATE_TAG = "jupyterspot-private"
-_PRIVATE_LINE = re.compile(r"^[ \t]*#[ \t]*jupyterspot:[ \t]*private[ \t]*$", re.MULTILINE)
+# (CRLF sources and a comment after it count too: a marker that fails open leaks the cell.)
+_PRIVATE_LINE = re.compile(r"^[ \t]*#[ \t]*jupyterspot:[ \t]*private\b", re.MULTILINE)
 PRIVATE_SOURCE = "# private cell (not shared)"
 _MODEL_REF = re.compile(r"IPY_MODEL_([0-9A-Za-z_-]+)")
 

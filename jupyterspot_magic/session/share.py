@@ -338,7 +338,15 @@ class Share:
     ) -> None:
         """The same notebook shared again: its new content; `fresh`: a clean board too.
         `timings()` measures the whole share-again, once it is done."""
-        self.refresh(rendered)
+        stream = self.stream
+        if stream is not None and not stream.paused and self.located.path is not None:
+            # The file, merged with what ran after its save: the file alone would take the
+            # live edits off every page until the next flush.
+            stream.on_saved()
+            stream.republish()
+            stream.flush()
+        else:
+            self.refresh(rendered)
         if fresh:
             self.clear()
         self.timings = timings()
@@ -347,10 +355,11 @@ class Share:
         """Publish the notebook's current content now (saved file; Colab: live contents)."""
         if not self.alive:
             raise RuntimeError("This share is not live")
-        if self.stream is not None and self.located.path is not None:
-            self.stream.on_saved()  # the file, merged with what ran after it was saved
-            return self.stream.flush()
-        return self.updater.update()
+        stream = self.stream
+        if stream is None or stream.paused or self.located.path is None:
+            return self.updater.update()
+        stream.on_saved()  # the file, merged with what ran after it was saved
+        return stream.flush()
 
     def board_update(self) -> bytes:
         """The board's whole state as one Yjs update (after `stop()`: as it was then)."""
@@ -388,7 +397,7 @@ class Share:
         self.notes += opened_notes
         self._write_live()  # the new server's control document has none of it
         if self.stream is not None:
-            self.stream.resend_running()
+            self.stream.republish()
 
     def stop(self) -> str | None:
         """Close the rooms (everyone sees 'stopped'), then the tunnel.

@@ -36,6 +36,7 @@ from .live import LiveUpdater
 
 log = logging.getLogger(__name__)
 
+IDLE = {"kernel": "idle", "running": None, "runningSince": None}  # what a paused stream shows
 MIN_INTERVAL = 0.1  # s between flushes at least (ipykernel itself sends stdout every 0.2 s)
 MAX_INTERVAL = 2.0  # ...and at most, however slow a flush was
 # A cell that uses the package (the magic, an import, a Share call through the module) shows its
@@ -67,9 +68,11 @@ class LiveStream:
         self._running_sent: dict | None = None
         self._wake = threading.Event()
         self._stop = threading.Event()
+        # The listener first: if it cannot start, no hook is left behind (saves would go to a
+        # stream that never flushes).
+        self.listener = IOPubListener(info, self._on_message)
         updater.saved_hook = self.on_saved
         shell.events.register("pre_run_cell", self._pre_run)
-        self.listener = IOPubListener(info, self._on_message)
         self._thread = threading.Thread(target=self._run, name="jupyterspot-live", daemon=True)
         self._thread.start()
 
@@ -78,10 +81,16 @@ class LiveStream:
     def _pre_run(self, *_info: Any) -> None:
         """Main thread, before the cell's code runs: which request, which cell."""
         request = current_request(self.shell)
-        if request is None:
+        if request is None or self._stop.is_set():
             return
-        msg_id = (request.get("header") or {}).get("msg_id")
-        if not isinstance(msg_id, str) or self._stop.is_set():
+        header = request.get("header") or {}
+        msg_id = header.get("msg_id")
+        content = request.get("content") or {}
+        # Only a front-end's cell: not a widget callback's run_cell (its parent is a comm
+        # message), not a request kept out of the history (variable inspectors and the like).
+        if header.get("msg_type") != "execute_request" or not isinstance(msg_id, str):
+            return
+        if isinstance(content, dict) and content.get("store_history") is False:
             return
         hint = CellHint.from_request(request)
         self.notebook.start(msg_id, hint, outputs=not OWN_CODE.search(hint.code))
@@ -117,7 +126,7 @@ class LiveStream:
 
     def flush(self) -> bool:
         """Publish the running state and the changed cells now; True if cells were sent."""
-        state = self.notebook.running_state()
+        state = self.notebook.running_state() if not self.paused else IDLE
         if state != self._running_sent:
             self._running_sent = state
             self.push_running(state)
@@ -130,16 +139,16 @@ class LiveStream:
         self.flushes += sent
         return sent
 
-    def resend_running(self) -> None:
-        """A new server (after a crash) has none of the running state: the next flush sends it."""
+    def republish(self) -> None:
+        """The server has other content or none of the running state (the same notebook
+        shared again, a new server after a crash): the next flush sends both."""
         self._running_sent = None
+        self._published = -1
         self._wake.set()
 
     def set_paused(self, paused: bool) -> None:
         self.paused = paused
-        if not paused:
-            self._published = -1  # what ran meanwhile, at once
-            self._wake.set()
+        self.republish()  # resumed: what ran meanwhile, at once; paused: nothing runs
 
     def on_saved(self) -> None:
         """The watcher's thread: the file was saved. It becomes the base (LiveNotebook
@@ -221,7 +230,7 @@ def start_stream(
         log.info("jupyterspot: live outputs unavailable", exc_info=True)
         return None, f"live outputs are off: {e}"
     if seeded:
-        stream.resend_running()  # and the seeded cells: a flush now
+        stream.republish()  # the seeded cells: a flush now
     return stream, None
 
 

@@ -233,3 +233,82 @@ def test_cells_run_before_the_share_seed_a_never_saved_notebook() -> None:
     assert "x = 1" in text and "x + 2" in text and "3" in text
     assert len(R.cell_anchors(html)) == 2 and html.count("data-jsp-unsaved") == 2
     assert not live.is_empty()
+
+
+# -- what the review found (each failed before its fix) --
+
+
+def test_a_new_jupyterlab_cell_with_the_same_source_is_a_new_cell() -> None:
+    """A copy-pasted cell (a new id, the same source) took over the original on every page."""
+    live = LiveNotebook(notebook(code("orig", "df.head()")))
+    live.start("m1", CellHint("df.head()", cell_id="copy-of-orig"))
+    assert ids(live) == ["orig", "copy-of-orig"]
+    # a 4.4 file's ids were derived here: JupyterLab's are its own, so the source decides
+    old = LiveNotebook(notebook({**code("x", "df.head()"), "id": None}, minor=4))
+    old.start("m1", CellHint("df.head()", cell_id="lab-made-id"))
+    assert len(old.nb.cells) == 1 and old.runs["m1"].cell == old.nb.cells[0]["id"]
+
+
+def test_an_edited_private_cell_that_matches_nothing_stays_private() -> None:
+    """VS Code: a private cell edited before its run matched no cell and streamed as a new one."""
+    secret = code("p", "key = 'sk-OLD'", tags=["jupyterspot-private"])
+    live = LiveNotebook(notebook(code("a", "1"), secret))
+    uri = "vscode-notebook-cell:/nb.ipynb#W1sZmlsZQ%3D%3D"
+    live.start("m1", CellHint("key = 'sk-SECRET'\nprint(key)", cell_id=uri))
+    live.apply(msg("stream", "m1", name="stdout", text="sk-SECRET\n"))
+    html = R.render(live.to_dict(), title="t").html
+    assert "sk-SECRET" not in html and "sk-OLD" not in html
+
+
+def test_a_private_run_cannot_rewrite_a_public_display() -> None:
+    live = LiveNotebook(notebook(code("a", ""), code("p", "")))
+    live.start("m1", CellHint("h = display('v1', display_id=True)", cell_id="a"))
+    live.apply(msg("display_data", "m1", data={"text/plain": "v1"}, metadata={},
+                   transient={"display_id": "d"}))  # fmt: skip
+    live.start("m2", CellHint("# jupyterspot: private\nh.update(secret)", cell_id="p"))
+    live.apply(msg("update_display_data", "m2", data={"text/plain": "SECRET"}, metadata={},
+                   transient={"display_id": "d"}))  # fmt: skip
+    assert cell(live, "a")["outputs"][0]["data"]["text/plain"] == "v1"
+
+
+def test_the_display_table_holds_only_outputs_still_shown() -> None:
+    live = LiveNotebook(notebook(code("a", "")))
+    for run in range(5):
+        live.start(f"m{run}", CellHint("...", cell_id="a"))
+        for i in range(MAX_OUTPUTS * 2):
+            live.apply(msg("display_data", f"m{run}", data={"text/plain": "x"}, metadata={},
+                           transient={"display_id": f"{run}-{i}"}))  # fmt: skip
+    assert sum(len(v) for v in live.displays.values()) <= MAX_OUTPUTS
+
+
+def test_a_progress_line_ending_in_a_carriage_return_shows() -> None:
+    live = LiveNotebook(notebook(code("a", "")))
+    live.start("m1", CellHint("", cell_id="a"))
+    live.apply(msg("stream", "m1", name="stdout", text="1/100\r"))
+    assert cell(live, "a")["outputs"][0]["text"] == "1/100\r"
+    live.apply(msg("stream", "m1", name="stdout", text="2/100\r"))
+    assert cell(live, "a")["outputs"][0]["text"] == "2/100\r"
+
+
+def test_queued_runs_of_one_cell_end_idle() -> None:
+    live = LiveNotebook(notebook(code("a", "")))
+    live.start("m1", CellHint("", cell_id="a"))
+    live.start("m2", CellHint("", cell_id="a"))
+    live.apply(msg("status", "m1", execution_state="idle"))
+    assert live.running_state()["kernel"] == "busy" and live.running_state()["running"] == "a"
+    live.apply(msg("status", "m2", execution_state="idle"))
+    assert live.running_state() == {"kernel": "idle", "running": None, "runningSince": None}
+
+
+def test_jupyterlab_deleted_cells_leave_and_a_console_is_no_cell() -> None:
+    live = LiveNotebook(notebook(code("a", ""), code("b", ""), code("c", "")))
+    live.start("m1", CellHint("1", cell_id="c", deleted=("b",)))
+    assert ids(live) == ["a", "c"]
+    assert not live.start("m2", CellHint("print('console')")).cells  # names no cell
+    assert ids(live) == ["a", "c"] and "m2" not in live.runs
+
+
+def test_the_private_line_counts_with_crlf_and_a_comment_after_it() -> None:
+    assert R.is_private_cell({"source": "# jupyterspot: private\r\nkey = 1"})
+    assert R.is_private_cell({"source": "x = 1\n#jupyterspot: private  # keys below\n"})
+    assert not R.is_private_cell({"source": "print('# jupyterspot: private')"})
