@@ -36,12 +36,14 @@ async def cells_response(
         return await _answer(shared, None, role, since, request_headers, gzip_ok)
     version = shared.public_version(live.snapshot.version)
     key = (version, since, role, gzip_ok and not shared.encrypted)
-    rep = shared.cells_answers.get(key)
-    if rep is None:
-        rep = await _representation(shared, live, role, since, gzip_ok)
-        shared.cells_answers[key] = rep
+    job = shared.cells_answers.get(key)
+    if job is None or (job.done() and (job.cancelled() or job.exception() is not None)):
+        # One job per question: the pages asking at once (a live flush) all wait for it.
+        job = asyncio.ensure_future(_representation(shared, live, role, since, gzip_ok))
+        shared.cells_answers[key] = job
         while len(shared.cells_answers) > ANSWERS_KEPT:
             shared.cells_answers.popitem(last=False)
+    rep = await asyncio.shield(job)  # a page that leaves does not cancel the others' answer
     return respond(request_headers, rep, PAGE_CACHE)
 
 

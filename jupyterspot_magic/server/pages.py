@@ -43,7 +43,8 @@ SEALED = "application/octet-stream"  # a seal blob (collab/seal.py): only the li
 # Where a page's cut-out images live, relative to the page (/s/{room}/): /s/{room}/x/img/<name>
 # (server/app.py). Relative, like the bundle's URLs, so a proxy's path prefix needs nothing.
 IMAGE_PREFIX = "x/img/"
-MAX_FRAGMENTS = 4096  # cells answers' cut HTML kept per content (each at most one cell of it)
+MAX_FRAGMENTS = 4096  # cells answers' cut HTML kept (each at most one cell of it)
+FRAGMENT_IMAGES_MAX = 128 << 20  # bytes of images the kept fragments may hold on to
 
 
 def build_page(
@@ -151,8 +152,14 @@ class PageCache:
         self._pages: dict[tuple[str, bool], Representation] = {}
         self._jobs: dict[tuple[str, bool], asyncio.Future] = {}
         self._generation = 0
-        self._fragments: dict[str, str] = {}  # cell HTML -> the same with its images cut
+        # cell HTML -> (the same with its images cut, those images): kept across content
+        # versions (a live flush changes one cell; the others' fragments stay valid), dropped
+        # on a rotation (an encrypted share's image names depend on the key)
+        self._fragments: dict[str, tuple[str, dict[str, Image]]] = {}
         self._warming: asyncio.Task | None = None
+        self._warm_later: asyncio.TimerHandle | None = None
+        self._rotations = 0  # clears that dropped the fragments (cuts made before are stale)
+        self._fragment_bytes = 0  # images the fragments hold
         # An encrypted share's (server/shared.py): seals a page as a blob of kind "page", and
         # its cut-out images each as a blob of their own (ImageSealer).
         self.seal: Callable[[bytes], bytes] | None = None
@@ -167,22 +174,36 @@ class PageCache:
         html, found = extract_images(html, IMAGE_PREFIX, limit)
         return self.sealer.apply(html, found) if self.sealer is not None else (html, found)
 
-    def clear(self) -> None:
+    def clear(self, keep_fragments: bool = False) -> None:
         """The content or a token changed: build again on the next request."""
         self._generation += 1
         self._pages.clear()
         self._jobs.clear()  # a job still running belongs to the old page
-        self._fragments.clear()
+        if not keep_fragments:
+            self._fragments.clear()
+            self._fragment_bytes = 0
+            self._rotations += 1
         self.images.next_generation()
 
     def forget_loop(self) -> None:
         """After a server restart: the running jobs died with the old loop."""
         self._jobs = {}
         self._warming = None
+        self._warm_later = None
 
-    def warm_up(self, role: str = "guest") -> None:
-        """Build and compress the page in the background so the first visitor does not wait."""
-        self._warming = asyncio.get_running_loop().create_task(self.get(role, True))
+    def warm_up(self, role: str = "guest", delay: float = 0.0) -> None:
+        """Build and compress the page in the background so the first visitor does not wait.
+        `delay`: once the content has been still that long (live outputs change it up to ten
+        times a second: building the whole page each time would hold the loop's lock for the
+        page's size, every time; a visitor meanwhile has it built on demand)."""
+        loop = asyncio.get_running_loop()
+        if self._warm_later is not None:
+            self._warm_later.cancel()
+            self._warm_later = None
+        if delay > 0:
+            self._warm_later = loop.call_later(delay, self.warm_up, role)
+            return
+        self._warming = loop.create_task(self.get(role, True))
 
     async def get(self, role: str, gzipped: bool) -> bytes:
         return (await self.representation(role, gzipped)).body
@@ -238,18 +259,26 @@ class PageCache:
         todo = [c["html"] for c in cells if c.get("html") and c["html"] not in self._fragments]
         if todo:
             limit = self.min_image_bytes
-            generation = self._generation
+            rotations = self._rotations
             done = await asyncio.to_thread(lambda: [self._extract(h, limit) for h in todo])
-            if generation != self._generation:  # a rotation meanwhile: names of the old key
+            if rotations != self._rotations:  # a rotation meanwhile: names of the old key
                 done = [self._extract(h, limit) for h in todo]
-            if len(self._fragments) > MAX_FRAGMENTS:
-                self._fragments.clear()
-            for html, (cut, found) in zip(todo, done, strict=True):
-                self._fragments[html] = cut
-                self.images.add(found)
+            held = self._fragment_bytes + sum(_size(f) for f in done)
+            if len(self._fragments) > MAX_FRAGMENTS or held > FRAGMENT_IMAGES_MAX:
+                self._fragments.clear()  # cut again when asked: a bound, not a loss
+                held = sum(_size(f) for f in done)
+            self._fragment_bytes = held
+            for html, fragment in zip(todo, done, strict=True):
+                self._fragments[html] = fragment
         for cell in cells:
-            if cell.get("html"):
-                cell["html"] = self._fragments.get(cell["html"], cell["html"])
+            fragment = self._fragments.get(cell.get("html") or "")
+            if fragment is not None:
+                cell["html"], found = fragment
+                self.images.add(found)  # current again, whichever version cut it
+
+
+def _size(fragment: tuple[str, dict[str, Image]]) -> int:
+    return sum(len(image.data) for image in fragment[1].values())
 
 
 class ImageSealer:

@@ -66,8 +66,8 @@ class SharedNotebook:
     pages: PageCache = field(init=False)
     banned: set[str] = field(default_factory=set, init=False)
     live: CellsView | None = field(default=None, init=False)  # the `x/cells` route's content
-    # server/cells.py: answers by (version, since, role, gzip): a live flush sends every page
-    # the same question at once, so one answer serves them all
+    # server/cells.py: answers (their jobs) by (version, since, role, gzip): a live flush sends
+    # every page the same question at once, so one answer serves them all
     cells_answers: OrderedDict = field(default_factory=OrderedDict, init=False)
     exporter: Exporter | None = field(default=None, init=False)  # the `x/export` route
 
@@ -136,12 +136,13 @@ class SharedNotebook:
 
     def set_rendered(self, rendered: RenderedNotebook) -> None:
         self.rendered = rendered
-        self.pages.clear()
+        self.pages.clear(keep_fragments=True)
         self.cells_answers.clear()
 
-    def warm_up(self) -> None:
-        """Compress the guest page in the background so the first visitor does not wait."""
-        self.pages.warm_up("guest")
+    def warm_up(self, delay: float = 0.0) -> None:
+        """Compress the guest page in the background so the first visitor does not wait
+        (`delay`: once the content has been still that long)."""
+        self.pages.warm_up("guest", delay)
 
     async def page(self, role: str, gzipped: bool) -> bytes:
         return await self.pages.get(role, gzipped)

@@ -204,13 +204,18 @@ def shares(server: ServerThread) -> int:
 
 
 def refresh(
-    server: ServerThread, room: str, rendered: RenderedNotebook, cells: CellsView | None
+    server: ServerThread,
+    room: str,
+    rendered: RenderedNotebook,
+    cells: CellsView | None,
+    streamed: bool = False,
 ) -> None:
-    """New content, same rooms: pages see the new version and fetch the changed cells."""
+    """New content, same rooms: pages see the new version and fetch the changed cells.
+    `streamed`: a live flush (session/stream.py), more will follow."""
     hosted = get(room)
     if cells is not None:
         hosted.shared.live = cells
-    server.call(update_content, hosted.shared, rendered)
+    server.call(update_content, hosted.shared, rendered, streamed)
 
 
 def set_live(server: ServerThread, room: str, values: dict) -> None:

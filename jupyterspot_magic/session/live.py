@@ -28,7 +28,7 @@ class LiveUpdater:
         self,
         located: Located,
         rendered: R.RenderedNotebook,
-        publish: Callable[[R.RenderedNotebook], None],
+        publish: Callable[..., None],
         alive: Callable[[], bool],
         watch: bool = True,
         on_cells: Callable[[LiveContent], None] | None = None,
@@ -101,7 +101,10 @@ class LiveUpdater:
         if rendered is None:
             return False
         t0 = time.perf_counter()
-        self.publish(rendered)
+        if remember:
+            self.publish(rendered)
+        else:  # streamed: the server builds the newcomers' page once the stream is still
+            self.publish(rendered, streamed=True)
         self.content.last["push"] = time.perf_counter() - t0
         self.updates += 1
         return True

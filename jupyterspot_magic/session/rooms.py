@@ -33,11 +33,17 @@ def close_rooms(server: ServerThread, shared: SharedNotebook) -> None:
     shared.control.close_all()
 
 
-def update_content(shared: SharedNotebook, rendered: RenderedNotebook) -> None:
-    """New content, same rooms: pages see the new version in the control document."""
+LIVE_WARM_DELAY = 1.5  # s: the newcomers' page is built once a stream has been still this long
+
+
+def update_content(
+    shared: SharedNotebook, rendered: RenderedNotebook, streamed: bool = False
+) -> None:
+    """New content, same rooms: pages see the new version in the control document. The
+    newcomers' page is built now after a save, once the stream is still after a live flush."""
     shared.set_rendered(rendered)
     write_control(shared, rendered)
-    shared.warm_up()
+    shared.warm_up(LIVE_WARM_DELAY if streamed else 0.0)
 
 
 def set_draw_policy(shared: SharedNotebook, view_only: bool) -> None:

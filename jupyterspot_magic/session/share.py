@@ -315,13 +315,13 @@ class Share:
 
     # -- content: live updates, export, the stored board --
 
-    def refresh(self, rendered: RenderedNotebook) -> None:
+    def refresh(self, rendered: RenderedNotebook, *, streamed: bool = False) -> None:
         """New content, same room, tokens, board and people (a save, `update()`). `rendered`
         changes once the server has it (or could not take it: a restarted server opens what
         `rendered` names): whoever sees the new version here can fetch it there."""
         self.updater.adopt(rendered)
         try:
-            self._call(hosted.refresh, rendered, self.updater.content.view())
+            self._call(hosted.refresh, rendered, self.updater.content.view(), streamed)
         finally:
             self.rendered = rendered
 
