@@ -342,7 +342,7 @@ class Share:
         if stream is not None and not stream.paused and self.located.path is not None:
             # The file, merged with what ran after its save: the file alone would take the
             # live edits off every page until the next flush.
-            stream.on_saved()
+            stream.on_saved(wake=False)
             stream.republish()
             stream.flush()
         else:
@@ -358,8 +358,10 @@ class Share:
         stream = self.stream
         if stream is None or stream.paused or self.located.path is None:
             return self.updater.update()
-        stream.on_saved()  # the file, merged with what ran after it was saved
-        return stream.flush()
+        before = self.rendered.content_hash
+        stream.on_saved(wake=False)  # the file, merged with what ran after it was saved
+        stream.flush()  # (or waits for the flusher's flush, which may have sent it)
+        return self.rendered.content_hash != before
 
     def board_update(self) -> bytes:
         """The board's whole state as one Yjs update (after `stop()`: as it was then)."""

@@ -67,6 +67,7 @@ class LiveStream:
         self._published = -1  # notebook.version last rendered (-1: never)
         self._running_sent: dict | None = None
         self._wake = threading.Event()
+        self._flush_lock = threading.Lock()
         self._stop = threading.Event()
         # The listener first: if it cannot start, no hook is left behind (saves would go to a
         # stream that never flushes).
@@ -125,7 +126,13 @@ class LiveStream:
             self.interval = min(MAX_INTERVAL, max(MIN_INTERVAL, 2 * self.last_cost))
 
     def flush(self) -> bool:
-        """Publish the running state and the changed cells now; True if cells were sent."""
+        """Publish the running state and the changed cells now; True if cells were sent. One
+        flush at a time: a caller (`Share.update`) waits for the flusher's, then sees its
+        result."""
+        with self._flush_lock:
+            return self._flush()
+
+    def _flush(self) -> bool:
         state = self.notebook.running_state() if not self.paused else IDLE
         if state != self._running_sent:
             self._running_sent = state
@@ -150,7 +157,7 @@ class LiveStream:
         self.paused = paused
         self.republish()  # resumed: what ran meanwhile, at once; paused: nothing runs
 
-    def on_saved(self) -> None:
+    def on_saved(self, wake: bool = True) -> None:
         """The watcher's thread: the file was saved. It becomes the base (LiveNotebook
         `merge_saved`); while paused, the saved file alone is published, as without live."""
         path = self.updater.located.path
@@ -165,7 +172,7 @@ class LiveStream:
             return
         if self.paused:
             self.updater.update()
-        else:
+        elif wake:
             self._wake.set()
 
     def stop(self) -> None:
