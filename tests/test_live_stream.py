@@ -125,3 +125,21 @@ def test_requests_that_are_not_cells_are_not_streamed(kernel, tmp_path) -> None:
     texts = " ".join(c["text"] for c in guest.cells())
     assert "INSPECTOR" not in texts and "CONSOLE" not in texts
     assert [c["id"] for c in guest.cells()] == ["share", "a"]
+
+
+def test_a_newcomer_page_has_what_streamed_and_flushes_send_only_the_change(
+    kernel, tmp_path
+) -> None:
+    """A live flush renders the changed cell alone and sends the server only its HTML
+    (content/live.py LiveContent.patch, CellsDelta); the page the server joins from it for a
+    newcomer holds the streamed output, like the cells answer."""
+    guest = start(kernel, tmp_path, code("a", "x = 1"), code("b", "y = 2"))
+    run_as(kernel, "print('FIRST-' + 'LINE')", lab_meta("a"))
+    wait_cell(guest, "a", lambda c: "FIRST-LINE" in c["text"], 10)
+    run_as(kernel, "print('SECOND-' + 'LINE')", lab_meta("b"))
+    wait_cell(guest, "b", lambda c: "SECOND-LINE" in c["text"], 10)
+    last = query(kernel, "import jupyterspot_magic as j; print(j.current().updater.content.last)")
+    assert "'patch': 1.0" in last, last  # the last flush took the per-cell path
+    page = guest.client.get(f"{guest.base}/", params={"token": guest.token})
+    assert page.status_code == 200
+    assert "FIRST-LINE" in page.text and "SECOND-LINE" in page.text

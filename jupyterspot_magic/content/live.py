@@ -18,6 +18,7 @@ fetches the changed cells and swaps them in place (js/viewer/live.ts).
 from __future__ import annotations
 
 import contextlib
+import copy
 import hashlib
 import json
 import logging
@@ -46,6 +47,11 @@ class Snapshot:
     version: str
     entries: tuple[tuple[str, str], ...]  # (cell id, cell key) in order
     chunks: dict[str, str]  # cell key -> that cell's HTML
+    head: str = ""  # the page around the cells: head + cells + tail is the page
+    tail: str = ""
+
+    def page(self) -> str:
+        return join_page(self.head, [self.chunks[k] for _, k in self.entries], self.tail)
 
 
 def _cell_key(cell: Any) -> str:
@@ -88,13 +94,14 @@ class LiveContent:
         self.versions: OrderedDict[str, frozenset[str]] = OrderedDict()  # version -> cell keys
         self._head = self._tail = self._global = ""
         self.base_dir: str | None = None  # the file's folder: a dict source renders from there
+        self._meta: dict | None = None  # the notebook's metadata at the last full render (patch)
         self._lock = threading.Lock()
         self.last: dict[str, float] = {}  # timings of the last update (bench, tests)
 
     # -- versions --
 
     def _publish(self, version: str, entries: list[tuple[str, str]], chunks: dict) -> None:
-        self.snapshot = Snapshot(version, tuple(entries), chunks)
+        self.snapshot = Snapshot(version, tuple(entries), chunks, self._head, self._tail)
         self.versions[version] = frozenset(k for _, k in entries)
         self.versions.move_to_end(version)
         while len(self.versions) > KEEP_VERSIONS:
@@ -130,6 +137,7 @@ class LiveContent:
         head, cells, tail = parts
         keys = [_cell_key(c) for c in prepared.nb.cells]
         self._head, self._tail, self._global = head, tail, self._global_key(prepared)
+        self._meta = copy.deepcopy(dict(prepared.nb.metadata))
         self._publish(
             rendered.content_hash,
             list(zip(rendered.cell_ids, keys, strict=True)),
@@ -215,6 +223,61 @@ class LiveContent:
         self._publish(version, list(zip(cell_ids, keys, strict=True)), chunks)
         return result
 
+    def patch(self, cells: list[dict], ids: list[str]) -> R.RenderedNotebook | None:
+        """A new version where only `cells` changed (the notebook as the kernel runs it knows
+        which: content/outputs.py), in the order `ids`: only those cells are prepared, keyed and
+        rendered, so a flush costs the change, not the notebook (a full update re-reads and
+        hashes every cell). None when a full update is needed (no cells known yet, a cell in
+        `ids` this version does not have, the page's head would differ)."""
+        with self._lock:
+            t0 = time.perf_counter()
+            snap, meta = self.snapshot, self._meta
+            if snap is None or meta is None:
+                return None
+            known = dict(snap.entries)
+            mine = {c.get("id") for c in cells}
+            if any(i not in known and i not in mine for i in ids):
+                return None
+            mini = {"nbformat": 4, "nbformat_minor": 5, "metadata": copy.deepcopy(meta)}
+            src = R.read_source({**mini, "cells": cells}, title=self.title, base_dir=self.base_dir)
+            try:
+                prepared = R.prepare(src)
+            except R.RenderError:
+                return None
+            keys = {c["id"]: _cell_key(c) for c in prepared.nb.cells}
+            if set(keys) != mine or self._global_key(prepared) != self._global:
+                return None  # ids rewritten (repeated, invalid) or the metadata changed
+            chunks = self._render_missing(prepared, keys, snap)
+            if chunks is None:
+                return None
+            entries = [(i, keys.get(i) or known[i]) for i in ids]
+            digest = hashlib.sha256(snap.version.encode())
+            for cid, key in entries:
+                digest.update(f"\0{cid}\0{key}".encode())
+            version = digest.hexdigest()
+            kept = {k: chunks.get(k) or snap.chunks[k] for _, k in entries}
+            self._publish(version, entries, kept)
+            assert self.snapshot is not None
+            page = self.snapshot.page()
+            self.last = {"total": time.perf_counter() - t0, "full": 0.0, "patch": 1.0}
+            return R.RenderedNotebook(page, version, list(ids), self.title, [], 0.0, False)
+
+    def _render_missing(
+        self, prepared: R.Prepared, keys: dict[str, str], snap: Snapshot
+    ) -> dict[str, str] | None:
+        """The HTML of the cells whose key no version has yet (one nbconvert call)."""
+        missing = [c for c in prepared.nb.cells if keys[c["id"]] not in snap.chunks]
+        if not missing:
+            return {}
+        try:
+            html, _notes = R.export_cells(prepared, missing)
+        except R.RenderError:
+            return None
+        parts = split_page(html, [c["id"] for c in missing])
+        if parts is None or parts[0] != self._head or parts[2] != self._tail:
+            return None
+        return {keys[c["id"]]: chunk for c, chunk in zip(missing, parts[1], strict=True)}
+
     # -- what a page at version `since` needs --
 
     def view(self) -> CellsView | None:
@@ -242,6 +305,39 @@ class CellsView:
             for cid, key in snap.entries
         ]
         return {"version": snap.version, "cells": cells}
+
+    def delta(self, base: Snapshot) -> CellsDelta:
+        """What the share server, holding `base`, needs for this version: only new cells'
+        HTML (a live flush changes one cell of a page that may be 18 MB)."""
+        snap = self.snapshot
+        chunks = {k: v for k, v in snap.chunks.items() if k not in base.chunks}
+        head = snap.head if snap.head != base.head else None
+        tail = snap.tail if snap.tail != base.tail else None
+        return CellsDelta(
+            base.version, snap.version, snap.entries, chunks, head, tail, self.versions
+        )
+
+
+@dataclass(frozen=True)
+class CellsDelta:
+    """`CellsView.delta`: a version as the difference from one the server has."""
+
+    base: str  # the version it applies to
+    version: str
+    entries: tuple[tuple[str, str], ...]
+    chunks: dict[str, str]  # cell key -> HTML, for keys `base` lacks
+    head: str | None  # None: as in `base`
+    tail: str | None
+    versions: dict[str, frozenset[str]]
+
+    def apply(self, base: Snapshot) -> CellsView:
+        """The full view, on the server (ValueError: `base` is not the version it needs)."""
+        if base.version != self.base:
+            raise ValueError("this delta is for another version")
+        chunks = {k: self.chunks.get(k) or base.chunks[k] for _, k in self.entries}
+        head = base.head if self.head is None else self.head
+        tail = base.tail if self.tail is None else self.tail
+        return CellsView(Snapshot(self.version, self.entries, chunks, head, tail), self.versions)
 
 
 class Watcher:

@@ -142,6 +142,8 @@ class LiveNotebook:
         self.running: Run | None = None  # the run started last, until its idle
         self.named_cells = False  # a run said which cell it is: runs that do not are no cells
         self.version = 0  # changes with every applied change (the stream's flush compares)
+        self.dirty: set[str] = set()  # cells changed since the last take_changes()
+        self.reshaped = True  # cells added, removed or moved since then: a full render
 
     # -- which cell --
 
@@ -201,6 +203,7 @@ class LiveNotebook:
         at = index[self.last_cell] + 1 if self.last_cell in index else len(self.nb.cells)
         self.nb.cells.insert(at, cell)
         self.anchors[cid] = self.last_cell if self.last_cell in index else None
+        self.reshaped = True
         return cid
 
     def _has_private(self) -> bool:
@@ -263,6 +266,7 @@ class LiveNotebook:
         if len(self.nb.cells) == before:
             return False
         self.version += 1
+        self.reshaped = True
         return True
 
     # -- what the kernel publishes (the IOPub listener's thread) --
@@ -301,6 +305,7 @@ class LiveNotebook:
 
     def _touched(self, cid: str, now: float) -> None:
         self.changed_at[cid] = now
+        self.dirty.add(cid)
         self.version += 1
 
     def _status(self, run: Run, state: Any) -> Changes:
@@ -424,6 +429,7 @@ class LiveNotebook:
             self.anchors = {k: v for k, v in self.anchors.items() if k in index}
             self._forget_displays()
             self.version += 1
+            self.reshaped = True
 
     # -- cells run before the share (a notebook never saved) --
 
@@ -452,6 +458,24 @@ class LiveNotebook:
         """A deep copy of the notebook as it stands (rendered on another thread)."""
         with self._lock:
             return copy.deepcopy(self.nb)
+
+    def take_changes(self, full: bool = False) -> tuple[int, dict | None, list[dict], list[str]]:
+        """What changed since the last call, for one flush: (version, the whole notebook or
+        None, the changed cells, every cell id in order). The whole notebook when cells were
+        added, removed or moved (or `full`); else only the changed cells travel (copies)."""
+        with self._lock:
+            whole = full or self.reshaped
+            self.reshaped = False
+            ids = [c["id"] for c in self.nb.cells]
+            index = self._index()
+            changed = [copy.deepcopy(self.nb.cells[index[c]]) for c in self.dirty if c in index]
+            self.dirty = set()
+            return self.version, (copy.deepcopy(self.nb) if whole else None), changed, ids
+
+    def must_render_all(self) -> None:
+        """The last flush did not reach the share: the next one sends everything."""
+        with self._lock:
+            self.reshaped = True
 
     def running_state(self) -> dict[str, Any]:
         """The control document's running keys (session/stream.py writes them)."""

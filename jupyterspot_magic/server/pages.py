@@ -305,9 +305,11 @@ class ImageSealer:
 
         html = _CUT_SRC.sub(swap, html)
         sealed = {
-            public: Image(public.partition(".")[0], found[name].mime, seal_image(
-                key, self.room, public, found[name].data
-            ))
+            public: Image(
+                public.partition(".")[0],
+                found[name].mime,
+                seal_image(key, self.room, public, found[name].data),
+            )
             for name, public in names.items()
         }
         return html, sealed

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 from ..collab.lead import Lead
 from ..collab.seal import key_from_text, new_key
-from ..content.live import CellsView
+from ..content.live import CellsDelta, CellsView
 from ..content.render import RenderedNotebook
 from ..persist import keeper as persist
 from ..persist.keeper import BoardKeeper, delete_all_shapes
@@ -216,6 +216,23 @@ def refresh(
     if cells is not None:
         hosted.shared.live = cells
     server.call(update_content, hosted.shared, rendered, streamed)
+
+
+def patch(server: ServerThread, room: str, delta: CellsDelta, title: str) -> bool:
+    """A live flush as a difference from the view the server has (content/live.py
+    `CellsDelta`): the page is joined here, on this call's thread. False: the server has
+    another version (restarted, or a full refresh crossed it): the kernel sends it all."""
+    hosted = get(room)
+    current = hosted.shared.live
+    if current is None or current.snapshot.version != delta.base:
+        return False
+    view = delta.apply(current.snapshot)
+    snap = view.snapshot
+    ids = [cid for cid, _ in snap.entries]
+    rendered = RenderedNotebook(snap.page(), snap.version, ids, title, [], 0.0, False)
+    hosted.shared.live = view
+    server.call(update_content, hosted.shared, rendered, True)
+    return True
 
 
 def set_live(server: ServerThread, room: str, values: dict) -> None:

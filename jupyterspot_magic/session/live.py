@@ -90,6 +90,19 @@ class LiveUpdater:
         with self._lock:
             return self._update(data, remember=False)
 
+    def patch_from(self, cells: list[dict], ids: list[str]) -> bool | None:
+        """Only `cells` changed (session/stream.py): rendered alone; None if a full update is
+        needed (content/live.py `LiveContent.patch`)."""
+        with self._lock:
+            rendered = self.content.patch(cells, ids)
+            if rendered is None:
+                return None
+            t0 = time.perf_counter()
+            self.publish(rendered, streamed=True)
+            self.content.last["push"] = time.perf_counter() - t0
+            self.updates += 1
+            return True
+
     def _update(self, source: Path | dict | None, remember: bool) -> bool:
         try:
             rendered = self.content.update(source, remember=remember)

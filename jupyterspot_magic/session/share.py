@@ -21,7 +21,7 @@ from urllib.parse import quote
 from ..base.options import ShareOptions
 from ..collab.seal import fragment, key_text
 from ..content.export import write as write_export
-from ..content.live import LiveContent
+from ..content.live import CellsView, LiveContent, Snapshot
 from ..content.locate import Located
 from ..content.render import RenderedNotebook
 from ..server.host import Host
@@ -96,6 +96,7 @@ class Share:
         )
         # What the kernel runs, on every page without a save (session/stream.py).
         self.stream: LiveStream | None = None
+        self._server_cells: Snapshot | None = None  # the per-cell view the server has (deltas)
         self._follow_running = False
         if options.live:
             self.stream, why_not = start_stream(self.updater, self._push_running)
@@ -320,10 +321,19 @@ class Share:
         changes once the server has it (or could not take it: a restarted server opens what
         `rendered` names): whoever sees the new version here can fetch it there."""
         self.updater.adopt(rendered)
+        view = self.updater.content.view()
         try:
-            self._call(hosted.refresh, rendered, self.updater.content.view(), streamed)
+            base = self._server_cells
+            delta = streamed and view is not None and base is not None
+            if not (delta and self._send_delta(view, base, rendered.title)):  # type: ignore[arg-type]
+                self._call(hosted.refresh, rendered, view, streamed)
+            self._server_cells = view.snapshot if view is not None else None
         finally:
             self.rendered = rendered
+
+    def _send_delta(self, view: CellsView, base: Snapshot, title: str) -> bool:
+        """A live flush: only what the server's version lacks (False: it has another one)."""
+        return self._call(hosted.patch, view.delta(base), title)
 
     def _send_cells(self, content: LiveContent) -> None:
         """The per-cell view was learnt in the background: the server answers `x/cells`. The
@@ -332,6 +342,7 @@ class Share:
         view = content.view()
         if view is not None and self.alive:
             self._call(hosted.set_cells, view)
+            self._server_cells = view.snapshot
 
     def reshare(
         self, rendered: RenderedNotebook, *, fresh: bool, timings: Callable[[], dict[str, float]]
@@ -395,6 +406,7 @@ class Share:
         rooms: the links stay; the board came back from the store. (`lifecycle.reopen`
         subscribed the mirror to `host` before the rooms opened there.)"""
         self.host = host
+        self._server_cells = None  # the new server has the page, not our per-cell view
         self.server_restarts += 1
         self.notes += opened_notes
         self._write_live()  # the new server's control document has none of it

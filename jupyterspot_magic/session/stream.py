@@ -137,12 +137,17 @@ class LiveStream:
         if state != self._running_sent:
             self._running_sent = state
             self.push_running(state)
-        version = self.notebook.version
-        if self.paused or version == self._published:
+        if self.paused or self.notebook.version == self._published:
             return False
-        data = self.notebook.to_dict()
+        version, whole, cells, ids = self.notebook.take_changes(full=self._published == -1)
         self._published = version
-        sent = self.updater.update_from(data)
+        try:
+            sent = None if whole is not None else self.updater.patch_from(cells, ids)
+            if sent is None:  # cells added or moved, or no per-cell view yet: all of it
+                sent = self.updater.update_from(whole or self.notebook.to_dict())
+        except BaseException:
+            self.notebook.must_render_all()  # what this flush took is not on the pages
+            raise
         self.flushes += sent
         return sent
 

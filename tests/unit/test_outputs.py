@@ -8,6 +8,8 @@ from __future__ import annotations
 import re
 import uuid
 
+import pytest
+
 from jupyterspot_magic.content import render as R
 from jupyterspot_magic.content.outputs import (
     MAX_OUTPUTS,
@@ -312,3 +314,29 @@ def test_the_private_line_counts_with_crlf_and_a_comment_after_it() -> None:
     assert R.is_private_cell({"source": "# jupyterspot: private\r\nkey = 1"})
     assert R.is_private_cell({"source": "x = 1\n#jupyterspot: private  # keys below\n"})
     assert not R.is_private_cell({"source": "print('# jupyterspot: private')"})
+
+
+def test_a_delta_rebuilds_the_same_view_on_the_server() -> None:
+    """content/live.py: a live flush renders only the changed cells (patch) and the server
+    rebuilds the whole view from the difference (CellsDelta), page included."""
+    from jupyterspot_magic.content.live import LiveContent
+
+    live = LiveNotebook(notebook(code("a", "1"), code("b", "2")))
+    content = LiveContent("t")
+    _, whole, _, _ = live.take_changes()
+    assert whole is not None and content.update(whole, remember=False) is not None
+    base = content.view()
+    live.start("m1", CellHint("print('x')", cell_id="b"))
+    live.apply(msg("stream", "m1", name="stdout", text="PATCHED\n"))
+    _, whole, cells, ids = live.take_changes()
+    assert whole is None and [c["id"] for c in cells] == ["b"]
+    rendered = content.patch(cells, ids)
+    assert rendered is not None and "PATCHED" in rendered.html
+    view = content.view()
+    delta = view.delta(base.snapshot)
+    assert set(delta.chunks) == {dict(view.snapshot.entries)["b"]}  # only the new cell travels
+    assert delta.head is None and delta.tail is None
+    rebuilt = delta.apply(base.snapshot)
+    assert rebuilt.snapshot == view.snapshot and rebuilt.snapshot.page() == rendered.html
+    with pytest.raises(ValueError):
+        delta.apply(view.snapshot)  # not the version it was made for
