@@ -37,6 +37,10 @@ from .live import LiveUpdater
 log = logging.getLogger(__name__)
 
 IDLE = {"kernel": "idle", "running": None, "runningSince": None}  # what a paused stream shows
+# After the first change, this long for more: a run's start (its source, outputs cleared) and a
+# quick cell's output then travel in one flush, instead of the output waiting a whole interval
+# behind the start (measured: print -> all guests p95 243 ms without it; docs/benchmarks.md).
+COALESCE = 0.03
 MIN_INTERVAL = 0.1  # s between flushes at least (ipykernel itself sends stdout every 0.2 s)
 MAX_INTERVAL = 2.0  # ...and at most, however slow a flush was
 # A cell that uses the package (the magic, an import, a Share call through the module) shows its
@@ -112,7 +116,7 @@ class LiveStream:
             if self._stop.is_set():
                 break
             # Throttle: at most one flush per interval; what arrives meanwhile joins it.
-            self._stop.wait(max(0.0, last_end + self.interval - time.monotonic()))
+            self._stop.wait(max(COALESCE, last_end + self.interval - time.monotonic()))
             self._wake.clear()
             if self._stop.is_set():
                 break
