@@ -67,7 +67,9 @@ def test_the_same_cell_run_twice_ends_idle(kernel, tmp_path) -> None:
     kernel.collect(first)
     kernel.collect(second)
     wait_for(
-        lambda: running_state(kernel) == {"kernel": "idle", "running": None, "runningSince": None},
+        lambda: (
+            running_state(kernel)["kernel"] == "idle" and running_state(kernel)["running"] is None
+        ),
         10,
         "idle after both runs",
     )

@@ -207,7 +207,9 @@ def test_magic_update_export_clear_confirmed(tmp_path):
 
         run(
             "%load_ext jupyterspot_magic\n"
-            f"%jupyterspot share {nb} --tunnel none --store {db}\n"
+            # --no-live: this test's runs (a client that names no cells) would each be a cell
+            # on the page; it is about saves and `update` (live outputs: tests/test_live_*.py)
+            f"%jupyterspot share {nb} --tunnel none --store {db} --no-live\n"
             "import json, jupyterspot_magic\nfrom pycrdt import Doc, Map\n"
             "from tests.inside import add_shapes, generation\n"
             "s = jupyterspot_magic.session.registry.current()\n"

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from pycrdt import Map
 
+from jupyterspot_magic.base.page_config import KERNEL_LEADER
 from jupyterspot_magic.frontends.widget import ShareWidget, connect, live_command
 from jupyterspot_magic.server.thread import ServerThread
 from jupyterspot_magic.session import hosted, registry
@@ -86,11 +87,14 @@ def test_follow_running_on_and_off_and_the_hint_when_nobody_leads() -> None:
     spy = Spy(share)
     answer = spy.invoke({"op": "follow_running", "on": True})
     assert answer["ok"] and share.follow_running is True and spy.widget.follow_running is True
-    assert "Nobody leads" in answer["message"], answer  # nobody would follow: say so
+    # nobody else leads: the running cell leads (Share.follow_running), and the widget says so
+    share.leader = {"client_id": KERNEL_LEADER, "name": "the running cell"}
+    answer = spy.invoke({"op": "follow_running", "on": True})
+    assert answer["ok"] and "Everyone follows the running cell" in answer["message"], answer
 
     share.leader = {"client_id": 5, "name": "Ada"}
     answer = spy.invoke({"op": "follow_running", "on": True})
-    assert answer["ok"] and "Nobody leads" not in answer["message"]
+    assert answer["ok"] and "while it runs" in answer["message"], answer
 
     ack = spy.custom({"op": "follow_running", "on": False})
     assert ack["ok"] and share.follow_running is False and spy.widget.follow_running is False
@@ -171,9 +175,11 @@ def test_the_widget_drives_a_real_share(nb) -> None:
     assert spy.invoke({"op": "follow_running", "on": True})["ok"]
     assert share.follow_running is True and spy.widget.follow_running is True
     assert control_of(share)["followRunning"] is True
+    assert control_of(share)["leader"] == KERNEL_LEADER  # nobody led: the running cell does
     assert control_of(share)["live"] == "off"
     assert spy.invoke({"op": "follow_running", "on": False})["ok"]
     assert control_of(share)["followRunning"] is False
+    assert control_of(share)["leader"] is None
 
 
 # --- the widget's front end (static/widget.js) in Chromium, with a stand-in model ------------

@@ -16,6 +16,7 @@ const SERVED = {
   offline: false,
   relay: "",
   e2e: true,
+  kernelLeader: 4294967296,
 };
 
 const loc = (href: string): Location => {
@@ -60,6 +61,7 @@ test("missing, mistyped or out-of-range values get their defaults", () => {
     offline: false,
     relay: "",
     e2e: false,
+    kernelLeader: 4294967296,
   });
   assert.equal(parseConfig(JSON.stringify({ refWidth: 150 })).refWidth, 1000);
   assert.equal(parseConfig(JSON.stringify({ refWidth: 200 })).refWidth, 200);

@@ -17,6 +17,8 @@ const view = (over: Partial<RunView> = {}): RunView => ({
   busy: false,
   running: null,
   since: null,
+  lastRun: null,
+  lastRunAt: null,
   followRunning: false,
   ...over,
 });
@@ -46,6 +48,8 @@ test("control keys are read defensively (anyone could have sent odd values to a 
     kernel: "busy",
     running: "abc",
     runningSince: 1_700_000_000_000,
+    lastRun: "abc",
+    lastRunAt: 1_700_000_000_000,
     followRunning: true,
   };
   assert.deepEqual(readRunView((k) => keys[k]), {
@@ -53,6 +57,8 @@ test("control keys are read defensively (anyone could have sent odd values to a 
     busy: true,
     running: "abc",
     since: 1_700_000_000_000,
+    lastRun: "abc",
+    lastRunAt: 1_700_000_000_000,
     followRunning: true,
   });
   const odd: Record<string, unknown> = {
@@ -60,6 +66,8 @@ test("control keys are read defensively (anyone could have sent odd values to a 
     kernel: "idle",
     running: "",
     runningSince: "yesterday",
+    lastRun: 3,
+    lastRunAt: NaN,
     followRunning: "yes",
   };
   assert.deepEqual(readRunView((k) => odd[k]), view({ live: null }));
@@ -83,19 +91,22 @@ test("the top bar: kernel busy, live paused, both, or nothing when idle", () => 
   assert.match(both.title, /paused/);
 });
 
-test("followers go to the running cell when it changes, or when following is switched on", () => {
+test("followers go to each new run's cell, or there when following is switched on", () => {
   const on = { followRunning: true };
-  assert.equal(followTarget(null, view({ ...on, running: "a" })), "a");
-  assert.equal(followTarget(view(on), view({ ...on, running: "a" })), "a");
-  assert.equal(followTarget(view({ ...on, running: "a" }), view({ ...on, running: "b" })), "b");
-  // The same cell still running (another key changed): no new trip.
-  const a = view({ ...on, running: "a" });
-  assert.equal(followTarget(a, { ...a, busy: true }), null);
-  // Switched on while "a" runs: go there.
-  assert.equal(followTarget(view({ running: "a" }), view({ ...on, running: "a" })), "a");
-  // Off, or nothing runs: nowhere.
-  assert.equal(followTarget(null, view({ running: "a" })), null);
-  assert.equal(followTarget(view({ ...on, running: "a" }), view(on)), null);
+  const ran = (cell: string, at: number): Partial<RunView> => ({ lastRun: cell, lastRunAt: at });
+  assert.equal(followTarget(null, view({ ...on, ...ran("a", 1) })), "a");
+  assert.equal(followTarget(view(on), view({ ...on, ...ran("a", 1) })), "a");
+  assert.equal(followTarget(view({ ...on, ...ran("a", 1) }), view({ ...on, ...ran("b", 2) })), "b");
+  // The same cell run again (a new start): go again; a quick run already over counts too.
+  assert.equal(followTarget(view({ ...on, ...ran("a", 1) }), view({ ...on, ...ran("a", 3) })), "a");
+  // The same run (another key changed, e.g. it ended): no new trip.
+  const a = view({ ...on, ...ran("a", 1), running: "a", busy: true });
+  assert.equal(followTarget(a, { ...a, running: null, busy: false }), null);
+  // Switched on after "a" ran: go there.
+  assert.equal(followTarget(view(ran("a", 1)), view({ ...on, ...ran("a", 1) })), "a");
+  // Off, or nothing ran yet: nowhere.
+  assert.equal(followTarget(null, view(ran("a", 1))), null);
+  assert.equal(followTarget(view({ ...on, ...ran("a", 1) }), view(on)), null);
 });
 
 test("bottomInView: a cell wholly in view stays put; else its bottom goes near the window's bottom", () => {

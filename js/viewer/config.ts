@@ -25,11 +25,13 @@ export interface PageConfig {
   /** An end-to-end encrypted share: the key is in the link's fragment (e2e/key.ts), the page
    * came through e2e-loader.js, and sockets, cell updates and the export are sealed (e2e/). */
   e2e: boolean;
+  /** control.leader while the running cell leads (collab/lead.py KERNEL_LEADER). */
+  kernelLeader: number;
 }
 
 interface KeyContract {
   type: string;
-  values?: readonly string[];
+  values?: readonly (string | number)[];
 }
 
 /** The page-config keys and their types, as the server writes them. */
@@ -46,6 +48,7 @@ const DEFAULTS: PageConfig = {
   offline: false,
   relay: "",
   e2e: false,
+  kernelLeader: contract.kernelLeader.values[0],
 };
 
 const NAME_KEY = "jupyterspot.name";
@@ -56,7 +59,7 @@ function fits(key: string, v: unknown): boolean {
   const c = CONFIG_KEYS[key];
   if (!c || typeof v !== c.type) return false;
   if (c.type === "number" && !Number.isFinite(v)) return false;
-  return !c.values || c.values.includes(v as string);
+  return !c.values || c.values.includes(v as string | number);
 }
 
 /** The config from the block's text; each key that is missing or not as the contract says gets

@@ -143,6 +143,7 @@ function start(): void {
   });
   const follow = startFollow({
     role: config.role,
+    kernelLeader: config.kernelLeader,
     awareness,
     controlDoc: connection.controlDoc,
     layout,

@@ -25,6 +25,10 @@ export interface RunView {
   running: string | null;
   /** When it started (ms since the epoch, the kernel's clock), or null. */
   since: number | null;
+  /** The cell run last, and when it started: kept after it ends (a quick cell is over before
+   * the page hears it ran; following the running cell goes to it all the same). */
+  lastRun: string | null;
+  lastRunAt: number | null;
   followRunning: boolean;
 }
 
@@ -34,11 +38,15 @@ export function readRunView(get: (key: string) => unknown): RunView {
   const live = get("live");
   const running = get("running");
   const since = get("runningSince");
+  const lastRun = get("lastRun");
+  const lastRunAt = get("lastRunAt");
   return {
     live: typeof live === "string" && LIVE_MODES.includes(live) ? (live as LiveMode) : null,
     busy: get("kernel") === "busy",
     running: typeof running === "string" && running ? running : null,
     since: typeof since === "number" && Number.isFinite(since) ? since : null,
+    lastRun: typeof lastRun === "string" && lastRun ? lastRun : null,
+    lastRunAt: typeof lastRunAt === "number" && Number.isFinite(lastRunAt) ? lastRunAt : null,
     followRunning: get("followRunning") === true,
   };
 }
@@ -74,12 +82,13 @@ export function activityOf(v: RunView): { text: string; title: string; busy: boo
 
 /**
  * Should this change bring followers to the running cell? Yes when following the running cell
- * is on and a cell runs, and it is a new cell or following was just switched on.
+ * is on and a new run started (even one already over), or following was just switched on.
  */
 export function followTarget(prev: RunView | null, next: RunView): string | null {
-  if (!next.followRunning || next.running === null) return null;
-  if (prev && prev.followRunning && prev.running === next.running) return null;
-  return next.running;
+  if (!next.followRunning || next.lastRun === null) return null;
+  const same = prev && prev.lastRun === next.lastRun && prev.lastRunAt === next.lastRunAt;
+  if (prev && prev.followRunning && same) return null;
+  return next.lastRun;
 }
 
 export const RUNNING_CLASS = "jupyterspot-running-cell";
@@ -117,8 +126,8 @@ export class RunningIndicator {
     this.markUnsaved(made);
     this.mark();
     const v = this.view;
-    if (v?.followRunning && v.running && made.some((el) => cellIdOf(el) === v.running)) {
-      this.o.follow.showCell(v.running);
+    if (v?.followRunning && v.lastRun && made.some((el) => cellIdOf(el) === v.lastRun)) {
+      this.o.follow.showCell(v.lastRun);
     }
   }
 

@@ -22,6 +22,8 @@ CONTRACT_PATH = CONTRACTS_DIR / "page_config.json"
 CONTRACT: dict[str, dict[str, Any]] = json.loads(CONTRACT_PATH.read_text(encoding="utf-8"))
 ELEMENT_ID = "jupyterspot-config"
 REF_WIDTH = 1000  # px: the notebook is laid out at this width everywhere, then scaled to fit
+# control.leader when the running cell leads (collab/lead.py): the contract holds the value
+KERNEL_LEADER: int = CONTRACT["kernelLeader"]["values"][0]
 
 
 class PageConfigError(ValueError):
@@ -52,6 +54,7 @@ def page_config(
         "offline": offline,
         "relay": relay,
         "e2e": e2e,
+        "kernelLeader": KERNEL_LEADER,
     }
 
 

@@ -33,11 +33,15 @@ from typing import Any
 
 from pycrdt import Map
 
+from ..base import page_config
 from .room import Room
 
 log = logging.getLogger(__name__)
 
 POLICIES = ("anyone", "host")
+# control.leader while the running cell leads ("follow the running cell" with nobody else
+# leading): pages follow it like a person, break away and come back the same way.
+KERNEL_LEADER = page_config.KERNEL_LEADER
 OPS = ("take", "release", "hand")
 # Who may ask for each operation under each policy (the module docstring, in table form). On top
 # of it: `take` changes nothing for the leader itself, `release` needs a leader, `hand` needs a
@@ -116,7 +120,10 @@ class Lead:
     # -- operations (the kernel and requests end here) --
 
     def set_leader(self, client_id: int | None) -> None:
-        if client_id is not None and client_id not in self.board.awareness:
+        present = (
+            client_id is None or client_id == KERNEL_LEADER or client_id in self.board.awareness
+        )
+        if not present:
             raise LeadError(f"no participant with client id {client_id}")
         self._cancel_grace()
         if self.leader != client_id:
@@ -206,7 +213,8 @@ class Lead:
 
     def _check_leader(self) -> None:
         leader = self.leader
-        if leader is None or leader in self.board.awareness:
+        # The running cell (KERNEL_LEADER) has no awareness to lose: it leads until replaced.
+        if leader is None or leader == KERNEL_LEADER or leader in self.board.awareness:
             self._cancel_grace()
             return
         if self._grace is None:

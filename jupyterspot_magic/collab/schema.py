@@ -162,12 +162,25 @@ CONTROL_FIELDS: dict[str, Check] = {
     "kernel": _one_of("idle", "busy"),
     "running": lambda v: v is None or _text(200)(v),
     "runningSince": lambda v: v is None or _integer(0, 2**53)(v),
+    "lastRun": lambda v: v is None or _text(200)(v),  # the cell run last (it may have ended)
+    "lastRunAt": lambda v: v is None or _integer(0, 2**53)(v),
     "followRunning": lambda v: type(v) is bool,
 }
 # Written by the server only: an update from any connection (even a host's) that sets or deletes
 # one of them breaks the schema (bad_frame). The kernel's own writes are not checked (learn()).
 CONTROL_SERVER_ONLY = frozenset(
-    {"audience", "people", "names", "live", "kernel", "running", "runningSince", "followRunning"}
+    {
+        "audience",
+        "people",
+        "names",
+        "live",
+        "kernel",
+        "running",
+        "runningSince",
+        "lastRun",
+        "lastRunAt",
+        "followRunning",
+    }
 )
 
 

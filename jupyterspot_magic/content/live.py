@@ -29,7 +29,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from . import render as R
 
@@ -54,9 +54,12 @@ class Snapshot:
         return join_page(self.head, [self.chunks[k] for _, k in self.entries], self.tail)
 
 
-def _cell_key(cell: Any) -> str:
+def _cell_key(cell: Any, context: str) -> str:
+    """A cell's HTML depends on the cell and on what the whole page shares (`context`: the
+    global key): both are in its key, so a metadata change is a new key for every cell, and
+    neither a page at an older version nor the share server keeps HTML drawn for the old one."""
     raw = json.dumps(cell, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha1(raw.encode("utf-8", "surrogatepass")).hexdigest()[:20]
+    return hashlib.sha1(f"{context}\0{raw}".encode("utf-8", "surrogatepass")).hexdigest()[:20]
 
 
 def split_page(html: str, cell_ids: list[str]) -> tuple[str, list[str], str] | None:
@@ -107,11 +110,20 @@ class LiveContent:
         while len(self.versions) > KEEP_VERSIONS:
             self.versions.popitem(last=False)
 
-    def seed(self, source: str | os.PathLike | dict, rendered: R.RenderedNotebook) -> bool:
-        """Learn the cells of a page rendered in full (False if `source` is not what it shows)."""
+    def seed(
+        self,
+        source: str | os.PathLike | dict,
+        rendered: R.RenderedNotebook,
+        base: Snapshot | None | bool = False,
+    ) -> bool:
+        """Learn the cells of a page rendered in full (False if `source` is not what it shows).
+        `base`: the snapshot when this seed was asked for (a background seed): if another
+        version came meanwhile (a live flush), that one stays (False: not seeded)."""
         with self._lock:
             if self.snapshot is not None and self.snapshot.version == rendered.content_hash:
                 return True
+            if base is not False and self.snapshot is not base:
+                return False
             try:
                 src = R.read_source(source, title=self.title, base_dir=self.base_dir)
                 if not isinstance(source, dict):
@@ -135,8 +147,8 @@ class LiveContent:
             self.snapshot = None
             return False
         head, cells, tail = parts
-        keys = [_cell_key(c) for c in prepared.nb.cells]
         self._head, self._tail, self._global = head, tail, self._global_key(prepared)
+        keys = [_cell_key(c, self._global) for c in prepared.nb.cells]
         self._meta = copy.deepcopy(dict(prepared.nb.metadata))
         self._publish(
             rendered.content_hash,
@@ -173,6 +185,8 @@ class LiveContent:
             prepared = R.prepare(src)
             t_parse = time.perf_counter()
             result = self._incremental(prepared, remember)
+            if result is False:
+                return None
             mode = "cells"
             if result is None:  # metadata changed, first update, or a head that differs
                 mode = "full"
@@ -187,13 +201,20 @@ class LiveContent:
             }
             return result
 
-    def _incremental(self, prepared: R.Prepared, remember: bool) -> R.RenderedNotebook | None:
+    def _incremental(
+        self, prepared: R.Prepared, remember: bool
+    ) -> R.RenderedNotebook | Literal[False] | None:
+        """The page spliced from known and newly rendered cells; None: render it all; False:
+        the same cells as now (the current version came from a patch, whose version is not a
+        content hash: a save of what already streamed is no new version)."""
         start = time.perf_counter()
         snap = self.snapshot
         nb = prepared.nb
         if snap is None or not nb.cells or self._global_key(prepared) != self._global:
             return None
-        keys = [_cell_key(c) for c in nb.cells]
+        keys = [_cell_key(c, self._global) for c in nb.cells]
+        if list(snap.entries) == list(zip(prepared.cell_ids, keys, strict=True)):
+            return False
         chunks = {k: snap.chunks[k] for k in keys if k in snap.chunks}
         missing = [c for c, k in zip(nb.cells, keys, strict=True) if k not in chunks]
         notes: list[str] = []
@@ -206,7 +227,7 @@ class LiveContent:
             if parts is None or parts[0] != self._head or parts[2] != self._tail:
                 return None
             for cell, chunk in zip(missing, parts[1], strict=True):
-                chunks[_cell_key(cell)] = chunk
+                chunks[_cell_key(cell, self._global)] = chunk
         page = join_page(self._head, [chunks[k] for k in keys], self._tail)
         version, cell_ids = prepared.source.content_hash, list(prepared.cell_ids)
         result = R.RenderedNotebook(
@@ -244,9 +265,11 @@ class LiveContent:
                 prepared = R.prepare(src)
             except R.RenderError:
                 return None
-            keys = {c["id"]: _cell_key(c) for c in prepared.nb.cells}
-            if set(keys) != mine or self._global_key(prepared) != self._global:
-                return None  # ids rewritten (repeated, invalid) or the metadata changed
+            if self._global_key(prepared) != self._global:
+                return None  # the metadata changed: every cell's HTML may
+            keys = {c["id"]: _cell_key(c, self._global) for c in prepared.nb.cells}
+            if set(keys) != mine:
+                return None  # ids rewritten (repeated, invalid)
             chunks = self._render_missing(prepared, keys, snap)
             if chunks is None:
                 return None

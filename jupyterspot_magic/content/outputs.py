@@ -140,6 +140,8 @@ class LiveNotebook:
         self.displays: dict[str, list[tuple[str, dict]]] = {}  # display_id -> (cell, output)
         self.last_cell: str | None = None  # the cell that ran last (where a new one goes)
         self.running: Run | None = None  # the run started last, until its idle
+        self.last_run: Run | None = None  # the run started last (kept: a quick cell ends
+        # before the flush that tells pages it ran; following the running cell needs it)
         self.named_cells = False  # a run said which cell it is: runs that do not are no cells
         self.version = 0  # changes with every applied change (the stream's flush compares)
         self.dirty: set[str] = set()  # cells changed since the last take_changes()
@@ -242,7 +244,7 @@ class LiveNotebook:
             while len(self.runs) > MAX_RUNS:
                 self.runs.popitem(last=False)
             self.last_cell = cid
-            self.running = run
+            self.running = self.last_run = run
             self._forget_displays(cid)
             if private:  # nothing of it streams; it renders as the placeholder (render.py)
                 if not is_private(cell):
@@ -480,12 +482,14 @@ class LiveNotebook:
     def running_state(self) -> dict[str, Any]:
         """The control document's running keys (session/stream.py writes them)."""
         with self._lock:
-            run = self.running
+            run, last = self.running, self.last_run
             busy = any(not r.ended for r in self.runs.values())
             return {
                 "kernel": "busy" if busy else "idle",
                 "running": run.cell if run else None,
                 "runningSince": int(run.started * 1000) if run else None,
+                "lastRun": last.cell if last else None,
+                "lastRunAt": int(last.started * 1000) if last else None,
             }
 
 

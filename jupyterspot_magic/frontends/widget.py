@@ -28,6 +28,7 @@ import segno
 import traitlets
 from anywidget.experimental import command
 
+from ..base.page_config import KERNEL_LEADER
 from ..base.paths import STATIC_DIR
 from ..session import events
 from ..session.events import LeadChanged, LinkChanged, PeopleChanged, StatusMessage, Stopped
@@ -231,10 +232,11 @@ def live_command(share: Share, msg: dict) -> Answer:
         share.follow_running = on
         if not on:
             return {"ok": True, "message": "Pages follow the leader's scrolling again."}
-        text = "Pages that follow the lead are brought to the running cell's output."
-        if share.leader is None:
-            text += " Nobody leads now: take the lead so that guests follow."
-        return {"ok": True, "message": text}
+        leader = share.leader
+        if leader is not None and leader["client_id"] == KERNEL_LEADER:
+            return {"ok": True, "message": "Everyone follows the running cell's output."}
+        return {"ok": True, "message": "Pages that follow the lead are brought to the running "
+                "cell's output while it runs."}  # fmt: skip
     return {"ok": False, "message": f"Unknown live control {op!r}."}
 
 

@@ -37,7 +37,11 @@ async def cells_response(
     version = shared.public_version(live.snapshot.version)
     key = (version, since, role, gzip_ok and not shared.encrypted)
     job = shared.cells_answers.get(key)
-    if job is None or (job.done() and (job.cancelled() or job.exception() is not None)):
+    if (
+        job is None
+        or job.get_loop() is not asyncio.get_running_loop()  # a restarted server loop
+        or (job.done() and (job.cancelled() or job.exception() is not None))
+    ):
         # One job per question: the pages asking at once (a live flush) all wait for it.
         job = asyncio.ensure_future(_representation(shared, live, role, since, gzip_ok))
         shared.cells_answers[key] = job

@@ -44,7 +44,7 @@ SEALED = "application/octet-stream"  # a seal blob (collab/seal.py): only the li
 # (server/app.py). Relative, like the bundle's URLs, so a proxy's path prefix needs nothing.
 IMAGE_PREFIX = "x/img/"
 MAX_FRAGMENTS = 4096  # cells answers' cut HTML kept (each at most one cell of it)
-FRAGMENT_IMAGES_MAX = 128 << 20  # bytes of images the kept fragments may hold on to
+FRAGMENT_BYTES_MAX = 128 << 20  # bytes (HTML and images) the kept fragments may hold on to
 
 
 def build_page(
@@ -101,20 +101,23 @@ class ImageStore:
         self._complete = False  # the current generation holds a whole page's images
 
     def add(self, found: dict[str, Image], whole_page: bool = False) -> None:
+        """`found` becomes current, at the newest end (trimming drops the oldest first, and
+        never what this batch holds: an answer names these now)."""
         for name, image in found.items():
-            if name not in self._current:
-                self._current[name] = self._previous.get(name, image)
+            kept = self._current.pop(name, None) or self._previous.get(name, image)
+            self._current[name] = kept
         self._complete = self._complete or whole_page
         if not self._complete and self.nbytes() > IMAGE_STORE_MAX:
-            self._trim()
+            self._trim(keep=len(found))
 
-    def _trim(self) -> None:
+    def _trim(self, keep: int = 1) -> None:
         """Live updates faster than any page build: the current generation never completes and
         would grow with every update. Past the budget the oldest images go first (a page still
         showing one gets it back with its next full page)."""
         self._previous = {}
         total = self.nbytes()
-        for name in list(self._current)[:-1]:  # oldest first; the newest always stays
+        # oldest first; the newest `keep` (the batch just added) always stay
+        for name in list(self._current)[: -max(1, keep)]:
             if total <= IMAGE_STORE_MAX:
                 break
             total -= len(self._current.pop(name).data)
@@ -263,22 +266,26 @@ class PageCache:
             done = await asyncio.to_thread(lambda: [self._extract(h, limit) for h in todo])
             if rotations != self._rotations:  # a rotation meanwhile: names of the old key
                 done = [self._extract(h, limit) for h in todo]
-            held = self._fragment_bytes + sum(_size(f) for f in done)
-            if len(self._fragments) > MAX_FRAGMENTS or held > FRAGMENT_IMAGES_MAX:
+            sizes = sum(_size(h, f) for h, f in zip(todo, done, strict=True))
+            held = self._fragment_bytes + sizes
+            if len(self._fragments) > MAX_FRAGMENTS or held > FRAGMENT_BYTES_MAX:
                 self._fragments.clear()  # cut again when asked: a bound, not a loss
-                held = sum(_size(f) for f in done)
+                held = sizes
             self._fragment_bytes = held
             for html, fragment in zip(todo, done, strict=True):
                 self._fragments[html] = fragment
+        named: dict[str, Image] = {}
         for cell in cells:
             fragment = self._fragments.get(cell.get("html") or "")
             if fragment is not None:
                 cell["html"], found = fragment
-                self.images.add(found)  # current again, whichever version cut it
+                named.update(found)
+        self.images.add(named)  # one batch: what this answer names is current and kept
 
 
-def _size(fragment: tuple[str, dict[str, Image]]) -> int:
-    return sum(len(image.data) for image in fragment[1].values())
+def _size(html: str, fragment: tuple[str, dict[str, Image]]) -> int:
+    """What keeping a fragment costs: its cell's HTML (the key), the cut HTML, the images."""
+    return len(html) + len(fragment[0]) + sum(len(image.data) for image in fragment[1].values())
 
 
 class ImageSealer:

@@ -131,6 +131,7 @@ class SharedNotebook:
         self.control.forget_connections()
         self.crowd.forget_loop()
         self.pages.forget_loop()
+        self.cells_answers.clear()  # their jobs belonged to the old loop
 
     # -- the page --
 
@@ -149,14 +150,15 @@ class SharedNotebook:
 
     def _build_page(self, role: str) -> bytes:
         secrets = self.secrets_for(role)
+        rendered = self.rendered  # once: a live flush may swap it while this thread builds
         return build_page(
-            self.rendered,
+            rendered,
             self.room,
             role,
             secrets,
             self.relay,
             self.encrypted,
-            self.public_version(self.rendered.content_hash),
+            self.public_version(rendered.content_hash),
         )
 
     @property

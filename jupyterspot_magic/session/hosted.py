@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ..collab.lead import Lead
+from ..collab.lead import KERNEL_LEADER, Lead
 from ..collab.seal import key_from_text, new_key
 from ..content.live import CellsDelta, CellsView
 from ..content.render import RenderedNotebook
@@ -213,8 +213,9 @@ def refresh(
     """New content, same rooms: pages see the new version and fetch the changed cells.
     `streamed`: a live flush (session/stream.py), more will follow."""
     hosted = get(room)
-    if cells is not None:
-        hosted.shared.live = cells
+    # None too: this content has no per-cell view, and an older view would not match the page
+    # (pages asking get "reload")
+    hosted.shared.live = cells
     server.call(update_content, hosted.shared, rendered, streamed)
 
 
@@ -240,9 +241,15 @@ def set_live(server: ServerThread, room: str, values: dict) -> None:
     server.call(write_live, get(room).shared, values)
 
 
-def set_cells(server: ServerThread, room: str, cells: CellsView) -> None:
-    """The per-cell view of the current content, once the kernel has learnt it."""
-    get(room).shared.live = cells
+def set_cells(server: ServerThread, room: str, cells: CellsView) -> bool:
+    """The per-cell view of the current content, once the kernel has learnt it (in the
+    background). A view of another version is refused: a live flush got there first, and its
+    view is the one that matches the page."""
+    shared = get(room).shared
+    if cells.snapshot.version != shared.rendered.content_hash:
+        return False
+    shared.live = cells
+    return True
 
 
 def board_update(server: ServerThread, room: str) -> bytes:
@@ -373,6 +380,22 @@ def take_lead(server: ServerThread, room: str) -> tuple[int | None, dict]:
         return cid
 
     return _lead(server, room, take)
+
+
+def running_cell_leads(server: ServerThread, room: str, on: bool) -> tuple[bool, dict]:
+    """"Follow the running cell": with nobody leading, the running cell leads (KERNEL_LEADER:
+    pages follow it, break away and come back as from a person); off: it stops leading. A
+    person who leads keeps the lead (their pages then go to the running cell while it runs).
+    True when the running cell leads afterwards."""
+
+    def apply(lead: Lead) -> bool:
+        if on and lead.leader is None:
+            lead.set_leader(KERNEL_LEADER)
+        elif not on and lead.leader == KERNEL_LEADER:
+            lead.set_leader(None)
+        return lead.leader == KERNEL_LEADER
+
+    return _lead(server, room, apply)
 
 
 def release_lead(server: ServerThread, room: str) -> tuple[None, dict]:

@@ -147,7 +147,10 @@ def reopen(share: Share, host: Host) -> None:
     host.subscribe(share.mirror.receive)  # before the rooms open: nobody's arrival is missed
     opened = host.call(hosted.open_share, spec)
     share.reattach(host, opened.notes)
-    share.refresh(share.rendered)  # the per-cell view too
+    if share.stream is None:
+        share.refresh(share.rendered)  # the per-cell view too
+    # (with a live stream, reattach's republish sends what the pages showed: the page and its
+    # per-cell view from one thread, not a file render racing the stream's flush)
 
 
 def _timeout(tunnel: Tunnel) -> float:

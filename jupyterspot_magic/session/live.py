@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from ..content import render as R
 from ..content.live import LiveContent, Watcher
@@ -61,11 +63,11 @@ class LiveUpdater:
         located = self.located
         source = located.source
         threading.Thread(
-            target=self._seed, args=(source, rendered), daemon=True, name="jupyterspot-seed"
+            target=self._seed, args=(source, rendered, snap), daemon=True, name="jupyterspot-seed"
         ).start()
 
-    def _seed(self, source: Path | dict | None, rendered: R.RenderedNotebook) -> None:
-        if self.content.seed(source, rendered) and self.on_cells is not None:
+    def _seed(self, source: Path | dict | None, rendered: R.RenderedNotebook, base: Any) -> None:
+        if self.content.seed(source, rendered, base) and self.on_cells is not None:
             try:
                 self.on_cells(self.content)  # not via the share's attribute: may be unset yet
             except Exception:  # the share stopped meanwhile, or its server is restarting
@@ -89,6 +91,33 @@ class LiveUpdater:
         """The same for the notebook as the kernel runs it (session/stream.py): not cached."""
         with self._lock:
             return self._update(data, remember=False)
+
+    def saved_notebook(self) -> tuple[dict, float]:
+        """The notebook as saved and when (the file and its mtime), or in Colab (no file) its
+        live contents now: what a save or `update()` makes the base of the live notebook.
+        Raises OSError / ValueError (half-written JSON) / RenderError (Colab said nothing)."""
+        path = self.located.path
+        if path is not None:
+            saved_at = path.stat().st_mtime
+            return json.loads(path.read_bytes()), saved_at
+        self.located = locate(None)
+        if self.located.contents is None:
+            raise R.RenderError("the notebook's contents are not available")
+        return self.located.contents, time.time()
+
+    def resend(self) -> bool:
+        """Send the current content again as it is (the server has other content: restarted,
+        or the saved file shared again); False when nothing is known yet."""
+        with self._lock:
+            snap = self.content.snapshot
+            if snap is None:
+                return False
+            ids = [cid for cid, _ in snap.entries]
+            rendered = R.RenderedNotebook(
+                snap.page(), snap.version, ids, self.content.title, [], 0.0, False
+            )
+            self.publish(rendered, streamed=True)
+            return True
 
     def patch_from(self, cells: list[dict], ids: list[str]) -> bool | None:
         """Only `cells` changed (session/stream.py): rendered alone; None if a full update is

@@ -53,7 +53,9 @@ def set_draw_policy(shared: SharedNotebook, view_only: bool) -> None:
     control["drawPolicy"] = "host" if view_only else "everyone"
 
 
-LIVE_KEYS = frozenset({"live", "kernel", "running", "runningSince", "followRunning"})
+LIVE_KEYS = frozenset(
+    {"live", "kernel", "running", "runningSince", "lastRun", "lastRunAt", "followRunning"}
+)
 
 
 def write_live(shared: SharedNotebook, values: dict) -> None:

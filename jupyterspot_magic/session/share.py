@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import quote
 
 from ..base.options import ShareOptions
+from ..base.page_config import KERNEL_LEADER
 from ..collab.seal import fragment, key_text
 from ..content.export import write as write_export
 from ..content.live import CellsView, LiveContent, Snapshot
@@ -171,8 +172,11 @@ class Share:
 
     @property
     def leader(self) -> dict | None:
-        """The participant who leads (a `participants` row), or None."""
+        """The participant who leads (a `participants` row), or None; while the running cell
+        leads (`follow_running`), `{"client_id": KERNEL_LEADER, "name": "the running cell"}`."""
         cid = self.mirror.lead.get("leader")
+        if cid == KERNEL_LEADER:
+            return {"client_id": cid, "name": "the running cell"}
         row = next((p for p in self.mirror.people if p["client_id"] == cid), None)
         return row or ({"client_id": cid} if cid is not None else None)
 
@@ -301,8 +305,12 @@ class Share:
 
     @follow_running.setter
     def follow_running(self, on: bool) -> None:
+        """On: with nobody leading, the running cell leads (pages follow it, break away and
+        come back as from a person); someone who leads keeps the lead and their followers are
+        brought to the running cell while it runs. Off: the running cell stops leading."""
         self._follow_running = bool(on)
         self._write_live()
+        self._lead_call(hosted.running_cell_leads, self._follow_running)
 
     def _write_live(self) -> None:
         state = "off" if self.stream is None else ("paused" if self.stream.paused else "on")
@@ -340,8 +348,7 @@ class Share:
         seed may finish before __init__ has set `self.updater` (a render cache hit): the view
         then used to be dropped and every page reloaded on the first update."""
         view = content.view()
-        if view is not None and self.alive:
-            self._call(hosted.set_cells, view)
+        if view is not None and self.alive and self._call(hosted.set_cells, view):
             self._server_cells = view.snapshot
 
     def reshare(
@@ -350,7 +357,7 @@ class Share:
         """The same notebook shared again: its new content; `fresh`: a clean board too.
         `timings()` measures the whole share-again, once it is done."""
         stream = self.stream
-        if stream is not None and not stream.paused and self.located.path is not None:
+        if stream is not None and not stream.paused:
             # The file, merged with what ran after its save: the file alone would take the
             # live edits off every page until the next flush.
             stream.on_saved(wake=False)
@@ -367,12 +374,12 @@ class Share:
         if not self.alive:
             raise RuntimeError("This share is not live")
         stream = self.stream
-        if stream is None or stream.paused or self.located.path is None:
+        if stream is None or stream.paused:
             return self.updater.update()
-        before = self.rendered.content_hash
+        before = self.rendered
         stream.on_saved(wake=False)  # the file, merged with what ran after it was saved
         stream.flush()  # (or waits for the flusher's flush, which may have sent it)
-        return self.rendered.content_hash != before
+        return self.rendered is not before and self.rendered.html != before.html
 
     def board_update(self) -> bytes:
         """The board's whole state as one Yjs update (after `stop()`: as it was then)."""

@@ -36,7 +36,13 @@ from .live import LiveUpdater
 
 log = logging.getLogger(__name__)
 
-IDLE = {"kernel": "idle", "running": None, "runningSince": None}  # what a paused stream shows
+IDLE = {
+    "kernel": "idle",
+    "running": None,
+    "runningSince": None,
+    "lastRun": None,
+    "lastRunAt": None,
+}  # what a paused stream shows
 # After the first change, this long for more: a run's start (its source, outputs cleared) and a
 # quick cell's output then travel in one flush, instead of the output waiting a whole interval
 # behind the start (measured: print -> all guests p95 243 ms without it; docs/benchmarks.md).
@@ -72,6 +78,7 @@ class LiveStream:
         self._running_sent: dict | None = None
         self._wake = threading.Event()
         self._flush_lock = threading.Lock()
+        self._resend = False  # republish(): send the current content even if unchanged
         self._stop = threading.Event()
         # The listener first: if it cannot start, no hook is left behind (saves would go to a
         # stream that never flushes).
@@ -121,13 +128,18 @@ class LiveStream:
             if self._stop.is_set():
                 break
             started = time.monotonic()
+            failed = False
             try:
                 self.flush()
             except Exception:  # the share stopped meanwhile, or its server is restarting
                 log.info("jupyterspot: a live flush did not reach the share", exc_info=True)
+                failed = True
             last_end = time.monotonic()
             self.last_cost = last_end - started
             self.interval = min(MAX_INTERVAL, max(MIN_INTERVAL, 2 * self.last_cost))
+            if failed and not self._stop.is_set():  # again, after a while: what it took is
+                self.interval = MAX_INTERVAL  # on no page yet
+                self._wake.set()
 
     def flush(self) -> bool:
         """Publish the running state and the changed cells now; True if cells were sent. One
@@ -141,8 +153,10 @@ class LiveStream:
         if state != self._running_sent:
             self._running_sent = state
             self.push_running(state)
-        if self.paused or self.notebook.version == self._published:
+        if self.paused:
             return False
+        if self.notebook.version == self._published:
+            return self._resend_view()
         version, whole, cells, ids = self.notebook.take_changes(full=self._published == -1)
         self._published = version
         try:
@@ -151,15 +165,28 @@ class LiveStream:
                 sent = self.updater.update_from(whole or self.notebook.to_dict())
         except BaseException:
             self.notebook.must_render_all()  # what this flush took is not on the pages
+            self._published = -2  # no version: the retry (_run) sends it all
             raise
         self.flushes += sent
+        if not sent:
+            return self._resend_view()
+        self._resend = False
         return sent
+
+    def _resend_view(self) -> bool:
+        """After `republish`: the server may hold other content (a new server after a crash,
+        the saved file shared again) while ours did not change: send ours as it is."""
+        if not self._resend:
+            return False
+        self._resend = False
+        return self.updater.resend()
 
     def republish(self) -> None:
         """The server has other content or none of the running state (the same notebook
         shared again, a new server after a crash): the next flush sends both."""
         self._running_sent = None
         self._published = -1
+        self._resend = True
         self._wake.set()
 
     def set_paused(self, paused: bool) -> None:
@@ -169,12 +196,8 @@ class LiveStream:
     def on_saved(self, wake: bool = True) -> None:
         """The watcher's thread: the file was saved. It becomes the base (LiveNotebook
         `merge_saved`); while paused, the saved file alone is published, as without live."""
-        path = self.updater.located.path
-        if path is None:
-            return
         try:
-            saved_at = path.stat().st_mtime
-            data = json.loads(path.read_bytes())
+            data, saved_at = self.updater.saved_notebook()
             self.notebook.merge_saved(data, saved_at)
         except (OSError, ValueError, R.RenderError) as e:  # half-written: the next event
             log.info("jupyterspot: saved notebook not read: %s", e)

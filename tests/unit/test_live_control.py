@@ -15,6 +15,8 @@ GOOD = {
     "kernel": "busy",
     "running": "cell-7",
     "runningSince": 1_790_000_000_000,
+    "lastRun": "cell-7",
+    "lastRunAt": 1_790_000_000_000,
     "followRunning": True,
 }
 BAD = {
@@ -22,6 +24,8 @@ BAD = {
     "kernel": "asleep",
     "running": "x" * 201,
     "runningSince": -5,
+    "lastRun": 7,
+    "lastRunAt": "now",
     "followRunning": "yes",
 }
 
@@ -45,5 +49,5 @@ def test_the_live_state_has_a_documented_shape(key: str) -> None:
     contract the viewer reads against (js/viewer), and what a check of the document enforces."""
     check = CONTROL.fields[key]
     assert check(GOOD[key]) and not check(BAD[key])
-    if key in ("running", "runningSince"):
+    if key in ("running", "runningSince", "lastRun", "lastRunAt"):
         assert check(None)  # nothing runs

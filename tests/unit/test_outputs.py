@@ -65,7 +65,9 @@ def test_jupyterlab_cell_id_is_exact_and_the_code_as_run_is_the_source() -> None
     assert [o["text"] for o in b["outputs"]] == ["2\n3\n"]  # one stream output, merged
     assert live.running_state()["running"] == "b"
     live.apply(msg("status", "m1", execution_state="idle"))
-    assert live.running_state() == {"kernel": "idle", "running": None, "runningSince": None}
+    state = live.running_state()
+    assert state["kernel"] == "idle" and state["running"] is None and state["runningSince"] is None
+    assert state["lastRun"] == "b"  # the cell that ran last stays known (following it)
 
 
 def test_colab_cell_id_is_the_cells_metadata_id() -> None:
@@ -299,7 +301,9 @@ def test_queued_runs_of_one_cell_end_idle() -> None:
     live.apply(msg("status", "m1", execution_state="idle"))
     assert live.running_state()["kernel"] == "busy" and live.running_state()["running"] == "a"
     live.apply(msg("status", "m2", execution_state="idle"))
-    assert live.running_state() == {"kernel": "idle", "running": None, "runningSince": None}
+    state = live.running_state()
+    assert state["kernel"] == "idle" and state["running"] is None and state["runningSince"] is None
+    assert state["lastRun"] == "a"  # the cell that ran last stays known (following it)
 
 
 def test_jupyterlab_deleted_cells_leave_and_a_console_is_no_cell() -> None:
@@ -340,3 +344,83 @@ def test_a_delta_rebuilds_the_same_view_on_the_server() -> None:
     assert rebuilt.snapshot == view.snapshot and rebuilt.snapshot.page() == rendered.html
     with pytest.raises(ValueError):
         delta.apply(view.snapshot)  # not the version it was made for
+
+
+def test_a_metadata_change_is_a_new_key_for_every_cell() -> None:
+    """A cell's HTML depends on the notebook's metadata too: the same cell under other metadata
+    kept its key, so the server (a delta sends only new keys) and pages at older versions kept
+    HTML drawn for the old metadata (the second review of issue 12 found it)."""
+    from jupyterspot_magic.content.live import LiveContent
+
+    content = LiveContent("t")
+    python = notebook(code("a", "print(1)"))
+    python["metadata"] = {"language_info": {"name": "python"}}
+    assert content.update(python, remember=False) is not None
+    base = content.view()
+    r = {**python, "metadata": {"language_info": {"name": "r"}}}
+    assert content.update(r, remember=False) is not None
+    delta = content.view().delta(base.snapshot)
+    assert set(delta.chunks) == set(content.view().snapshot.chunks)  # every cell travels
+    assert delta.apply(base.snapshot).snapshot.page() == content.view().snapshot.page()
+
+
+def test_saving_what_already_streamed_is_no_new_version() -> None:
+    """After a live patch (whose version is no content hash) a save of the same content made a
+    new version with the same page: `%jupyterspot update` said everyone sees new content, and
+    every page fetched its cells again."""
+    from jupyterspot_magic.content.live import LiveContent
+
+    live = LiveNotebook(notebook(code("a", "1"), code("b", "2")))
+    content = LiveContent("t")
+    content.update(live.take_changes()[1], remember=False)
+    live.start("m1", CellHint("print('x')", cell_id="b"))
+    live.apply(msg("stream", "m1", name="stdout", text="x\n"))
+    _, _, cells, ids = live.take_changes()
+    assert content.patch(cells, ids) is not None
+    assert content.update(live.to_dict(), remember=False) is None  # the same cells
+
+
+def test_a_failed_flush_is_sent_again() -> None:
+    """The version was marked published before the render: a flush that failed (the server
+    restarting, a timeout) left the cell's last output off every page until something else
+    changed. The stand-in updater fails once (no kernel needed for the flusher's logic)."""
+    import threading
+
+    from jupyterspot_magic.session.stream import LiveStream
+
+    sent: list[bool] = []
+    ready = threading.Event()
+
+    class Updater:
+        saved_hook = None
+        fail = True
+
+        def patch_from(self, cells, ids):
+            return self.update_from(None)
+
+        def update_from(self, data):
+            if self.fail:
+                self.fail = False
+                raise TimeoutError("the server is restarting")
+            sent.append(True)
+            ready.set()
+            return True
+
+    stream = LiveStream.__new__(LiveStream)  # the flusher alone: no IOPub, no hooks
+    stream.notebook = LiveNotebook(notebook(code("a", "")))
+    stream.updater = Updater()  # type: ignore[assignment]
+    stream.push_running = lambda _state: None
+    stream.paused, stream.flushes, stream.interval, stream.last_cost = False, 0, 0.1, 0.0
+    stream._published, stream._running_sent, stream._resend = -1, None, False
+    stream._wake, stream._stop = threading.Event(), threading.Event()
+    stream._flush_lock = threading.Lock()
+    stream.notebook.start("m1", CellHint("print(1)", cell_id="a"))
+    thread = threading.Thread(target=stream._run, daemon=True)
+    thread.start()
+    stream._wake.set()
+    try:
+        assert ready.wait(10), "the failed flush was never sent again"
+    finally:
+        stream._stop.set()
+        stream._wake.set()
+        thread.join(5)

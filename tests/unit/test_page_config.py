@@ -38,6 +38,7 @@ def test_contract_lists_each_key_with_a_known_type_and_a_doc() -> None:
         "offline",
         "relay",
         "e2e",
+        "kernelLeader",
     }
     for key, spec in CONTRACT.items():
         assert set(spec["type"].split("|")) <= {"string", "number", "boolean", "null"}, key

@@ -233,3 +233,24 @@ def test_a_page_built_across_a_content_change_answers_but_is_not_kept() -> None:
     finally:
         release.set()
         srv.stop()
+
+
+def test_an_answers_images_are_never_the_ones_trimmed(monkeypatch) -> None:
+    """A kept cell fragment's images were re-added where they were (the oldest end): the next
+    image of the same answer pushed the store over its budget and the trim dropped an image the
+    answer had just named (a 404 for the page). Now they move to the newest end, and the batch
+    an answer names is never trimmed (the second review of issue 12 found it)."""
+    from jupyterspot_magic.content.images import extract as cut
+    from jupyterspot_magic.server import pages
+
+    store = pages.ImageStore()
+    old = cut(img("image/png", png(50, 50, 1)), PREFIX)[1]
+    store.add(old)
+    one = len(next(iter(old.values())).data)
+    monkeypatch.setattr(pages, "IMAGE_STORE_MAX", 3 * one)
+    for seed in range(2, 5):  # fills the budget: `old` is now the oldest
+        store.add(cut(img("image/png", png(50, 50, seed)), PREFIX)[1])
+    answer = {**old, **cut(img("image/png", png(50, 50, 99)), PREFIX)[1]}
+    store.add(answer)  # `old` again (a kept fragment) with a new one: over the budget
+    assert all(store.get(name) is not None for name in answer)
+    assert store.nbytes() <= 3 * one + one

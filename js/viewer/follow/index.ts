@@ -38,6 +38,8 @@ export type { FollowState, LeadOp, LeadPolicy } from "./state";
 
 export interface FollowOptions {
   role: Role;
+  /** control.leader while the running cell leads (page config `kernelLeader`). */
+  kernelLeader: number;
   awareness: Awareness;
   controlDoc: Y.Doc;
   layout: Layout;
@@ -238,12 +240,17 @@ export class Follow {
     document.documentElement.toggleAttribute("data-jupyterspot-following", following !== null);
     const view = controlsView(this.lead, this.o.role === "host");
     const leader = this.lead.leader;
-    const name = leader === null ? "" : nameOf(this.o.awareness, leader);
+    const name = leader === null ? "" : this.nameOf(leader);
     this.controls.render(view, name);
     this.pill.render(view.showPill, name);
     this.o.bar.rerender();
     this.markers.schedule();
     this.driver.schedule();
+  }
+
+  /** A person's name, or what the running cell is called while it leads. */
+  private nameOf(clientId: number): string {
+    return clientId === this.o.kernelLeader ? "the running cell" : nameOf(this.o.awareness, clientId);
   }
 
   /** Where the leader is, as a comparable string ("" when they publish no position). */
@@ -284,7 +291,7 @@ export class Follow {
       this.lead,
       { clientId: p.clientId, self: p.self, following: asClientId(st?.following), index: s?.index, count: s?.count },
       this.o.role === "host",
-      (id) => nameOf(this.o.awareness, id),
+      (id) => this.nameOf(id),
     );
     return { ...presence, floor: this.audience.floorFor(p) };
   }
