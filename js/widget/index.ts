@@ -6,6 +6,7 @@
 // `experimental.invoke` when the host page offers it, else as custom messages (`kernelAsker`).
 // The kernel handles either only when idle: the widget says so until the answer comes.
 // Everything is inserted as text; nothing from the model is parsed as HTML.
+import pageConfig from "../../jupyterspot_magic/contracts/page_config.json";
 
 declare const __WIDGET_CSS__: string;
 
@@ -65,6 +66,8 @@ type Ask = (name: Command, msg: Record<string, unknown>) => Promise<Answer>;
 
 /** After this long without an answer the kernel is busy: say so. */
 const BUSY_AFTER_MS = 400;
+/** control.leader while the running cell leads (page config contract `kernelLeader`). */
+const KERNEL_LEADER: number = pageConfig.kernelLeader.values[0];
 
 interface RenderProps {
   model: Model;
@@ -437,8 +440,8 @@ function render({ model, el, experimental }: RenderProps): () => void {
     const leader = model.get("leader");
     const leadPolicy = model.get("lead_policy") === "host" ? "host" : "anyone";
     const leaderRow = list.find((p) => p.client_id === leader);
-    leadLine.textContent =
-      typeof leader === "number" ? `${leaderRow?.name || "Someone"} leads` : "Nobody leads";
+    const leaderName = leader === KERNEL_LEADER ? "The running cell" : leaderRow?.name || "Someone";
+    leadLine.textContent = typeof leader === "number" ? `${leaderName} leads` : "Nobody leads";
     leadLine.setAttribute("data-leader", typeof leader === "number" ? String(leader) : "");
     const hostUrl2 = hostUrl ? `${hostUrl}&lead=1` : "";
     if (hostUrl2) take.href = hostUrl2;
