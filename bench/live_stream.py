@@ -133,16 +133,16 @@ def stats(xs: list[float]) -> str:
     return f"{statistics.median(xs):6.0f} {pct(xs, 95):7.0f} {max(xs):7.0f}   (n={len(xs)})"
 
 
-def png_file(folder: Path, i: int) -> tuple[Path, str]:
-    """A 2 MB PNG of noise (unique per round: a new x/img name), and its sha256."""
-    row = PNG_SIDE * 3
-    raw = b"".join(b"\0" + os.urandom(row) for _ in range(PNG_SIDE))
+def png_file(folder: Path, i: int, side: int = PNG_SIDE) -> tuple[Path, str]:
+    """A PNG of noise, 2 MB by default (unique per round: a new x/img name), and its sha256."""
+    row = side * 3
+    raw = b"".join(b"\0" + os.urandom(row) for _ in range(side))
 
     def chunk(kind: bytes, data: bytes) -> bytes:
         body = kind + data
         return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
 
-    ihdr = struct.pack(">IIBBBBB", PNG_SIDE, PNG_SIDE, 8, 2, 0, 0, 0)
+    ihdr = struct.pack(">IIBBBBB", side, side, 8, 2, 0, 0, 0)
     data = (
         b"\x89PNG\r\n\x1a\n"
         + chunk(b"IHDR", ihdr)
@@ -452,14 +452,27 @@ def presence(share: dict, seconds: float) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def presence_part(args, b: Bench, spy: Spy, share: dict) -> dict:
-    """Part 3: awareness round trip idle vs. during a 1,000-lines/s flood."""
+BIG_SIDE = 1830  # 1830 x 1830 RGB of noise, stored uncompressed: 10 MB
+BIG_IMAGES = "for _p in {paths!r}:\n    display(Image(filename=_p))\n    time.sleep(1.0)\n"
+
+
+def presence_part(args, b: Bench, spy: Spy, share: dict, folder: Path) -> dict:
+    """Part 3: awareness round trip idle, during a 1,000-lines/s flood, and while a cell shows
+    a new 10 MB image every second (each one rendered, sent and cut by the share)."""
     res = {"idle": presence(share, args.presence_seconds)}
     lines = int((args.presence_seconds + 4) * 1000)
     msg_id = b.run("bench-flood", FLOOD.format(n=lines), wait=False)
     b.wait_busy(msg_id)
     with spy.record("flood"):
         res["flood"] = presence(share, args.presence_seconds)
+    b.finish(msg_id)
+    paths = [
+        str(png_file(folder, 1000 + i, BIG_SIDE)[0]) for i in range(int(args.presence_seconds) + 4)
+    ]
+    msg_id = b.run("bench-flood", BIG_IMAGES.format(paths=paths), wait=False)
+    b.wait_busy(msg_id)
+    with spy.record("big"):
+        res["big images"] = presence(share, args.presence_seconds)
     b.finish(msg_id)
     return res
 
@@ -585,7 +598,7 @@ def main() -> None:
             lat = latency(args, b, spy, page, guests, pngs)
             page.evaluate("window.__obs.disconnect()")
             print(f"# part 1 done at {time.monotonic() - started:.0f} s", flush=True)
-            pres = presence_part(args, b, spy, share)
+            pres = presence_part(args, b, spy, share, folder)
             print(f"# part 3 done at {time.monotonic() - started:.0f} s", flush=True)
             cost = costs(args, b, spy, cpu, guests, ["live", "paused"])
             print(f"# part 2 (share) done at {time.monotonic() - started:.0f} s", flush=True)
@@ -651,10 +664,12 @@ def report(args, lat: dict, pres: dict, cost: dict, load0, elapsed: float) -> No
                 f"{ratio(med['live'], med['none']):>9}"
             )
     print("\n3. presence round trip, 10 Hz, board room (ms)   n    p50    p95    max  lost")
-    for phase in ("idle", "flood"):
+    for phase in ("idle", "flood", "big images"):
         r = pres[phase]
-        print(f"  {phase:<44} {r['n']:>4} {r['p50']:>6} {r['p95']:>6} {r['max']:>6} {r['lost']:>5}")
+        label = {"big images": "a new 10 MB image every second"}.get(phase, phase)
+        print(f"  {label:<44} {r['n']:>4} {r['p50']:>6} {r['p95']:>6} {r['max']:>6} {r['lost']:>5}")
     print(f"  flood/idle p95: {pres['flood']['p95'] / pres['idle']['p95']:.2f}x")
+    print(f"  10 MB images/idle p95: {pres['big images']['p95'] / pres['idle']['p95']:.2f}x")
     raw = {"latency": lat, "presence": pres, "cost": {f"{m}/{w}": v for (m, w), v in cost.items()}}
     print("\n# raw " + json.dumps(raw))
 

@@ -134,7 +134,7 @@ def test_a_newcomer_page_has_what_streamed_and_flushes_send_only_the_change(
 ) -> None:
     """A live flush renders the changed cell alone and sends the server only its HTML
     (content/live.py LiveContent.patch, CellsDelta); the page the server joins from it for a
-    newcomer holds the streamed output, like the cells answer."""
+    newcomer (and for an export) holds the streamed output, like the cells answer."""
     guest = start(kernel, tmp_path, code("a", "x = 1"), code("b", "y = 2"))
     run_as(kernel, "print('FIRST-' + 'LINE')", lab_meta("a"))
     wait_cell(guest, "a", lambda c: "FIRST-LINE" in c["text"], 10)
@@ -145,3 +145,5 @@ def test_a_newcomer_page_has_what_streamed_and_flushes_send_only_the_change(
     page = guest.client.get(f"{guest.base}/", params={"token": guest.token})
     assert page.status_code == 200
     assert "FIRST-LINE" in page.text and "SECOND-LINE" in page.text
+    export = guest.client.get(f"{guest.base}/x/export", params={"token": guest.token})
+    assert export.status_code == 200 and "SECOND-LINE" in export.text  # joined for it too

@@ -71,7 +71,7 @@ class Exporter:
         key = self._key(kind)
         secrets = (self.shared.host_token, self.shared.token)  # an export is passed around
         update = self.shared.board.doc.get_update()
-        job = make_job(kind, self.shared.rendered, update, self.notebook, secrets)
+        job = make_job(kind, self.shared.full_rendered(), update, self.notebook, secrets)
         started = time.monotonic()
         future = asyncio.ensure_future(asyncio.to_thread(run_job, job))
         self.running[key] = future

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hmac
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from pycrdt import Map
@@ -148,9 +148,17 @@ class SharedNotebook:
     async def page(self, role: str, gzipped: bool) -> bytes:
         return await self.pages.get(role, gzipped)
 
+    def full_rendered(self) -> RenderedNotebook:
+        """The current content with its page: a live flush's (session/hosted.py `patch`) is
+        joined from its cells only now, when a page or an export needs it."""
+        rendered, live = self.rendered, self.live  # once each: a flush may swap them meanwhile
+        if rendered.html or live is None or live.snapshot.version != rendered.content_hash:
+            return rendered
+        return replace(rendered, html=live.snapshot.page())
+
     def _build_page(self, role: str) -> bytes:
         secrets = self.secrets_for(role)
-        rendered = self.rendered  # once: a live flush may swap it while this thread builds
+        rendered = self.full_rendered()  # once: a live flush may swap it while this builds
         return build_page(
             rendered,
             self.room,

@@ -221,8 +221,10 @@ def refresh(
 
 def patch(server: ServerThread, room: str, delta: CellsDelta, title: str) -> bool:
     """A live flush as a difference from the view the server has (content/live.py
-    `CellsDelta`): the page is joined here, on this call's thread. False: the server has
-    another version (restarted, or a full refresh crossed it): the kernel sends it all."""
+    `CellsDelta`). The page is not joined here: a flush may come ten times a second and the
+    page may be 18 MB; it is joined when a page or an export needs it (`SharedNotebook.
+    full_rendered`). False: the server has another version (restarted, or a full refresh
+    crossed it): the kernel sends it all."""
     hosted = get(room)
     current = hosted.shared.live
     if current is None or current.snapshot.version != delta.base:
@@ -230,7 +232,7 @@ def patch(server: ServerThread, room: str, delta: CellsDelta, title: str) -> boo
     view = delta.apply(current.snapshot)
     snap = view.snapshot
     ids = [cid for cid, _ in snap.entries]
-    rendered = RenderedNotebook(snap.page(), snap.version, ids, title, [], 0.0, False)
+    rendered = RenderedNotebook("", snap.version, ids, title, [], 0.0, False)  # html: on demand
     hosted.shared.live = view
     server.call(update_content, hosted.shared, rendered, True)
     return True
