@@ -168,20 +168,11 @@ CONTROL_FIELDS: dict[str, Check] = {
 }
 # Written by the server only: an update from any connection (even a host's) that sets or deletes
 # one of them breaks the schema (bad_frame). The kernel's own writes are not checked (learn()).
-CONTROL_SERVER_ONLY = frozenset(
-    {
-        "audience",
-        "people",
-        "names",
-        "live",
-        "kernel",
-        "running",
-        "runningSince",
-        "lastRun",
-        "lastRunAt",
-        "followRunning",
-    }
+# The kernel's live-output state (session/stream.py), written through session/rooms.py.
+LIVE_FIELDS = frozenset(
+    {"live", "kernel", "running", "runningSince", "lastRun", "lastRunAt", "followRunning"}
 )
+CONTROL_SERVER_ONLY = frozenset({"audience", "people", "names"}) | LIVE_FIELDS
 
 
 @dataclass(frozen=True)

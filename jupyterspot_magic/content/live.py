@@ -53,6 +53,13 @@ class Snapshot:
     def page(self) -> str:
         return join_page(self.head, [self.chunks[k] for _, k in self.entries], self.tail)
 
+    def rendered(self, title: str, *, page: bool = True) -> R.RenderedNotebook:
+        """This version as a rendered notebook (`page=False`: without its page, joined later
+        by whoever needs it: the share server, server/shared.py `full_rendered`)."""
+        ids = [cid for cid, _ in self.entries]
+        html = self.page() if page else ""
+        return R.RenderedNotebook(html, self.version, ids, title, [], 0.0, False)
+
 
 def _cell_key(cell: Any, context: str) -> str:
     """A cell's HTML depends on the cell and on what the whole page shares (`context`: the
@@ -215,19 +222,11 @@ class LiveContent:
         keys = [_cell_key(c, self._global) for c in nb.cells]
         if list(snap.entries) == list(zip(prepared.cell_ids, keys, strict=True)):
             return False
-        chunks = {k: snap.chunks[k] for k in keys if k in snap.chunks}
-        missing = [c for c, k in zip(nb.cells, keys, strict=True) if k not in chunks]
-        notes: list[str] = []
-        if missing:
-            try:
-                html, notes = R.export_cells(prepared, missing)
-            except R.RenderError:
-                return None
-            parts = split_page(html, [c["id"] for c in missing])
-            if parts is None or parts[0] != self._head or parts[2] != self._tail:
-                return None
-            for cell, chunk in zip(missing, parts[1], strict=True):
-                chunks[_cell_key(cell, self._global)] = chunk
+        made = self._render_missing(prepared, dict(zip(prepared.cell_ids, keys, strict=True)), snap)
+        if made is None:
+            return None
+        new_chunks, notes = made
+        chunks = {k: new_chunks.get(k) or snap.chunks[k] for k in keys}
         page = join_page(self._head, [chunks[k] for k in keys], self._tail)
         version, cell_ids = prepared.source.content_hash, list(prepared.cell_ids)
         result = R.RenderedNotebook(
@@ -270,9 +269,10 @@ class LiveContent:
             keys = {c["id"]: _cell_key(c, self._global) for c in prepared.nb.cells}
             if set(keys) != mine:
                 return None  # ids rewritten (repeated, invalid)
-            chunks = self._render_missing(prepared, keys, snap)
-            if chunks is None:
+            made = self._render_missing(prepared, keys, snap)
+            if made is None:
                 return None
+            chunks = made[0]
             entries = [(i, keys.get(i) or known[i]) for i in ids]
             digest = hashlib.sha256(snap.version.encode())
             for cid, key in entries:
@@ -281,25 +281,27 @@ class LiveContent:
             kept = {k: chunks.get(k) or snap.chunks[k] for _, k in entries}
             self._publish(version, entries, kept)
             assert self.snapshot is not None
-            page = self.snapshot.page()
+            result = self.snapshot.rendered(self.title)
             self.last = {"total": time.perf_counter() - t0, "full": 0.0, "patch": 1.0}
-            return R.RenderedNotebook(page, version, list(ids), self.title, [], 0.0, False)
+            return result
 
     def _render_missing(
         self, prepared: R.Prepared, keys: dict[str, str], snap: Snapshot
-    ) -> dict[str, str] | None:
-        """The HTML of the cells whose key no version has yet (one nbconvert call)."""
+    ) -> tuple[dict[str, str], list[str]] | None:
+        """The HTML of the cells (by id: `keys`) whose key no version has yet, in one
+        nbconvert call, and its notes; None when their page's head or tail would differ."""
         missing = [c for c in prepared.nb.cells if keys[c["id"]] not in snap.chunks]
         if not missing:
-            return {}
+            return {}, []
         try:
-            html, _notes = R.export_cells(prepared, missing)
+            html, notes = R.export_cells(prepared, missing)
         except R.RenderError:
             return None
         parts = split_page(html, [c["id"] for c in missing])
         if parts is None or parts[0] != self._head or parts[2] != self._tail:
             return None
-        return {keys[c["id"]]: chunk for c, chunk in zip(missing, parts[1], strict=True)}
+        made = {keys[c["id"]]: chunk for c, chunk in zip(missing, parts[1], strict=True)}
+        return made, notes
 
     # -- what a page at version `since` needs --
 

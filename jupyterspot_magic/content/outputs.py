@@ -106,11 +106,6 @@ class Changes:
     running: bool = False
 
 
-def is_private(cell: dict) -> bool:
-    """The host marked this cell: a tag, or a line in its source (which works before a save)."""
-    return R.is_private_cell(cell)
-
-
 def _real_ids(data: dict) -> bool:
     """The file's cell ids are its own (nbformat 4.5+), not derived here from the sources: a
     front-end's id that is not among them is a new cell, not an old one to match by source."""
@@ -209,7 +204,7 @@ class LiveNotebook:
         return cid
 
     def _has_private(self) -> bool:
-        return any(is_private(c) for c in self.nb.cells)
+        return any(R.is_private_cell(c) for c in self.nb.cells)
 
     # -- a run starts (the kernel's main thread) --
 
@@ -234,7 +229,7 @@ class LiveNotebook:
             # A best-effort match that found nothing may be a private cell, edited: with private
             # cells in the notebook, such a run is kept back too.
             private = (
-                is_private(cell)
+                R.is_private_cell(cell)
                 or R.is_private_cell({"source": hint.code})
                 or (not exact and UNSAVED in (cell.get("metadata", {}).get("jupyterspot") or {})
                     and self._has_private())
@@ -247,7 +242,7 @@ class LiveNotebook:
             self.running = self.last_run = run
             self._forget_displays(cid)
             if private:  # nothing of it streams; it renders as the placeholder (render.py)
-                if not is_private(cell):
+                if not R.is_private_cell(cell):
                     cell["source"], cell["outputs"] = PRIVATE_MARK, []
                     self._touched(cid, now)
                     return Changes(cells=True, running=True)
@@ -392,7 +387,7 @@ class LiveNotebook:
         changed = False
         for cid, output in targets:
             cell = self._cell(cid)
-            if cell is None or is_private(cell) or not self._shows(cid, output):
+            if cell is None or R.is_private_cell(cell) or not self._shows(cid, output):
                 continue
             output["data"] = copy.deepcopy(content.get("data") or {})
             output["metadata"] = copy.deepcopy(content.get("metadata") or {})

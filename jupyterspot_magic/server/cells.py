@@ -33,7 +33,16 @@ async def cells_response(
     Cached like the page (private, revalidated, an entity tag per encoding): the answer depends
     on the role, `since` (in the URL) and the current content, which the tag covers."""
     if live is None:
-        return await _answer(shared, None, role, since, request_headers, gzip_ok)
+        rep = await _representation(shared, None, role, since, gzip_ok)
+    else:  # a page that leaves does not cancel the others' answer
+        rep = await asyncio.shield(_job(shared, live, role, since, gzip_ok))
+    return respond(request_headers, rep, PAGE_CACHE)
+
+
+def _job(
+    shared: SharedNotebook, live: CellsView, role: str, since: str | None, gzip_ok: bool
+) -> asyncio.Future[Representation]:
+    """One job per question: the pages asking at once (a live flush) all wait for it."""
     version = shared.public_version(live.snapshot.version)
     key = (version, since, role, gzip_ok and not shared.encrypted)
     job = shared.cells_answers.get(key)
@@ -42,25 +51,11 @@ async def cells_response(
         or job.get_loop() is not asyncio.get_running_loop()  # a restarted server loop
         or (job.done() and (job.cancelled() or job.exception() is not None))
     ):
-        # One job per question: the pages asking at once (a live flush) all wait for it.
         job = asyncio.ensure_future(_representation(shared, live, role, since, gzip_ok))
         shared.cells_answers[key] = job
         while len(shared.cells_answers) > ANSWERS_KEPT:
             shared.cells_answers.popitem(last=False)
-    rep = await asyncio.shield(job)  # a page that leaves does not cancel the others' answer
-    return respond(request_headers, rep, PAGE_CACHE)
-
-
-async def _answer(
-    shared: SharedNotebook,
-    live: CellsView | None,
-    role: str,
-    since: str | None,
-    request_headers: Mapping[str, str],
-    gzip_ok: bool,
-) -> Response:
-    rep = await _representation(shared, live, role, since, gzip_ok)
-    return respond(request_headers, rep, PAGE_CACHE)
+    return job
 
 
 async def _representation(

@@ -230,11 +230,8 @@ def patch(server: ServerThread, room: str, delta: CellsDelta, title: str) -> boo
     if current is None or current.snapshot.version != delta.base:
         return False
     view = delta.apply(current.snapshot)
-    snap = view.snapshot
-    ids = [cid for cid, _ in snap.entries]
-    rendered = RenderedNotebook("", snap.version, ids, title, [], 0.0, False)  # html: on demand
     hosted.shared.live = view
-    server.call(update_content, hosted.shared, rendered, True)
+    server.call(update_content, hosted.shared, view.snapshot.rendered(title, page=False), True)
     return True
 
 

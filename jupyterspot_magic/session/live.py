@@ -110,27 +110,14 @@ class LiveUpdater:
         or the saved file shared again); False when nothing is known yet."""
         with self._lock:
             snap = self.content.snapshot
-            if snap is None:
-                return False
-            ids = [cid for cid, _ in snap.entries]
-            rendered = R.RenderedNotebook(
-                snap.page(), snap.version, ids, self.content.title, [], 0.0, False
-            )
-            self.publish(rendered, streamed=True)
-            return True
+            return snap is not None and self._push(snap.rendered(self.content.title), True)
 
     def patch_from(self, cells: list[dict], ids: list[str]) -> bool | None:
         """Only `cells` changed (session/stream.py): rendered alone; None if a full update is
         needed (content/live.py `LiveContent.patch`)."""
         with self._lock:
             rendered = self.content.patch(cells, ids)
-            if rendered is None:
-                return None
-            t0 = time.perf_counter()
-            self.publish(rendered, streamed=True)
-            self.content.last["push"] = time.perf_counter() - t0
-            self.updates += 1
-            return True
+            return None if rendered is None else self._push(rendered, True)
 
     def _update(self, source: Path | dict | None, remember: bool) -> bool:
         try:
@@ -140,13 +127,13 @@ class LiveUpdater:
             log.info("not updating the share: %s", e)
             return False
         self.last_error = None
-        if rendered is None:
-            return False
+        return rendered is not None and self._push(rendered, streamed=not remember)
+
+    def _push(self, rendered: R.RenderedNotebook, streamed: bool) -> bool:
+        """Hand the new content to the share (`streamed`: a live flush; the server then builds
+        the newcomers' page once the stream is still)."""
         t0 = time.perf_counter()
-        if remember:
-            self.publish(rendered)
-        else:  # streamed: the server builds the newcomers' page once the stream is still
-            self.publish(rendered, streamed=True)
+        self.publish(rendered, streamed=streamed)
         self.content.last["push"] = time.perf_counter() - t0
         self.updates += 1
         return True

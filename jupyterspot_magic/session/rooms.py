@@ -9,6 +9,7 @@ from __future__ import annotations
 from pycrdt import Map
 
 from ..collab.lead import Lead
+from ..collab.schema import LIVE_FIELDS
 from ..content.render import RenderedNotebook
 from ..server.shared import SharedNotebook
 from ..server.thread import ServerThread
@@ -53,16 +54,11 @@ def set_draw_policy(shared: SharedNotebook, view_only: bool) -> None:
     control["drawPolicy"] = "host" if view_only else "everyone"
 
 
-LIVE_KEYS = frozenset(
-    {"live", "kernel", "running", "runningSince", "lastRun", "lastRunAt", "followRunning"}
-)
-
-
 def write_live(shared: SharedNotebook, values: dict) -> None:
     """The kernel's live state (session/stream.py) into the control document, as one update;
     only keys that changed (every page hears each write)."""
     control = shared.control.doc.get("control", type=Map)
-    changed = {k: v for k, v in values.items() if k in LIVE_KEYS and control.get(k) != v}
+    changed = {k: v for k, v in values.items() if k in LIVE_FIELDS and control.get(k) != v}
     if not changed:
         return
     with shared.control.doc.transaction(origin="kernel"):
