@@ -144,6 +144,76 @@ def _own_board_store(tmp_path_factory, monkeypatch) -> None:
 
 
 @pytest.fixture
+def kernel(tmp_path: Path) -> Iterator[Any]:
+    """A real kernel (tests/kernel.py) working in the test's folder; afterwards the share it
+    runs is stopped (a silent request: no cell of any notebook) and it shuts down. A test file
+    with a `kernel` fixture of its own uses that one."""
+    from .kernel import Kernel
+    from .live_helpers import query
+
+    k = Kernel(tmp_path)
+    yield k
+    try:
+        query(k, "%jupyterspot stop", timeout=30)
+    finally:
+        k.shutdown()
+
+
+@pytest.fixture
+def nb(tmp_path: Path, monkeypatch) -> Iterator[Path]:
+    """A copy of the demo notebook, with its own render cache; the current share (shared in
+    this process) is stopped afterwards."""
+    import shutil
+
+    from jupyterspot_magic.session import registry
+
+    monkeypatch.setenv("JUPYTERSPOT_CACHE_DIR", str(tmp_path / "cache"))
+    path = tmp_path / "demo.ipynb"
+    shutil.copy(DEMO, path)
+    yield path
+    registry.stop()
+
+
+def widget_mock(**traits: Any) -> str:
+    """A page function for `page.evaluate(widget_mock(...), widget_js_source)`: renders the
+    built widget (static/widget.js) with a stand-in anywidget model holding these traits over
+    the defaults; `window.__set(k, v)` changes a trait, `window.__msg(m)` delivers a custom
+    message, `window.__sent` holds what the widget sent."""
+    base = {
+        "url": "http://127.0.0.1:1/s/r/?token=g",
+        "host_url": "http://127.0.0.1:1/s/r/?token=h",
+        "qr_data_uri": "",
+        "status": "live",
+        "message": "",
+        "title": "Euler",
+        "leader": None,
+        "lead_policy": "anyone",
+        "participants": [],
+    }
+    return WIDGET_MOCK.replace("TRAITS", json.dumps({**base, **traits}))
+
+
+WIDGET_MOCK = """async (src) => {
+  const traits = TRAITS;
+  const handlers = {};
+  window.__sent = [];
+  const model = {
+    get: (k) => traits[k],
+    on: (e, cb) => (handlers[e] ??= []).push(cb),
+    off: () => undefined,
+    send: (c) => window.__sent.push(c),
+  };
+  window.__set = (k, v) => { traits[k] = v; (handlers['change:' + k] || []).forEach((f) => f()); };
+  window.__msg = (m) => (handlers['msg:custom'] || []).forEach((f) => f(m, []));
+  const url = URL.createObjectURL(new Blob([src], {type: 'text/javascript'}));
+  const mod = await import(url);
+  const el = document.createElement('div');
+  document.body.append(el);
+  mod.default.render({model, el});
+}"""
+
+
+@pytest.fixture
 def node_peers() -> Iterator[Callable[..., NodePeer]]:
     peers: list[NodePeer] = []
 

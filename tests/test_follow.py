@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from .conftest import DESKTOP, PHONE, REPO, require_corpus
+from .conftest import DESKTOP, PHONE, REPO, require_corpus, widget_mock
 from .conftest import wait_for as wait_until
 from .inside import awareness_field
 from .kernel import Kernel
@@ -350,33 +350,12 @@ def test_widget_hand_lead_and_release_change_the_pages(kernel, pages):
 
 # --- the widget's front end (static/widget.js) with a stand-in model -----------------------
 
-MOCK_MODEL = """async (src) => {
-  const traits = {url: 'http://127.0.0.1:1/s/r/?token=g', host_url: 'http://127.0.0.1:1/s/r/?token=h',
-    qr_data_uri: '', status: 'live', message: '', title: 'Euler', leader: null,
-    lead_policy: 'anyone', participants: []};
-  const handlers = {};
-  window.__sent = [];
-  const model = {
-    get: (k) => traits[k],
-    on: (e, cb) => (handlers[e] ??= []).push(cb),
-    off: () => undefined,
-    send: (c) => window.__sent.push(c),
-  };
-  window.__set = (k, v) => { traits[k] = v; (handlers['change:' + k] || []).forEach((f) => f()); };
-  window.__msg = (m) => (handlers['msg:custom'] || []).forEach((f) => f(m, []));
-  const url = URL.createObjectURL(new Blob([src], {type: 'text/javascript'}));
-  const mod = await import(url);
-  const el = document.createElement('div');
-  document.body.append(el);
-  mod.default.render({model, el});
-}"""
-
 
 def test_widget_front_end_lead_controls_wait_for_the_kernel(browser):
     page = browser.new_page()
     try:
         page.set_content("<!doctype html><body></body>")
-        page.evaluate(MOCK_MODEL, (REPO / "jupyterspot_magic/static/widget.js").read_text())
+        page.evaluate(widget_mock(), (REPO / "jupyterspot_magic/static/widget.js").read_text())
         people = [
             {
                 "client_id": 1,

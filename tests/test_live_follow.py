@@ -6,12 +6,9 @@ break away by scrolling like from a person, and comes back with `f`. Real kernel
 
 from __future__ import annotations
 
-import pytest
-
 from jupyterspot_magic.base.page_config import KERNEL_LEADER
 
 from .conftest import wait_for
-from .kernel import Kernel
 from .live_helpers import (
     code,
     lab_meta,
@@ -25,16 +22,6 @@ from .live_helpers import (
 )
 
 TALL = "\n".join(f"line_{i} = {i}" for i in range(40))  # each cell ~40 lines high
-
-
-@pytest.fixture
-def kernel(tmp_path):
-    k = Kernel(tmp_path)
-    yield k
-    try:
-        query(k, "%jupyterspot stop", timeout=30)
-    finally:
-        k.shutdown()
 
 
 def bottom_in_view(page, cid: str) -> bool:

@@ -54,16 +54,6 @@ from .live_helpers import (
 pytestmark = pytest.mark.timeout(240)
 
 
-@pytest.fixture
-def kernel(tmp_path):
-    k = Kernel(tmp_path)
-    yield k
-    try:
-        query(k, "%jupyterspot stop", timeout=30)
-    finally:
-        k.shutdown()
-
-
 def shared(kernel: Kernel, share_src: str, meta: dict) -> tuple[Guest, dict]:
     """Run the share cell as the front-end would; the guest reading its page."""
     result = run_as(kernel, share_src, meta)

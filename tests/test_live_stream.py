@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from .conftest import wait_for
 from .kernel import Kernel
 from .live_helpers import (
@@ -25,16 +23,6 @@ from .live_helpers import (
     wait_cells,
     write_nb,
 )
-
-
-@pytest.fixture
-def kernel(tmp_path):
-    k = Kernel(tmp_path)
-    yield k
-    try:
-        query(k, "%jupyterspot stop", timeout=30)
-    finally:
-        k.shutdown()
 
 
 def start(kernel: Kernel, tmp_path, *cells: dict) -> Guest:

@@ -5,26 +5,12 @@ place. A share that stops by itself leaves the registry. Real shares over loopba
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
 from jupyterspot_magic.session import registry
 from jupyterspot_magic.session.share import Share
 
-from .conftest import DEMO
 from .inside import add_shapes, board_shapes
-
-
-@pytest.fixture
-def nb(tmp_path: Path, monkeypatch) -> Iterator[Path]:
-    monkeypatch.setenv("JUPYTERSPOT_CACHE_DIR", str(tmp_path / "cache"))
-    path = tmp_path / "demo.ipynb"
-    shutil.copy(DEMO, path)
-    yield path
-    registry.stop()
 
 
 def draw(s: Share, n: int) -> None:

@@ -10,11 +10,6 @@ read (js/viewer/running.ts)."""
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 from pycrdt import Map
 
 from jupyterspot_magic.base.page_config import KERNEL_LEADER
@@ -24,7 +19,7 @@ from jupyterspot_magic.session import hosted, registry
 from jupyterspot_magic.session.events import Events
 from jupyterspot_magic.session.share import Share
 
-from .conftest import DEMO, REPO, wait_for
+from .conftest import REPO, wait_for, widget_mock
 
 
 class FakeShare:
@@ -146,6 +141,7 @@ def test_live_command_alone_reads_only_op_and_on() -> None:
 
 # --- a real share (once Share has live / follow_running) -----------------------------------
 
+
 def _control(server: ServerThread, room: str) -> dict:
     """In the server's process (tests/inside.py): the room's control document as a dict."""
     control = hosted.get(room).shared.control.doc.get("control", type=Map)
@@ -154,15 +150,6 @@ def _control(server: ServerThread, room: str) -> dict:
 
 def control_of(share: Share) -> dict:
     return share.host.call(_control, share.room)
-
-
-@pytest.fixture
-def nb(tmp_path: Path, monkeypatch) -> Iterator[Path]:
-    monkeypatch.setenv("JUPYTERSPOT_CACHE_DIR", str(tmp_path / "cache"))
-    path = tmp_path / "demo.ipynb"
-    shutil.copy(DEMO, path)
-    yield path
-    registry.stop()
 
 
 def test_the_widget_drives_a_real_share(nb) -> None:
@@ -184,33 +171,15 @@ def test_the_widget_drives_a_real_share(nb) -> None:
 
 # --- the widget's front end (static/widget.js) in Chromium, with a stand-in model ------------
 
-MOCK_MODEL = """async (src) => {
-  const traits = {url: 'http://127.0.0.1:1/s/r/?token=g', host_url: 'http://127.0.0.1:1/s/r/?token=h',
-    qr_data_uri: '', status: 'live', message: '', title: 'Euler', leader: null,
-    lead_policy: 'anyone', participants: [], live_mode: 'on', follow_running: false};
-  const handlers = {};
-  window.__sent = [];
-  const model = {
-    get: (k) => traits[k],
-    on: (e, cb) => (handlers[e] ??= []).push(cb),
-    off: () => undefined,
-    send: (c) => window.__sent.push(c),
-  };
-  window.__set = (k, v) => { traits[k] = v; (handlers['change:' + k] || []).forEach((f) => f()); };
-  window.__msg = (m) => (handlers['msg:custom'] || []).forEach((f) => f(m, []));
-  const url = URL.createObjectURL(new Blob([src], {type: 'text/javascript'}));
-  const mod = await import(url);
-  const el = document.createElement('div');
-  document.body.append(el);
-  mod.default.render({model, el});
-}"""
-
 
 def test_widget_front_end_live_toggles(browser) -> None:
     page = browser.new_page()
     try:
         page.set_content("<!doctype html><body></body>")
-        page.evaluate(MOCK_MODEL, (REPO / "jupyterspot_magic/static/widget.js").read_text())
+        page.evaluate(
+            widget_mock(live_mode="on", follow_running=False),
+            (REPO / "jupyterspot_magic/static/widget.js").read_text(),
+        )
         toggle = page.get_by_test_id("widget-live-toggle")
         follow = page.get_by_test_id("widget-follow-running")
         pressed = "aria-pressed"
