@@ -458,16 +458,19 @@ class LiveNotebook:
 
     def take_changes(self, full: bool = False) -> tuple[int, dict | None, list[dict], list[str]]:
         """What changed since the last call, for one flush: (version, the whole notebook or
-        None, the changed cells, every cell id in order). The whole notebook when cells were
-        added, removed or moved (or `full`); else only the changed cells travel (copies)."""
+        None, the changed cells, every cell id in order). The whole notebook (and no cells) when
+        cells were added, removed or moved (or `full`); else only the changed cells travel
+        (copies)."""
         with self._lock:
             whole = full or self.reshaped
             self.reshaped = False
             ids = [c["id"] for c in self.nb.cells]
+            dirty, self.dirty = self.dirty, set()
+            if whole:
+                return self.version, copy.deepcopy(self.nb), [], ids
             index = self._index()
-            changed = [copy.deepcopy(self.nb.cells[index[c]]) for c in self.dirty if c in index]
-            self.dirty = set()
-            return self.version, (copy.deepcopy(self.nb) if whole else None), changed, ids
+            changed = [copy.deepcopy(self.nb.cells[index[c]]) for c in dirty if c in index]
+            return self.version, None, changed, ids
 
     def must_render_all(self) -> None:
         """The last flush did not reach the share: the next one sends everything."""
