@@ -66,6 +66,7 @@ __all__ = [
     "cell_anchors",
     "clear_memory_cache",
     "export_cells",
+    "from_disk",
     "load_notebook",
     "prepare",
     "read_source",
@@ -698,6 +699,11 @@ def clear_memory_cache() -> None:
     """Forget in-memory renders (the disk cache stays)."""
     with _memory_lock:
         _memory.clear()
+
+
+def from_disk(content_hash: str) -> RenderedNotebook | None:
+    """A page from the disk cache only, not kept in memory (a stopped share's export), or None."""
+    return _disk_get(content_hash)
 
 
 def _memory_get(key: str) -> RenderedNotebook | None:
