@@ -1,15 +1,44 @@
 // Interactive figures nbconvert would drop: the renderer leaves a container with a visible
 // fallback (`.jupyterspot-plotly` / `.jupyterspot-vega`) followed by the figure as JSON in
 // `<script type="application/json" class="jupyterspot-figure">`. Libraries load lazily, only
-// when such containers exist; if they can't load, the fallback stays with a short note.
+// when such containers exist, from the share itself (jupyterspot_magic/content/libraries.py:
+// the kernel's plotly.js or the pinned copies), never a CDN; if they can't load, the fallback
+// stays with a short note.
 
-const PLOTLY_LOCAL = "assets/plotly.min.js"; // relative: resolves under /s/{room}/
-const PLOTLY_CDN = "https://cdn.plot.ly/plotly-2.35.2.min.js";
-const VEGA_SCRIPTS = [
-  "https://cdn.jsdelivr.net/npm/vega@5",
-  "https://cdn.jsdelivr.net/npm/vega-lite@5",
-  "https://cdn.jsdelivr.net/npm/vega-embed@6",
-];
+const VEGA_LIBS = ["vega", "vega-lite", "vega-embed"];
+
+interface LibraryGlobals {
+  /** An offline export's inlined libraries (content/export.py): name -> blob: URL. */
+  jupyterspotLib?: (name: string) => string;
+  define?: { amd?: unknown };
+  requirejs?: (deps: string[], ok: (...mods: unknown[]) => void, fail: (e: unknown) => void) => void;
+}
+
+/** Where the page gets library `name`: relative, so it resolves under /s/{room}/. */
+function libraryUrl(name: string): string {
+  const g = window as unknown as LibraryGlobals;
+  return g.jupyterspotLib ? g.jupyterspotLib(name) : `./lib/${name}.js`;
+}
+
+/** Once the real require.js is on the page (the widget manager or an output asked for it: see
+ *  templates/jupyterspot/index.html.j2), a UMD library loaded by a script tag would call its
+ *  `define` anonymously and set no global; then load through require.js (its paths point at the
+ *  share's copies) and set the global from the module. */
+function viaRequire(name: string, global: string): Promise<void> | null {
+  const g = window as unknown as LibraryGlobals & Record<string, unknown>;
+  if (!g.define?.amd || !g.requirejs) return null;
+  const requirejs = g.requirejs;
+  return new Promise<void>((resolve, reject) => {
+    requirejs(
+      [name],
+      (mod: unknown) => {
+        g[global] ??= mod;
+        resolve();
+      },
+      reject,
+    );
+  });
+}
 
 interface PlotlyFigure {
   data?: unknown[];
@@ -68,11 +97,11 @@ let plotlyPromise: Promise<void> | null = null;
 function loadPlotly(): Promise<void> {
   const g = window as unknown as FigureGlobals;
   if (g.Plotly) return Promise.resolve();
-  plotlyPromise ??= loadScript(PLOTLY_LOCAL)
-    .catch(() => loadScript(PLOTLY_CDN))
-    .then(() => {
+  plotlyPromise ??= (viaRequire("plotly", "Plotly") ?? loadScript(libraryUrl("plotly"))).then(
+    () => {
       if (!g.Plotly) throw new Error("Plotly did not load");
-    });
+    },
+  );
   plotlyPromise.catch(() => {
     plotlyPromise = null;
   });
@@ -84,9 +113,12 @@ let vegaPromise: Promise<void> | null = null;
 function loadVega(): Promise<void> {
   const g = window as unknown as FigureGlobals;
   if (g.vegaEmbed) return Promise.resolve();
-  vegaPromise ??= VEGA_SCRIPTS.reduce<Promise<void>>(
-    (chain, src) => chain.then(() => loadScript(src)),
-    Promise.resolve(),
+  vegaPromise ??= (
+    viaRequire("vega-embed", "vegaEmbed") ??
+    VEGA_LIBS.reduce<Promise<void>>(
+      (chain, name) => chain.then(() => loadScript(libraryUrl(name))),
+      Promise.resolve(),
+    )
   ).then(() => {
     if (!g.vegaEmbed) throw new Error("vega-embed did not load");
   });

@@ -5,7 +5,9 @@
                                      share a loader that opens x/page (collab/seal.py)
     /s/{room}/x/page?token=T         an encrypted share's page, sealed
     /s/{room}/static/{name}          the viewer bundle (a fixed list of files)
-    /s/{room}/assets/plotly.min.js   plotly.js from the kernel's own plotly package
+    /s/{room}/lib/{name}             an output library (Plotly, Vega, BokehJS, the widget manager,
+                                     Leaflet, require.js: content/libraries.py), no CDN
+    /s/{room}/@jupyter-widgets/…/F.woff2  the widget manager's icon fonts (same files)
     /s/{room}/x/img/<sha256>.<ext>   an image cut out of the page (see `image` below)
     /s/{room}/x/cells?token=T&since=V   the cells a page at version V lacks (server/cells.py)
     /s/{room}/x/export?token=T[&format=json]  the annotated page or the board (export_route.py)
@@ -38,14 +40,11 @@ from .caching import (
 )
 from .cells import cells_response
 from .pages import (
-    PLOTLY_JS,
     SEALED,
-    STATIC_FILES,
     StaticCache,
     error_page,
     full_page,
     loader_page,
-    plotly_js_path,
     starting_page,
 )
 from .shared import Registry, SharedNotebook
@@ -165,16 +164,18 @@ def build_app(registry: Registry) -> Any:
         return respond(request.headers, asset[coding == "gzip"], BUNDLE_CACHE)
 
     async def static(request: Request) -> Response:
-        name = request.path_params["name"]
-        asset = await static_cache.get(name) if name in STATIC_FILES else None
+        asset = await static_cache.get(request.path_params["name"])
         return not_found() if asset is None else bundle_file(request, asset)
 
-    async def plotly_asset(request: Request) -> Response:
-        path = plotly_js_path()
-        asset = await static_cache.get(PLOTLY_JS, path) if path is not None else None
-        if asset is None:
-            return Response("plotly is not installed", status_code=404)
-        return bundle_file(request, asset)
+    async def library(request: Request) -> Response:
+        """No token, like the bundle: public code, the same for every share. Only names the
+        table knows (content/libraries.py `find`), never a path from the request."""
+        asset = await static_cache.library(request.path_params["name"])
+        return not_found() if asset is None else bundle_file(request, asset)
+
+    async def widget_font(request: Request) -> Response:
+        name = request.path_params["name"]
+        return await library(request) if name.endswith(".woff2") else not_found()
 
     async def image(request: Request) -> Response:
         """An image cut out of the share's page or cells answers (server/pages.py ImageStore).
@@ -228,7 +229,9 @@ def build_app(registry: Registry) -> Any:
         Route("/s/{room}", page_redirect),
         Route("/s/{room}/", page),
         Route("/s/{room}/static/{name}", static),
-        Route("/s/{room}/assets/plotly.min.js", plotly_asset),
+        Route("/s/{room}/lib/{name:path}", library),
+        # the widget manager's icon fonts, asked for beside its modules' require.js URLs
+        Route("/s/{room}/@jupyter-widgets/{name:path}", widget_font),
         Route("/s/{room}/x/img/{name}", image),
         Route("/s/{room}/x/page", sealed_page),
         Route("/s/{room}/x/cells", cells),

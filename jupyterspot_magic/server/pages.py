@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import html
-import importlib.util
 import json
 import re
 from collections.abc import Callable
@@ -24,6 +23,7 @@ from ..base.page_config import config_block, page_config
 from ..base.paths import STATIC_DIR
 from ..base.text import redact
 from ..collab.seal import image_name, seal_image
+from ..content import libraries
 from ..content.images import MIN_BYTES, Image
 from ..content.images import extract as extract_images
 from ..content.render import CONFIG_PLACEHOLDER, RenderedNotebook
@@ -36,8 +36,6 @@ STATIC_FILES = {
     "mathjax.js": "text/javascript",
     "e2e-loader.js": "text/javascript",  # opens an encrypted share's page (js/viewer/e2e/)
 }
-PLOTLY_JS = "plotly.min.js"
-STATIC_TYPES = {**STATIC_FILES, PLOTLY_JS: "text/javascript"}
 HTML = "text/html; charset=utf-8"
 SEALED = "application/octet-stream"  # a seal blob (collab/seal.py): only the link's key opens it
 # Where a page's cut-out images live, relative to the page (/s/{room}/): /s/{room}/x/img/<name>
@@ -326,41 +324,49 @@ _CUT_SRC = re.compile(r' src="' + re.escape(IMAGE_PREFIX) + r'([0-9a-f]{64}\.[a-
 
 
 class StaticCache:
-    """The bundle files (and plotly.js), read and gzipped once per process, in a worker thread:
-    (plain, gzip) representations, each with its own entity tag."""
+    """The bundle files and the output libraries, read and gzipped once per process, in a worker
+    thread: (plain, gzip) representations, each with its own entity tag."""
 
     def __init__(self) -> None:
         self._assets: dict[str, tuple[Representation, Representation]] = {}
 
-    async def get(
-        self, name: str, path: Path | None = None
+    async def get(self, name: str) -> tuple[Representation, Representation] | None:
+        """`name` from the bundle (STATIC_FILES)."""
+        if name not in STATIC_FILES:
+            return None
+        return await self._cached(f"static/{name}", STATIC_DIR / name, None, STATIC_FILES[name])
+
+    async def library(self, name: str) -> tuple[Representation, Representation] | None:
+        """`lib/<name>`: an output library (content/libraries.py), or None."""
+        found = await asyncio.to_thread(libraries.find, name)
+        if found is None:
+            return None
+        # keyed by what is served, not the name: "plotly@4.1.1.js" and "plotly" share one copy
+        key = f"lib/{found.path or name}"
+        return await self._cached(key, found.path, found.body, found.media)
+
+    async def _cached(
+        self, key: str, path: Path | None, body: bytes | None, media: str
     ) -> tuple[Representation, Representation] | None:
-        """`name` from the bundle (STATIC_FILES), or from `path` when given."""
-        if name not in self._assets:
-            source = path or STATIC_DIR / name
-            asset = await asyncio.to_thread(self._load, source, STATIC_TYPES[name])
+        if key not in self._assets:
+            asset = await asyncio.to_thread(self._load, path, body, media)
             if asset is None:
                 return None
-            self._assets[name] = asset
-        return self._assets[name]
+            self._assets[key] = asset
+        return self._assets[key]
 
     @staticmethod
-    def _load(path: Path, media_type: str) -> tuple[Representation, Representation] | None:
+    def _load(
+        path: Path | None, body: bytes | None, media_type: str
+    ) -> tuple[Representation, Representation] | None:
         try:
-            raw = path.read_bytes()
+            raw = body if body is not None else path.read_bytes() if path else None
         except OSError:
+            return None
+        if raw is None:
             return None
         plain = Representation(raw, media_type, content_tag(raw))
         return plain, encode_gzip(plain, 6)
-
-
-def plotly_js_path() -> Path | None:
-    """plotly.js from the kernel's own plotly package, when installed (no download needed)."""
-    spec = importlib.util.find_spec("plotly")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    path = Path(next(iter(spec.submodule_search_locations))) / "package_data" / "plotly.min.js"
-    return path if path.is_file() else None
 
 
 def loader_page(room: str, token: str) -> HTMLResponse:
