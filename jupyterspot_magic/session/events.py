@@ -57,7 +57,8 @@ class LiveChanged:
 @dataclass(frozen=True)
 class StatusMessage:
     """Event "status": a one-line message while the share stays live (the tunnel is down and being
-    reopened). The tunnel keeper's thread."""
+    reopened: the tunnel keeper's thread; a live update made the notebook huge, its size and
+    what a guest downloads: a thread of its own, session/footprint.py)."""
 
     message: str
 

@@ -11,6 +11,7 @@ page, strings, dicts, bytes), never a room or a document.
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from ..persist import keeper as persist
 from ..persist.keeper import BoardKeeper, delete_all_shapes
 from ..persist.sqlite import ShareRecord
 from ..server.export_route import Exporter
+from ..server.pages import IMAGE_PREFIX
 from ..server.relay import RelayLink
 from ..server.shared import SharedNotebook
 from ..server.thread import ServerThread
@@ -33,6 +35,8 @@ from .mirror import MirrorSource
 from .rooms import close_rooms, open_rooms, set_draw_policy, update_content, write_live
 
 T = TypeVar("T")
+WEIGH_TIMEOUT = 120.0  # s: building and compressing a page of hundreds of MB (page_weight)
+_IMAGE_URL = re.compile(rb'src="' + re.escape(IMAGE_PREFIX.encode()) + rb'([0-9a-f]{64}\.[a-z]+)"')
 
 
 @dataclass(frozen=True)
@@ -233,6 +237,25 @@ def patch(server: ServerThread, room: str, delta: CellsDelta, title: str) -> boo
     hosted.shared.live = view
     server.call(update_content, hosted.shared, view.snapshot.rendered(title, page=False), True)
     return True
+
+
+def page_weight(server: ServerThread, room: str) -> tuple[int, int]:
+    """What a guest downloads: (the guest page's gzip bytes, the bytes of the images it names).
+    Waits for the page the server builds and compresses anyway (server/pages.py PageCache):
+    nothing is compressed twice. An encrypted page is a sealed blob: its images are those the
+    store holds."""
+    pages = server.call(lambda: get(room).shared.pages)
+    packed = server.call(pages.representation, "guest", True, timeout=WEIGH_TIMEOUT)
+    if get(room).shared.encrypted:
+        return len(packed.body), server.call(pages.images.nbytes)
+    plain = server.call(pages.representation, "guest", False, timeout=WEIGH_TIMEOUT)
+    names = {m.decode() for m in _IMAGE_URL.findall(plain.body)}  # here, off the server loop
+
+    def images() -> int:
+        found = (pages.images.get(name) for name in names)
+        return sum(len(image.data) for image in found if image is not None)
+
+    return len(packed.body), server.call(images)
 
 
 def set_live(server: ServerThread, room: str, values: dict) -> None:

@@ -16,6 +16,7 @@ from ..content.live import LiveContent, Watcher
 from ..content.locate import Located, locate
 
 log = logging.getLogger(__name__)
+SEED_WAIT = 30.0  # s a stop waits for a seed still running (release)
 
 
 class LiveUpdater:
@@ -45,6 +46,7 @@ class LiveUpdater:
         self.last_error: str | None = None
         # session/stream.py: a save goes to the live notebook first (it merges, then publishes)
         self.saved_hook: Callable[[], None] | None = None
+        self._seeding: threading.Thread | None = None  # learning the cells of a page
         self.adopt(rendered)
         path = located.path
         self.watcher = Watcher(path, self._on_file) if (watch and path is not None) else None
@@ -62,9 +64,10 @@ class LiveUpdater:
             return
         located = self.located
         source = located.source
-        threading.Thread(
+        self._seeding = threading.Thread(
             target=self._seed, args=(source, rendered, snap), daemon=True, name="jupyterspot-seed"
-        ).start()
+        )
+        self._seeding.start()
 
     def _seed(self, source: Path | dict | None, rendered: R.RenderedNotebook, base: Any) -> None:
         if self.content.seed(source, rendered, base) and self.on_cells is not None:
@@ -142,3 +145,12 @@ class LiveUpdater:
         if self.watcher is not None:
             self.watcher.stop()
             self.watcher = None
+
+    def release(self) -> None:
+        """The share stopped: its cells and versions go. A seed still running holds the
+        notebook it parses: waited for (about a second for a 55 MB notebook), so what it holds
+        is freed by the time the stop returns."""
+        seeding = self._seeding
+        if seeding is not None:
+            seeding.join(SEED_WAIT)
+        self.content = LiveContent(self.content.title)

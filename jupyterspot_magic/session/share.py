@@ -13,7 +13,9 @@ who leads), so `participants` and `leader` read without waiting while a cell run
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -21,6 +23,7 @@ from urllib.parse import quote
 from ..base.options import ShareOptions
 from ..base.page_config import KERNEL_LEADER
 from ..collab.seal import fragment, key_text
+from ..content import render as R
 from ..content.export import write as write_export
 from ..content.live import CellsView, LiveContent, Snapshot
 from ..content.locate import Located
@@ -28,7 +31,7 @@ from ..content.render import RenderedNotebook
 from ..server.host import Host
 from ..server.thread import ServeError
 from ..tunnel import Tunnel, TunnelKeeper, uses_process
-from . import hosted
+from . import footprint, hosted
 from .events import Events, LinkChanged, LiveChanged, StatusMessage, Stopped
 from .live import LiveUpdater
 from .mirror import Mirror
@@ -80,6 +83,8 @@ class Share:
         self.banned: frozenset[str] = frozenset()  # browser keys the host removed
         self._audience = options.audience
         self._final_board: bytes | None = None  # the board as it was at stop (export after it)
+        self._size_note: str | None = None  # a huge notebook's note ("": being weighed)
+        self._on_disk = True  # the page is in the render cache on disk (a live flush's is not)
         # The parts that follow the share: a tunnel whose process died is reopened (the links
         # follow it); saving the notebook updates every page.
         self.keeper: TunnelKeeper | None = None
@@ -105,6 +110,7 @@ class Share:
                 self.notes.append(why_not)
             elif located.note in self.notes:  # "the last saved version": no longer so
                 self.notes.remove(located.note)
+        self._check_size(rendered, later=False)
         self._write_live()
 
     # -- links --
@@ -338,6 +344,33 @@ class Share:
             self._server_cells = view.snapshot if view is not None else None
         finally:
             self.rendered = rendered
+            self._on_disk = not streamed
+        self._check_size(rendered, later=True)
+
+    def _check_size(self, rendered: RenderedNotebook, *, later: bool) -> None:
+        """A huge notebook's note (session/footprint.py), once it crosses the threshold: at the
+        start in `notes`; after a live update also told (`StatusMessage`), from a thread of its
+        own (weighing waits for the server's page). Gone again once the notebook is smaller."""
+        total = footprint.size(rendered, self.located.path)
+        if total < footprint.HUGE_BYTES:
+            if self._size_note in self.notes:
+                self.notes.remove(self._size_note)
+            self._size_note = None
+        elif self._size_note is None:
+            self._size_note = ""
+            if later:
+                threading.Thread(target=self._weigh, args=(total, True), daemon=True).start()
+            else:
+                self._weigh(total, False)
+
+    def _weigh(self, total: int, tell: bool) -> None:
+        text = footprint.note(total, lambda: self._call(hosted.page_weight))
+        if self._size_note != "" or not self.alive:  # smaller again meanwhile, or stopped
+            return
+        self._size_note = text
+        self.notes.append(text)
+        if tell:
+            self.events.emit(StatusMessage(text))
 
     def _send_delta(self, view: CellsView, base: Snapshot, title: str) -> bool:
         """A live flush: only what the server's version lacks (False: it has another one)."""
@@ -392,11 +425,23 @@ class Share:
         notebook = str(self.located.path) if self.located.path else None
         return write_export(
             path,
-            self.rendered,
+            self._page(),
             self.board_update(),
             notebook=notebook,
             secrets=(self.host_token, self.token),
         )
+
+    def _page(self) -> RenderedNotebook:
+        """The shared page; after `stop()` read back from the render cache on disk (stop keeps
+        no page in memory), else the notebook rendered again."""
+        if self.rendered.html:
+            return self.rendered
+        page = R.from_disk(self.rendered.content_hash)
+        if page is None and self.located.source is not None:
+            page = R.render(self.located.source, title=self.rendered.title)
+        if page is None:
+            raise RuntimeError("The stopped share's page is no longer in the render cache")
+        return page
 
     def clear(self) -> int:
         """Empty the board for everyone (kept in the store's history); returns shapes removed."""
@@ -443,7 +488,24 @@ class Share:
             self.keeper.stop()
         self.tunnel.close()
         self.events.emit(Stopped(problem))
+        self._release()
         return problem
+
+    def _release(self) -> None:
+        """Let go of what only a live share needs: its page (an export after the stop reads it
+        back from the render cache on disk: a live flush's page is written there now), its
+        cells, the live notebook, the render cache's memory; then give the memory back
+        (session/footprint.py). The kernel's memory returns to what it was before the share."""
+        if not self._on_disk and self.rendered.html:
+            R.remember(self.rendered)
+        self.rendered = replace(self.rendered, html="")
+        self.located = self.updater.located = replace(self.located, contents=None)
+        self._server_cells = None
+        self.updater.release()
+        if self.stream is not None:
+            self.stream.release()
+        R.clear_memory_cache()
+        footprint.give_back()
 
     def __repr__(self) -> str:
         return f"<Share {self.status} {self.url} participants={len(self.mirror.people)}>"

@@ -217,6 +217,10 @@ class LiveStream:
             self._thread.join(5)
         self.updater.saved_hook = None
 
+    def release(self) -> None:
+        """After `stop`: the notebook as it ran (every output) goes."""
+        self.notebook = LiveNotebook({"cells": [], "nbformat": 4}, self.notebook.label)
+
 
 def current_request(shell: Any) -> dict | None:
     """The execute_request the kernel is running (ipykernel 6+: get_parent; 5: the header)."""
