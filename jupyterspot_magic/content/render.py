@@ -51,6 +51,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..base.paths import PACKAGE_DIR
 from ..base.text import one_line, plural
+from . import libraries
 
 if TYPE_CHECKING:
     from nbformat import NotebookNode
@@ -76,8 +77,9 @@ __all__ = [
 ]
 
 CONFIG_PLACEHOLDER = "<!--jupyterspot-config-->"
-# Bump when the page changes in a way the cache key would not see (2: MathJax on cells only)
-RENDERER_VERSION = "2"
+# Bump when the page changes in a way the cache key would not see (2: MathJax on cells only,
+# 3: output libraries from the share)
+RENDERER_VERSION = "3"
 CACHE_ENV = "JUPYTERSPOT_CACHE_DIR"
 TEMPLATES_DIR = PACKAGE_DIR / "templates"
 TEMPLATE_NAME = "jupyterspot"
@@ -368,7 +370,7 @@ def prepare(src: Source) -> Prepared:
     cell_ids = [c["id"] for c in nb.cells]
     stripped = _strip_own_share(nb)
     _hide_private(nb)
-    notes += _figure_warnings(_add_figure_html(nb))
+    _add_figure_html(nb)  # drawn with the share's own plotly.js / vega (content/libraries.py)
     return Prepared(src, nb, cell_ids, notes, stripped)
 
 
@@ -499,16 +501,6 @@ def _figure_html(mime: str, figure: Any) -> str:
     )
 
 
-def _figure_warnings(handled: Counter[str]) -> list[str]:
-    plotly = handled.pop(PLOTLY_MIME, 0)
-    notes = [f"{plural(plotly, 'Plotly output')} ({PLOTLY_MIME}) need plotly.js"] if plotly else []
-    if handled:
-        mimes = ", ".join(sorted(handled))
-        n = sum(handled.values())
-        notes.append(f"{plural(n, 'Vega output')} ({mimes}) need vega-embed from a CDN")
-    return notes
-
-
 # ---------------------------------------------------------------- exporting
 
 
@@ -577,6 +569,8 @@ def _make_exporter() -> Any:
         template_name=TEMPLATE_NAME,
         extra_template_basedirs=[str(TEMPLATES_DIR)],
         embed_images=True,
+        # saved widget state is drawn by the widget manager the share serves, not unpkg's
+        widget_renderer_url=libraries.PREFIX + "html-manager.js",
     )
 
 
@@ -606,6 +600,7 @@ def _export(nb: NotebookNode, src: Source) -> tuple[str, list[str]]:
             raise RenderError(f"Could not render {src.label}: {one_line(e)}") from None
     if CONFIG_PLACEHOLDER in html:  # the notebook's own text: defuse it, the slot is ours
         html = html.replace(CONFIG_PLACEHOLDER, "<!-- jupyterspot-config -->")
+    html = libraries.rewrite(html)  # outputs' CDN libraries: from the share
     return html.replace(slot, CONFIG_PLACEHOLDER), sorted(set(notes))
 
 
@@ -685,7 +680,7 @@ def _renderer_fingerprint() -> str:
     for dist in ("nbconvert", "mistune", "pygments"):
         with contextlib.suppress(PackageNotFoundError):
             h.update(f"{dist} {version(dist)}\n".encode())
-    for path in sorted([Path(__file__), *TEMPLATES_DIR.rglob("*")]):
+    for path in sorted([Path(__file__), Path(libraries.__file__), *TEMPLATES_DIR.rglob("*")]):
         if path.is_file():
             h.update(path.name.encode() + b"\0" + path.read_bytes())
     return h.hexdigest()
