@@ -1,0 +1,150 @@
+"""What a notebook holds that must draw in a browser: its Plotly, Bokeh, Vega/Altair and
+saved-widget outputs, read from the .ipynb itself (not from the rendered page), so a page that
+drops or mangles an output is counted against what the file says.
+
+Also the URLs the notebook names as content (a markdown image on a remote host, an iframe to a
+video site, a Vega dataset URL): the only off-origin requests tests/test_corpus_offline.py
+reports instead of failing on, because no share can serve another site's content.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import nbformat
+
+KINDS = ("plotly", "bokeh", "vega", "widget")
+PLOTLY_MIME = "application/vnd.plotly.v1+json"
+BOKEH_EXEC_MIME = "application/vnd.bokehjs_exec.v0+json"
+WIDGET_VIEW_MIME = "application/vnd.jupyter.widget-view+json"
+WIDGET_STATE_MIME = "application/vnd.jupyter.widget-state+json"
+VEGA_MIME = re.compile(r"^application/vnd\.vega(lite)?\.v[0-9.]+\+json$")
+# A Plotly figure in HTML (not plotly's init-only "notebook_connected" output, which draws none)
+PLOTLY_HTML = re.compile(r"Plotly\.newPlot\(|class=\"plotly-graph-div\"")
+VEGA_HTML = re.compile(r"vegaEmbed\(")
+BOKEH_ROOT = re.compile(r'data-root-id="([^"]+)"')
+VEGA_DATA_URL = re.compile(r'"url":\s*"(https?://[^"]+)"')
+
+
+@dataclass(frozen=True)
+class Expected:
+    """One output that must draw: its kind and where it is in the notebook (and page)."""
+
+    kind: str
+    cell: int  # index of the cell in the notebook (nbformat v4 order)
+    output: int  # index of the output in that cell
+    root_id: str = ""  # Bokeh: the root element's data-root-id (the drawing goes there)
+    remote_data: tuple[str, ...] = ()  # Vega: data URLs on other hosts (cannot load offline)
+
+    @property
+    def where(self) -> str:
+        return f"cell {self.cell} output {self.output}"
+
+
+@dataclass
+class Holdings:
+    """A notebook's interactive outputs and the URLs it names as content."""
+
+    expected: list[Expected] = field(default_factory=list)
+    named: set[str] = field(default_factory=set)  # every http(s) URL in its text (+ unescaped)
+    cells: int = 0
+
+    def count(self, kind: str) -> int:
+        return sum(e.kind == kind for e in self.expected)
+
+    @property
+    def interactive(self) -> bool:
+        return bool(self.expected)
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, list):
+        return "".join(str(v) for v in value)
+    if isinstance(value, str):
+        return value
+    return json.dumps(value)
+
+
+def _widget_models(nb: Any) -> set[str]:
+    """Model ids with saved state: the usual {"state": {...}} bundle or Colab's bare model map."""
+    bundle = (nb.metadata.get("widgets") or {}).get(WIDGET_STATE_MIME)
+    if not isinstance(bundle, dict):
+        return set()
+    state = bundle.get("state") if isinstance(bundle.get("state"), dict) else bundle
+    return {k for k, v in state.items() if isinstance(v, dict)}
+
+
+def _kind(data: dict, models: set[str]) -> str | None:
+    view = data.get(WIDGET_VIEW_MIME)
+    if isinstance(view, dict):
+        return "widget" if view.get("model_id") in models else None
+    page = _text(data.get("text/html", ""))
+    if PLOTLY_MIME in data or PLOTLY_HTML.search(page):
+        return "plotly"
+    if any(VEGA_MIME.match(m) for m in data) or VEGA_HTML.search(page):
+        return "vega"
+    return None
+
+
+def _outputs(nb: Any) -> Iterator[tuple[int, int, dict, dict]]:
+    for i, cell in enumerate(nb.cells):
+        for j, out in enumerate(cell.get("outputs") or ()):
+            data = out.get("data")
+            if isinstance(data, dict):
+                yield i, j, data, out.get("metadata") or {}
+
+
+def _bokeh_roots(data: dict, meta: dict) -> list[str]:
+    """Bokeh roots drawn by this output: an exec output names its root in its metadata; an HTML
+    embed (bokeh.embed.file_html / components) carries data-root-id with Bokeh's own script."""
+    exec_meta = meta.get(BOKEH_EXEC_MIME)
+    if BOKEH_EXEC_MIME in data and isinstance(exec_meta, dict) and exec_meta.get("id"):
+        return [str(exec_meta["id"])]
+    page = _text(data.get("text/html", ""))
+    if "Bokeh.embed" in page or "embed_items" in page:
+        return BOKEH_ROOT.findall(page)
+    return []
+
+
+def read(path: Path) -> Holdings:
+    """The interactive outputs of the notebook at `path` and the URLs it names."""
+    raw = path.read_text(encoding="utf-8")
+    nb = nbformat.reads(raw, as_version=4)
+    found = Holdings(cells=len(nb.cells))
+    models = _widget_models(nb)
+    for i, j, data, meta in _outputs(nb):
+        for root in _bokeh_roots(data, meta):
+            found.expected.append(Expected("bokeh", i, j, root_id=root))
+        kind = _kind(data, models)
+        if kind:
+            blob = json.dumps(data)
+            remote = tuple(sorted(set(VEGA_DATA_URL.findall(blob)))) if kind == "vega" else ()
+            found.expected.append(Expected(kind, i, j, remote_data=remote))
+    found.named = _named_urls(raw)
+    return found
+
+
+def _named_urls(raw: str) -> set[str]:
+    """Every http(s) URL in the file's strings, as written and HTML-unescaped (`&amp;`)."""
+    strings: list[str] = []
+
+    def walk(v: Any) -> None:
+        if isinstance(v, str):
+            strings.append(v)
+        elif isinstance(v, list):
+            for x in v:
+                walk(x)
+        elif isinstance(v, dict):
+            for x in v.values():
+                walk(x)
+
+    walk(json.loads(raw))
+    text = "\n".join(strings)
+    urls = set(re.findall(r"https?://[^\s\"'<>)\\]+", text))
+    return urls | {html.unescape(u) for u in urls}
