@@ -51,7 +51,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..base.paths import PACKAGE_DIR
 from ..base.text import one_line, plural
-from . import libraries
+from . import libraries, repair
 
 if TYPE_CHECKING:
     from nbformat import NotebookNode
@@ -281,11 +281,13 @@ def _to_notebook(data: dict, label: str) -> tuple[NotebookNode, list[str]]:
     minor = data.get("nbformat_minor", 0)
     minor = minor if isinstance(minor, int) else 0
     warnings: list[str] = []
+    fixes = repair.Repairs()
     try:
         # from_dict/to_notebook_json copy the containers (the caller's dict stays as it
         # was); to_notebook_json joins multi-line strings, like nbformat.reads does.
         if major == 4:
             data = nbformat.from_dict(data)
+            repair.before_reading(data, fixes)  # types the reader below trips on
             _fill_defaults(data, minor)
         nb = nbformat.versions[major].to_notebook_json(data, minor=minor)
         if major < 4:
@@ -301,7 +303,11 @@ def _to_notebook(data: dict, label: str) -> tuple[NotebookNode, list[str]]:
                 warnings.append(f"{plural(fixed, 'cell id')} missing, invalid or repeated: derived")
     except Exception as e:  # nbformat's conversion errors are many and wordy
         raise RenderError(f"Not a readable Jupyter notebook: {label} ({one_line(e)})") from None
-    return nb, warnings
+    try:
+        repair.repair(nb, fixes)  # Colab's widget state, v3 cells, schema errors (repair.py)
+    except repair.Unrepairable as e:
+        raise RenderError(f"Cannot render {label}: {one_line(e)}") from None
+    return nb, [*warnings, *fixes.notes()]
 
 
 def _fill_defaults(nb: NotebookNode, minor: int) -> None:
@@ -432,11 +438,10 @@ def _is_own_output(output: Any, models: set[str]) -> bool:
 
 
 def _strip_own_widget_state(nb: NotebookNode) -> set[str]:
-    widgets = nb.metadata.get("widgets")
-    bundle = widgets.get(WIDGET_STATE_MIME) if isinstance(widgets, dict) else None
-    state = bundle.get("state") if isinstance(bundle, dict) else None
-    if not isinstance(state, dict):
+    state = repair.widget_models(nb.metadata)  # wrapped, or Colab's layout
+    if state is None:
         return set()
+    widgets = nb.metadata["widgets"]
     models = {k for k, v in state.items() if _is_own_widget(v)}
     todo = list(models)
     while todo:  # and the models ours is made of (children, layout): they may show the link
@@ -680,7 +685,8 @@ def _renderer_fingerprint() -> str:
     for dist in ("nbconvert", "mistune", "pygments"):
         with contextlib.suppress(PackageNotFoundError):
             h.update(f"{dist} {version(dist)}\n".encode())
-    for path in sorted([Path(__file__), Path(libraries.__file__), *TEMPLATES_DIR.rglob("*")]):
+    code = [Path(__file__), Path(libraries.__file__), Path(repair.__file__)]
+    for path in sorted([*code, *TEMPLATES_DIR.rglob("*")]):
         if path.is_file():
             h.update(path.name.encode() + b"\0" + path.read_bytes())
     return h.hexdigest()
