@@ -4,7 +4,9 @@ The HTML is the shared page itself (the current rendered notebook) with the view
 inlined and the board's Yjs state embedded (``<script id="jupyterspot-board">``, base64). The
 viewer sees ``"offline": true`` in its config, opens no connection, and draws every shape with
 its own renderer at its cell (js/viewer/live.ts), all of them, not only those near the viewport.
-MathJax is inlined too when the page has math. Both tokens are redacted: an export is meant to be
+MathJax is inlined too when the page has math, and so is every output library the page uses
+(Plotly, Vega, BokehJS, the widget manager, Leaflet: content/inline.py), so its figures stay
+interactive with no network at all. Both tokens are redacted: an export is meant to be
 passed around.
 
 The JSON holds every shape's fields (points decoded to numbers) and the board's Yjs update
@@ -38,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 from ..base.page_config import config_block, page_config
 from ..base.paths import PACKAGE_DIR, STATIC_DIR
 from ..base.text import redact
+from .inline import inline_libraries
 
 if TYPE_CHECKING:
     from .render import RenderedNotebook
@@ -131,10 +134,12 @@ def _page(job: Job) -> str:
     html = _CSS_LINK.sub(lambda _m: f"<style>{css}</style>", html, count=1)
     js = (static / "viewer.js").read_text("utf-8")
     html = html.replace(_JS_TAG, _inline_script(js), 1)
-    if _MATH_HINT.search(html) and '"static/mathjax.js"' in html:
+    # MathJax when the page has math or an output asked for it (content/libraries.py TRIGGERS)
+    wants_math = _MATH_HINT.search(html) or "./lib/mathjax.js" in html
+    if wants_math and '"static/mathjax.js"' in html:
         data = base64.b64encode((static / "mathjax.js").read_bytes()).decode()
         html = html.replace('"static/mathjax.js"', f'"data:text/javascript;base64,{data}"', 1)
-    return redact(html, job.secrets)
+    return redact(inline_libraries(html), job.secrets)
 
 
 def _floats(data: bytes) -> list[float]:
