@@ -209,10 +209,10 @@ _DATA_FRAME = re.compile(
 
 def rewrite(html: str) -> str:
     """`html` with every CDN library URL pointing at the share (see the module docstring)."""
+    if "data:text/html" in html:  # before the quick test: a frame's URLs are inside its base64
+        html = _DATA_FRAME.sub(_frame, html)
     if "//" not in html:
         return html
-    if "data:text/html" in html:
-        html = _DATA_FRAME.sub(_frame, html)
     out = _swap_urls(html)
     if out is html:
         return out
