@@ -282,10 +282,9 @@ def _repair_widget_views(cells: list, models: dict | None, fixes: Repairs) -> No
                 fixes.add("widget_view", i)
             elif view["model_id"] in (models or {}) or len(data) > 1:
                 continue  # drawn, or nbconvert shows the other form
-            else:
+            else:  # nbconvert would skip the view and show an empty box
                 fixes.add("widget_not_saved", i)
-            if not data:  # else an empty output box: say what was there
-                data["text/plain"] = NOT_SAVED_TEXT
+            data.setdefault("text/plain", NOT_SAVED_TEXT)  # say what was there
 
 
 # ---------------------------------------------------------------- before nbformat's reader
