@@ -225,8 +225,39 @@ def test_only_page_bundle_and_rooms_are_reachable(server):
         "/s/room1/static/..%5c..%5cserve.py",
         "/etc/passwd",
         "/s/room1/assets/../../../../etc/passwd",
+        "/s/room1/lib/..%2f..%2fserver%2fapp.py",
+        "/s/room1/lib/%2e%2e/%2e%2e/base/paths.py",
+        "/s/room1/lib/manifest.json",
+        "/s/room1/lib/fonts/../../viewer.js",
+        "/s/room1/lib/images/../../../contracts/shape.json",
+        "/s/room1/lib/etc/passwd",
+        "/s/room1/@jupyter-widgets/../static/viewer.js",
+        "/s/room1/@jupyter-widgets/html-manager/dist/x.js",
     ):
         assert http_status(root + path) == 404, path
+
+
+def test_output_libraries_are_served_with_caching(server):
+    """lib/<name>: the share's copy of an output library (content/libraries.py), gzip + ETag."""
+    srv, _ = server
+    root = f"http://127.0.0.1:{srv.port}/s/room1/lib/"
+    for name, media in (
+        ("plotly@4.1.1.js", "text/javascript"),
+        ("vega@6?noext", "text/javascript"),
+        ("leaflet-css@1.9.3.css", "text/css"),
+        ("requirejs.js", "text/javascript"),
+    ):
+        req = urllib.request.Request(root + name, headers={"Accept-Encoding": "gzip"})
+        with urllib.request.urlopen(req) as r:
+            assert r.headers["Content-Type"].startswith(media), name
+            assert r.headers["Content-Encoding"] == "gzip" and r.headers["ETag"], name
+            etag = r.headers["ETag"]
+        again = urllib.request.Request(
+            root + name, headers={"Accept-Encoding": "gzip", "If-None-Match": etag}
+        )
+        with pytest.raises(urllib.error.HTTPError) as e:
+            urllib.request.urlopen(again)
+        assert e.value.code == 304, name
 
 
 def test_page_has_config_for_role_and_never_the_host_token(server):
