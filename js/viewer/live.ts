@@ -44,13 +44,26 @@ export interface LiveOptions {
   onSwapped?: (made: readonly HTMLElement[]) => void;
 }
 
-/** Scripts inserted with innerHTML do not run: re-create them (outputs' JS, like on load). */
-function activate(el: Element): void {
+/** Scripts inserted with innerHTML do not run: re-create them (outputs' JS, like on load), in
+ *  the parser's order: a classic `<script src>` runs before the scripts after it (an output's
+ *  `<script src=".../plotly.js">` then `Plotly.newPlot(...)`), where a created script with a
+ *  src would otherwise load async and run last. Resolves when all have run. */
+async function activate(el: Element): Promise<void> {
   for (const old of Array.from(el.querySelectorAll("script"))) {
     const s = document.createElement("script");
     for (const a of Array.from(old.attributes)) s.setAttribute(a.name, a.value);
     s.text = old.text;
+    const classic = !s.type || /^(text|application)\/(javascript|ecmascript)$/i.test(s.type);
+    if (!s.src || !classic || old.hasAttribute("async") || old.hasAttribute("defer")) {
+      old.replaceWith(s);
+      continue;
+    }
+    s.async = false;
+    const ran = new Promise<void>((resolve) => {
+      s.onload = s.onerror = () => resolve();
+    });
     old.replaceWith(s);
+    await ran;
   }
 }
 
@@ -182,7 +195,7 @@ export class Live {
     }
     marker.remove();
     for (const el of made) {
-      activate(el);
+      void activate(el);
       this.o.images?.watch(el);
       if (el.querySelector(".jupyterspot-plotly, .jupyterspot-vega")) void hydrateFigures(el);
     }
