@@ -11,7 +11,7 @@ whether it drew (tests/offline_outputs.py says what is expected).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -53,7 +53,7 @@ class Visit:
     """Everything one page (and its frames and workers) asked for and what went wrong."""
 
     allowed: Any  # (url) -> bool: same origin (served) or the file itself (export)
-    named: set[str]  # URLs the notebook names (tests/offline_outputs.py Holdings.named)
+    named: Container[str]  # URLs the notebook names (tests/offline_outputs.py Named)
     requests: list[Request] = field(default_factory=list)
     failed: list[tuple[Request, str]] = field(default_factory=list)  # (request, reason)
     page_errors: list[str] = field(default_factory=list)

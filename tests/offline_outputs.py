@@ -9,6 +9,8 @@ reports instead of failing on, because no share can serve another site's content
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import html
 import json
 import re
@@ -28,6 +30,7 @@ VEGA_MIME = re.compile(r"^application/vnd\.vega(lite)?\.v[0-9.]+\+json$")
 # A Plotly figure in HTML (not plotly's init-only "notebook_connected" output, which draws none)
 PLOTLY_HTML = re.compile(r"Plotly\.newPlot\(|class=\"plotly-graph-div\"")
 VEGA_HTML = re.compile(r"vegaEmbed\(")
+SCRIPTED = re.compile(r"<script|<iframe", re.I)
 BOKEH_ROOT = re.compile(r'data-root-id="([^"]+)"')
 VEGA_DATA_URL = re.compile(r'"url":\s*"(https?://[^"]+)"')
 
@@ -52,8 +55,9 @@ class Holdings:
     """A notebook's interactive outputs and the URLs it names as content."""
 
     expected: list[Expected] = field(default_factory=list)
-    named: set[str] = field(default_factory=set)  # every http(s) URL in its text (+ unescaped)
+    named: Named = field(default_factory=lambda: Named(set(), []))
     cells: int = 0
+    loads_code: bool = False  # an output runs a script or frames a document (folium's map)
 
     def count(self, kind: str) -> int:
         return sum(e.kind == kind for e in self.expected)
@@ -61,6 +65,11 @@ class Holdings:
     @property
     def interactive(self) -> bool:
         return bool(self.expected)
+
+    @property
+    def export_matters(self) -> bool:
+        """The export inlines libraries for it: an interactive output or any scripted one."""
+        return self.interactive or self.loads_code
 
 
 def _text(value: Any) -> str:
@@ -119,32 +128,60 @@ def read(path: Path) -> Holdings:
     found = Holdings(cells=len(nb.cells))
     models = _widget_models(nb)
     for i, j, data, meta in _outputs(nb):
+        page = _text(data.get("text/html", ""))
+        found.loads_code |= "application/javascript" in data or bool(SCRIPTED.search(page))
         for root in _bokeh_roots(data, meta):
             found.expected.append(Expected("bokeh", i, j, root_id=root))
         kind = _kind(data, models)
         if kind:
-            blob = json.dumps(data)
+            blob = _text(data.get("text/html", "")) + json.dumps(data)
             remote = tuple(sorted(set(VEGA_DATA_URL.findall(blob)))) if kind == "vega" else ()
             found.expected.append(Expected(kind, i, j, remote_data=remote))
     found.named = _named_urls(raw)
     return found
 
 
-def _named_urls(raw: str) -> set[str]:
-    """Every http(s) URL in the file's strings, as written and HTML-unescaped (`&amp;`)."""
-    strings: list[str] = []
+@dataclass(frozen=True)
+class Named:
+    """The URLs a notebook names: `url in named` is true for one written in its text (also
+    HTML-unescaped, and inside base64 data: documents such as folium's map iframes) or one
+    matching a URL template it holds (a map's tile URL `https://{s}.tile.../{z}/{x}/{y}.png`)."""
 
-    def walk(v: Any) -> None:
-        if isinstance(v, str):
-            strings.append(v)
-        elif isinstance(v, list):
-            for x in v:
-                walk(x)
-        elif isinstance(v, dict):
-            for x in v.values():
-                walk(x)
+    exact: set[str]
+    patterns: list[re.Pattern[str]]
 
-    walk(json.loads(raw))
-    text = "\n".join(strings)
-    urls = set(re.findall(r"https?://[^\s\"'<>)\\]+", text))
-    return urls | {html.unescape(u) for u in urls}
+    def __contains__(self, url: object) -> bool:
+        if not isinstance(url, str):
+            return False
+        return url in self.exact or any(p.fullmatch(url) for p in self.patterns)
+
+    def __len__(self) -> int:
+        return len(self.exact)
+
+
+URL = re.compile(r"https?://[^\s\"'<>)\\]+")
+DATA_DOC = re.compile(r"data:text/html;(?:charset=[\w-]+;)?base64,([A-Za-z0-9+/=]+)")
+PLACEHOLDER = re.compile(r"\\\{[a-z]+\\\}")  # `{z}` as re.escape writes it
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, list):
+        for v in value:
+            yield from _strings(v)
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _strings(v)
+
+
+def _named_urls(raw: str) -> Named:
+    text = "\n".join(_strings(json.loads(raw)))
+    for payload in DATA_DOC.findall(text):
+        with contextlib.suppress(ValueError):
+            text += "\n" + base64.b64decode(payload).decode("utf-8", "replace")
+    urls = set(URL.findall(text))
+    urls |= {html.unescape(u) for u in urls}
+    templates = [u for u in urls if "{" in u]
+    patterns = [re.compile(PLACEHOLDER.sub("[^/]+", re.escape(u))) for u in templates]
+    return Named(urls, patterns)
