@@ -59,11 +59,13 @@ class Visit:
     page_errors: list[str] = field(default_factory=list)
     console_errors: list[str] = field(default_factory=list)
     _main: Any = None  # the page's main frame: its requests say no frame
+    _open: dict[int, str] = field(default_factory=dict)  # requests neither finished nor failed
 
     def attach(self, context: Any, page: Any) -> None:
         self._main = page.main_frame
         context.on("request", self._on_request)
         context.on("requestfailed", self._on_failed)
+        context.on("requestfinished", lambda r: self._open.pop(id(r), None))
         context.on("response", self._on_response)
         page.on("pageerror", lambda e: self.page_errors.append(f"{e.name}: {e.message}"[:300]))
         page.on("console", self._on_console)
@@ -77,8 +79,13 @@ class Visit:
 
     def _on_request(self, r: Any) -> None:
         self.requests.append(self._request(r))
+        self._open[id(r)] = r.url
+
+    def in_flight(self) -> list[str]:
+        return sorted(short(u) for u in self._open.values())
 
     def _on_failed(self, r: Any) -> None:
+        self._open.pop(id(r), None)
         self.failed.append((self._request(r), str(r.failure)))
 
     def _on_response(self, r: Any) -> None:

@@ -16,6 +16,7 @@ DETAILS = (
     ("content_off_origin", "off-origin content the notebook names (reported)"),
     ("drawn_without_data", "drawn, data unreachable offline"),
     ("failed_local", "own scripts/styles/fonts failed"),
+    ("network_busy", "requests still in flight after the wait"),
     ("failed_local_content", "own other files failed (reported)"),
     ("page_errors", "uncaught page errors"),
 )
@@ -27,7 +28,8 @@ def rows(path: Path) -> list[dict]:
 
 def ok(r: dict) -> bool:
     drawn = all(d == w for d, w in r["counts"].values())
-    return drawn and not (r["off_origin"] or r["failed_local"] or r["page_errors"])
+    bad = r["off_origin"] or r["failed_local"] or r["page_errors"] or r.get("network_busy")
+    return drawn and not bad
 
 
 def cell(r: dict, kind: str) -> str:

@@ -44,7 +44,8 @@ from .offline_browser import (
 from .offline_outputs import KINDS, Holdings, read
 
 LOAD_TIMEOUT = 60_000  # ms: the page's load event (the 18 MB notebook's page included)
-DRAW_TIMEOUT = 20_000  # ms: every expected output drawn, once loaded
+DRAW_TIMEOUT = 30_000  # ms: every expected output drawn, once loaded
+QUIET_TIMEOUT = 30_000  # ms: then no request for 500 ms (else: what is still in flight)
 ALL_DRAWN = "(exps) => (DRAWN)(exps).every((r) => r.drawn)".replace("DRAWN", DRAWN_JS)
 
 
@@ -168,7 +169,11 @@ def check_page(browser: Any, url: str, holdings: Holdings, cell_ids: list[str], 
             with contextlib.suppress(PlaywrightTimeout):
                 page.wait_for_function(ALL_DRAWN, arg=exps, timeout=DRAW_TIMEOUT, polling=200)
         # late requests (a chart's data, a lazy library) are part of the page too
-        page.wait_for_load_state("networkidle", timeout=LOAD_TIMEOUT)
+        try:
+            page.wait_for_load_state("networkidle", timeout=QUIET_TIMEOUT)
+            busy = []
+        except PlaywrightTimeout:
+            busy = visit.in_flight()  # [] when none is open: playwright's idle timer, under load
         states = page.evaluate(DRAWN_JS, exps) if exps else []
         anchors = page.evaluate("document.querySelectorAll('[id^=\"cell-id=\"]').length")
     finally:
@@ -192,6 +197,7 @@ def check_page(browser: Any, url: str, holdings: Holdings, cell_ids: list[str], 
             if s["drawn"] and e.remote_data
         ],
         "off_origin": sorted({str(r) for r in bad}),
+        "network_busy": busy,
         "content_off_origin": sorted({str(r) for r in content}),
         "failed_local": sorted(set(failed_libs)),
         "failed_local_content": sorted(set(failed_other)),
@@ -219,6 +225,7 @@ def assert_clean(name: str, what: str, result: dict) -> None:
         ("not_drawn", "not drawn"),
         ("off_origin", "requested off-origin"),
         ("failed_local", "the page's own scripts/styles/fonts failed to load"),
+        ("network_busy", f"still in flight {QUIET_TIMEOUT // 1000} s after the page drew"),
         ("page_errors", "uncaught page errors"),
     ):
         if result[key]:
