@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin
 
 import nbformat
 
@@ -149,6 +150,13 @@ class Named:
 
     exact: set[str]
     patterns: list[re.Pattern[str]]
+    relative: frozenset[str] = frozenset()  # images and media it names relative to itself
+
+    def beside(self, file_url: str) -> Named:
+        """For an export opened from file://: the relative references resolve beside the file
+        (a markdown image `images/x.png` is then file:///<dir>/images/x.png), content as well."""
+        near = {urljoin(file_url, r) for r in self.relative}
+        return Named(self.exact | near, self.patterns, self.relative)
 
     def __contains__(self, url: object) -> bool:
         if not isinstance(url, str):
@@ -160,6 +168,8 @@ class Named:
 
 
 URL = re.compile(r"https?://[^\s\"'<>)\\]+")
+_MEDIA = r"[^\s\"'<>():?#]+\.(?:png|jpe?g|gif|svg|webp|ogg|ogv|oga|mp3|mp4|webm|wav)"
+RELATIVE = re.compile(rf"(?:\b(?:src|href)=[\"']({_MEDIA})[\"']|!\[[^\]]*\]\(<?({_MEDIA})>?[\s)])")
 DATA_DOC = re.compile(r"data:text/html;(?:charset=[\w-]+;)?base64,([A-Za-z0-9+/=]+)")
 PLACEHOLDER = re.compile(r"\\\{[a-z]+\\\}")  # `{z}` as re.escape writes it
 
@@ -184,4 +194,5 @@ def _named_urls(raw: str) -> Named:
     urls |= {html.unescape(u) for u in urls}
     templates = [u for u in urls if "{" in u]
     patterns = [re.compile(PLACEHOLDER.sub("[^/]+", re.escape(u))) for u in templates]
-    return Named(urls, patterns)
+    relative = frozenset(a or b for a, b in RELATIVE.findall(text))
+    return Named(urls, patterns, relative)

@@ -135,15 +135,13 @@ def test_export_draws_offline(
 ) -> None:
     """The share's Export (host token) saved to disk and opened from file://: the same."""
     path, holdings, share = shared
-    if not holdings.export_matters:
-        pytest.skip("no interactive or scripted output: the export inlines no library for it")
     base = share.url.split("?")[0]
     with urllib.request.urlopen(f"{base}x/export?token={share.host_token}", timeout=120) as r:
         assert r.status == 200
         export = tmp_path / f"{path.stem}-export.html"
         export.write_bytes(r.read())
     url = export.as_uri()
-    visit = Visit(allowed=only_file(url), named=holdings.named)
+    visit = Visit(allowed=only_file(url), named=holdings.named.beside(url))
     result = check_page(offline_browser, url, holdings, list(share.rendered.cell_ids), visit)
     report(path, "export", result)
     assert_clean(path.name, "export (file://)", result)

@@ -22,10 +22,10 @@ Only libraries the page references are carried: a notebook without Plotly carrie
 
 from __future__ import annotations
 
+import base64
 import html as htmlmod
 import json
 import re
-from pathlib import Path
 
 from . import libraries
 
@@ -121,13 +121,28 @@ def _load(names: list[str]) -> tuple[dict[str, str], dict[str, str]]:
         found = libraries.find(name)
         if found is None:
             continue
-        ext = ".css" if found.media == libraries.CSS else ".js"
-        file_id = (str(found.path) if found.path else name) + ext
+        file_id = found.path.name if found.path else name
         if file_id not in files:
-            data = found.body if found.body is not None else Path(str(found.path)).read_bytes()
-            files[file_id] = data.decode("utf-8", "replace")
+            text = found.read().decode("utf-8", "replace")
+            files[file_id] = _fonts_inline(text) if file_id.startswith("html-manager") else text
         by_name[name] = file_id
     return files, by_name
+
+
+# The widget manager's CSS names its icon fonts as webpack assets beside its own URL
+# (`n.p+"<hash>.woff2"`), which from a file:// page is a file beside the export: the woff2 the
+# share serves go in as data: URLs, the older formats (only asked for when woff2 fails) as empty.
+_FONT_ASSET = re.compile(r'\b\w\.p\+"(?P<file>[0-9a-f]{20}\.(?P<ext>woff2|woff|ttf|eot|svg))"')
+
+
+def _fonts_inline(code: str) -> str:
+    def swap(m: re.Match[str]) -> str:
+        found = libraries.find(m.group("file")) if m.group("ext") == "woff2" else None
+        if found is None:
+            return '"data:,"'
+        return '"data:font/woff2;base64,' + base64.b64encode(found.read()).decode() + '"'
+
+    return _FONT_ASSET.sub(swap, code)
 
 
 def _run_tag(name: str) -> str:

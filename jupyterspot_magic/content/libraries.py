@@ -73,6 +73,7 @@ class Library:
     media: str
     kernel_package: str | None = None  # a Python package that ships this library's JS
     stub: str | None = None  # served when neither the kernel nor the wheel has it
+    umd: bool = False  # registers with require.js when it sees one: served with AMD_GUARD
 
 
 LIBRARIES: dict[str, Library] = {
@@ -81,10 +82,10 @@ LIBRARIES: dict[str, Library] = {
         Library("require", JS, stub=TRIGGERS["require"]),
         Library("requirejs", JS),  # the real require.js, loaded by the page's stub only
         Library("mathjax", JS, stub=TRIGGERS["mathjax"]),
-        Library("plotly", JS, "plotly"),
-        Library("vega", JS),
-        Library("vega-lite", JS),
-        Library("vega-embed", JS),
+        Library("plotly", JS, "plotly", umd=True),
+        Library("vega", JS, umd=True),
+        Library("vega-lite", JS, umd=True),
+        Library("vega-embed", JS, umd=True),
         Library("bokeh", JS, "bokeh"),
         Library("bokeh-widgets", JS, "bokeh"),
         Library("bokeh-tables", JS, "bokeh"),
@@ -92,10 +93,23 @@ LIBRARIES: dict[str, Library] = {
         Library("bokeh-api", JS, "bokeh"),
         Library("bokeh-mathjax", JS, "bokeh", stub=BOKEH_MATHJAX_STUB),
         Library("html-manager", JS),
-        Library("leaflet", JS),
+        Library("leaflet", JS, umd=True),
         Library("leaflet-css", CSS),
     )
 }
+
+# A UMD library loaded by a script tag while require.js is on the page (the widget manager
+# brought it, say) calls require's `define` anonymously instead of setting its global, which
+# require.js rejects ("Mismatched anonymous define() module") and the output that loaded it
+# finds no `vegaEmbed`. Which way it loads is a race between the two on a page with both. So
+# the share serves such a library between these two lines: `define` is hidden while it runs,
+# unless require.js itself loaded it (its script element names the module).
+AMD_GUARD = (
+    "window.__jspAmd=(function(){var d=window.define,s=document.currentScript;"
+    "if(d&&d.amd&&!(s&&s.getAttribute&&s.getAttribute('data-requiremodule'))){"
+    "window.define=undefined;return d}return null})();\n",
+    "\n;if(window.__jspAmd){window.define=window.__jspAmd;window.__jspAmd=null}\n",
+)
 
 # ---------------------------------------------------------------- rewriting
 
@@ -275,6 +289,15 @@ class Found:
     path: Path | None
     media: str
     source: str  # "kernel <version>", "pinned <version>", "stub": for the notes and benchmarks
+    guarded: bool = False  # served inside AMD_GUARD
+
+    def read(self) -> bytes:
+        """The bytes served (OSError when the file went away)."""
+        data = self.body if self.body is not None else Path(str(self.path)).read_bytes()
+        if self.guarded:
+            head, tail = AMD_GUARD
+            data = head.encode() + data + tail.encode()
+        return data
 
 
 _NAME = re.compile(
@@ -304,7 +327,7 @@ def find(name: str) -> Found | None:
     candidates = [c for c in (_kernel_copy(lib.key), _pinned_copy(lib.key)) if c is not None]
     if candidates:
         path, have, where = max(candidates, key=lambda c: _closeness(m.group("v"), c[1]))
-        return Found(None, path, lib.media, f"{where} {have}")
+        return Found(None, path, lib.media, f"{where} {have}", guarded=lib.umd)
     if lib.stub is not None:
         return Found(lib.stub.encode(), None, lib.media, "stub")
     return None

@@ -32,6 +32,7 @@ cache hit for a path never imports them.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import copy
 import functools
@@ -90,7 +91,6 @@ WIDGET_VIEW_MIME = "application/vnd.jupyter.widget-view+json"
 OWN_OUTPUT_KEY = "jupyterspot_magic"  # metadata key on the share's own outputs
 
 _VEGA_MIME = re.compile(r"^application/vnd\.vega(lite)?\.v[0-9.]+\+json$")
-_SHOWN_MIMES = ("text/html", "text/markdown", "image/svg+xml", "image/png", "image/jpeg")
 _CELL_ID = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")  # nbformat 4.5 schema
 _ANCHOR = re.compile(r'id="cell-id=([^"]*)"')
 # A cell the host keeps to themselves (content/outputs.py never streams it; every page shows
@@ -470,21 +470,40 @@ def _is_own_widget(model: Any) -> bool:
 
 
 def _add_figure_html(nb: NotebookNode) -> Counter[str]:
-    """Give Plotly/Vega JSON-only outputs an HTML form for the viewer to hydrate."""
+    """Give Plotly/Vega JSON outputs an HTML form for the viewer to hydrate.
+
+    As JupyterLab does, the figure is drawn from its JSON even when the output also holds a
+    static picture (Julia's and R's vega-lite carry PNG and SVG fallbacks): the picture becomes
+    what shows until the figure is drawn, and what a page without script shows. An output with
+    its own HTML (Altair's, plotly.py's) draws itself and is left alone."""
     handled: Counter[str] = Counter()
     for cell in nb.cells:
         for output in cell.get("outputs") or ():
             data = output.get("data") if isinstance(output, dict) else None
-            if not isinstance(data, dict) or any(m in data for m in _SHOWN_MIMES):
+            if not isinstance(data, dict) or "text/html" in data:
                 continue
             mime = next((m for m in data if m == PLOTLY_MIME or _VEGA_MIME.match(m)), None)
             if mime:
-                data["text/html"] = _figure_html(mime, data[mime])
+                data["text/html"] = _figure_html(mime, data[mime], _static_picture(data))
                 handled[mime] += 1
     return handled
 
 
-def _figure_html(mime: str, figure: Any) -> str:
+def _static_picture(data: dict) -> str:
+    """The output's own picture as an <img>, or "" (then a line of text stands in)."""
+    for mime in ("image/svg+xml", "image/png", "image/jpeg"):
+        value = data.get(mime)
+        if isinstance(value, list):
+            value = "".join(map(str, value))
+        if not isinstance(value, str) or not value:
+            continue
+        raw = value.encode("utf-8") if mime == "image/svg+xml" else None
+        b64 = base64.b64encode(raw).decode() if raw is not None else "".join(value.split())
+        return f'<img alt="figure" src="data:{mime};base64,{b64}">'
+    return ""
+
+
+def _figure_html(mime: str, figure: Any, picture: str = "") -> str:
     """The container the viewer hydrates: figure JSON first, then a visible fallback."""
     if isinstance(figure, str):  # some kernels store the JSON as text
         with contextlib.suppress(ValueError):
@@ -500,9 +519,10 @@ def _figure_html(mime: str, figure: Any) -> str:
     else:
         what = "Vega-Lite" if "vegalite" in mime else "Vega"
         opening = f'<div class="jupyterspot-vega" data-mime="{mime}">'
+    fallback = picture or f"Interactive {what} figure (loading…)"
     return (
         f'{opening}<script type="application/json" class="jupyterspot-figure">{payload}</script>'
-        f'<div class="jupyterspot-figure-fallback">Interactive {what} figure (loading…)</div></div>'
+        f'<div class="jupyterspot-figure-fallback">{fallback}</div></div>'
     )
 
 

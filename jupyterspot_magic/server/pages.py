@@ -14,7 +14,6 @@ import html
 import json
 import re
 from collections.abc import Callable
-from pathlib import Path
 from urllib.parse import quote
 
 from starlette.responses import HTMLResponse
@@ -334,7 +333,8 @@ class StaticCache:
         """`name` from the bundle (STATIC_FILES)."""
         if name not in STATIC_FILES:
             return None
-        return await self._cached(f"static/{name}", STATIC_DIR / name, None, STATIC_FILES[name])
+        path = STATIC_DIR / name
+        return await self._cached(f"static/{name}", path.read_bytes, STATIC_FILES[name])
 
     async def library(self, name: str) -> tuple[Representation, Representation] | None:
         """`lib/<name>`: an output library (content/libraries.py), or None."""
@@ -342,14 +342,13 @@ class StaticCache:
         if found is None:
             return None
         # keyed by what is served, not the name: "plotly@4.1.1.js" and "plotly" share one copy
-        key = f"lib/{found.path or name}"
-        return await self._cached(key, found.path, found.body, found.media)
+        return await self._cached(f"lib/{found.path or name}", found.read, found.media)
 
     async def _cached(
-        self, key: str, path: Path | None, body: bytes | None, media: str
+        self, key: str, read: Callable[[], bytes], media: str
     ) -> tuple[Representation, Representation] | None:
         if key not in self._assets:
-            asset = await asyncio.to_thread(self._load, path, body, media)
+            asset = await asyncio.to_thread(self._load, read, media)
             if asset is None:
                 return None
             self._assets[key] = asset
@@ -357,15 +356,13 @@ class StaticCache:
 
     @staticmethod
     def _load(
-        path: Path | None, body: bytes | None, media_type: str
+        read: Callable[[], bytes], media: str
     ) -> tuple[Representation, Representation] | None:
         try:
-            raw = body if body is not None else path.read_bytes() if path else None
+            raw = read()
         except OSError:
             return None
-        if raw is None:
-            return None
-        plain = Representation(raw, media_type, content_tag(raw))
+        plain = Representation(raw, media, content_tag(raw))
         return plain, encode_gzip(plain, 6)
 
 
