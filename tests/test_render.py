@@ -447,3 +447,18 @@ def test_import_does_not_load_nbconvert():
 
 def test_module_cache_dir_follows_the_environment(fresh_cache):
     assert render_mod.cache_dir() == fresh_cache / "render"
+
+
+def test_vegalite_json_with_a_static_picture_is_drawn_with_the_picture_as_fallback():
+    """Julia's and R's vega-lite carry PNG/SVG too: drawn from the spec (as JupyterLab does), the
+    picture shows until then; an output with its own HTML (Altair's) is left alone."""
+    spec = {"mark": "point", "data": {"values": [{"a": 1}]}, "encoding": {}}
+    svg = '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"></svg>'
+    mime = "application/vnd.vegalite.v4+json"
+    both = display({mime: spec, "image/svg+xml": svg, "text/plain": "VLSpec"})
+    own = display({mime: spec, "text/html": "<div id='altair-own'></div>", "text/plain": "x"})
+    r = render(notebook(code("chart", [both, own])))
+    assert r.html.count('class="jupyterspot-vega"') == 1
+    fallback = r.html.split('class="jupyterspot-figure-fallback">')[1].split("</div>")[0]
+    assert fallback.startswith('<img alt="figure" src="data:image/svg+xml;base64,')
+    assert "altair-own" in r.html

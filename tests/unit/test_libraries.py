@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import html
 import json
+import re
 import sys
 import time
 from collections.abc import Iterator
@@ -215,3 +216,27 @@ def test_export_carries_each_used_library_once() -> None:
 def test_export_without_libraries_is_unchanged() -> None:
     page = "<html><head></head><body><p>plain</p></body></html>"
     assert inline.inline_libraries(page) == page
+
+
+def test_umd_libraries_are_served_inside_the_amd_guard() -> None:
+    """Plotly, Vega, Leaflet: `define` hidden unless require.js loaded them; the widget
+    manager and require.js itself are served as they are (they need `define`)."""
+    head, tail = libraries.AMD_GUARD
+    for name in ("vega@6.js", "vega-embed.js", "leaflet@1.9.3.js", "plotly.js"):
+        found = find(name)
+        assert found is not None and found.guarded, name
+        body = found.read()
+        assert body.startswith(head.encode()) and body.endswith(tail.encode()), name
+    for name in ("html-manager.js", "requirejs.js", "leaflet-css.css"):
+        found = find(name)
+        assert found is not None and not found.guarded, name
+        assert found.read() == Path(str(found.path)).read_bytes(), name
+
+
+def test_export_inlines_the_widget_managers_fonts() -> None:
+    page = (
+        "<html><head></head><body><script>var s = './lib/html-manager.js';</script></body></html>"
+    )
+    out = inline.inline_libraries(page)
+    assert "data:font/woff2;base64," in out
+    assert not re.search(r'\.p\+"[0-9a-f]{20}\.(woff2|woff|ttf|eot|svg)"', out)
