@@ -29,10 +29,13 @@ from .offline_browser import OFFLINE_ARGS
 pytestmark = pytest.mark.timeout(240)
 DRAW_TIMEOUT = 30_000  # ms
 
-MATHJAX2 = """<div class="mj2">$$\\int_0^1 x^2\\,dx$$</div>
+# The element by id, as MathJax 2 took it; the callback after it runs once typesetting is done
+MATHJAX2 = """<div class="mj2" id="mj2-box">$$\\int_0^1 x^2\\,dx$$</div>
 <script>
 MathJax.Hub.Config({tex2jax: {inlineMath: [["$", "$"]]}});
-MathJax.Hub.Queue(["Typeset", MathJax.Hub, document.currentScript.previousElementSibling]);
+MathJax.Hub.Queue(["Typeset", MathJax.Hub, "mj2-box"], function () {
+  window.__mj2_after = !!document.querySelector("#mj2-box mjx-container");
+});
 window.__mj2 = "ran";
 </script>"""
 # The classic notebook's Plotly (plotly.py's old notebook_connected renderer): require.js paths
@@ -112,7 +115,7 @@ def test_outputs_for_other_front_ends_draw_offline(offline_browser, tmp_path, mo
     page = Page(offline_browser, share.url)
     try:
         page.wait("window.__mj2 === 'ran'", "the MathJax 2 output's script")
-        page.wait("!!document.querySelector('.mj2 mjx-container')", "MathJax 2 Queue typesetting")
+        page.wait("window.__mj2_after === true", "MathJax 2 Queue: typeset, then the callback")
         page.wait("!!document.querySelector('#req-plot svg.main-svg')", "require(['plotly'])")
         page.wait("!!document.querySelector('#tag-plot svg.main-svg')", "Plotly by script tag")
         assert page.page.evaluate("!(window.Plotly instanceof Element)")

@@ -128,10 +128,13 @@ def test_plotly_with_html_is_left_to_nbconvert():
     assert not any("Plotly" in w for w in r.warnings)
 
 
-def test_vegalite_with_image_fallbacks_is_left_to_nbconvert():
+def test_vegalite_with_image_fallbacks_is_drawn_with_its_picture_first():
+    """Julia's vega-lite with PNG and SVG: drawn from the spec like JupyterLab does (issue 13);
+    its SVG shows until then."""
     r = render(NOTEBOOKS / "nteract__examples__julia_vegalite.ipynb")
-    assert "jupyterspot-vega" not in r.html
-    assert 'data-mime-type="image/svg+xml"' in r.html
+    assert r.html.count('class="jupyterspot-vega"') == 1
+    fallback = r.html.split('class="jupyterspot-figure-fallback">')[1][:80]
+    assert fallback.startswith('<img alt="figure" src="data:image/svg+xml;base64,')
 
 
 # ---------------------------------------------------------------- ids

@@ -48,6 +48,8 @@ export interface LiveOptions {
  *  the parser's order: a classic `<script src>` runs before the scripts after it (an output's
  *  `<script src=".../plotly.js">` then `Plotly.newPlot(...)`), where a created script with a
  *  src would otherwise load async and run last. Resolves when all have run. */
+let activation: Promise<void> = Promise.resolve();
+
 async function activate(el: Element): Promise<void> {
   for (const old of Array.from(el.querySelectorAll("script"))) {
     const s = document.createElement("script");
@@ -195,7 +197,9 @@ export class Live {
     }
     marker.remove();
     for (const el of made) {
-      void activate(el);
+      // one cell after another, as the parser would: cell B's inline code may need the library
+      // cell A's <script src> is still loading
+      activation = activation.then(() => activate(el)).catch(() => undefined);
       this.o.images?.watch(el);
       if (el.querySelector(".jupyterspot-plotly, .jupyterspot-vega")) void hydrateFigures(el);
     }

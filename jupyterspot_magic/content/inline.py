@@ -37,16 +37,28 @@ _SCRIPT_SRC = re.compile(
     re.IGNORECASE,
 )
 _CSS_LINK = re.compile(
-    rf"<link\b[^>]*?\shref=([\"'])\./lib/(?P<name>{_NAME})(?:\?[^\"']*)?\1[^>]*>", re.IGNORECASE
+    rf"<link\b(?=[^>]*\srel=[\"']?stylesheet)[^>]*?\shref=([\"'])\./lib/(?P<name>{_NAME}\.css)"
+    rf"(?:\?[^\"']*)?\1[^>]*>",
+    re.IGNORECASE,
 )
 _IMPORT = re.compile(rf"\bimport\s*([\"'])\./lib/(?P<name>{_NAME})(?:\?[^\"']*)?\1")
-_QUOTED = re.compile(rf"([\"'])\./lib/(?P<name>{_NAME})(?:\?[^\"']*)?\1")
+# a string value in JavaScript (not an object key: Bokeh 2's {"<url>": "<hash>"})
+_QUOTED = re.compile(rf"([\"'])\./lib/(?P<name>{_NAME})(?:\?[^\"']*)?\1(?!\s*:)")
+# inline scripts that run (JSON and widget state are data: never rewritten)
+_RUNNING_SCRIPT = re.compile(
+    r"(<script\b(?![^>]*\ssrc=)(?P<attrs>[^>]*)>)(?P<body>.*?)(</script>)",
+    re.IGNORECASE | re.DOTALL,
+)
+# a type other than JavaScript or module: data (application/json, widget state), never code
+_JS_TYPE = re.compile(
+    r"\stype=[\"']?(?![\"'])(?!(?:text|application)/(?:javascript|ecmascript)\b|module\b)", re.I
+)
 _SRCDOC = re.compile(r'\ssrcdoc="(?P<doc>[^"]*\./lib/[^"]*)"')
 _HEAD = re.compile(r"<head\b[^>]*>", re.IGNORECASE)
 # Libraries the viewer itself loads for figures nbconvert drops (js/viewer/figures.ts)
 _VIEWER_FIGURES = {
-    "jupyterspot-plotly": ["plotly"],
-    "jupyterspot-vega": ["vega", "vega-lite", "vega-embed"],
+    'class="jupyterspot-plotly"': ["plotly"],
+    'class="jupyterspot-vega"': ["vega", "vega-lite", "vega-embed"],
 }
 # The page calls require()/define() (the widget manager, classic-notebook outputs): the page's
 # stub then loads require.js (templates/jupyterspot/index.html.j2)
@@ -83,11 +95,12 @@ def inline_libraries(page: str) -> str:
     if not names:
         return page
     files, by_name = _load(names)
+    if not files:
+        return page
     page = _SRCDOC.sub(lambda m: _inline_frame(m, files, by_name), page)
-    page = _SCRIPT_SRC.sub(lambda m: _run_tag(m.group("name")), page)
-    page = _CSS_LINK.sub(lambda m: _style(files.get(by_name.get(m.group("name"), ""), "")), page)
-    page = _IMPORT.sub(lambda m: f"jupyterspotRun({json.dumps(m.group('name'))})", page)
-    page = _QUOTED.sub(lambda m: f"jupyterspotLib({json.dumps(m.group('name'))})", page)
+    page = _SCRIPT_SRC.sub(lambda m: _run_tag(m, by_name), page)
+    page = _CSS_LINK.sub(lambda m: _style(m, files, by_name), page)
+    page = _RUNNING_SCRIPT.sub(lambda m: _in_script(m, by_name), page)
     data = json.dumps({"files": files, "names": by_name}, ensure_ascii=False)
     block = (
         '<script id="jupyterspot-libs" type="application/json">'
@@ -145,12 +158,47 @@ def _fonts_inline(code: str) -> str:
     return _FONT_ASSET.sub(swap, code)
 
 
-def _run_tag(name: str) -> str:
-    return f"<script>jupyterspotRun({json.dumps(name)})</script>"
+def _run_tag(m: re.Match[str], by_name: dict[str, str]) -> str:
+    name = m.group("name")
+    return f"<script>jupyterspotRun({json.dumps(name)})</script>" if name in by_name else m.group(0)
 
 
-def _style(css: str) -> str:
-    return "<style>" + css.replace("</style", "<\\/style") + "</style>" if css else ""
+def _style(m: re.Match[str], files: dict[str, str], by_name: dict[str, str]) -> str:
+    css = files.get(by_name.get(m.group("name"), ""))
+    if css is None:
+        return m.group(0)
+    return "<style>" + _css_images_inline(css).replace("</style", "<\\/style") + "</style>"
+
+
+def _in_script(m: re.Match[str], by_name: dict[str, str]) -> str:
+    """A running inline script's references to carried libraries, as the page's copies."""
+    if _JS_TYPE.search(m.group("attrs")):
+        return m.group(0)
+
+    def run(im: re.Match[str]) -> str:
+        name = im.group("name")
+        return f"jupyterspotRun({json.dumps(name)})" if name in by_name else im.group(0)
+
+    def url(qm: re.Match[str]) -> str:
+        name = qm.group("name")
+        return f"jupyterspotLib({json.dumps(name)})" if name in by_name else qm.group(0)
+
+    body = _QUOTED.sub(url, _IMPORT.sub(run, m.group("body")))
+    return m.group(1) + body + m.group(4)
+
+
+# leaflet.css's icons (url(images/marker-icon.png)): beside the export file there is nothing
+_CSS_IMAGE = re.compile(r"url\((['\"]?)(?P<file>images/[\w-]+\.png)\1\)")
+
+
+def _css_images_inline(css: str) -> str:
+    def swap(m: re.Match[str]) -> str:
+        found = libraries.find(m.group("file"))
+        if found is None:
+            return m.group(0)
+        return "url(data:image/png;base64," + base64.b64encode(found.read()).decode() + ")"
+
+    return _CSS_IMAGE.sub(swap, css)
 
 
 def _inline_frame(m: re.Match[str], files: dict[str, str], by_name: dict[str, str]) -> str:
@@ -158,9 +206,12 @@ def _inline_frame(m: re.Match[str], files: dict[str, str], by_name: dict[str, st
     doc = htmlmod.unescape(m.group("doc"))
 
     def script(sm: re.Match[str]) -> str:
-        code = files.get(by_name.get(sm.group("name"), ""), "")
+        code = files.get(by_name.get(sm.group("name"), ""))
+        if code is None:
+            return sm.group(0)
         return "<script>" + code.replace("</script", "<\\/script") + "</script>"
 
     doc = _SCRIPT_SRC.sub(script, doc)
-    doc = _CSS_LINK.sub(lambda lm: _style(files.get(by_name.get(lm.group("name"), ""), "")), doc)
-    return f' srcdoc="{htmlmod.escape(doc, quote=True)}"'
+    doc = _CSS_LINK.sub(lambda lm: _style(lm, files, by_name), doc)
+    escaped = htmlmod.escape(doc, quote=True).replace("\r", "&#13;").replace("\n", "&#10;")
+    return f' srcdoc="{escaped}"'

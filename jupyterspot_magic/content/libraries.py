@@ -5,7 +5,8 @@ from jsdelivr, BokehJS from cdn.bokeh.org, the widget manager from unpkg, MathJa
 from cdnjs, folium's Leaflet from jsdelivr): a participant on a network that blocks those sees
 blank outputs. So:
 
-- `rewrite(html)` turns every CDN URL of a library in `LIBRARIES` into the relative URL
+- `rewrite(html)` turns every CDN URL of a library in `LIBRARIES` in an output's HTML or
+  JavaScript (content/render.py: never code, markdown or printed text) into the relative URL
   ``./lib/<key>[@<version asked>][.js|.css][?query]``, served by the share at
   ``/s/{room}/lib/...`` (server/app.py). Relative, like the bundle's URLs, so it works behind any
   proxy prefix; ``./`` because an ES module's ``import "lib/x"`` would be a bare specifier.
@@ -23,7 +24,7 @@ blank outputs. So:
   require.js is loaded by the page's stub on the first require()/define() call, MathJax when the
   page has math (templates/jupyterspot/index.html.j2).
 - `used(html)` lists the library files a page references; the offline export inlines those
-  (content/export.py `inline_libraries`).
+  (content/inline.py `inline_libraries`).
 
 Remote content that is not a library (images, videos, map tiles, a chart's dataset URL) is left as
 the author wrote it.
@@ -49,6 +50,7 @@ __all__ = ["LIB_DIR", "LIBRARIES", "Found", "find", "rewrite", "used"]
 LIB_DIR = STATIC_DIR / "lib"
 MANIFEST = LIB_DIR / "manifest.json"  # js/build.mjs: {key: {"file": ..., "version": ...}}
 PREFIX = "./lib/"
+MAX_NAME = 160  # a library name with a version and a query is far shorter; more is a 404
 
 JS = "text/javascript; charset=utf-8"
 CSS = "text/css; charset=utf-8"
@@ -105,6 +107,8 @@ LIBRARIES: dict[str, Library] = {
 # the share serves such a library between these two lines: `define` is hidden while it runs,
 # unless require.js itself loaded it (its script element names the module).
 AMD_GUARD = (
+    # a library before that threw never ran its tail: put its saved `define` back first
+    "if(window.__jspAmd){window.define=window.__jspAmd;window.__jspAmd=null}"
     "window.__jspAmd=(function(){var d=window.define,s=document.currentScript;"
     "if(d&&d.amd&&!(s&&s.getAttribute&&s.getAttribute('data-requiremodule'))){"
     "window.define=undefined;return d}return null})();\n",
@@ -139,7 +143,7 @@ _RULES: list[tuple[re.Pattern[str], str]] = [
     ),
     (
         re.compile(
-            r"//(?:cdn\.jsdelivr\.net/npm|unpkg\.com)/(?P<pkg>@?[\w.-]+(?:/[\w.-]+)?)"
+            r"//(?:cdn\.jsdelivr\.net/npm|unpkg\.com)/(?P<pkg>@[\w.-]+/[\w.-]+|[\w.-]+)"
             rf"(?:@{_VERSION})?(?P<file>/[^?]*)?$"
         ),
         "npm",
@@ -197,12 +201,19 @@ def _classify(url: str) -> tuple[str, str | None, bool] | None:
     return None
 
 
-def _local(url: str) -> str | None:
+# `import "https://cdn.plot.ly/plotly-4.1.1.min"` (plotly.py's module loader) names the file
+# without .js, as its require.js path does; an import gets no .js added, a require path does, so
+# the import is given the .js: one URL for both, one download.
+_IMPORTED = re.compile(r"\bimport\s*[\"']\Z")
+
+
+def _local(url: str, imported: bool = False) -> str | None:
     """The share's URL for a CDN library URL, or None."""
     found = _classify(url)
     if found is None:
         return None
     key, ver, had_ext = found
+    had_ext = had_ext or (imported and "?" not in url)
     query = url.partition("?")[2]
     name = key + (f"@{ver}" if ver and key not in TRIGGERS else "")
     if had_ext:
@@ -210,7 +221,7 @@ def _local(url: str) -> str | None:
     return PREFIX + name + (f"?{query}" if query else "")
 
 
-_SCRIPT_TAG = re.compile(r"<script\b[^>]*>", re.IGNORECASE)
+_LOADING_TAG = re.compile(r"<(?:script|link)\b[^>]*>", re.IGNORECASE)
 _INTEGRITY = re.compile(r"\s(?:integrity|crossorigin)(?:=(?:\"[^\"]*\"|'[^']*'|[^\s>]*))?", re.I)
 # What the data: frame had: its own scripts, no access to the page (a data: URL's origin is opaque)
 FRAME_SANDBOX = "allow-scripts allow-popups"
@@ -230,7 +241,7 @@ def rewrite(html: str) -> str:
     out = _swap_urls(html)
     if out is html:
         return out
-    return _SCRIPT_TAG.sub(_drop_integrity, out)
+    return _LOADING_TAG.sub(_drop_integrity, out)
 
 
 def _swap_urls(html: str) -> str:
@@ -239,7 +250,9 @@ def _swap_urls(html: str) -> str:
     for m in _CDN.finditer(html):
         start = m.start()
         scheme = next((s for s in _SCHEMES if html.endswith(s, 0, start)), "")
-        local = _local(scheme + m.group(0))
+        at = start - len(scheme)
+        imported = _IMPORTED.search(html, max(0, at - 16), at) is not None
+        local = _local(scheme + m.group(0), imported=imported)
         if local is None:
             continue
         parts += [html[done : start - len(scheme)], local]
@@ -249,11 +262,15 @@ def _swap_urls(html: str) -> str:
 
 def _drop_integrity(m: re.Match[str]) -> str:
     tag = m.group(0)
-    return _INTEGRITY.sub("", tag) if f'src="{PREFIX}' in tag or f"src='{PREFIX}" in tag else tag
+    ours = any(f"{a}={q}{PREFIX}" in tag for a in ("src", "href") for q in "\"'")
+    return _INTEGRITY.sub("", tag) if ours else tag
 
 
 def _frame(m: re.Match[str]) -> str:
-    """A data: iframe whose document loads libraries, as a sandboxed srcdoc frame."""
+    """A data: iframe whose document loads libraries, as a sandboxed srcdoc frame.
+
+    A data: document always has an opaque origin; a srcdoc one has the page's unless sandboxed
+    without allow-same-origin: so FRAME_SANDBOX replaces whatever sandbox the frame had."""
     try:
         inner = base64.b64decode(m.group("data")).decode("utf-8")
     except ValueError:
@@ -261,10 +278,17 @@ def _frame(m: re.Match[str]) -> str:
     changed = rewrite(inner)
     if changed == inner:
         return m.group(0)
-    attrs = m.group("before") + m.group("after")
-    sandbox = "" if re.search(r"\ssandbox\b", attrs, re.I) else f' sandbox="{FRAME_SANDBOX}"'
-    doc = htmlmod.escape(changed, quote=True)
-    return f'<iframe{m.group("before")} srcdoc="{doc}"{sandbox}{m.group("after")}>'
+    before, after = _no_sandbox(m.group("before")), _no_sandbox(m.group("after"))
+    # escaped quotes and no raw newline: valid in an attribute and inside a JS string alike
+    doc = htmlmod.escape(changed, quote=True).replace("\r", "&#13;").replace("\n", "&#10;")
+    return f'<iframe{before} srcdoc="{doc}" sandbox="{FRAME_SANDBOX}"{after}>'
+
+
+_ATTRIBUTE = re.compile(r"(\s+)([^\s=>\"']+)(\s*=\s*(?:\"[^\"]*\"|'[^']*'|[^\s>]*))?")
+
+
+def _no_sandbox(attrs: str) -> str:
+    return _ATTRIBUTE.sub(lambda a: "" if a.group(2).lower() == "sandbox" else a.group(0), attrs)
 
 
 _LOCAL = re.compile(r"\./lib/(?P<name>[\w@.*^~-]+)")
@@ -313,6 +337,8 @@ WOFF2 = "font/woff2"
 
 def find(name: str) -> Found | None:
     """The file the share serves as ``lib/<name>``, or None (404)."""
+    if len(name) > MAX_NAME:
+        return None
     asset = _ASSET.match(name)
     if asset:
         png = asset.group("png")

@@ -92,6 +92,7 @@ OWN_OUTPUT_KEY = "jupyterspot_magic"  # metadata key on the share's own outputs
 
 _VEGA_MIME = re.compile(r"^application/vnd\.vega(lite)?\.v[0-9.]+\+json$")
 _CELL_ID = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")  # nbformat 4.5 schema
+_BASE64 = re.compile(r"[A-Za-z0-9+/]+=*")
 _ANCHOR = re.compile(r'id="cell-id=([^"]*)"')
 # A cell the host keeps to themselves (content/outputs.py never streams it; every page shows
 # PRIVATE_SOURCE instead): the tag, or this line in its source (a cell run before any save
@@ -377,6 +378,7 @@ def prepare(src: Source) -> Prepared:
     stripped = _strip_own_share(nb)
     _hide_private(nb)
     _add_figure_html(nb)  # drawn with the share's own plotly.js / vega (content/libraries.py)
+    _local_libraries(nb)
     return Prepared(src, nb, cell_ids, notes, stripped)
 
 
@@ -489,6 +491,26 @@ def _add_figure_html(nb: NotebookNode) -> Counter[str]:
     return handled
 
 
+# What an output runs or shows as HTML: where its CDN library URLs are. Code cells, their text
+# outputs and markdown are left as written (a URL printed or discussed is not a script to load).
+_SCRIPTED_MIMES = ("text/html", "application/javascript")
+
+
+def _local_libraries(nb: NotebookNode) -> None:
+    """Point the outputs' CDN library URLs at the share (content/libraries.py)."""
+    for cell in nb.cells:
+        for output in cell.get("outputs") or ():
+            data = output.get("data") if isinstance(output, dict) else None
+            if not isinstance(data, dict):
+                continue
+            for mime in _SCRIPTED_MIMES:
+                value = data.get(mime)
+                if isinstance(value, list):
+                    value = "".join(map(str, value))
+                if isinstance(value, str):
+                    data[mime] = libraries.rewrite(value)
+
+
 def _static_picture(data: dict) -> str:
     """The output's own picture as an <img>, or "" (then a line of text stands in)."""
     for mime in ("image/svg+xml", "image/png", "image/jpeg"):
@@ -499,7 +521,8 @@ def _static_picture(data: dict) -> str:
             continue
         raw = value.encode("utf-8") if mime == "image/svg+xml" else None
         b64 = base64.b64encode(raw).decode() if raw is not None else "".join(value.split())
-        return f'<img alt="figure" src="data:{mime};base64,{b64}">'
+        if _BASE64.fullmatch(b64):  # it goes into an attribute: nothing else may
+            return f'<img alt="figure" src="data:{mime};base64,{b64}">'
     return ""
 
 
@@ -625,7 +648,6 @@ def _export(nb: NotebookNode, src: Source) -> tuple[str, list[str]]:
             raise RenderError(f"Could not render {src.label}: {one_line(e)}") from None
     if CONFIG_PLACEHOLDER in html:  # the notebook's own text: defuse it, the slot is ours
         html = html.replace(CONFIG_PLACEHOLDER, "<!-- jupyterspot-config -->")
-    html = libraries.rewrite(html)  # outputs' CDN libraries: from the share
     return html.replace(slot, CONFIG_PLACEHOLDER), sorted(set(notes))
 
 

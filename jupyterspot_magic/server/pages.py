@@ -341,8 +341,10 @@ class StaticCache:
         found = await asyncio.to_thread(libraries.find, name)
         if found is None:
             return None
-        # keyed by what is served, not the name: "plotly@4.1.1.js" and "plotly" share one copy
-        return await self._cached(f"lib/{found.path or name}", found.read, found.media)
+        # keyed by what is served, never by the name asked: "plotly@4.1.1.js" and "plotly" share
+        # one copy, and made-up versions of a stub cannot grow the cache
+        key = f"lib/{found.path}" if found.path else f"lib-stub/{content_tag(found.read())}"
+        return await self._cached(key, found.read, found.media)
 
     async def _cached(
         self, key: str, read: Callable[[], bytes], media: str

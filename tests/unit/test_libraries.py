@@ -240,3 +240,69 @@ def test_export_inlines_the_widget_managers_fonts() -> None:
     out = inline.inline_libraries(page)
     assert "data:font/woff2;base64," in out
     assert not re.search(r'\.p\+"[0-9a-f]{20}\.(woff2|woff|ttf|eot|svg)"', out)
+
+
+def test_only_outputs_are_rewritten_never_code_or_text(tmp_path: Path, monkeypatch) -> None:
+    """A CDN URL in code, printed text or markdown is something the author wrote, not a script
+    the page loads: it stays as written; an output's HTML gets the share's."""
+    from jupyterspot_magic.content.render import render
+
+    monkeypatch.setenv("JUPYTERSPOT_CACHE_DIR", str(tmp_path))
+    url = "https://cdn.plot.ly/plotly-2.27.0.min.js"
+    nb = {
+        "nbformat": 4,
+        "nbformat_minor": 5,
+        "metadata": {},
+        "cells": [
+            {"cell_type": "markdown", "id": "m", "metadata": {}, "source": f"see <{url}>"},
+            {
+                "cell_type": "code",
+                "id": "c",
+                "metadata": {},
+                "execution_count": 1,
+                "source": f'url = "{url}"; print(url)',
+                "outputs": [
+                    {"output_type": "stream", "name": "stdout", "text": url + "\n"},
+                    {
+                        "output_type": "display_data",
+                        "metadata": {},
+                        "data": {"text/html": f'<script src="{url}"></script>'},
+                    },
+                ],
+            },
+        ],
+    }
+    page = render(nb).html
+    assert page.count("./lib/plotly@2.27.0.js") == 1 and page.count(url) >= 3
+
+
+def test_export_leaves_what_is_not_a_carried_library_reference() -> None:
+    page = (
+        "<html><head></head><body>"
+        '<script src="./lib/vega@6.js"></script>'
+        '<script>const hashes = {"./lib/vega@6.js": "sha-x"}; var u = "./lib/vega@6.js";</script>'
+        '<img src="./lib/diagram.png"><script type="application/json">{"u": "./lib/vega@6.js"}'
+        "</script><script>var mine = './lib/notes.txt';</script></body></html>"
+    )
+    out = inline.inline_libraries(page)
+    assert '{"./lib/vega@6.js": "sha-x"}' in out  # an object key stays (Bokeh 2's hashes)
+    assert 'var u = jupyterspotLib("vega@6.js")' in out
+    assert '<img src="./lib/diagram.png">' in out  # the notebook's own file
+    assert '{"u": "./lib/vega@6.js"}' in out  # data, not code
+    assert "var mine = './lib/notes.txt'" in out  # not a library
+
+
+def test_a_data_frame_gets_our_sandbox_whatever_it_had() -> None:
+    inner = '<script src="https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.js"></script>\n<p>x</p>'
+    data = base64.b64encode(inner.encode()).decode()
+    for attrs in (' sandbox="allow-scripts allow-same-origin"', ' title="not a sandbox"', ""):
+        out = rewrite(f'<iframe{attrs} src="data:text/html;base64,{data}"></iframe>')
+        assert out.count(' sandbox="') == 1, out[:200]
+        assert 'sandbox="allow-scripts allow-popups"' in out and "allow-same-origin" not in out
+        assert "\n" not in out  # usable inside a JS string too
+
+
+def test_long_or_made_up_names_cannot_grow_the_cache() -> None:
+    assert find("require@" + "9" * 500 + ".js") is None
+    a, b = find("require@1.js"), find("require@2.js")
+    assert a is not None and b is not None and a.read() == b.read() and a.path is None
