@@ -17,13 +17,22 @@ import random
 import re
 import shutil
 import struct
+import threading
 import urllib.request
 import zlib
+from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
-from jupyterspot_magic.session import footprint
+from jupyterspot_magic.content.live import LiveContent
+from jupyterspot_magic.content.locate import Located
+from jupyterspot_magic.content.render import RenderedNotebook
+from jupyterspot_magic.session import footprint, hosted
+from jupyterspot_magic.session.live import LiveUpdater
+from jupyterspot_magic.session.share import Share
 
 from .conftest import DEMO, save_notebook, wait_for
 from .kernel import Kernel
@@ -240,3 +249,96 @@ def test_export_after_stop_reads_the_page_back(nb: Path, tmp_path: Path) -> None
     assert share.rendered.html == "" and share.updater.content.snapshot is None
     out = share.export(tmp_path / "after-stop.html").read_text()
     assert all(f'id="cell-id={cid}"' in out for cid in ids)
+
+
+# -- a stopped share takes nothing back; the size note is added once (no kernel needed) --
+
+
+class FakeHost:
+    """A running server whose `page_weight` answers once `answer` is set."""
+
+    running = True
+    port = 0
+
+    def __init__(self) -> None:
+        self.answer = threading.Event()
+
+    def call(self, fn: Callable[..., Any], room: str, *args: Any) -> Any:
+        assert fn is hosted.page_weight, fn
+        assert self.answer.wait(30)
+        return 1_000_000, 2_000_000
+
+
+class FakeUpdater:
+    def __init__(self) -> None:
+        self.adopted: list[RenderedNotebook] = []
+        self.content = LiveContent("huge")
+
+    def adopt(self, rendered: RenderedNotebook) -> None:
+        self.adopted.append(rendered)
+
+
+def page(html: str, version: str = "v1") -> RenderedNotebook:
+    return RenderedNotebook(html, version, [], "huge", [], 0.0, False)
+
+
+def bare_share(status: str) -> tuple[Share, list[Any]]:
+    """A Share without a server, tunnel or kernel: the state `refresh` and `_check_size` use."""
+    share = Share.__new__(Share)
+    emitted: list[Any] = []
+    share.__dict__.update(
+        status=status,
+        rendered=page(""),
+        located=Located(None, None, "colab", None),
+        host=FakeHost(),
+        room="r",
+        events=SimpleNamespace(emit=emitted.append),
+        updater=FakeUpdater(),
+        notes=[],
+        _server_cells=None,
+        _on_disk=True,
+        _size_note=None,
+        _notes_lock=threading.Lock(),
+        _weighing=0,
+        _tell_size=True,
+    )
+    return share, emitted
+
+
+def test_a_late_flush_after_stop_puts_nothing_back() -> None:
+    """A save or live flush racing `stop()` (the flusher is waited for 5 s, the watcher 2 s)
+    used to learn its cells again and keep its whole page in the stopped share."""
+    share, _ = bare_share("stopped")
+    share.refresh(page("x" * 10_000_000, "late"), streamed=True)
+    assert share.rendered.html == "" and share._on_disk
+    assert share.updater.adopted == []  # type: ignore[attr-defined]
+
+
+def test_a_released_updater_learns_and_publishes_nothing() -> None:
+    published: list[RenderedNotebook] = []
+    notebook = {"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    located = Located(None, notebook, "colab", None)
+    updater = LiveUpdater(located, page("", "v0"), lambda r, **_: published.append(r), lambda: True)
+    updater.release()
+    seeding = updater._seeding
+    updater.adopt(page("x" * 1000, "late"))
+    assert updater._seeding is seeding  # no seed thread parsing the notebook again
+    assert updater._push(page("x" * 1000, "late"), True) is False and published == []
+
+
+def test_a_shrink_and_grow_while_weighed_adds_one_note(monkeypatch) -> None:
+    """Weighing runs on a thread of its own (the start waits at most footprint.START_WAIT);
+    a notebook that shrinks and grows again meanwhile gets one note, not two."""
+    monkeypatch.setattr(footprint, "HUGE_BYTES", 100)
+    share, emitted = bare_share("live")
+    first = share._check_size(page("x" * 200))
+    assert first is not None and first.is_alive()  # not blocked by the server's page
+    assert share._check_size(page("x")) is None
+    second = share._check_size(page("x" * 200))
+    assert second is not None
+    share.host.answer.set()  # type: ignore[attr-defined]
+    first.join(30)
+    second.join(30)
+    notes = [n for n in share.notes if n.startswith(footprint.NOTE_START)]
+    assert notes == [footprint.note(200, lambda: (1_000_000, 2_000_000))]
+    assert [e.message for e in emitted] == notes

@@ -31,6 +31,10 @@ log = logging.getLogger(__name__)
 # meeting's Wi-Fi starts to feel it (bench/memory_stop.py prints what such a share costs).
 HUGE_BYTES = 50 * 10**6
 NOTE_START = "large notebook:"
+# s a share's start waits for its note (the server building and compressing the page, about a
+# second for 55 MB): a page slower than that gets its note later, told as a message, and the
+# kernel is not held for the server's own bound (session/hosted.py WEIGH_TIMEOUT, twice).
+START_WAIT = 15.0
 
 
 def size(rendered: RenderedNotebook, path: Path | None) -> int:

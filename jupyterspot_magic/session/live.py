@@ -47,6 +47,11 @@ class LiveUpdater:
         # session/stream.py: a save goes to the live notebook first (it merges, then publishes)
         self.saved_hook: Callable[[], None] | None = None
         self._seeding: threading.Thread | None = None  # learning the cells of a page
+        # After `release` (the share stopped) nothing is learnt or published: a late save or
+        # flush would put a page and its cells back in memory. `_seed_lock`: a seed started
+        # while `release` looks is waited for too.
+        self._released = False
+        self._seed_lock = threading.Lock()
         self.adopt(rendered)
         path = located.path
         self.watcher = Watcher(path, self._on_file) if (watch and path is not None) else None
@@ -62,12 +67,16 @@ class LiveUpdater:
         snap = self.content.snapshot
         if snap is not None and snap.version == rendered.content_hash:
             return
-        located = self.located
-        source = located.source
-        self._seeding = threading.Thread(
-            target=self._seed, args=(source, rendered, snap), daemon=True, name="jupyterspot-seed"
-        )
-        self._seeding.start()
+        with self._seed_lock:
+            if self._released:
+                return
+            self._seeding = threading.Thread(
+                target=self._seed,
+                args=(self.located.source, rendered, snap),
+                daemon=True,
+                name="jupyterspot-seed",
+            )
+            self._seeding.start()
 
     def _seed(self, source: Path | dict | None, rendered: R.RenderedNotebook, base: Any) -> None:
         if self.content.seed(source, rendered, base) and self.on_cells is not None:
@@ -123,6 +132,8 @@ class LiveUpdater:
             return None if rendered is None else self._push(rendered, True)
 
     def _update(self, source: Path | dict | None, remember: bool) -> bool:
+        if self._released:
+            return False
         try:
             rendered = self.content.update(source, remember=remember)
         except R.RenderError as e:  # half-written file, invalid JSON: keep the last page
@@ -135,6 +146,8 @@ class LiveUpdater:
     def _push(self, rendered: R.RenderedNotebook, streamed: bool) -> bool:
         """Hand the new content to the share (`streamed`: a live flush; the server then builds
         the newcomers' page once the stream is still)."""
+        if self._released:
+            return False
         t0 = time.perf_counter()
         self.publish(rendered, streamed=streamed)
         self.content.last["push"] = time.perf_counter() - t0
@@ -150,7 +163,9 @@ class LiveUpdater:
         """The share stopped: its cells and versions go. A seed still running holds the
         notebook it parses: waited for (about a second for a 55 MB notebook), so what it holds
         is freed by the time the stop returns."""
-        seeding = self._seeding
+        with self._seed_lock:
+            self._released = True
+            seeding = self._seeding
         if seeding is not None:
             seeding.join(SEED_WAIT)
         self.content = LiveContent(self.content.title)

@@ -84,6 +84,12 @@ class Share:
         self._audience = options.audience
         self._final_board: bytes | None = None  # the board as it was at stop (export after it)
         self._size_note: str | None = None  # a huge notebook's note ("": being weighed)
+        # `notes` and the size note change on the kernel's, the watcher's, the flusher's and a
+        # weigh thread's: one lock; `_weighing` counts crossings (only the latest one's weigh
+        # adds its note: a shrink and grow while one is weighed would add two).
+        self._notes_lock = threading.Lock()
+        self._weighing = 0
+        self._tell_size = False  # after __init__: a size note is also told (StatusMessage)
         self._on_disk = True  # the page is in the render cache on disk (a live flush's is not)
         # The parts that follow the share: a tunnel whose process died is reopened (the links
         # follow it); saving the notebook updates every page.
@@ -110,7 +116,11 @@ class Share:
                 self.notes.append(why_not)
             elif located.note in self.notes:  # "the last saved version": no longer so
                 self.notes.remove(located.note)
-        self._check_size(rendered, later=False)
+        weighing = self._check_size(rendered)
+        if weighing is not None:  # the note in `notes` when the magic shows them, if in time
+            weighing.join(footprint.START_WAIT)
+        with self._notes_lock:
+            self._tell_size = True
         self._write_live()
 
     # -- links --
@@ -333,7 +343,11 @@ class Share:
     def refresh(self, rendered: RenderedNotebook, *, streamed: bool = False) -> None:
         """New content, same room, tokens, board and people (a save, `update()`). `rendered`
         changes once the server has it (or could not take it: a restarted server opens what
-        `rendered` names): whoever sees the new version here can fetch it there."""
+        `rendered` names): whoever sees the new version here can fetch it there.
+        A stopped share takes nothing: a save or flush that raced `stop()` would put its page
+        and cells back in memory (a server restarting still gets `rendered`, as above)."""
+        if self.status != "live":
+            return
         self.updater.adopt(rendered)
         view = self.updater.content.view()
         try:
@@ -343,32 +357,41 @@ class Share:
                 self._call(hosted.refresh, rendered, view, streamed)
             self._server_cells = view.snapshot if view is not None else None
         finally:
-            self.rendered = rendered
-            self._on_disk = not streamed
-        self._check_size(rendered, later=True)
+            if self.status == "live":  # stopped meanwhile: `_release` dropped the page
+                self.rendered = rendered
+                self._on_disk = not streamed
+        self._check_size(rendered)
 
-    def _check_size(self, rendered: RenderedNotebook, *, later: bool) -> None:
-        """A huge notebook's note (session/footprint.py), once it crosses the threshold: at the
-        start in `notes`; after a live update also told (`StatusMessage`), from a thread of its
-        own (weighing waits for the server's page). Gone again once the notebook is smaller."""
+    def _check_size(self, rendered: RenderedNotebook) -> threading.Thread | None:
+        """A huge notebook's note (session/footprint.py), once it crosses the threshold, weighed
+        on a thread of its own (weighing waits for the server's page): in `notes`, and once the
+        share has started also told (`StatusMessage`). Gone again once the notebook is smaller.
+        Returns the weighing thread, if one started."""
         total = footprint.size(rendered, self.located.path)
-        if total < footprint.HUGE_BYTES:
-            if self._size_note in self.notes:
-                self.notes.remove(self._size_note)
-            self._size_note = None
-        elif self._size_note is None:
+        with self._notes_lock:
+            if total < footprint.HUGE_BYTES:
+                if self._size_note in self.notes:
+                    self.notes.remove(self._size_note)
+                self._size_note = None
+                return None
+            if self._size_note is not None:
+                return None
             self._size_note = ""
-            if later:
-                threading.Thread(target=self._weigh, args=(total, True), daemon=True).start()
-            else:
-                self._weigh(total, False)
+            self._weighing += 1
+            crossing = self._weighing
+        thread = threading.Thread(target=self._weigh, args=(total, crossing), daemon=True)
+        thread.start()
+        return thread
 
-    def _weigh(self, total: int, tell: bool) -> None:
+    def _weigh(self, total: int, crossing: int) -> None:
         text = footprint.note(total, lambda: self._call(hosted.page_weight))
-        if self._size_note != "" or not self.alive:  # smaller again meanwhile, or stopped
-            return
-        self._size_note = text
-        self.notes.append(text)
+        with self._notes_lock:
+            # smaller again meanwhile (or grown again: that crossing's weigh adds it), or stopped
+            if crossing != self._weighing or self._size_note != "" or not self.alive:
+                return
+            self._size_note = text
+            self.notes.append(text)
+            tell = self._tell_size
         if tell:
             self.events.emit(StatusMessage(text))
 
@@ -460,7 +483,8 @@ class Share:
         self.host = host
         self._server_cells = None  # the new server has the page, not our per-cell view
         self.server_restarts += 1
-        self.notes += opened_notes
+        with self._notes_lock:
+            self.notes += opened_notes
         self._write_live()  # the new server's control document has none of it
         if self.stream is not None:
             self.stream.republish()
