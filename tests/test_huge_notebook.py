@@ -2,10 +2,15 @@
 its share gives the kernel's memory back (session/footprint.py, Share._release).
 
 Real kernels (jupyter_client) share a 55 MB notebook of fresh random PNGs built here (no two
-images alike: the server would send a repeated one once). "Before" is the kernel after
-`%load_ext jupyterspot_magic` and one share of a small notebook started and stopped: every
-module a share imports is loaded and nbconvert's exporter and templates are built, which any
-first share pays once per process.
+images alike: the server would send a repeated one once). Two baselines, each RSS taken after
+`footprint.give_back()` (a full collection and glibc's trim, as a stop does):
+- "imports": the kernel after `%load_ext jupyterspot_magic` only;
+- "before": then one share of a small notebook started and stopped: every module a share
+  imports is loaded and nbconvert's exporter and templates are built, which the first share in a
+  process pays once and keeps.
+After stop: asserted within 10 % of "before" (the issue's bound). Against "imports" it is not
+within 10 %: the first share keeps about +49 MB (69 -> 118 MB here), and after the 55 MB share's
+stop the kernel is at 122-124 MB (1.77-1.79x "imports"); printed, not asserted.
 """
 
 from __future__ import annotations
@@ -116,16 +121,22 @@ def shared_notes(kernel: Kernel) -> list[str]:
     return json.loads(out.strip().splitlines()[-1])
 
 
-def baseline(kernel: Kernel, folder: Path) -> float:
-    """The kernel's RSS (MB) after the extension and a small share started and stopped; that
-    share's notes have no size note."""
+def baseline(kernel: Kernel, folder: Path) -> tuple[float, float]:
+    """The kernel's RSS (MB) after the extension only ("imports"), then after a small share
+    started and stopped ("before"; that share's notes have no size note)."""
+    query(
+        kernel,
+        "%load_ext jupyterspot_magic\n"
+        "from jupyterspot_magic.session import footprint\nfootprint.give_back()",
+    )
+    imports = kernel.rss_mb()
     small = folder / "small.ipynb"
     shutil.copy(DEMO, small)
     result = kernel.execute(share_command(small), timeout=120)
     assert result["error"] is None, result["error"]
     assert not [n for n in shared_notes(kernel) if n.startswith(footprint.NOTE_START)]
     query(kernel, "import jupyterspot_magic as j; j.current().stop()")
-    return kernel.rss_mb()
+    return imports, kernel.rss_mb()
 
 
 def served_gzip_bytes(kernel: Kernel) -> int:
@@ -159,6 +170,13 @@ def check_note(note: str, *, size: int, gzipped: int, images: int) -> None:
     assert m.group(3) == footprint.mb(images).split()[0], (note, images)
 
 
+def report(imports: float, before: float, during: float, after: float) -> None:
+    print(
+        f"kernel RSS (MB): imports {imports:.1f}, before {before:.1f}, shared {during:.1f},"
+        f" after stop {after:.1f} ({after / before:.3f}x before, {after / imports:.3f}x imports)"
+    )
+
+
 def stop_and_measure(kernel: Kernel) -> float:
     """Stop the share, holding on to it as a user's `s = share(...)` would: the RSS after."""
     query(kernel, "import jupyterspot_magic as j; s = j.current(); s.stop()", timeout=120)
@@ -188,7 +206,7 @@ def test_huge_share_notes_its_weight_and_stop_gives_memory_back(
     tmp_path: Path, cache: None, kernel: Kernel, huge: tuple[Path, int]
 ) -> None:
     path, images = huge
-    before = baseline(kernel, tmp_path)
+    imports, before = baseline(kernel, tmp_path)
     result = kernel.execute(share_command(path), timeout=300)
     assert result["error"] is None, result["error"]
     notes = [n for n in shared_notes(kernel) if n.startswith(footprint.NOTE_START)]
@@ -200,7 +218,7 @@ def test_huge_share_notes_its_weight_and_stop_gives_memory_back(
     assert footprint.NOTE_START in shown  # the magic shows it (the plain link's notes)
     during = kernel.rss_mb()
     after = stop_and_measure(kernel)
-    print(f"kernel RSS: before {before:.1f} MB, shared {during:.1f} MB, after stop {after:.1f} MB")
+    report(imports, before, during, after)
     assert during > before + 2 * HUGE_MB  # the share did hold the notebook
     assert after <= before * MEMORY_SLACK, (before, during, after)
 
@@ -209,7 +227,7 @@ def test_a_live_update_that_makes_it_huge_warns_then_stop_gives_memory_back(
     tmp_path: Path, cache: None, kernel: Kernel, huge: tuple[Path, int]
 ) -> None:
     path, images = huge
-    before = baseline(kernel, tmp_path)
+    imports, before = baseline(kernel, tmp_path)
     grows = tmp_path / "grows.ipynb"
     shutil.copy(DEMO, grows)
     result = kernel.execute(share_command(grows), timeout=120)
@@ -227,7 +245,7 @@ def test_a_live_update_that_makes_it_huge_warns_then_stop_gives_memory_back(
     check_note(notes[0], size=size, gzipped=served_gzip_bytes(kernel), images=images)
     during = kernel.rss_mb()
     after = stop_and_measure(kernel)
-    print(f"kernel RSS: before {before:.1f} MB, shared {during:.1f} MB, after stop {after:.1f} MB")
+    report(imports, before, during, after)
     assert after <= before * MEMORY_SLACK, (before, during, after)
     # The page a live flush made was written to the disk cache at stop: an export still works.
     kept = query(
