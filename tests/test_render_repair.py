@@ -139,3 +139,41 @@ def test_unrepairable_notebook_says_why_in_one_line(tmp_path: Path) -> None:
     message = str(e.value)
     assert message == f"Cannot render {path}: cell 3's source is an object, not text or a list"
     assert "\n" not in message and "{" not in message
+
+
+SECRET = "host-token-5f0c9e1d"  # what a model of this package may hold (the host's link)
+
+
+def _own_model() -> dict[str, Any]:
+    state = {"_anywidget_id": "jupyterspot_magic.widget.ShareWidget", "url": f"/s/r?t={SECRET}"}
+    return {"model_module": "anywidget", "model_name": "AnyModel", "state": state}
+
+
+@pytest.mark.parametrize("layout", ["wrapped with a stray key", "colab with a model 'state'"])
+def test_own_widget_models_never_reach_the_page(tmp_path: Path, layout: str) -> None:
+    """nbconvert's lab template writes the whole widget bundle into the page: no key of it may
+    carry a model of this package, whatever its layout."""
+    data = colab_notebook()
+    models = data["metadata"]["widgets"]["application/vnd.jupyter.widget-state+json"]
+    if layout.startswith("wrapped"):
+        bundle = {"version_major": 2, "version_minor": 0, "state": models, "x1": _own_model()}
+    else:  # Colab's layout, where a model id happens to be "state"
+        bundle = {**models, "state": next(iter(models.values())), "x1": _own_model()}
+    data["metadata"]["widgets"]["application/vnd.jupyter.widget-state+json"] = bundle
+    path = tmp_path / "own.ipynb"
+    path.write_text(json.dumps(data))
+    r = render(path)
+    assert SECRET not in r.html
+    # the bars are still drawn from the saved state
+    assert r.html.count('<script type="application/vnd.jupyter.widget-view+json">') == 2
+
+
+def test_v3_input_list_of_a_private_cell_stays_private(tmp_path: Path) -> None:
+    cell = {"cell_type": "code", "metadata": {}, "source": "", "execution_count": None}
+    cell.update(outputs=[], input=["# jupyterspot: private\n", "secret = 1\n"])
+    data = {"nbformat": 4, "nbformat_minor": 4, "metadata": {}, "cells": [cell]}
+    path = tmp_path / "private.ipynb"
+    path.write_text(json.dumps(data))
+    r = render(path)
+    assert "private cell (not shared)" in r.html
+    assert "secret" not in r.html

@@ -24,6 +24,7 @@ from __future__ import annotations
 import copy
 import functools
 import json
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +33,9 @@ from typing import Any
 from ..base.text import plural
 
 __all__ = [
+    "MAX_ERRORS",
     "MAX_PASSES",
+    "MAX_TAGS",
     "Repairs",
     "Unrepairable",
     "WIDGET_STATE_MIME",
@@ -45,6 +48,12 @@ __all__ = [
 WIDGET_STATE_MIME = "application/vnd.jupyter.widget-state+json"
 WIDGET_VIEW_MIME = "application/vnd.jupyter.widget-view+json"
 MAX_PASSES = 5  # a fix can uncover another (a heading cell's leftovers): a few passes, bounded
+# jsonschema pays ~2 ms an error (more on a hostile list): past this many in one pass, the
+# notebook is refused in a line rather than repaired for minutes
+MAX_ERRORS = 2000
+REPAIR_SECONDS = 20.0  # and past this much time spent in the schema passes
+MAX_TAGS = 256  # a cell's tags kept (jsonschema's uniqueItems is quadratic on a long list)
+_OWN_TAG_PREFIX = "jupyterspot"  # content/render.py's private tag: kept beyond MAX_TAGS
 NOT_SAVED_TEXT = "[widget: its state was not saved with the notebook]"
 _MAX_CELLS_LISTED = 8
 _CELL_BRANCH = {"raw": 0, "markdown": 1, "code": 2}  # the schema's oneOf order
@@ -94,6 +103,10 @@ _NOTES: dict[str, tuple[str, str]] = {
     "cell_meta": (
         "cell {cell} had invalid metadata {names} (left out)",
         "{n} invalid cell metadata entries {names} (left out)",
+    ),
+    "tags_capped": (
+        f"cell {{cell}} had more than {MAX_TAGS} tags (the rest left out)",
+        f"{{n}} cells with more than {MAX_TAGS} tags (the rest left out)",
     ),
     "attachments": (
         "cell {cell} had invalid attachments (left out)",
@@ -185,6 +198,21 @@ class Repairs:
     def __init__(self) -> None:
         self.kinds: dict[str, _Kind] = {}
         self._outputs: dict[int, list[int]] = {}  # cell -> file position of each output left
+        self.errors_seen = 0  # schema errors handled, against MAX_ERRORS (the pass's bound)
+        self.deadline = float("inf")  # time.monotonic() past which the passes give up
+
+    def spend(self, errors: int, where: str) -> None:
+        """Count schema errors handled; past the bounds, refuse in one line."""
+        self.errors_seen += errors
+        if self.errors_seen > MAX_ERRORS:
+            raise Unrepairable(
+                f"too many problems to repair: more than {MAX_ERRORS} schema errors (at {where})"
+            )
+        if time.monotonic() > self.deadline:
+            raise Unrepairable(
+                f"too many problems to repair: still repairing after {REPAIR_SECONDS:.0f} s "
+                f"(at {where})"
+            )
 
     def drop_outputs(self, cell: int, outputs: list, dropped: set[int]) -> list:
         """`outputs` without the positions `dropped`; what is left keeps its file number."""
@@ -237,15 +265,23 @@ def widget_models(metadata: Any) -> dict | None:
     bundle = widgets.get(WIDGET_STATE_MIME) if isinstance(widgets, dict) else None
     if not isinstance(bundle, dict):
         return None
-    if "state" in bundle:
-        state = bundle["state"]
-        return state if isinstance(state, dict) else None
-    return bundle if _is_model_map(bundle) else None
+    if _is_colab(bundle):
+        return bundle
+    state = bundle.get("state")
+    return state if isinstance(state, dict) else None
 
 
 def _is_model_map(bundle: dict) -> bool:
     """Colab's layout: model id -> {model_name, model_module, state…}, nothing else."""
     return all(isinstance(m, dict) and ("model_name" in m or "state" in m) for m in bundle.values())
+
+
+def _is_colab(bundle: dict) -> bool:
+    """The model map itself; a model may be called "state": then it is a model, not a map."""
+    if "version_major" in bundle or not _is_model_map(bundle):
+        return False
+    state = bundle.get("state")
+    return state is None or isinstance(state.get("model_name"), str)
 
 
 def _repair_widget_state(meta: dict, fixes: Repairs) -> dict | None:
@@ -254,14 +290,22 @@ def _repair_widget_state(meta: dict, fixes: Repairs) -> dict | None:
         return None
     widgets = meta["widgets"]
     bundle = widgets.get(WIDGET_STATE_MIME) if isinstance(widgets, dict) else None
-    if isinstance(bundle, dict) and "state" not in bundle and _is_model_map(bundle):
+    if isinstance(bundle, dict) and _is_colab(bundle):
         widgets[WIDGET_STATE_MIME] = {"version_major": 2, "version_minor": 0, "state": bundle}
         fixes.add("colab_widgets", n=len(bundle))
         return bundle
     if isinstance(bundle, dict) and isinstance(bundle.get("state"), dict):
-        if not isinstance(bundle.get("version_major"), int):  # the manager refuses it
-            bundle["version_major"], bundle["version_minor"] = 2, 0
+        major, minor = bundle.get("version_major"), bundle.get("version_minor")
+        if not isinstance(major, int) or not isinstance(minor, int):  # the manager refuses it
+            major, minor = 2, 0
             fixes.add("widget_version")
+        # exactly these keys: nbconvert's lab template writes the whole bundle into the page,
+        # and a stray key (a model of ours, holding the host's link) would go with it
+        widgets[WIDGET_STATE_MIME] = {
+            "version_major": major,
+            "version_minor": minor,
+            "state": bundle["state"],
+        }
         return bundle["state"]
     # nbconvert indexes widgets[mime]["state"] whenever "widgets" exists: all of it goes
     names = tuple(widgets)[:3] if isinstance(widgets, dict) else (type(widgets).__name__,)
@@ -296,6 +340,11 @@ def before_reading(nb: dict, fixes: Repairs) -> None:
     if not isinstance(nb.get("metadata", {}), dict):
         nb["metadata"] = {}
         fixes.add("notebook_field", names=("metadata",))
+    minor = nb.get("nbformat_minor")
+    if "nbformat_minor" in nb and (not isinstance(minor, int) or isinstance(minor, bool)):
+        text = str(minor).strip() if isinstance(minor, (str, float)) else ""
+        nb["nbformat_minor"] = int(float(text)) if text.replace(".", "", 1).isdigit() else 0
+        fixes.add("notebook_field", names=("nbformat_minor",))
     for i, cell in enumerate(nb["cells"]):
         _cell_basics(cell, i, fixes)
 
@@ -307,6 +356,7 @@ def _cell_basics(cell: dict, i: int, fixes: Repairs) -> None:
     elif not isinstance(cell["metadata"], dict):
         cell["metadata"] = {}
         fixes.add("metadata_type", i)
+    _clean_tags(cell["metadata"], i, fixes)
     _coerce_text(cell, "source", i, fixes, "source_type")
     attachments = cell.get("attachments", {})
     if not isinstance(attachments, dict) or not all(
@@ -323,9 +373,9 @@ def _outputs_basics(cell: dict, i: int, fixes: Repairs) -> None:
     if not isinstance(outputs, list):
         cell["outputs"] = outputs = []
         fixes.add("outputs_type", i)
-    bad = {j for j, o in enumerate(outputs) if not isinstance(o, dict)}
+    bad = {j for j, o in enumerate(outputs) if _odd_output(o)}
     if bad:
-        names = {_json_type(outputs[j]) for j in bad}
+        names = {_json_type(_kind_of(outputs[j])) for j in bad}
         fixes.add("output_dropped", i, tuple(_a(n) for n in names), len(bad))
         cell["outputs"] = fixes.drop_outputs(i, outputs, bad)
     kept = cell["outputs"]
@@ -334,6 +384,60 @@ def _outputs_basics(cell: dict, i: int, fixes: Repairs) -> None:
         if not isinstance(output.get("data", {}), dict):
             output["data"] = {}
             fixes.add("output_type_fix", i, ("data",))
+
+
+def _odd_output(output: Any) -> bool:
+    """Not an object, or an output_type that is neither text nor missing: nbformat's reader
+    hashes output_type (a list raises "unhashable type")."""
+    if not isinstance(output, dict):
+        return True
+    kind = output.get("output_type")
+    return kind is not None and not isinstance(kind, str)
+
+
+def _kind_of(output: Any) -> Any:
+    return output.get("output_type") if isinstance(output, dict) else output
+
+
+def _clean_tags(meta: dict, i: int, fixes: Repairs) -> None:
+    """Only non-empty text tags, each once, at most MAX_TAGS, before any schema check:
+    jsonschema's uniqueItems takes quadratic time on a long list mixing numbers and text.
+    The private tag (content/render.py) survives whatever else goes."""
+    tags = meta.get("tags")
+    if not isinstance(tags, list):
+        return  # the schema pass leaves it out
+    kept = list(dict.fromkeys(t for t in tags if isinstance(t, str) and t and "," not in t))
+    if len(kept) != len(tags):
+        fixes.add("cell_meta", i, ("tags",))
+    if len(kept) > MAX_TAGS:
+        own = [t for t in kept[MAX_TAGS:] if t.startswith(_OWN_TAG_PREFIX)]
+        kept = kept[:MAX_TAGS] + own
+        fixes.add("tags_capped", i)
+    if len(kept) != len(tags):
+        meta["tags"] = kept
+
+
+# what the schema requires of each output, and what is missing becomes (v3 streams, with
+# "stream" in place of "name", are converted instead: _drop_extras)
+_OUTPUT_REQUIRED: dict[str, tuple[str, ...]] = {
+    "stream": ("name", "text"),
+    "display_data": ("data", "metadata"),
+    "execute_result": ("data", "metadata", "execution_count"),
+    "error": ("ename", "evalue", "traceback"),
+}
+
+
+def _output_defaults(output: dict, i: int, fixes: Repairs) -> None:
+    """The common missing fields, without jsonschema: its oneOf costs ~2.4 ms an output."""
+    missing = [f for f in _OUTPUT_REQUIRED.get(output.get("output_type"), ()) if f not in output]
+    if not missing:
+        return
+    for name in missing:
+        output[name] = "stdout" if name == "name" else _OUTPUT_DEFAULTS[name]()
+    if "name" in missing:
+        fixes.add("stream_name", i)
+    if others := [f for f in missing if f != "name"]:
+        fixes.add("output_field", i, tuple(others))
 
 
 def _coerce_text(obj: dict, key: str, i: int, fixes: Repairs, kind: str) -> None:
@@ -347,6 +451,13 @@ def _coerce_text(obj: dict, key: str, i: int, fixes: Repairs, kind: str) -> None
     else:
         return
     fixes.add(kind, i, () if kind == "source_type" else (key,))
+
+
+def _joined(value: Any) -> str:
+    """Text, or a list of lines (v3's input, a source list) joined as nbformat joins them."""
+    if isinstance(value, list):
+        return "".join(map(_as_text, value))
+    return value if isinstance(value, str) else _as_text(value)
 
 
 def _as_text(x: Any) -> str:
@@ -413,6 +524,7 @@ def repair(nb: Any, fixes: Repairs) -> None:
     Raises :class:`Unrepairable` when a pass repairs nothing, or after :data:`MAX_PASSES`.
     """
     whole = _whole().validate
+    fixes.deadline = time.monotonic() + REPAIR_SECONDS
     for _ in range(MAX_PASSES):
         if _is_valid(whole, nb):
             break
@@ -440,7 +552,9 @@ def _problems(nb: Any, fixes: Repairs, schema: _Schema) -> Iterator[str]:
 
 def _pass(nb: Any, fixes: Repairs, schema: _Schema) -> list[str]:
     """Fix every error one validation finds; what no rule fixes, in the user's words."""
-    problems = [p for err in list(schema.top.iter_errors(nb)) if (p := _fix_top(nb, err, fixes))]
+    errors = list(schema.top.iter_errors(nb))
+    fixes.spend(len(errors), "the notebook's metadata")
+    problems = [p for err in errors if (p := _fix_top(nb, err, fixes))]
     for i, cell in enumerate(nb["cells"]):
         if cell["cell_type"] not in schema.cells:
             _convert_cell(cell, i, fixes)
@@ -453,6 +567,7 @@ def _pass(nb: Any, fixes: Repairs, schema: _Schema) -> list[str]:
         except RecursionError:
             problems.append(f"cell {i + 1} is nested too deeply")
             continue
+        fixes.spend(len(errors) or 1, f"cell {i + 1}")
         dropped: set[int] = set()
         for err in _one_per_metadata_entry(errors):
             if problem := _fix_cell(cell, i, err, fixes, dropped):
@@ -477,12 +592,15 @@ def _drop_extras(cell: dict, i: int, schema: _Schema, fixes: Repairs) -> None:
     """Fields the schema does not allow on a cell or its outputs (v3 leftovers, mostly)."""
     kind = cell["cell_type"]
     _drop_cell_extras(cell, i, [k for k in cell if k not in schema.fields[kind]], kind, fixes)
+    if isinstance(cell.get("metadata"), dict):
+        _clean_tags(cell["metadata"], i, fixes)
     for output in cell.get("outputs") or () if kind == "code" else ():
         if not isinstance(output, dict):
             continue
         if output.get("output_type") == "stream" and "stream" in output and "name" not in output:
             _upgrade_v3_output(output)  # v3's stream.stream is v4's stream.name
             fixes.add("v3_output", i)
+        _output_defaults(output, i, fixes)
         allowed = schema.fields.get(output.get("output_type"))
         extras = [k for k in output if k not in allowed] if allowed else []
         if extras:
@@ -579,11 +697,11 @@ _V3_CELL_FIELDS = ("input", "prompt_number", "collapsed", "language")
 def _convert_cell(cell: dict, i: int, fixes: Repairs) -> None:
     kind = cell.get("cell_type")
     source = cell.get("source", cell.get("input", ""))
-    source = source if isinstance(source, str) else _as_text(source)
+    source = _joined(source)
     if kind == "heading":
         level = cell.get("level", 1)
         level = min(max(level if isinstance(level, int) else 1, 1), 6)
-        source = "#" * level + " " + " ".join(source.splitlines())
+        source = _heading(source, level)
         fixes.add("heading", i)
     elif kind == "html":
         fixes.add("html_cell", i)
@@ -596,13 +714,23 @@ def _convert_cell(cell: dict, i: int, fixes: Repairs) -> None:
     cell["source"] = source
 
 
+def _heading(source: str, level: int) -> str:
+    """One markdown heading line, as nbformat's conversion writes it; but a line starting
+    with "#" (a private line: content/render.py) keeps its line's start, so the cell stays
+    private."""
+    lines = source.splitlines()
+    if any(line.lstrip().startswith("#") for line in lines):
+        return source if lines[0].lstrip().startswith("#") else "#" * level + " " + source
+    return "#" * level + " " + " ".join(lines)
+
+
 def _drop_cell_extras(cell: dict, i: int, extras: list, kind: Any, fixes: Repairs) -> None:
     if not extras:  # another rule of this pass took them already
         return
     v3 = [k for k in extras if k in _V3_CELL_FIELDS and kind == "code"]
     if v3:
         if "input" in v3 and not cell.get("source"):
-            cell["source"] = _as_text(cell["input"])
+            cell["source"] = _joined(cell["input"])
         count = cell.get("prompt_number")
         if cell.get("execution_count") is None and isinstance(count, int) and count >= 0:
             cell["execution_count"] = count

@@ -273,3 +273,82 @@ def test_huge_counts_give_one_note_per_kind_quickly() -> None:
         "(cells 1, 2, 3, 4, 5, 6, 7, 8 and 2992 more)"
     ]
     assert nb.cells[2999].execution_count == 2999
+
+
+def test_many_mixed_tags_are_cleaned_before_the_schema_quickly() -> None:
+    """jsonschema's uniqueItems is quadratic on a list mixing numbers and text (69 s here)."""
+    tags = [i if i % 2 else str(i) for i in range(12000)]
+    tags[11998] = render.PRIVATE_TAG  # past the cap: kept all the same
+    t0 = time.perf_counter()
+    nb, notes = fix(nb4(code(metadata={"tags": tags})))
+    assert time.perf_counter() - t0 < 2
+    kept = nb.cells[0].metadata.tags
+    assert len(kept) == repair.MAX_TAGS + 1 and render.is_private_cell(nb.cells[0])
+    assert notes == [
+        "repaired: cell 1 had invalid metadata (tags) (left out)",
+        f"repaired: cell 1 had more than {repair.MAX_TAGS} tags (the rest left out)",
+    ]
+
+
+def test_work_is_bounded_in_user_words(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(repair, "MAX_ERRORS", 10)
+    cells = [code(source={"a": 1}) for _ in range(20)]
+    with pytest.raises(render.RenderError) as e:
+        render._to_notebook(nb4(*cells), "t.ipynb")
+    assert "too many problems to repair" in str(e.value) and "\n" not in str(e.value)
+
+
+def test_common_output_defaults_are_cheap() -> None:
+    """Each output jsonschema checks costs ~2.4 ms (a oneOf of four kinds): 40000 took ~100 s."""
+    outputs = [{"output_type": "stream", "text": "x\n"} for _ in range(20)]
+    cells = [code(outputs=copy.deepcopy(outputs)) for _ in range(2000)]
+    cells[0]["outputs"] += [
+        {"output_type": "error"},
+        {"output_type": "display_data"},
+        {"output_type": "execute_result", "data": {}, "metadata": {}},
+    ]
+    named = [{**o, "name": "stdout"} for o in outputs]
+    t0 = time.perf_counter()
+    fix(nb4(*[code(outputs=copy.deepcopy(named)) for _ in range(2000)]))  # the valid peer
+    valid = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    nb, notes = fix(nb4(*cells))
+    took = time.perf_counter() - t0
+    assert took < 2 * valid + 2, (took, valid)  # ~1.4x here (13 s vs 9.5 s); before: ~100 s
+    assert nb.cells[5].outputs[3].name == "stdout"
+    assert nb.cells[0].outputs[20].traceback == []
+    assert nb.cells[0].outputs[22].execution_count is None
+    assert notes == [
+        "repaired: 40000 outputs with no stream name (now stdout) (cells 1, 2, 3, 4, 5, 6, 7, 8 "
+        "and 1992 more)",
+        # display_data's and execute_result's fields: render._fill_defaults gave them already
+        "repaired: cell 1 had an output missing (ename, evalue, traceback) (now empty)",
+    ]
+
+
+def test_v3_input_list_keeps_a_private_line() -> None:
+    """A v3 `input` list joined as a JSON dump hid the private line: the cell leaked."""
+    cell = code(source="", input=["# jupyterspot: private\n", "secret = 1\n"])
+    nb, _ = fix(nb4(cell))
+    assert nb.cells[0].source == "# jupyterspot: private\nsecret = 1\n"
+    assert render.is_private_cell(nb.cells[0])
+    lines = ["Title\n", "# jupyterspot: private\n", "s = 1"]
+    heading = {"cell_type": "heading", "level": 2, "metadata": {}, "source": lines}
+    nb, _ = fix(nb4(heading))
+    assert nb.cells[0].source.startswith("## Title\n") and render.is_private_cell(nb.cells[0])
+
+
+@pytest.mark.parametrize("kind", [["stream"], {"a": 1}])
+def test_odd_output_types_in_user_words(kind: Any) -> None:
+    """nbformat's reader hashed them: "unhashable type: 'list'"."""
+    good = {"output_type": "stream", "name": "stdout", "text": ""}
+    nb, notes = fix(nb4(code(outputs=[{"output_type": kind}, good])))
+    assert len(nb.cells[0].outputs) == 1
+    assert any("no known output_type" in n for n in notes), notes
+
+
+def test_string_minor_in_user_words() -> None:
+    data = nb4(code())
+    data["nbformat_minor"] = "5"
+    nb, notes = fix(data)
+    assert notes == ["repaired: the notebook's (nbformat_minor) was not valid (reset)"]
