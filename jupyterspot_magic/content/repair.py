@@ -50,7 +50,7 @@ WIDGET_VIEW_MIME = "application/vnd.jupyter.widget-view+json"
 MAX_PASSES = 5  # a fix can uncover another (a heading cell's leftovers): a few passes, bounded
 # jsonschema pays ~2 ms an error (more on a hostile list): past this many in one pass, the
 # notebook is refused in a line rather than repaired for minutes
-MAX_ERRORS = 2000
+MAX_ERRORS = 10_000
 REPAIR_SECONDS = 20.0  # and past this much time spent in the schema passes
 MAX_TAGS = 256  # a cell's tags kept (jsonschema's uniqueItems is quadratic on a long list)
 _OWN_TAG_PREFIX = "jupyterspot"  # content/render.py's private tag: kept beyond MAX_TAGS
@@ -563,11 +563,14 @@ def _pass(nb: Any, fixes: Repairs, schema: _Schema) -> list[str]:
         if _is_valid(schema.cell_ok[cell["cell_type"]], cell):
             continue
         try:
-            errors = list(_leaves(schema.cells[cell["cell_type"]].iter_errors(cell), cell))
+            errors = []
+            # counted as they come: one cell can hold thousands (its outputs)
+            for err in _leaves(schema.cells[cell["cell_type"]].iter_errors(cell), cell):
+                fixes.spend(1, f"cell {i + 1}")
+                errors.append(err)
         except RecursionError:
             problems.append(f"cell {i + 1} is nested too deeply")
             continue
-        fixes.spend(len(errors) or 1, f"cell {i + 1}")
         dropped: set[int] = set()
         for err in _one_per_metadata_entry(errors):
             if problem := _fix_cell(cell, i, err, fixes, dropped):

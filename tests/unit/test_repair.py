@@ -296,6 +296,10 @@ def test_work_is_bounded_in_user_words(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(render.RenderError) as e:
         render._to_notebook(nb4(*cells), "t.ipynb")
     assert "too many problems to repair" in str(e.value) and "\n" not in str(e.value)
+    monkeypatch.setattr(repair, "MAX_ERRORS", 10_000)
+    monkeypatch.setattr(repair, "REPAIR_SECONDS", 0.0)  # a time budget too
+    with pytest.raises(render.RenderError, match="too many problems to repair: still repairing"):
+        render._to_notebook(nb4(*cells), "t.ipynb")
 
 
 def test_common_output_defaults_are_cheap() -> None:
