@@ -134,8 +134,11 @@ def _page(job: Job) -> str:
     html = _CSS_LINK.sub(lambda _m: f"<style>{css}</style>", html, count=1)
     js = (static / "viewer.js").read_text("utf-8")
     html = html.replace(_JS_TAG, _inline_script(js), 1)
-    # MathJax when the page has math or an output asked for it (content/libraries.py TRIGGERS)
-    wants_math = _MATH_HINT.search(html) or "./lib/mathjax.js" in html
+    # MathJax when the notebook has math or an output asked for it (content/libraries.py
+    # TRIGGERS): looked for in the cells, not in the page's head (its MathJax config is full of
+    # "$") nor in the viewer just inlined, which made every export carry MathJax's 3 MB
+    root = job.html[job.html.find('<main id="jupyterspot-root">') :]
+    wants_math = _MATH_HINT.search(root) or "./lib/mathjax.js" in root
     if wants_math and '"static/mathjax.js"' in html:
         data = base64.b64encode((static / "mathjax.js").read_bytes()).decode()
         html = html.replace('"static/mathjax.js"', f'"data:text/javascript;base64,{data}"', 1)

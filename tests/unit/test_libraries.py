@@ -306,3 +306,18 @@ def test_long_or_made_up_names_cannot_grow_the_cache() -> None:
     assert find("require@" + "9" * 500 + ".js") is None
     a, b = find("require@1.js"), find("require@2.js")
     assert a is not None and b is not None and a.read() == b.read() and a.path is None
+
+
+def test_an_export_without_math_or_figures_carries_neither(tmp_path: Path, monkeypatch) -> None:
+    """The inlined viewer and the page's head (MathJax's config is full of "$") are not the
+    notebook: they made every export carry MathJax (3 MB) and Plotly + Vega (5.8 MB)."""
+    from jupyterspot_magic.content import export
+    from jupyterspot_magic.content.render import render
+
+    monkeypatch.setenv("JUPYTERSPOT_CACHE_DIR", str(tmp_path))
+    cell = {"cell_type": "markdown", "id": "m", "metadata": {}, "source": "plain words"}
+    page = export.page_html(
+        render({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [cell]}), b"\x00\x00"
+    )
+    assert "jupyterspot-libs" not in page and "data:text/javascript;base64" not in page
+    assert len(page.encode()) < 1_000_000
