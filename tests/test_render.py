@@ -465,3 +465,14 @@ def test_vegalite_json_with_a_static_picture_is_drawn_with_the_picture_as_fallba
     fallback = r.html.split('class="jupyterspot-figure-fallback">')[1].split("</div>")[0]
     assert fallback.startswith('<img alt="figure" src="data:image/svg+xml;base64,')
     assert "altair-own" in r.html
+
+
+def test_a_notebook_nested_too_deeply_says_so_in_one_line():
+    deep: list = []
+    cur = deep
+    for _ in range(700):
+        cur.append([])
+        cur = cur[0]
+    nb = {"nbformat": 4, "nbformat_minor": 5, "metadata": {"deep": deep}, "cells": []}
+    with pytest.raises(RenderError, match=r"\(nested too deeply\)$"):
+        render(nb)

@@ -302,6 +302,8 @@ def _to_notebook(data: dict, label: str) -> tuple[NotebookNode, list[str]]:
             fixed = _assign_ids(nb.cells, keep_existing=True)
             if fixed:
                 warnings.append(f"{plural(fixed, 'cell id')} missing, invalid or repeated: derived")
+    except RecursionError:  # a hostile file's nesting: Python's own words say nothing
+        raise RenderError(f"Not a readable Jupyter notebook: {label} (nested too deeply)") from None
     except Exception as e:  # nbformat's conversion errors are many and wordy
         raise RenderError(f"Not a readable Jupyter notebook: {label} ({one_line(e)})") from None
     try:
