@@ -405,7 +405,7 @@ def take_lead(server: ServerThread, room: str) -> tuple[int | None, dict]:
 
 
 def running_cell_leads(server: ServerThread, room: str, on: bool) -> tuple[bool, dict]:
-    """"Follow the running cell": with nobody leading, the running cell leads (KERNEL_LEADER:
+    """ "Follow the running cell": with nobody leading, the running cell leads (KERNEL_LEADER:
     pages follow it, break away and come back as from a person); off: it stops leading. A
     person who leads keeps the lead (their pages then go to the running cell while it runs).
     True when the running cell leads afterwards."""
