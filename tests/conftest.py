@@ -287,6 +287,34 @@ def live_pages(browser) -> Iterator[Callable[..., Any]]:
         context.close()
 
 
+def corpus() -> list[Path]:
+    """The corpus notebooks (collected even when the corpus is missing: the test then fails)."""
+    return sorted([*NOTEBOOKS.glob("*.ipynb"), *(NOTEBOOKS / "generated").glob("*.ipynb")])
+
+
+@pytest.fixture(scope="module")
+def fresh_render_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Renders go to a fresh cache dir for the module: the pages tested are rendered by this
+    code (a module uses it with an autouse fixture of its own)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("JUPYTERSPOT_CACHE_DIR", str(tmp_path_factory.mktemp("render-cache")))
+        yield
+
+
+@pytest.fixture(scope="module")
+def offline_browser() -> Iterator[Any]:
+    """One Chromium for the module that resolves no host but loopback (tests/offline_browser.py
+    OFFLINE_ARGS): a CDN fails as on an air-gapped network."""
+    from playwright.sync_api import sync_playwright
+
+    from .offline_browser import OFFLINE_ARGS
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, *OFFLINE_ARGS])
+        yield b
+        b.close()
+
+
 def require_corpus() -> Path:
     if not NOTEBOOKS.is_dir():
         pytest.fail(f"The shared notebook corpus is missing: expected {NOTEBOOKS}")

@@ -32,10 +32,9 @@ import pytest
 
 from jupyterspot_magic.session import registry as sharing
 
-from .conftest import CHROMIUM, CHROMIUM_ARGS, DESKTOP, NOTEBOOKS, require_corpus
+from .conftest import DESKTOP, corpus, require_corpus
 from .offline_browser import (
     DRAWN_JS,
-    OFFLINE_ARGS,
     Visit,
     expectations_js,
     only_file,
@@ -49,28 +48,9 @@ QUIET_TIMEOUT = 30_000  # ms: then no request for 500 ms (else: what is still in
 ALL_DRAWN = "(exps) => (DRAWN)(exps).every((r) => r.drawn)".replace("DRAWN", DRAWN_JS)
 
 
-def corpus() -> list[Path]:
-    """The corpus notebooks (collected even when the corpus is missing: the test then fails)."""
-    return sorted([*NOTEBOOKS.glob("*.ipynb"), *(NOTEBOOKS / "generated").glob("*.ipynb")])
-
-
 @pytest.fixture(scope="module", autouse=True)
-def render_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+def render_cache(fresh_render_cache: None) -> None:
     """Renders go to a fresh cache dir: the pages tested are rendered by this code."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("JUPYTERSPOT_CACHE_DIR", str(tmp_path_factory.mktemp("render-cache")))
-        yield
-
-
-@pytest.fixture(scope="module")
-def offline_browser() -> Iterator[Any]:
-    """One Chromium for the module, resolving no host but loopback."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, *OFFLINE_ARGS])
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module", params=corpus(), ids=lambda p: p.name)

@@ -8,7 +8,6 @@ import gzip
 import json
 import re
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import nbformat
@@ -16,23 +15,15 @@ import pytest
 
 from jupyterspot_magic.session import registry as sharing
 
-from .conftest import NOTEBOOKS, require_corpus
+from .conftest import corpus, require_corpus
 
 ANCHOR = re.compile(r'id="cell-id=([^"]*)"')
 CONFIG = re.compile(r'<script id="jupyterspot-config" type="application/json">(.*?)</script>', re.S)
 
 
-def corpus() -> list[Path]:
-    """The corpus notebooks (collected even when the corpus is missing: the test then fails)."""
-    return sorted([*NOTEBOOKS.glob("*.ipynb"), *(NOTEBOOKS / "generated").glob("*.ipynb")])
-
-
 @pytest.fixture(scope="module", autouse=True)
-def render_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+def render_cache(fresh_render_cache: None) -> None:
     """Renders go to a fresh cache dir: the pages tested are rendered by this code."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("JUPYTERSPOT_CACHE_DIR", str(tmp_path_factory.mktemp("render-cache")))
-        yield
 
 
 def fetch(url: str, gzipped: bool) -> tuple[int, str, str, bytes]:

@@ -21,10 +21,9 @@ import pytest
 
 from jupyterspot_magic.session import registry
 
-from .conftest import CHROMIUM, CHROMIUM_ARGS, DESKTOP, save_notebook
+from .conftest import DESKTOP, save_notebook
 from .kernel import Kernel
 from .live_helpers import code, lab_meta, nb45, run_as, share_command, share_info, write_nb
-from .offline_browser import OFFLINE_ARGS
 
 pytestmark = pytest.mark.timeout(240)
 DRAW_TIMEOUT = 30_000  # ms
@@ -53,16 +52,6 @@ TAG_PLOTLY = """<div id="{id}" style="height:300px"></div>
 
 def html_output(html: str) -> dict:
     return {"output_type": "display_data", "data": {"text/html": html}, "metadata": {}}
-
-
-@pytest.fixture(scope="module")
-def offline_browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, *OFFLINE_ARGS])
-        yield b
-        b.close()
 
 
 class Page:
