@@ -256,13 +256,20 @@ def in_process_server(monkeypatch) -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
-def browser():
+def playwright_session() -> Iterator[Any]:
+    """The one Playwright of the run: its sync API keeps an event loop on the main thread, so a
+    second `sync_playwright()` while this one lives fails ("Sync API inside the asyncio loop")."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
+        yield p
+
+
+@pytest.fixture(scope="session")
+def browser(playwright_session: Any) -> Iterator[Any]:
+    b = playwright_session.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    yield b
+    b.close()
 
 
 @pytest.fixture
@@ -302,17 +309,15 @@ def fresh_render_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Non
 
 
 @pytest.fixture(scope="module")
-def offline_browser() -> Iterator[Any]:
+def offline_browser(playwright_session: Any) -> Iterator[Any]:
     """One Chromium for the module that resolves no host but loopback (tests/offline_browser.py
     OFFLINE_ARGS): a CDN fails as on an air-gapped network."""
-    from playwright.sync_api import sync_playwright
-
     from .offline_browser import OFFLINE_ARGS
 
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, *OFFLINE_ARGS])
-        yield b
-        b.close()
+    args = [*CHROMIUM_ARGS, *OFFLINE_ARGS]
+    b = playwright_session.chromium.launch(executable_path=CHROMIUM, args=args)
+    yield b
+    b.close()
 
 
 def require_corpus() -> Path:
