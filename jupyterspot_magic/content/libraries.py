@@ -350,7 +350,7 @@ def find(name: str) -> Found | None:
         return None
     if lib.key in TRIGGERS:
         return Found(TRIGGERS[lib.key].encode(), None, JS, "stub")
-    candidates = [c for c in (_kernel_copy(lib.key), _pinned_copy(lib.key)) if c is not None]
+    candidates = [c for c in (_kernel_copy(lib), _pinned_copy(lib.key)) if c is not None]
     if candidates:
         path, have, where = max(candidates, key=lambda c: _closeness(m.group("v"), c[1]))
         return Found(None, path, lib.media, f"{where} {have}", guarded=lib.umd)
@@ -386,11 +386,12 @@ def _manifest() -> dict:
     return data if isinstance(data, dict) else {}
 
 
-def _kernel_copy(key: str) -> tuple[Path, str, str] | None:
-    if key == "plotly":
+def _kernel_copy(lib: Library) -> tuple[Path, str, str] | None:
+    """The copy the kernel's own package ships (`Library.kernel_package`), if any."""
+    if lib.kernel_package == "plotly":
         return _plotly_copy()
-    if key.startswith("bokeh"):
-        return _bokeh_copy(key)
+    if lib.kernel_package == "bokeh":
+        return _bokeh_copy(lib.key)
     return None
 
 
@@ -422,6 +423,7 @@ def _plotly_copy() -> tuple[Path, str, str] | None:
     return None
 
 
+@functools.cache  # asked on every lib/ request: the package metadata is read once
 def _bokeh_copy(key: str) -> tuple[Path, str, str] | None:
     """BokehJS as the kernel's bokeh ships it (its JS version is the package's)."""
     base = _package_dir("bokeh")
