@@ -377,7 +377,7 @@ def prepare(src: Source) -> Prepared:
     """
     nb, notes = _to_notebook(_parse(src), src.label)
     cell_ids = [c["id"] for c in nb.cells]
-    stripped = _strip_own_share(nb)
+    stripped = strip_own_share(nb)
     _hide_private(nb)
     _add_figure_html(nb)  # drawn with the share's own plotly.js / vega (content/libraries.py)
     _local_libraries(nb)
@@ -417,7 +417,7 @@ def _hide_private(nb: NotebookNode) -> None:
             cell.pop("attachments", None)
 
 
-def _strip_own_share(nb: NotebookNode) -> int:
+def strip_own_share(nb: NotebookNode) -> int:
     """Remove this package's outputs and widget state: they carry the host link and token."""
     models = _strip_own_widget_state(nb)
     removed = 0

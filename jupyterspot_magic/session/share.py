@@ -13,6 +13,7 @@ who leads), so `participants` and `leader` read without waiting while a cell run
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable
 from dataclasses import replace
@@ -24,9 +25,11 @@ from ..base.options import ShareOptions
 from ..base.page_config import KERNEL_LEADER
 from ..collab.seal import fragment, key_text
 from ..content import render as R
+from ..content.export import make_job, run_job
 from ..content.export import write as write_export
 from ..content.live import CellsView, LiveContent, Snapshot
 from ..content.locate import Located
+from ..content.notes import write_notes
 from ..content.render import RenderedNotebook
 from ..server.host import Host
 from ..server.thread import ServeError
@@ -453,6 +456,29 @@ class Share:
             notebook=notebook,
             secrets=(self.host_token, self.token),
         )
+
+    def notes(self, path: str | Path | None = None) -> tuple[Path, dict[str, int]]:
+        """Write the meeting's notes notebook (content/notes.py) beside the original:
+        its cells as the pages show them, each followed by what was written on it."""
+        job = make_job("json", self.rendered, self.board_update(), secrets=self._secrets())
+        board = json.loads(run_job(job))  # decoding a big board is seconds: off this process
+        nb = R.normalize(self._notebook_shown(), self.rendered.title)
+        R.strip_own_share(nb)  # the widget's state holds the host link
+        original = self.located.path or Path.cwd() / f"{self.rendered.title or 'notebook'}.ipynb"
+        target = Path(path).expanduser() if path else None
+        return write_notes(nb, board, original, target, self._secrets())
+
+    def _notebook_shown(self) -> dict:
+        """What the pages show: the notebook as the kernel runs it when streaming, else the
+        file (or Colab's live contents)."""
+        stream = self.stream
+        if stream is not None and self.status != "stopped":
+            return stream.notebook.to_dict()
+        source = self.located.source
+        return source if isinstance(source, dict) else R.load_notebook(source)
+
+    def _secrets(self) -> tuple[str, ...]:
+        return (self.host_token, self.token)
 
     def _page(self) -> RenderedNotebook:
         """The shared page; after `stop()` read back from the render cache on disk (stop keeps
