@@ -15,7 +15,10 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import getpass
 import inspect
+import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +31,28 @@ AUDIENCE_MODES = ("auto", "on", "off")
 # End-to-end encryption (collab/seal.py): auto is on whenever the link leaves this machine.
 E2E_MODES = ("auto", "on", "off")
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+# A name's length on the page (js/viewer/config.ts MAX_NAME_LENGTH): the presenter's default too.
+NAME_LIMIT = 40
+# What the page's cleanName (js/viewer/config.ts) collapses: control characters and whitespace.
+_NAME_SPACE = re.compile(r"[\x00-\x1f\x7f\s]+")
+
+
+def clean_name(name: object) -> str:
+    """A display name as the page keeps it: one line, at most NAME_LIMIT characters."""
+    text = _NAME_SPACE.sub(" ", name).strip() if isinstance(name, str) else ""
+    return text[:NAME_LIMIT]
+
+
+def presenter_name() -> str:
+    """The presenter's name when --name is not given (issue 16 item 4: never "Guest 0867"):
+    JupyterHub's user, else the login name; "" when neither is known."""
+    hub_user = os.environ.get("JUPYTERHUB_USER")
+    if hub_user and clean_name(hub_user):
+        return clean_name(hub_user)
+    try:
+        return clean_name(getpass.getuser())
+    except Exception:  # no USER/LOGNAME and no passwd entry (some containers)
+        return ""
 
 
 def people_count(text: str) -> int:
@@ -49,12 +74,12 @@ def option(
     parse: type | None = None,
     choices: tuple[str, ...] | None = None,
     restarts: bool = True,
-    also: dict[str, Any] | None = None,
+    also: dict[str, tuple[Any, str]] | None = None,
 ) -> Any:
     """One row of the table. `parse`: argparse's `type`; a bool option with a flag is a switch
     (`store_true`). `restarts=False`: a change is applied to the running share instead of
     sharing anew (`fresh` clears the board in place: the people and the link stay). `also`:
-    switches that set one value (`--no-e2e` sets e2e to "off")."""
+    switches that set one value, with their help (`--no-e2e` sets e2e to "off")."""
     meta = {
         "flag": flag,
         "help": help,
@@ -83,7 +108,11 @@ class ShareOptions:
         "Address to listen on; 0.0.0.0 to share on your LAN. Default 127.0.0.1.",
     )
     port: int = option(0, "--port", "Port to listen on. Default: a free port.", parse=int)
-    name: str | None = option(None, "--name", "Your display name in the presenter view.")
+    name: str | None = option(
+        None,
+        "--name",
+        "Your name as everyone sees it. Default: your JupyterHub user, else your login name.",
+    )
     public_url: str | None = option(
         None,
         "--public-url",
@@ -105,7 +134,7 @@ class ShareOptions:
         "--no-live",
         "Stream what the kernel runs (sources and outputs) to every page without a save "
         "(default). --no-live: only saves update the page.",
-        also={"--live": True},
+        also={"--live": (True, "Stream what the kernel runs (the default; undoes --no-live).")},
     )
     max_people: int = option(
         500,
@@ -132,7 +161,7 @@ class ShareOptions:
         "End-to-end encryption: the key travels only in the link's #fragment and the tunnel "
         "sees ciphertext. auto (default: on when the link leaves this machine), on, off.",
         choices=E2E_MODES,
-        also={"--no-e2e": "off"},
+        also={"--no-e2e": ("off", "The same as --e2e off.")},
     )
 
     def __post_init__(self) -> None:
@@ -147,6 +176,10 @@ class ShareOptions:
             object.__setattr__(self, "e2e", "on" if self.e2e else "off")
         if self.e2e not in E2E_MODES:
             raise ValueError(f"e2e must be one of auto, on, off, not {self.e2e!r}")
+        if self.name is None:  # resolved once: "the same share" compares the resolved name
+            object.__setattr__(self, "name", presenter_name() or None)
+        else:
+            object.__setattr__(self, "name", clean_name(self.name) or None)
         if self.e2e == "on" and self.relay:
             raise ValueError("e2e cannot be on with --relay: the relay must read what it relays")
 
@@ -187,8 +220,8 @@ def add_arguments(parser: Parser) -> None:
             if meta["choices"] is not None:
                 kwargs["choices"] = meta["choices"]
         parser.add_argument(meta["flag"], dest=row.name, **kwargs)
-        for flag, value in meta["also"].items():
-            parser.add_argument(flag, dest=row.name, action="store_const", const=value)
+        for flag, (value, text) in meta["also"].items():
+            parser.add_argument(flag, dest=row.name, action="store_const", const=value, help=text)
 
 
 def from_args(args: argparse.Namespace) -> dict[str, Any]:

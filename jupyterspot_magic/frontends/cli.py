@@ -7,6 +7,7 @@ import json
 import signal
 import sys
 import threading
+from importlib import metadata
 
 from ..base import options
 from ..content.locate import LocateError
@@ -17,9 +18,19 @@ from ..tunnel import TunnelError
 from . import display
 
 
+def version() -> str:
+    try:
+        return metadata.version("jupyterspot-magic")
+    except metadata.PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="jupyterspot", description=__doc__)
-    sub = p.add_subparsers(dest="command", required=True)
+    p.add_argument(
+        "--version", action="version", version=f"jupyterspot {version()}", help="print the version"
+    )
+    sub = p.add_subparsers(dest="command", required=True, title="actions", metavar="ACTION")
     s = sub.add_parser("share", help="share a notebook until interrupted")
     s.add_argument("notebook", help="path to the .ipynb file")
     options.add_arguments(s)
@@ -42,6 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print(display.ready_text(result), flush=True)
         print("Press Ctrl-C to stop.", flush=True)
+        display.print_people_changes(result)  # not with --json: its one line is the contract
     display.print_link_changes(result)
     display.print_status_lines(result)
     while not stop.wait(0.5):

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import contextlib
 import html
+import threading
 import weakref
 from collections.abc import Callable
 
-from ..session.events import LinkChanged, StatusMessage
+from ..session.events import LinkChanged, PeopleChanged, StatusMessage, Stopped
 from ..session.participants import printable
 from ..session.share import Share
 
@@ -61,35 +62,48 @@ def status_text(share: Share) -> str:
     return summary(share) + "\n  ids (for kick):\n" + "\n".join(people)
 
 
-def link_html(share: Share) -> str:
+def link_html(share: Share, notes: bool = True) -> str:
+    """The plain link; `notes=False` where the widget beside it shows the notes already."""
+    if share.status == "stopped":  # the link is dead: never leave it clickable after Stop
+        return '<div class="jupyterspot-link">jupyterspot: sharing stopped.</div>'
     url, host = html.escape(share.url), html.escape(share.host_url)
-    notes = "".join(f"<br><small>{html.escape(n)}</small>" for n in share.notes)
+    said = share.notes if notes else []
+    notes_html = "".join(f"<br><small>{html.escape(n)}</small>" for n in said)
     return (
         '<div class="jupyterspot-link">Shared: '
         f'<a href="{url}" target="_blank" rel="noopener">{url}</a>'
-        f' · <a href="{host}" target="_blank" rel="noopener">presenter view</a>{notes}</div>'
+        f' · <a href="{host}" target="_blank" rel="noopener">presenter view</a>{notes_html}</div>'
     )
 
 
-def show_link(share: Share) -> None:
+def show_link(share: Share, notes: bool = True) -> Callable[[], None]:
     """Display the plain link in the notebook; it follows the share's link as it changes (a
-    reopened tunnel, a rotated guest link), from whichever thread the change comes."""
+    reopened tunnel, a rotated guest link), from whichever thread the change comes, and says
+    "stopped" in place once the share stops. Returns `redraw`: draw it again (with the notes,
+    when the widget meant to show them could not be shown)."""
     from IPython.display import HTML, display
 
-    handle = display(HTML(link_html(share)), metadata=OUTPUT_MARK, display_id=True)
+    handle = display(HTML(link_html(share, notes)), metadata=OUTPUT_MARK, display_id=True)
+    shown = {"notes": notes}
 
-    def follow(_changed: LinkChanged) -> None:
+    def redraw(*_event: object) -> None:
         with contextlib.suppress(Exception):  # the output may be gone; the widget shows the link
-            handle.update(HTML(link_html(share)), metadata=OUTPUT_MARK)
+            handle.update(HTML(link_html(share, shown["notes"])), metadata=OUTPUT_MARK)
+
+    def with_notes() -> None:
+        shown["notes"] = True
+        redraw()
 
     # Only the newest plain link follows the share (a re-share displays a new one).
     previous = _following.pop(share, None)
     if previous is not None:
         previous()
-    _following[share] = share.events.on(LinkChanged, follow)
+    unsubscribe = [share.events.on(LinkChanged, redraw), share.events.on(Stopped, redraw)]
+    _following[share] = lambda: [off() for off in unsubscribe]
+    return with_notes
 
 
-_following: weakref.WeakKeyDictionary[Share, Callable[[], None]] = weakref.WeakKeyDictionary()
+_following: weakref.WeakKeyDictionary[Share, Callable[[], object]] = weakref.WeakKeyDictionary()
 _printing: weakref.WeakSet[Share] = weakref.WeakSet()
 
 
@@ -118,3 +132,29 @@ def print_status_lines(share: Share) -> None:
         return
     _printing_status.add(share)
     share.events.on(StatusMessage, lambda said: print(f"jupyterspot: {said.message}", flush=True))
+
+
+def people_changes(before: list[dict], after: list[dict]) -> list[str]:
+    """The lines a terminal prints for one participants update: who joined, who left."""
+    was = {p["client_id"]: p for p in before}
+    now = {p["client_id"]: p for p in after}
+    here = f"({len(now)} here)"
+    joined = [f"+ {printable(p['name'])} joined {here}" for c, p in now.items() if c not in was]
+    left = [f"- {printable(p['name'])} left {here}" for c, p in was.items() if c not in now]
+    return left + joined
+
+
+def print_people_changes(share: Share) -> None:
+    """The CLI: a line for each join and leave as it happens (the summary's `people:` line is
+    printed once). Runs on the thread that hears the server's news (session/events.py)."""
+    seen = {"people": list(share.participants)}
+    lock = threading.Lock()
+
+    def tell(changed: PeopleChanged) -> None:
+        with lock:  # one update's lines together, in the order the updates came
+            lines = people_changes(seen["people"], changed.people)
+            seen["people"] = list(changed.people)
+            for line in lines:
+                print(line, flush=True)
+
+    share.events.on(PeopleChanged, tell)

@@ -6,9 +6,13 @@ both); in a terminal IPython, as text.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_magic, magics_class
 from IPython.core.magic_arguments import ArgDecorator, argument, magic_arguments, parse_argstring
+from IPython.utils.process import arg_split
 
 from ..base import options
 from ..content.locate import LocateError
@@ -38,22 +42,61 @@ def show(share: Share) -> None:
         display.print_link_changes(share)
         display.print_status_lines(share)
         return
-    display.show_link(share)
     try:
         from .widget import make_widget
 
         widget = make_widget(share)
     except Exception as e:  # a missing JS build must not stop the share itself
+        display.show_link(share)  # the notes too: no widget shows them
         print(f"jupyterspot: the widget is unavailable ({e}); use the link above.")
         display.print_link_changes(share)
         return
     from IPython.display import display as show_output
 
+    display.show_link(share, notes=False)  # the widget shows the notes: once is enough
     show_output(widget, metadata=display.OUTPUT_MARK)
 
 
 HOST_ACTIONS = ("rotate", "kick", "allow", "viewonly")
 CONTENT_ACTIONS = ("update", "export", "clear")
+# Every action's usage and what it does: the parser's help, `%jupyterspot ACTION --help`, and
+# the list an unknown action gets.
+ACTIONS = {
+    "share": ("share [PATH] [options]", "share a notebook (the default action)"),
+    "stop": ("stop", "end the share"),
+    "status": ("status", "show the links and who is there"),
+    "rotate": ("rotate", "a new guest link (old ones stop working)"),
+    "kick": ("kick NAME|#ID", "remove someone (ids: see status)"),
+    "allow": ("allow", "let removed people back"),
+    "viewonly": ("viewonly on|off", "only the host may draw, or everyone again"),
+    "update": ("update", "publish the notebook's current content now"),
+    "export": ("export [PATH]", "a standalone HTML file (or .json: the board)"),
+    "clear": ("clear [--yes]", "empty the board for everyone (asks first)"),
+}
+HELP_FLAGS = ("-h", "--help")
+
+
+def valid_actions() -> list[str]:
+    """Every action the magic runs (an action added to a dispatch tuple only counts too)."""
+    return list(dict.fromkeys([*ACTIONS, *HOST_ACTIONS, *CONTENT_ACTIONS]))
+
+
+def action_help(action: str, parser_help: str) -> str:
+    """`%jupyterspot ACTION --help`: share's every option, or the action's usage line."""
+    if action == "share":
+        return parser_help
+    usage, what = ACTIONS.get(action, (action, ""))
+    return f"%jupyterspot {usage}\n  {what}".rstrip()
+
+
+def looks_like_path(word: str) -> bool:
+    """`%jupyterspot nb.ipynb` shares nb.ipynb; `%jupyterspot bogus` is an unknown action."""
+    return bool(Path(word).suffix) or "/" in word or os.sep in word or os.path.exists(word)
+
+
+def unknown_action(action: str) -> UsageError:
+    listed = ", ".join(valid_actions())
+    return UsageError(f"Unknown action {action!r}: use one of {listed} (or a notebook's path).")
 
 
 def run_content_action(action: str, arg: str | None, yes: bool = False) -> None:
@@ -125,12 +168,8 @@ class JupyterSpotMagics(Magics):
         "action",
         nargs="?",
         default="share",
-        help="share (default): share a notebook; stop: end the share; status: show it; "
-        "rotate: new guest link (old ones stop working); kick NAME|#ID: remove someone "
-        "(ids: see status); "
-        "allow: let removed people back; viewonly on|off: only the host may draw; "
-        "update: publish the notebook's current content now; export [PATH]: a standalone HTML "
-        "file (or .json: the board); clear: empty the board for everyone (asks first).",
+        help="; ".join(f"{usage}: {what}" for usage, what in ACTIONS.values())
+        + ". ACTION --help: that action's help.",
     )
     @argument(
         "path",
@@ -151,16 +190,24 @@ class JupyterSpotMagics(Magics):
         %jupyterspot rotate | kick NAME|#ID | allow | viewonly on|off
         %jupyterspot update | export [PATH] | clear [--yes]
         """
+        words = arg_split(line)
+        if any(word in HELP_FLAGS for word in words):
+            action = "share" if words[0].startswith("-") else words[0]
+            if action not in valid_actions():
+                if not looks_like_path(action):
+                    raise unknown_action(action)
+                action = "share"  # `%jupyterspot nb.ipynb --help`
+            print(action_help(action, self.jupyterspot.parser.format_help()))
+            return None
         args = parse_argstring(self.jupyterspot, line)
         if args.action in HOST_ACTIONS:
             return run_host_action(args.action, args.path)
         if args.action in CONTENT_ACTIONS:
             return run_content_action(args.action, args.path, args.yes)
         if args.action not in ("share", "stop", "status"):
-            if args.path is None:  # `%jupyterspot nb.ipynb` means share nb.ipynb
-                args.path, args.action = args.action, "share"
-            else:
-                raise UsageError(f"Unknown action {args.action!r}: use share, stop or status.")
+            if args.path is not None or not looks_like_path(args.action):
+                raise unknown_action(args.action)
+            args.path, args.action = args.action, "share"  # `%jupyterspot nb.ipynb`
         if args.action == "stop":
             print("jupyterspot: stopped." if registry.stop() else "jupyterspot: nothing shared.")
             return None
