@@ -97,7 +97,9 @@ def test_two_pages_meet_through_nginx_under_a_path_prefix(nginx, browser, tmp_pa
     port, upstream = nginx
     monkeypatch.setenv("JUPYTERSPOT_CACHE_DIR", str(tmp_path / "cache"))
     public = f"http://127.0.0.1:{port}{PREFIX}"
-    share = jupyterspot_magic.share(DEMO, tunnel="none", port=upstream, public_url=public + "/")
+    share = jupyterspot_magic.share(
+        DEMO, tunnel="none", port=upstream, public_url=public + "/", name="Bob"
+    )
     try:
         assert share.tunnel.name == "url"
         assert share.health is None, share.notes  # the page answered through nginx
@@ -118,7 +120,7 @@ def test_two_pages_meet_through_nginx_under_a_path_prefix(nginx, browser, tmp_pa
         # and a name after it stays in the browser too (js/viewer/config.ts linkParam).
         assert share.key is not None and share.url.endswith(fragment(share.key))
         alice.goto(share.url + "&name=Alice")
-        bob.goto(share.host_url + "&name=Bob")  # the presenter link goes through nginx too
+        bob.goto(share.host_url)  # the presenter link (with its name) goes through nginx too
         for page in (alice, bob):
             wait_names(page, {"Alice", "Bob"}, timeout=10)
             ws = page.evaluate("window.jupyterspot.provider.ws.url")
