@@ -457,7 +457,7 @@ class Share:
             secrets=(self.host_token, self.token),
         )
 
-    def notes(self, path: str | Path | None = None) -> tuple[Path, dict[str, int]]:
+    def keep_notes(self, path: str | Path | None = None) -> tuple[Path, dict[str, int]]:
         """Write the meeting's notes notebook (content/notes.py) beside the original:
         its cells as the pages show them, each followed by what was written on it."""
         job = make_job("json", self.rendered, self.board_update(), secrets=self._secrets())

@@ -1,0 +1,66 @@
+"""Keep the notes (issue 18): a real kernel shares a notebook, a real yjs peer writes on its cells,
+and the notes notebook the kernel writes validates with nbformat, holds every note under the cell
+it was written on (what was written on a removed cell at the end), and the original file is
+byte-identical afterwards."""
+
+from __future__ import annotations
+
+import json
+
+import nbformat
+
+from .live_helpers import code, markdown, query, share_command, share_info
+
+
+def _notebook(path) -> None:
+    nb = {
+        "cells": [markdown("intro", "# Talk"), code("fit", "x = 1"), code("plot", "x + 1")],
+        "metadata": {},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+    path.write_text(json.dumps(nb), encoding="utf-8")
+
+
+def test_notes_beside_the_original(kernel, tmp_path, node_peers):
+    path = tmp_path / "talk.ipynb"
+    _notebook(path)
+    before = path.read_bytes()
+    result = kernel.execute(share_command(path))
+    assert result["error"] is None, result["error"]
+    info = share_info(kernel)
+    peer = node_peers(info["ws_url"], "board", info["token"])
+    peer.wait(lambda e: e["event"] == "synced")
+    written = {
+        "n1": {"t": "note", "cell": "fit", "ci": 1, "y": 40, "text": "why x = 1?", "by": "Ana"},
+        "n2": {"t": "text", "cell": "fit", "ci": 1, "y": 5, "text": "look here", "by": "Bo"},
+        "n3": {"t": "note", "cell": "plot", "ci": 2, "y": 0, "text": "<b>bold?</b>", "by": "Eve"},
+        "n4": {"t": "note", "cell": "gone", "ci": 9, "y": 0, "text": "on a cell now gone"},
+        "p1": {"t": "pen", "cell": "intro", "ci": 0, "x": 1, "y": 1},
+    }
+    for key, fields in written.items():
+        peer.send(cmd="shape", key=key, fields=fields)
+    peer.send(cmd="watch", prefix="")
+    peer.wait(lambda e: e["event"] == "doc" and set(written) <= set(e["maps"]["shapes"]))
+
+    out = json.loads(
+        query(  # silent: this code is not a cell of the shared notebook
+            kernel,
+            "import json; from jupyterspot_magic.session import registry\n"
+            "p, c = registry.current().keep_notes(); print(json.dumps([str(p), c]))",
+        )
+    )
+    notes_file, counts = out
+    assert notes_file == str(tmp_path / "talk-notes.ipynb")
+    assert counts == {"written": 4, "drawn": 1, "detached": 1}
+    notes = nbformat.read(notes_file, as_version=4)
+    nbformat.validate(notes)
+    texts = [(c.get("id"), c.cell_type, c.source.replace("\\", "")) for c in notes.cells]
+    ids = [t[0] for t in texts]
+    assert ids[0] == "intro" and ids[2] == "fit" and ids[4] == "plot"  # originals, in order
+    assert "1 drawing" in texts[1][2]
+    assert texts[3][2].index("look here") < texts[3][2].index("why x = 1?")  # top to bottom
+    assert "bold?" in texts[5][2] and "<b>" not in notes.cells[5].source  # escaped
+    assert "on a cell now gone" in texts[6][2] and len(texts) == 7
+    assert info["host_token"] not in notes_file.join(c.source for c in notes.cells)
+    assert path.read_bytes() == before
