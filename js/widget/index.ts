@@ -7,6 +7,7 @@
 // The kernel handles either only when idle: the widget says so until the answer comes.
 // Everything is inserted as text; nothing from the model is parsed as HTML.
 import pageConfig from "../../jupyterspot_magic/contracts/page_config.json";
+import { type GoneBy, kernelOf, runHint, shareAgain, watchShare } from "./lifeline";
 
 declare const __WIDGET_CSS__: string;
 
@@ -31,7 +32,8 @@ interface Model {
       | "message"
       | "title"
       | "lead_policy"
-      | "live_mode",
+      | "live_mode"
+      | "share_again",
   ): string;
   get(name: "participants"): ParticipantInfo[];
   get(name: "leader"): number | null;
@@ -39,6 +41,8 @@ interface Model {
   on(event: string, cb: (...args: never[]) => void): void;
   off(event: string, cb: (...args: never[]) => void): void;
   send(content: Record<string, unknown>): void;
+  /** The front end's widget manager (ipywidgets'; anywidget passes it on): its kernel, models. */
+  widget_manager?: unknown;
 }
 
 /** The kernel's answer to a command (frontends/widget.py `Answer`). */
@@ -87,6 +91,7 @@ const TRAITS = [
   "lead_policy",
   "live_mode",
   "follow_running",
+  "share_again",
 ];
 
 const STATUS_LABEL: Record<string, string> = {
@@ -188,7 +193,39 @@ function kernelAsker(model: Model, invoke: Invoke | undefined, signal: AbortSign
   };
 }
 
-function render({ model, el, experimental }: RenderProps): () => void {
+/**
+ * anywidget's entry: a view of the model, replaced in place by a view of the new share's model
+ * when "Share again" runs the share through the kernel (lifeline.ts `shareAgain`).
+ */
+function render(props: RenderProps): () => void {
+  let cleanup = (): void => undefined;
+  const show = (model: Model, experimental?: RenderProps["experimental"]): void => {
+    cleanup();
+    cleanup = view({ model, el: props.el, experimental }, (next) => show(next));
+  };
+  show(props.model, props.experimental);
+  return () => cleanup();
+}
+
+/** The new share's model, by id: its comm_open came just before its display_data. */
+async function modelById(manager: unknown, id: string): Promise<Model> {
+  const get = (manager as { get_model?: (id: string) => Promise<Model> | undefined }).get_model;
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      const model = await get?.call(manager, id);
+      if (model) return model;
+    } catch (e) {
+      if (attempt >= 20) throw e;
+    }
+    if (attempt >= 20) throw new Error(`no widget model ${id}`);
+    await new Promise((resolve) => window.setTimeout(resolve, 100));
+  }
+}
+
+function view(
+  { model, el, experimental }: RenderProps,
+  replace: (next: Model) => void,
+): () => void {
   const style = h("style");
   style.textContent = __WIDGET_CSS__;
 
@@ -233,6 +270,13 @@ function render({ model, el, experimental }: RenderProps): () => void {
   });
   const actions = h("div", "jsw-actions");
   actions.append(hostCopy, stop);
+  // -- stopped (by Stop, or the kernel gone: lifeline.ts): share again, or what to run --
+  const again = h("button", "jsw-button jsw-primary", "Share again", {
+    type: "button",
+    "data-testid": "widget-share-again",
+  });
+  const againHint = h("div", "jsw-again-hint", "", { "data-testid": "widget-share-again-hint" });
+  actions.append(again);
 
   // -- lead controls --
   const leadLine = h("span", "jsw-lead-line", "", { "data-testid": "widget-leader" });
@@ -291,6 +335,7 @@ function render({ model, el, experimental }: RenderProps): () => void {
   const root = h("div", "jupyterspot-widget");
   root.append(qr, main);
   el.replaceChildren(style, root);
+  message.after(againHint);
 
   let stopping = false;
   const teardown = new AbortController(); // aborted when the view goes away
@@ -387,14 +432,33 @@ function render({ model, el, experimental }: RenderProps): () => void {
     ask("stop", {}).catch(() => undefined); // the status trait says when it stopped
   });
 
+  // Why the share is gone though the model still says otherwise ("": it is not): lifeline.ts.
+  let gone = "";
+  let againProblem = "";
+  again.addEventListener("click", () => {
+    const mount = async (id: string): Promise<void> =>
+      replace(await modelById(model.widget_manager, id));
+    const run = shareAgain(model.widget_manager, model.get("share_again"), mount);
+    if (!run) return;
+    again.disabled = true;
+    again.textContent = "Sharing…";
+    againProblem = "";
+    void run.then((problem) => {
+      again.disabled = false;
+      again.textContent = "Share again";
+      againProblem = problem;
+      update();
+    });
+  });
+
   const update = (): void => {
-    const st = model.get("status") || "rendering";
+    const st = gone ? "stopped" : model.get("status") || "rendering";
     const done = st === "stopped";
     // A stopped share's links are dead: don't offer them any more.
     const url = done ? "" : safeHttpUrl(model.get("url"));
     const hostUrl = done ? "" : safeHttpUrl(model.get("host_url"));
     const qrUri = model.get("qr_data_uri");
-    const list = model.get("participants") || [];
+    const list = done ? [] : model.get("participants") || [];
 
     root.setAttribute("data-status", st);
     title.textContent = model.get("title") ? `Live share · ${model.get("title")}` : "Live share";
@@ -411,7 +475,11 @@ function render({ model, el, experimental }: RenderProps): () => void {
     }
     link.hidden = !url;
     linkPlaceholder.hidden = !!url;
-    if (st === "stopped") linkPlaceholder.textContent = "Sharing stopped";
+    // a stopped share's link: shown struck through, never as a link
+    const deadUrl = done ? safeHttpUrl(model.get("url")) : "";
+    linkPlaceholder.toggleAttribute("data-dead", !!deadUrl);
+    linkPlaceholder.title = deadUrl ? "This link no longer works" : "";
+    if (st === "stopped") linkPlaceholder.textContent = deadUrl || "Sharing stopped";
     else if (st === "error") linkPlaceholder.textContent = "No link";
     else linkPlaceholder.textContent = "Preparing the link…";
     copy.disabled = !url;
@@ -426,10 +494,16 @@ function render({ model, el, experimental }: RenderProps): () => void {
       qr.hidden = true;
     }
 
-    message.textContent = model.get("message") || "";
+    message.textContent = gone || model.get("message") || "";
     message.hidden = !message.textContent;
 
     stop.disabled = done || stopping;
+    stop.hidden = done;
+    const code = model.get("share_again") || "";
+    const canRun = !!code && !!kernelOf(model.widget_manager)?.requestExecute;
+    again.hidden = !done || !canRun;
+    againHint.textContent = againProblem || (canRun ? "" : runHint(code));
+    againHint.hidden = !done || !againHint.textContent;
     if (done) {
       stop.textContent = "Stopped";
       stopping = false;
@@ -512,6 +586,17 @@ function render({ model, el, experimental }: RenderProps): () => void {
 
   for (const name of TRAITS) model.on(`change:${name}`, update);
   update();
+  watchShare({
+    model,
+    url: () => model.get("url") || "",
+    active: () => !["stopped", "error"].includes(model.get("status")),
+    onChange: (reason: string, by: GoneBy | null) => {
+      gone = reason;
+      root.setAttribute("data-gone-by", by ?? "");
+      update();
+    },
+    signal: teardown.signal,
+  });
   return () => {
     for (const name of TRAITS) model.off(`change:${name}`, update);
     teardown.abort();

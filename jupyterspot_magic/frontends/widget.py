@@ -28,6 +28,7 @@ import segno
 import traitlets
 from anywidget.experimental import command
 
+from ..base import options
 from ..base.page_config import KERNEL_LEADER
 from ..base.paths import STATIC_DIR
 from ..session import events
@@ -109,6 +110,9 @@ class ShareWidget(anywidget.AnyWidget):
     live_mode = traitlets.Unicode("on").tag(sync=True)
     #: Pages that follow the lead are brought to the running cell's output.
     follow_running = traitlets.Bool(False).tag(sync=True)
+    #: Python that shares this notebook again (``share_again_code``): once the share stopped or
+    #: its kernel went away, the front end runs it through its kernel connection or shows it.
+    share_again = traitlets.Unicode("").tag(sync=True)
 
     def __init__(self, **kwargs: Any) -> None:
         if not WIDGET_JS.is_file():
@@ -329,6 +333,30 @@ def connect(widget: ShareWidget, share: Share) -> None:
     _widgets[share] = widget
 
 
+def share_again_code(share: Share) -> str:
+    """Python that shares `share`'s notebook again with the options it was shared with ("" when
+    it has no file). Not `fresh`: sharing again must not clear the board a second time. The
+    extension is loaded too: after a kernel restart the code runs in a kernel without it."""
+    path = share.located.path
+    if path is None:
+        return ""
+    given = [
+        f"{row.name}={_literal(getattr(share.options, row.name))}"
+        for row in options.rows()
+        if row.name != "fresh" and getattr(share.options, row.name) != row.default
+    ]
+    call = ", ".join([repr(str(path)), *given])
+    return (
+        "import jupyterspot_magic\n"
+        'get_ipython().extension_manager.load_extension("jupyterspot_magic")\n'
+        f"jupyterspot_magic.share({call});"
+    )
+
+
+def _literal(value: object) -> str:
+    return repr(str(value) if isinstance(value, Path) else value)
+
+
 def make_widget(share: Share) -> ShareWidget:
     """A widget showing `share` (raises when the widget's bundle is missing)."""
     widget = ShareWidget()
@@ -336,5 +364,6 @@ def make_widget(share: Share) -> ShareWidget:
     widget.set_link(share.url, share.host_url)
     widget.message = " · ".join(share.notes)
     widget.status = "live" if share.alive else "stopped"
+    widget.share_again = share_again_code(share)
     connect(widget, share)
     return widget

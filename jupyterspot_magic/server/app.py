@@ -11,6 +11,7 @@
     /s/{room}/x/img/<sha256>.<ext>   an image cut out of the page (see `image` below)
     /s/{room}/x/cells?token=T&since=V   the cells a page at version V lacks (server/cells.py)
     /s/{room}/x/export?token=T[&format=json]  the annotated page or the board (export_route.py)
+    /s/{room}/x/alive?token=T        204 while the share is open (the notebook widget's ping)
     /ws/{room}/{board|control}?token=T  the Yjs rooms (server/sockets.py)
 
 Every HTTP response, errors included, passes through `SecurityHeaders`, the one place its
@@ -55,6 +56,7 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "X-Frame-Options": "SAMEORIGIN",
 }
+ALIVE_HEADERS = {"Access-Control-Allow-Origin": "*", "Cache-Control": "no-store"}
 # Cache-Control is each route's own choice (server/caching.py: a page private and revalidated,
 # the bundle and plotly.js revalidated, an image immutable); an error that states none is never
 # stored (a rotated link's 403 or a full meeting's 503 must not outlive the moment).
@@ -225,6 +227,16 @@ def build_app(registry: Registry) -> Any:
             return Response("Invalid token", status_code=403)
         return await exporter.handle(role, request.query_params.get("format"))
 
+    async def alive(request: Request) -> Response:
+        """The notebook widget's ping (js/widget/index.ts `watchShare`): 204 while the share is
+        open, 503 while a restarted server reopens it, else 404/403. Any origin may read the
+        status (the widget runs on the notebook's origin, not the link's); it says nothing the
+        link's holder does not know, and no cookie is involved."""
+        shared, role = share_for(request)
+        room = request.path_params["room"]
+        status = 204 if role else 403 if shared else 503 if registry.starting(room) else 404
+        return Response(status_code=status, headers=ALIVE_HEADERS)
+
     routes = [
         Route("/s/{room}", page_redirect),
         Route("/s/{room}/", page),
@@ -236,6 +248,7 @@ def build_app(registry: Registry) -> Any:
         Route("/s/{room}/x/page", sealed_page),
         Route("/s/{room}/x/cells", cells),
         Route("/s/{room}/x/export", export),
+        Route("/s/{room}/x/alive", alive),
     ]
     handlers = {404: not_found_handler, 405: not_found_handler}
     pages = SecurityHeaders(Starlette(routes=routes, exception_handlers=handlers))
