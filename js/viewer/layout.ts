@@ -5,6 +5,13 @@
 // {cell, x, y}: unscaled px from the cell's top-left corner. Conversions never assume how the
 // browser reports rects under zoom: the scale is measured as rect width / offsetWidth. The page's
 // own width media queries are pinned to the reference width (media.ts).
+//
+// Reading zoom (phones): at 390 px the fitted zoom is 0.39 and body text ~5 px. A double tap
+// (reading.ts) switches the root to the zoom that makes the page's smallest body/code text
+// READ_PX and pans sideways: <body> becomes the horizontal scroller (html.jupyterspot-reading,
+// viewer.css), because a wider document would widen the layout viewport and every fixed bar
+// with it. Anchors stay {cell, x, y} in reference px, so drawing, cursors and following are
+// unchanged; only `panX` (the body's sideways scroll) joins window.scrollX in page coordinates.
 
 import { pinWidthMediaQueries } from "./media";
 
@@ -29,6 +36,13 @@ export interface ScrollPosition {
   count: number;
 }
 
+/** Effective text size (CSS px) the reading zoom gives the smallest body or code text: half a
+ * pixel above the 12 px floor, so rounding of the zoom never lands under it. */
+export const READ_PX = 12.5;
+/** The text that must be readable: markdown prose, code, plain outputs. */
+const TEXT_SELECTOR =
+  ".jp-RenderedMarkdown p, .jp-RenderedMarkdown li, .jp-InputArea-editor pre, .jp-OutputArea-output pre";
+
 const CELL_SELECTOR = '.jp-Cell[id^="cell-id="]';
 const ID_PREFIX = "cell-id=";
 
@@ -41,6 +55,9 @@ export class Layout {
   readonly refWidth: number;
   /** The CSS zoom currently applied to the root (1 = none). */
   zoom = 1;
+  /** Reading zoom on (a narrow window zoomed in for reading, panned sideways). */
+  reading = false;
+  private zoomListeners = new Set<() => void>();
   private all: HTMLElement[] = [];
   /** Rendered cells (display:none ones have no geometry), in document order. */
   private shown: HTMLElement[] = [];
@@ -84,19 +101,76 @@ export class Layout {
     this.shown = this.all.filter((el) => el.getClientRects().length > 0);
   }
 
-  /** Apply the zoom that makes refWidth fit the available width. */
-  fit(): void {
+  /** The zoom that makes refWidth fit the available width (1 when it fits unzoomed). */
+  fitZoom(): number {
     const parent = this.root.parentElement ?? document.body;
     const cs = getComputedStyle(parent);
     const avail =
       Math.min(parent.clientWidth || Infinity, document.documentElement.clientWidth || Infinity) -
       (parseFloat(cs.paddingLeft) || 0) -
       (parseFloat(cs.paddingRight) || 0);
-    const zoom = avail > 0 && avail < this.refWidth ? avail / this.refWidth : 1;
+    return avail > 0 && avail < this.refWidth ? avail / this.refWidth : 1;
+  }
+
+  /** The zoom at which the smallest body/code text is READ_PX (at most 1: the reference size). */
+  readingZoom(): number {
+    let smallest = Infinity;
+    const seen = new Set<string>();
+    for (const el of this.root.querySelectorAll<HTMLElement>(TEXT_SELECTOR)) {
+      const key = el.className + el.tagName;
+      if (seen.has(key)) continue; // one of each kind: the styles, not every paragraph
+      seen.add(key);
+      const px = parseFloat(getComputedStyle(el).fontSize);
+      if (px >= 6) smallest = Math.min(smallest, px); // tiny print (footnotes) is not body text
+      if (seen.size > 40) break;
+    }
+    return Number.isFinite(smallest) ? Math.min(1, READ_PX / smallest) : 1;
+  }
+
+  /** Apply the zoom: fitted, or the reading zoom when that is on and larger. */
+  fit(): void {
+    const fitted = this.fitZoom();
+    const zoom = this.reading ? Math.max(fitted, this.readingZoom()) : fitted;
     if (Math.abs(zoom - this.zoom) > 1e-4) {
+      for (const cb of this.zoomListeners) cb();
       this.zoom = zoom;
       this.root.style.setProperty("zoom", zoom === 1 ? "" : String(zoom));
     }
+  }
+
+  /** Could the reading zoom make text larger here (a window narrower than the reference)? */
+  canRead(): boolean {
+    return this.reading || this.readingZoom() > this.fitZoom() + 0.01;
+  }
+
+  /**
+   * Reading zoom on or off, keeping the content under the client point (x, y) where it is
+   * (vertically; a following page is re-aligned by the follow driver after the change).
+   */
+  setReading(on: boolean, x = 0, y = 0): void {
+    if (on === this.reading || (on && !this.canRead())) return;
+    const at = this.pointToAnchor(x, y);
+    this.reading = on;
+    document.documentElement.classList.toggle("jupyterspot-reading", on);
+    this.fit();
+    if (!on) document.body.scrollLeft = 0;
+    const now = at && this.anchorToClient(at);
+    if (now) {
+      document.body.scrollLeft += now.x - x;
+      window.scrollBy({ top: now.y - y, behavior: "instant" });
+    }
+    this.changed();
+  }
+
+  /** Called just before the zoom changes (the follow logic: the scroll that follows is ours). */
+  onZoom(cb: () => void): () => void {
+    this.zoomListeners.add(cb);
+    return () => this.zoomListeners.delete(cb);
+  }
+
+  /** The page's sideways scroll in reading zoom (<body> scrolls then, not the window). */
+  get panX(): number {
+    return this.reading ? document.body.scrollLeft : 0;
   }
 
   /** Subscribe to layout changes (resize, zoom, content height); returns an unsubscribe. */
@@ -198,12 +272,12 @@ export class Layout {
   /** Anchor -> page (document) coordinates, like MouseEvent.pageX/pageY. */
   anchorToPage(anchor: Anchor): Point | null {
     const p = this.anchorToClient(anchor);
-    return p && { x: p.x + window.scrollX, y: p.y + window.scrollY };
+    return p && { x: p.x + window.scrollX + this.panX, y: p.y + window.scrollY };
   }
 
   /** Page point -> anchor (inverse of anchorToPage). */
   pageToAnchor(pageX: number, pageY: number): Anchor | null {
-    return this.pointToAnchor(pageX - window.scrollX, pageY - window.scrollY);
+    return this.pointToAnchor(pageX - window.scrollX - this.panX, pageY - window.scrollY);
   }
 
   /** The top visible cell and how far the viewport top is into it. */

@@ -26,6 +26,7 @@ import { Layout } from "./layout";
 import { Live } from "./live";
 import { startOffline } from "./offline";
 import { PresencePublisher, RemoteCursors, type PresenceState } from "./presence";
+import { watchReadingGesture } from "./reading";
 import { RunningIndicator } from "./running";
 import { TopBar, type Participant } from "./ui";
 
@@ -102,6 +103,7 @@ function start(): void {
     readToken(),
   );
   const layout = new Layout(root, config.refWidth);
+  watchReadingGesture(layout);
   const bar = new TopBar(config.title, Boolean(config.relay));
   const awareness = connection.awareness;
   const clientId = awareness.clientID;

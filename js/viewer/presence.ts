@@ -75,7 +75,7 @@ export class PresencePublisher {
       () => {
         if (this.following === null) this.schedule();
       },
-      { passive: true },
+      { passive: true, capture: true }, // capture: the body's sideways scroll too (layout.ts)
     );
     layout.onChange(() => this.schedule());
     // Following starts or ends (follow/ writes `following`): ending it publishes where we are.

@@ -125,7 +125,9 @@ export class Board {
           this.renderer.cull();
         });
       },
-      { passive: true },
+      // capture: also the body's sideways scroll in reading zoom (layout.ts), which never
+      // reaches the window otherwise
+      { passive: true, capture: true },
     );
 
     const control = opts.controlDoc.getMap("control");
@@ -166,7 +168,7 @@ export class Board {
   private geometry(): string {
     const s = this.space;
     const o = s.toClient(0, 0);
-    const parts = [s.scale, o.x + window.scrollX, o.y + window.scrollY, s.width];
+    const parts = [s.scale, o.x + window.scrollX + this.opts.layout.panX, o.y + window.scrollY, s.width];
     this.opts.layout.cells().forEach((el, i) => {
       const c = s.cellOrigin(cellIdOf(el), i);
       parts.push(c ? c.x : NaN, c ? c.y : NaN);

@@ -1,7 +1,8 @@
 // "Root space": reference px from the top-left of #jupyterspot-root's padding box. The board's
 // layers are absolutely positioned children of the root, so they share its CSS zoom and scroll
 // with the page natively; a shape's position there is its cell's origin plus its anchor.
-// Cell origins are measured once per layout change (never on scroll).
+// Cell origins are measured once per layout change (never on scroll). "Document" x includes the
+// body's sideways scroll in reading zoom (layout.ts panX), which moves the root like a scroll.
 
 import { cellIdOf, type Layout } from "../layout";
 import type { Box } from "./geometry";
@@ -43,7 +44,7 @@ export class Space {
     const s = this.scale;
     const originX = rootRect.left + root.clientLeft * s;
     const originY = rootRect.top + root.clientTop * s;
-    this.docLeft = originX + window.scrollX;
+    this.docLeft = originX + this.scrollX();
     this.docTop = originY + window.scrollY;
     this.spans = [];
     this.byId.clear();
@@ -92,10 +93,15 @@ export class Space {
     return this.byId.has(cell);
   }
 
+  /** Sideways scroll: the window's, plus the body's in reading zoom. */
+  private scrollX(): number {
+    return window.scrollX + this.layout.panX;
+  }
+
   /** Viewport (client) point -> root space. */
   fromClient(clientX: number, clientY: number): { x: number; y: number } {
     return {
-      x: (clientX + window.scrollX - this.docLeft) / this.scale,
+      x: (clientX + this.scrollX() - this.docLeft) / this.scale,
       y: (clientY + window.scrollY - this.docTop) / this.scale,
     };
   }
@@ -103,7 +109,7 @@ export class Space {
   /** Root space -> viewport (client) point. */
   toClient(x: number, y: number): { x: number; y: number } {
     return {
-      x: x * this.scale + this.docLeft - window.scrollX,
+      x: x * this.scale + this.docLeft - this.scrollX(),
       y: y * this.scale + this.docTop - window.scrollY,
     };
   }
@@ -130,7 +136,7 @@ export class Space {
   /** The part of root space in the viewport, grown by `margin` viewport heights each way. */
   viewport(margin = 0): Box {
     const s = this.scale;
-    const x0 = (window.scrollX - this.docLeft) / s;
+    const x0 = (this.scrollX() - this.docLeft) / s;
     const y0 = (window.scrollY - this.docTop) / s;
     const w = window.innerWidth / s;
     const h = window.innerHeight / s;

@@ -110,6 +110,8 @@ export class Follow {
       resume: () => this.resume(),
       realign: () => this.driver.schedule(),
     });
+    // The reading zoom moves the page before its layout change is seen: not the user's scroll.
+    layout.onZoom(() => this.user.layoutMoved());
     layout.onChange(() => {
       this.user.layoutMoved();
       this.driver.schedule();

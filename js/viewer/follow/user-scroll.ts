@@ -76,10 +76,23 @@ export class UserScroll {
       e.touches.length === 1 &&
       e.target instanceof Element &&
       e.target.closest(".jupyterspot-board-input") !== null;
+    // A sideways pan (reading zoom on a phone, layout.ts) reads along the leader's lines: only a
+    // mostly vertical move breaks away.
+    let start: { x: number; y: number } | null = null;
+    window.addEventListener(
+      "touchstart",
+      (e) => {
+        const t = e.touches[0];
+        start = t ? { x: t.clientX, y: t.clientY } : null;
+      },
+      opts,
+    );
     window.addEventListener(
       "touchmove",
       (e) => {
-        if (!o.ours(e.target) && !drawing(e)) o.pause();
+        const t = e.touches[0];
+        const sideways = start && t && Math.abs(t.clientX - start.x) > Math.abs(t.clientY - start.y);
+        if (!o.ours(e.target) && !drawing(e) && !sideways) o.pause();
       },
       opts,
     );
