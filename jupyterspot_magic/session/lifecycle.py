@@ -22,7 +22,7 @@ from ..content.render import RenderedNotebook, render
 from ..persist.keeper import notebook_key, where
 from ..server.host import Host
 from ..server.relay import relay_settings
-from ..tunnel import Tunnel, check_reachable, make_tunnel, uses_process
+from ..tunnel import Progress, Tunnel, check_reachable, make_tunnel, quiet, uses_process
 from . import hosted
 from .events import Events
 from .mirror import Mirror
@@ -50,12 +50,18 @@ class Prepared:
         }
 
 
-def prepare(path: str | Path | None, options: ShareOptions, user_ns: dict | None) -> Prepared:
+def prepare(
+    path: str | Path | None,
+    options: ShareOptions,
+    user_ns: dict | None,
+    progress: Progress = quiet,
+) -> Prepared:
     t0 = time.perf_counter()
     if options.relay:
         relay_settings(options.relay)  # a bad URL or no secret: one line, before any work
     # fails fast on an unknown or unavailable tunnel (no ngrok token, no cloudflared)
     tunnel = make_tunnel(options.tunnel, public_url=options.public_url)
+    progress("preparing the page…")
     located = locate(path, user_ns=user_ns)
     t_located = time.perf_counter()
     title = located.path.stem if located.path else None
@@ -74,16 +80,18 @@ def same_share(previous: Share, prepared: Prepared, options: ShareOptions) -> bo
     )
 
 
-def start(prepared: Prepared, options: ShareOptions, host: Host) -> Share:
+def start(
+    prepared: Prepared, options: ShareOptions, host: Host, progress: Progress = quiet
+) -> Share:
     """Open the share on `host`'s server. On failure what was opened is closed (the server
-    stays)."""
+    stays). `progress` hears each step of the tunnel's opening (tunnel/base.py)."""
     located, rendered, tunnel = prepared.located, prepared.rendered, prepared.tunnel
     opened = host.call(hosted.open_share, open_spec(located, rendered, options))
     events = Events()
     mirror = Mirror(opened.room, events)
     host.subscribe(mirror.receive)  # now: people may join while the tunnel opens
     try:
-        base_url = tunnel.open(options.host, host.port)
+        base_url = tunnel.open(options.host, host.port, progress)
     except BaseException:
         tunnel.close()
         host.call(hosted.close_share, opened.room)
@@ -94,6 +102,7 @@ def start(prepared: Prepared, options: ShareOptions, host: Host) -> Share:
     health = None
     if tunnel.name != "none" and not tunnel.name.endswith(":none"):
         # Health: the page, fetched through the public URL, as a participant would.
+        progress("checking the link from outside…")
         health = check_reachable(page_url(base_url, opened.room, opened.token), _timeout(tunnel))
         if health is not None:
             notes.append(

@@ -23,6 +23,7 @@ from ..base.text import plural
 from ..persist.keeper import where
 from ..server.host import ChildHost, Host, start_host, wants_child
 from ..server.thread import ServeError
+from ..tunnel import Progress, quiet, save_token
 from . import hosted, lifecycle
 from .events import StatusMessage, Stopped
 from .share import Share
@@ -42,7 +43,14 @@ def current() -> Share | None:
     return _current
 
 
-def share(path: str | Path | None = None, *, user_ns: dict | None = None, **options: Any) -> Share:
+def share(
+    path: str | Path | None = None,
+    *,
+    user_ns: dict | None = None,
+    progress: Progress = quiet,
+    ngrok_token: str | None = None,
+    **options: Any,
+) -> Share:
     """Share a notebook: returns a live `Share` (its `url` is the link to send).
 
     `options` are those of base/options.py (`tunnel`, `host`, `port`, `name`, `public_url`,
@@ -56,13 +64,19 @@ def share(path: str | Path | None = None, *, user_ns: dict | None = None, **opti
     dir; `False`: off) and restored, with the same links, when the notebook is shared again;
     `fresh=True` starts a clean board (the old one stays in the store). With `watch`, saving the
     notebook updates every page within a second.
+
+    `progress(line)` hears each step while the share starts ("starting cloudflared…"); with
+    `ngrok_token`, that token is stored where ngrok keeps it (tunnel/ngrok.py `save_token`) and
+    used from this share on.
     """
     global _current
     wanted = ShareOptions(**options)
+    if ngrok_token:
+        save_token(ngrok_token)
     with _lock:
         starting = _start_early(wanted)  # the server's process starts while the page renders
         try:
-            prepared = lifecycle.prepare(path, wanted, user_ns)
+            prepared = lifecycle.prepare(path, wanted, user_ns, progress)
         except BaseException:
             if starting is not None:
                 starting.kill()
@@ -82,7 +96,7 @@ def share(path: str | Path | None = None, *, user_ns: dict | None = None, **opti
                 raise
         host = _ensure_host(wanted.host, wanted.port, starting)
         try:
-            result = lifecycle.start(prepared, wanted, host)
+            result = lifecycle.start(prepared, wanted, host, progress)
         except BaseException:
             _release_server_if_idle()
             raise

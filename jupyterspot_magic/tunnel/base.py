@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
+
+#: Told one short line at each step while a tunnel opens ("starting cloudflared…"): the widget
+#: shows it in place, the CLI prints it. Called on the thread that opens the tunnel.
+Progress = Callable[[str], None]
+
+
+def quiet(_line: str) -> None:
+    """The progress callback when nobody shows progress."""
 
 
 class TunnelError(Exception):
@@ -13,7 +22,7 @@ class Tunnel(Protocol):
     name: str
     note: str | None
 
-    def open(self, host: str, port: int) -> str:
+    def open(self, host: str, port: int, progress: Progress = quiet) -> str:
         """Start forwarding to the server and return the public base URL (no trailing slash)."""
         ...
 

@@ -17,11 +17,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .base import TunnelError, local_target
+from . import download
+from .base import Progress, TunnelError, local_target, quiet
 
-CLOUDFLARED_INSTALL = (
-    "https://developers.cloudflare.com/cloudflare-one/connections/connect-networks/downloads/"
-)
+CLOUDFLARED_INSTALL = download.INSTALL_PAGE
 #: Seconds for cloudflared to print its URL, then to register its first connection.
 CLOUDFLARED_URL_TIMEOUT = 30.0
 CLOUDFLARED_CONNECT_TIMEOUT = 15.0
@@ -31,11 +30,12 @@ ANY_URL = re.compile(r"https?://[^\s|\"']+")
 
 
 def cloudflared_binary() -> str | None:
-    """JUPYTERSPOT_CLOUDFLARED, else `cloudflared` on PATH, else pycloudflared's if downloaded."""
+    """JUPYTERSPOT_CLOUDFLARED, else `cloudflared` on PATH, else the verified copy we downloaded
+    (tunnel/download.py), else pycloudflared's if it downloaded one."""
     env = os.environ.get("JUPYTERSPOT_CLOUDFLARED")
     if env:
         return env if os.path.isfile(env) and os.access(env, os.X_OK) else None
-    found = shutil.which("cloudflared")
+    found = shutil.which("cloudflared") or download.cached()
     if found:
         return found
     try:  # pycloudflared keeps its binary beside itself once it has downloaded one
@@ -55,6 +55,11 @@ def no_cloudflared_message() -> str:
         f"PATH, JUPYTERSPOT_CLOUDFLARED not set). Install it ({CLOUDFLARED_INSTALL}), or use "
         "--tunnel ngrok with a free ngrok account, or --tunnel none."
     )
+
+
+def did_not_answer(seconds: float, why: str) -> str:
+    """A cloudflared that runs but gives no working tunnel: it is installed, say what hangs."""
+    return f"cloudflared started but the tunnel did not answer within {seconds:.0f} s ({why})."
 
 
 class QuickTunnelOutput:
@@ -113,8 +118,27 @@ class QuickTunnelOutput:
                 "cloudflared refused a quick tunnel, likely because of a config.yml in "
                 "~/.cloudflared; move it aside and share again."
             )
-        last = " | ".join(list(self.lines)[-3:]) or "no output"
-        return f"cloudflared could not open a quick tunnel ({last})."
+        return f"cloudflared could not open a quick tunnel ({self.last()})."
+
+    def last(self) -> str:
+        return " | ".join(list(self.lines)[-3:]) or "no output"
+
+    def known_cause(self) -> bool:
+        """Whether error() names a cause it recognised (not only cloudflared's last lines)."""
+        return not self.error().startswith("cloudflared could not open")
+
+    def stalled(self) -> str:
+        """Why a running cloudflared gave no tunnel yet, from what it printed so far."""
+        if self.known_cause():
+            return self.error()
+        if not self.lines:
+            return "it printed nothing"
+        if self.url is not None:
+            return (
+                f"Cloudflare gave {self.url} but no connection registered: a firewall may block "
+                f"outbound port 7844; last output: {self.last()}"
+            )
+        return f"no quick-tunnel URL yet; last output: {self.last()}"
 
 
 def _parent_death_signal() -> Callable[[], None] | None:
@@ -148,13 +172,16 @@ class CloudflaredTunnel:
     _reader: threading.Thread | None = None
 
     def check(self) -> None:
+        """Fail fast when cloudflared is neither installed nor downloadable for this machine."""
         self.binary = self.binary or cloudflared_binary()
-        if not self.binary:
-            raise TunnelError(no_cloudflared_message())
+        if not self.binary and not download.downloadable():
+            raise TunnelError(download.no_build_message())
 
-    def open(self, host: str, port: int) -> str:
+    def open(self, host: str, port: int, progress: Progress = quiet) -> str:
         self.check()
-        assert self.binary is not None
+        if not self.binary:
+            self.binary = download.ensure_cloudflared(progress)
+        progress("starting cloudflared…")
         self.output = QuickTunnelOutput()
         lines: queue.Queue[str | None] = queue.Queue()
         cmd = [self.binary, "tunnel", "--no-autoupdate", "--url", local_target(host, port)]
@@ -174,10 +201,9 @@ class CloudflaredTunnel:
             target=self._read, args=(self.proc, lines), name="jupyterspot-cloudflared", daemon=True
         )
         self._reader.start()
-        self._wait(lines, lambda: self.output.url is not None, CLOUDFLARED_URL_TIMEOUT, "its URL")
-        self._wait(
-            lines, lambda: self.output.registered, CLOUDFLARED_CONNECT_TIMEOUT, "a connection"
-        )
+        progress("waiting for Cloudflare…")
+        self._wait(lines, lambda: self.output.url is not None, CLOUDFLARED_URL_TIMEOUT)
+        self._wait(lines, lambda: self.output.registered, CLOUDFLARED_CONNECT_TIMEOUT)
         assert self.output.url is not None
         return self.output.url.rstrip("/")
 
@@ -189,17 +215,14 @@ class CloudflaredTunnel:
         lines.put(None)
 
     def _wait(
-        self, lines: queue.Queue[str | None], done: Callable[[], bool], timeout: float, what: str
+        self, lines: queue.Queue[str | None], done: Callable[[], bool], timeout: float
     ) -> None:
         deadline = time.monotonic() + timeout
         while not done():
             left = deadline - time.monotonic()
             if left <= 0:
                 self.close()
-                raise TunnelError(
-                    f"cloudflared gave no quick-tunnel {what} within {timeout:.0f} s: "
-                    f"{self.output.error()}"
-                )
+                raise TunnelError(did_not_answer(timeout, self.output.stalled()))
             try:
                 line = lines.get(timeout=min(left, 0.5))
             except queue.Empty:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import socket
 from dataclasses import dataclass
+from typing import Literal
+from urllib.parse import urlsplit
 
-from .base import TunnelError
+from .base import Progress, TunnelError, quiet
 
 
 @dataclass
@@ -16,7 +19,7 @@ class NoTunnel:
     name: str = "none"
     note: str | None = None
 
-    def open(self, host: str, port: int) -> str:
+    def open(self, host: str, port: int, progress: Progress = quiet) -> str:
         if host in ("0.0.0.0", "::", ""):
             address = lan_address()
             if address is None:
@@ -47,6 +50,26 @@ def lan_address() -> str | None:
     return None
 
 
+Reach = Literal["public", "lan", "local"]
+
+
+def reach(url: str) -> Reach:
+    """Who can open `url`: "local" (loopback: this machine only), "lan" (a private or link-local
+    address: this network only) or "public" (any other address or a host name)."""
+    host = urlsplit(url).hostname or ""
+    if host == "localhost" or host.endswith(".localhost"):
+        return "local"
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return "public"  # a name: a tunnel's or a proxy's
+    if address.is_loopback:
+        return "local"
+    if address.is_private or address.is_link_local:
+        return "lan"
+    return "public"
+
+
 # --- a reverse proxy the user runs ---------------------------------------------------------
 
 
@@ -65,7 +88,7 @@ class PublicUrl:
                 f"proxy/{{port}}; got {self.url!r}"
             )
 
-    def open(self, host: str, port: int) -> str:
+    def open(self, host: str, port: int, progress: Progress = quiet) -> str:
         # `{{port}}` too: IPython's own {expr} expansion of a magic line may leave it doubled
         url = self.url.replace("{{port}}", "{port}").replace("{port}", str(port))
         # the page is under <base>/s/<room>/: drop a trailing slash and any query

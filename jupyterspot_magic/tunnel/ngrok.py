@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import sys
+import tempfile
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .base import TunnelError, local_target
+from .base import Progress, TunnelError, local_target, quiet
 
 NGROK_SIGNUP = "https://dashboard.ngrok.com/signup"
 NGROK_TOKEN_PAGE = "https://dashboard.ngrok.com/get-started/your-authtoken"
@@ -63,27 +65,115 @@ def _token_in_config(path: Path) -> str | None:
     return str(token) if token else None
 
 
+TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_.-]{8,512}$")
+
+
+def masked(token: str) -> str:
+    """A token as it may be shown: its first and last 4 characters."""
+    return f"{token[:4]}…{token[-4:]}" if len(token) > 12 else "…"
+
+
+def save_token(token: str) -> Path:
+    """Store the ngrok authtoken where the ngrok agent keeps it (its config file, v3 layout:
+    `version: "3"` / `agent: authtoken:`; an existing v2 file keeps its top-level `authtoken`),
+    mode 0600; this process's NGROK_AUTHTOKEN, if set, follows. Returns the file."""
+    token = token.strip()
+    if not TOKEN_SHAPE.match(token):
+        raise TunnelError(
+            "That does not look like an ngrok authtoken (letters, digits, _ . -; copy it from "
+            f"{NGROK_TOKEN_PAGE})."
+        )
+    _, existing = ngrok_token()
+    path = existing or ngrok_config_paths()[0]
+    data = _read_config(path)
+    if "authtoken" in data and not isinstance(data.get("agent"), dict):
+        data["authtoken"] = token  # a v2 file: where that agent reads it
+    else:
+        agent = data.get("agent") if isinstance(data.get("agent"), dict) else {}
+        data["agent"] = {**agent, "authtoken": token}
+        data.setdefault("version", "3")
+    _write_private(path, data)
+    if "NGROK_AUTHTOKEN" in os.environ:  # else the old one would still win (ngrok_token)
+        os.environ["NGROK_AUTHTOKEN"] = token
+    return path
+
+
+def _read_config(path: Path) -> dict:
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    except (OSError, yaml.YAMLError) as e:
+        raise TunnelError(f"The ngrok config {path} cannot be read ({e}); fix or move it.") from e
+    return data if isinstance(data, dict) else {}
+
+
+def _write_private(path: Path, data: dict) -> None:
+    """Write the YAML atomically, never readable by others (it holds a secret)."""
+    import yaml
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".ngrok-", dir=path.parent)  # created 0600
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            yaml.safe_dump(data, f, default_flow_style=False, sort_keys=False)
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    except OSError as e:
+        raise TunnelError(f"The ngrok token could not be saved in {path}: {e}") from None
+
+
 def no_ngrok_token_message() -> str:
     return (
         "The ngrok tunnel needs an authtoken and none was found (NGROK_AUTHTOKEN or the ngrok "
         f"config file). A free ngrok account gives you one: sign up at {NGROK_SIGNUP}, copy the "
-        f"token from {NGROK_TOKEN_PAGE}, then set NGROK_AUTHTOKEN=<token> (or run "
-        "`ngrok config add-authtoken <token>`). Or use --tunnel cloudflared, which needs no "
-        "account."
+        f"token from {NGROK_TOKEN_PAGE}, then run `%jupyterspot token ngrok` in the notebook "
+        "(CLI: `jupyterspot token ngrok`; or set NGROK_AUTHTOKEN=<token>). Or use --tunnel "
+        "cloudflared, which needs no account."
     )
 
 
 def ngrok_binary() -> str:
-    """PYNGROK_NGROK_PATH, else pyngrok's own copy, else an `ngrok` on PATH, else pyngrok's path
-    (where pyngrok will download it)."""
+    """PYNGROK_NGROK_PATH, else pyngrok's own copy, else a real ngrok agent on PATH, else
+    pyngrok's path (where ensure_ngrok_binary downloads it).
+
+    Not any `ngrok` on PATH: installing pyngrok puts a console script named `ngrok` in the
+    environment's bin/ (a virtualenv's, once activated, comes first on PATH), and pyenv a shim
+    for it. Started as the agent it fails ("The ngrok process was unable to start").
+    """
     from pyngrok import conf
 
     env = os.environ.get("PYNGROK_NGROK_PATH")
     if env:
         return env
-    if os.path.exists(conf.DEFAULT_NGROK_PATH):
+    if os.path.exists(conf.DEFAULT_NGROK_PATH) and not is_pyngrok_launcher(conf.DEFAULT_NGROK_PATH):
         return conf.DEFAULT_NGROK_PATH
-    return shutil.which("ngrok") or conf.DEFAULT_NGROK_PATH
+    for folder in os.environ.get("PATH", "").split(os.pathsep):
+        found = shutil.which("ngrok", path=folder) if folder else None
+        if found and not is_pyngrok_launcher(found):
+            return found
+    return conf.DEFAULT_NGROK_PATH
+
+
+#: A launcher is a few hundred bytes (a script) or ~100 KB (Windows' .exe with its script
+#: appended); the ngrok agent is tens of MB.
+_LAUNCHER_MAX_BYTES = 2_000_000
+_LAUNCHER_MARKS = (b"from pyngrok", b"import pyngrok", b"pyngrok.ngrok", b"PYENV_ROOT")
+
+
+def is_pyngrok_launcher(path: str) -> bool:
+    """`path` is pyngrok's `ngrok` console script (or its Windows .exe launcher, or a pyenv
+    shim in front of it), not the ngrok agent."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(_LAUNCHER_MAX_BYTES)
+    except OSError:
+        return False
+    if len(head) >= _LAUNCHER_MAX_BYTES:
+        return False  # as large as an agent: not a launcher
+    if head.startswith(b"#!") or head.startswith(b"MZ"):
+        return any(mark in head for mark in _LAUNCHER_MARKS)
+    return False
 
 
 def run_with_deadline(fn: Callable[[], Any], deadline: float, what: str) -> Any:
@@ -106,11 +196,13 @@ def run_with_deadline(fn: Callable[[], Any], deadline: float, what: str) -> Any:
     return box.get("value")
 
 
-def ensure_ngrok_binary(ngrok_path: str) -> None:
+def ensure_ngrok_binary(ngrok_path: str, progress: Progress = quiet) -> None:
     """Download the ngrok agent through pyngrok when missing, failing within seconds offline."""
     if os.path.exists(ngrok_path):
         return
     from pyngrok import installer
+
+    progress("downloading the ngrok agent…")
 
     def download() -> None:
         installer.install_ngrok(ngrok_path, timeout=NGROK_DOWNLOAD_SOCKET_TIMEOUT)
@@ -165,9 +257,27 @@ class NgrokTunnel:
         if not self.token:
             raise TunnelError(no_ngrok_token_message())
 
-    def open(self, host: str, port: int) -> str:
+    def open(self, host: str, port: int, progress: Progress = quiet) -> str:
+        """Open the tunnel; whatever pyngrok raises becomes one TunnelError line (never a
+        traceback: pyngrok's errors carry the agent's whole log)."""
+        try:
+            return self._open(host, port, progress)
+        except TunnelError:
+            raise
+        except Exception as e:
+            if self._started_agent:
+                self._kill_agent()
+            text = " ".join(
+                str(x) for x in (e, getattr(e, "ngrok_error", ""), *getattr(e, "ngrok_logs", []))
+            )
+            detail = (getattr(e, "ngrok_error", None) or str(e) or type(e).__name__).strip()
+            detail = detail.splitlines()[0] if detail else type(e).__name__
+            raise TunnelError(
+                f"ngrok could not open a tunnel: {detail.rstrip('.')}.{_ngrok_hint(text)}"
+            ) from None
+
+    def _open(self, host: str, port: int, progress: Progress) -> str:
         from pyngrok import conf, ngrok, process
-        from pyngrok.exception import PyngrokError
 
         if self.token is None:
             self.check()
@@ -179,21 +289,11 @@ class NgrokTunnel:
             startup_timeout=NGROK_START_TIMEOUT,
             monitor_thread=True,  # drains the agent's log pipe so it never blocks
         )
-        ensure_ngrok_binary(cfg.ngrok_path)
+        ensure_ngrok_binary(cfg.ngrok_path, progress)
         self._config = cfg
         self._started_agent = not process.is_process_running(cfg.ngrok_path)
-        try:
-            tunnel = ngrok.connect(local_target(host, port), pyngrok_config=cfg)
-        except PyngrokError as e:
-            if self._started_agent:
-                self._kill_agent()
-            text = " ".join(
-                str(x) for x in (e, getattr(e, "ngrok_error", ""), *getattr(e, "ngrok_logs", []))
-            )
-            detail = getattr(e, "ngrok_error", None) or str(e)
-            raise TunnelError(
-                f"ngrok could not open a tunnel: {detail}.{_ngrok_hint(text)}"
-            ) from None
+        progress("starting ngrok…")
+        tunnel = ngrok.connect(local_target(host, port), pyngrok_config=cfg)
         self._public_url = (tunnel.public_url or "").rstrip("/")
         self.note = (
             "ngrok's free plan shows visitors a one-time warning page; they click 'Visit Site' and "
