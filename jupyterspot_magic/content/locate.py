@@ -96,7 +96,39 @@ def _explicit(path: str | os.PathLike) -> Path:
     if not p.is_file():
         what = "is a directory" if p.is_dir() else "does not exist"
         raise LocateError(f"Notebook not found: {p} {what}; check the path.")
+    problem = _not_a_notebook(p)
+    if problem:
+        raise LocateError(problem)
     return p
+
+
+# Files people pass by mistake, told apart by name before their bytes are read.
+_SCRIPTS = {".py": "Python script", ".r": "R script", ".jl": "Julia script"}
+_SNIFF_BYTES = 512
+
+
+def _not_a_notebook(p: Path) -> str | None:
+    """One line naming what the file is when it cannot be a notebook (a notebook is a JSON
+    object), before the renderer's "Not valid JSON (line 1, column 1)"; None: it may be one."""
+    kind = _SCRIPTS.get(p.suffix.lower())
+    if kind:
+        return f"{p.name} is a {kind}, not a notebook — `jupytext --to ipynb {p.name}` converts it"
+    try:
+        with p.open("rb") as f:
+            head = f.read(_SNIFF_BYTES)
+    except OSError:
+        return None  # the renderer says why it cannot be read
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if not head:
+        return f"{p.name}: empty file (0 bytes), not a notebook"
+    if not text:
+        return f"{p.name}: empty file (only whitespace), not a notebook"
+    if text.startswith(b"{"):
+        return None
+    if b"\0" in head:
+        return f"not a notebook: {p.name} is binary data (a notebook is a JSON text file, .ipynb)"
+    first = text[:40].decode("utf-8", "replace").splitlines()[0].strip()  # repr escapes it
+    return f"not a notebook: {p.name} starts with {first!r}, a notebook is a JSON object (.ipynb)"
 
 
 def _is_notebook(p: Path) -> bool:
@@ -318,7 +350,7 @@ def _stale_note(path: Path) -> str | None:
     """Say so when cells ran in this kernel after the file was last saved."""
     try:
         shell = _shell()
-        if shell is None:
+        if shell is None or not _may_run(shell, path):
             return None
         last = _last_relevant_cell(shell)
         if last is None:
@@ -336,6 +368,16 @@ def _stale_note(path: Path) -> str | None:
         )
     except Exception:  # a caution must never stop the share
         return None
+
+
+def _may_run(shell: Any, path: Path) -> bool:
+    """Whether the cells this shell ran may belong to `path`: never in a terminal IPython (its
+    cells are in no notebook: sharing a file there is not "older than your last run"), nor in
+    a kernel whose own notebook is known (JPY_SESSION_NAME, VS Code) to be another file."""
+    if getattr(shell, "kernel", None) is None:
+        return False
+    own = os.environ.get("JPY_SESSION_NAME") or shell.user_ns.get("__vsc_ipynb_file__")
+    return not own or Path(os.fspath(own)).name == path.name
 
 
 def _last_relevant_cell(shell: Any) -> int | None:
