@@ -110,6 +110,32 @@ _DISK_BYTES = 1024 * 2**20
 _MAX_EMBED_BYTES = 32 * 2**20  # a markdown "image" bigger than this stays a link
 
 log = logging.getLogger(__name__)
+# nbconvert 7's HTMLExporter adds an alt text to every picture without one and says so at
+# WARNING on the application's logger: in a terminal IPython that is the user's screen, about
+# pictures of outputs they did not write; the page gets the alt text either way.
+_ALT_TEXT_WARNING = "Alternative text is missing"
+
+
+class _WithoutAltTextWarning(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith(_ALT_TEXT_WARNING)
+
+
+_QUIET_ALT_TEXT = _WithoutAltTextWarning()
+
+
+@contextlib.contextmanager
+def _alt_text_unsaid(exporter: Any) -> Any:
+    """nbconvert's alt-text warning dropped while our exporter runs (other messages stay)."""
+    logger = getattr(exporter.log, "logger", exporter.log)  # a LoggerAdapter's logger
+    if not isinstance(logger, logging.Logger):
+        yield
+        return
+    logger.addFilter(_QUIET_ALT_TEXT)
+    try:
+        yield
+    finally:
+        logger.removeFilter(_QUIET_ALT_TEXT)
 
 
 class RenderError(Exception):
@@ -645,7 +671,8 @@ def _export(nb: NotebookNode, src: Source) -> tuple[str, list[str]]:
         exporter = _get_exporter()
         exporter.notes = notes = []
         try:
-            html, _ = exporter.from_notebook_node(nb, resources=resources)
+            with _alt_text_unsaid(exporter):
+                html, _ = exporter.from_notebook_node(nb, resources=resources)
         except Exception as e:
             raise RenderError(f"Could not render {src.label}: {one_line(e)}") from None
     if CONFIG_PLACEHOLDER in html:  # the notebook's own text: defuse it, the slot is ours
