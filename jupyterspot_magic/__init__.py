@@ -24,22 +24,17 @@ def share(path: str | Path | None = None, *, display: bool = True, **options: An
     `fresh`: start a clean board; `watch`: saving the notebook updates every page.
     Every option, with its default, is in the signature (jupyterspot_magic/base/options.py).
     `display=False`: show nothing (a reopened tunnel's new link is still printed).
+    `ngrok_token`: store this ngrok authtoken where ngrok keeps it and use it from now on.
     Returns the `Share`: `.url`, `.host_url`, `.participants`, `.stop()`.
     """
     from IPython import get_ipython
 
-    from .frontends import display as shown
     from .frontends import magic
-    from .session import registry
 
     shell = get_ipython()
     user_ns = shell.user_ns if shell is not None else None
-    result = registry.share(path, user_ns=user_ns, **options)
-    if display:
-        magic.show(result)
-    else:
-        shown.print_link_changes(result)
-    return result
+    # in a notebook the widget is shown first and follows the start (frontends/magic.py)
+    return magic.share_and_show(path, user_ns, display, **options)
 
 
 # The options come from one table: help(share) and editors show each of them with its default.
@@ -48,6 +43,7 @@ share.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
         inspect.Parameter("path", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None),
         *_options.parameters(),
         inspect.Parameter("display", inspect.Parameter.KEYWORD_ONLY, default=True),
+        inspect.Parameter("ngrok_token", inspect.Parameter.KEYWORD_ONLY, default=None),
     ],
     return_annotation="Share",
 )
