@@ -2,6 +2,7 @@
 // screens, a bottom bar on narrow ones; large touch targets; every button says its shortcut.
 
 import { h, icon as pathIcon } from "../dom";
+import { ToolOverflow } from "./overflow";
 import type { Tool } from "./tools";
 
 const icon = (d: string): SVGSVGElement => pathIcon(d, 20, 20);
@@ -172,10 +173,12 @@ export class Toolbar {
       if (!this.popover.hidden && !el.contains(e.target as Node)) this.togglePopover(false);
     });
     document.body.appendChild(el);
+    const overflow = new ToolOverflow(el); // the bottom bar's "more" menu (overflow.ts)
     const orient = (): void => {
       const narrow = window.innerWidth < 720 || window.innerHeight < 560;
       el.classList.toggle("jupyterspot-toolbar-bottom", narrow);
       document.body.classList.toggle("jupyterspot-has-bottom-bar", narrow);
+      overflow.fit(narrow);
     };
     window.addEventListener("resize", orient);
     orient();
