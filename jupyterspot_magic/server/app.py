@@ -13,6 +13,7 @@
     /s/{room}/x/export?token=T[&format=json]  the annotated page or the board (export_route.py)
     /s/{room}/x/alive?token=T        204 while the share is open (the notebook widget's ping)
     /ws/{room}/{board|control}?token=T  the Yjs rooms (server/sockets.py)
+    /favicon.ico, /s/{room}/favicon.ico  the tab's icon (an SVG; no token, the same for all)
 
 Every HTTP response, errors included, passes through `SecurityHeaders`, the one place its
 headers are set. Caching is each route's (server/caching.py: entity tags, 304s, Accept-Encoding).
@@ -37,6 +38,7 @@ from .caching import (
     PAGE_CACHE,
     Representation,
     choose_encoding,
+    content_tag,
     respond,
 )
 from .cells import cells_response
@@ -69,6 +71,18 @@ IMAGE_HEADERS = {
     "img-src data:; sandbox",
     "Cross-Origin-Resource-Policy": "same-origin",
 }
+
+# The tab's icon, asked for by every browser (a 404 in each one's log before): the page names it
+# beside itself (templates/jupyterspot/index.html.j2, so a path prefix keeps it on this server)
+# and browsers ask the root when a page names none. Ours, the same for every share: no token.
+FAVICON_SVG = (
+    b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32">'
+    b'<rect width="32" height="32" rx="7" fill="#1971c2"/>'
+    b'<circle cx="16" cy="16" r="8" fill="#fff"/><circle cx="16" cy="16" r="4" fill="#f59f00"/>'
+    b"</svg>"
+)
+FAVICON = Representation(FAVICON_SVG, "image/svg+xml", content_tag(FAVICON_SVG))
+FAVICON_CACHE = "public, max-age=86400"
 
 
 class SecurityHeaders:
@@ -237,7 +251,12 @@ def build_app(registry: Registry) -> Any:
         status = 204 if role else 403 if shared else 503 if registry.starting(room) else 404
         return Response(status_code=status, headers=ALIVE_HEADERS)
 
+    async def favicon(request: Request) -> Response:
+        return respond(request.headers, FAVICON, FAVICON_CACHE, vary=False, extra=IMAGE_HEADERS)
+
     routes = [
+        Route("/favicon.ico", favicon),
+        Route("/s/{room}/favicon.ico", favicon),
         Route("/s/{room}", page_redirect),
         Route("/s/{room}/", page),
         Route("/s/{room}/static/{name}", static),
