@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_magic, magics_class
@@ -15,14 +16,18 @@ from IPython.core.magic_arguments import ArgDecorator, argument, magic_arguments
 from IPython.utils.process import arg_split
 
 from ..base import options
+from ..base.text import one_line
 from ..content.locate import LocateError
 from ..content.render import RenderError
 from ..server.thread import ServeError
 from ..session import registry
 from ..session.participants import printable
 from ..session.share import Share
-from ..tunnel import TunnelError
+from ..tunnel import Progress, TunnelError, masked, quiet, save_token
 from . import display
+
+if TYPE_CHECKING:
+    from .widget import ShareWidget
 
 # ValueError: an option the user gave is refused (--max-people 0, a --relay without secret)
 USER_ERRORS = (LocateError, RenderError, ServeError, TunnelError, ValueError)
@@ -35,8 +40,79 @@ def in_notebook() -> bool:
     return shell is not None and getattr(shell, "kernel", None) is not None
 
 
-def show(share: Share) -> None:
-    """Display the share: the widget and a plain link in a notebook, text in a terminal."""
+def share_and_show(
+    path: str | Path | None, user_ns: dict | None, shown: bool = True, **options: Any
+) -> Share:
+    """Share and show it, with progress while it starts: in a notebook the widget is displayed
+    first, "starting", and shows each step (then the link, or why it failed); in a terminal
+    each step is printed. `shown=False`: nothing shown (a reopened tunnel's link is printed)."""
+    widget = _starting_widget() if shown and in_notebook() else None
+    if widget is not None:
+        progress: Progress = widget.progress
+    else:
+        progress = print_progress if shown else quiet
+    try:
+        result = registry.share(path, user_ns=user_ns, progress=progress, **options)
+    except Exception as e:
+        if widget is not None:
+            widget.failed(str(e) if isinstance(e, USER_ERRORS) else one_line(e, kind=True))
+        raise
+    if shown:
+        show(result, widget)
+    else:
+        display.print_link_changes(result)
+    return result
+
+
+def print_progress(line: str) -> None:
+    print(f"jupyterspot: {line}", flush=True)
+
+
+def _starting_widget() -> ShareWidget | None:
+    """The widget, displayed now in its "starting" state (None: no widget bundle)."""
+    try:
+        from .widget import starting_widget
+
+        widget = starting_widget()
+    except Exception:  # a missing JS build: show() says so once the share is there
+        return None
+    from IPython.display import display as show_output
+
+    show_output(widget, metadata=display.OUTPUT_MARK)
+    return widget
+
+
+def run_token(words: list[str]) -> None:
+    """`%jupyterspot token ngrok [TOKEN]`: store the token; the next share in this kernel uses
+    it (no restart). Asked for when not given: a token typed in a cell stays in the notebook."""
+    if not words or words[0] != "ngrok" or len(words) > 2:
+        raise UsageError("Use: %jupyterspot token ngrok [TOKEN]  (asks for it when not given)")
+    given = len(words) == 2
+    token = words[1] if given else _ask_token()
+    try:
+        path = save_token(token)
+    except TunnelError as e:
+        raise UsageError(str(e)) from None
+    print(f"jupyterspot: ngrok token {masked(token.strip())} saved in {path} (readable by you "
+          "only). Share again for a public link.")  # fmt: skip
+    if given:
+        print("jupyterspot: this cell's text holds the token, and guests see the notebook's "
+              "cells: clear the cell (`%jupyterspot token ngrok` alone asks for it).")  # fmt: skip
+
+
+def _ask_token() -> str:
+    import getpass
+
+    try:
+        return getpass.getpass("ngrok authtoken (https://dashboard.ngrok.com/get-started/"
+                               "your-authtoken): ")  # fmt: skip
+    except Exception:  # no stdin (a kernel without a front end asking)
+        raise UsageError("Give it: %jupyterspot token ngrok TOKEN") from None
+
+
+def show(share: Share, shown: ShareWidget | None = None) -> None:
+    """Display the share: the widget and a plain link in a notebook, text in a terminal.
+    `shown`: the widget already displayed while the share started."""
     if not in_notebook():
         print(display.ready_text(share))
         display.print_link_changes(share)
@@ -45,7 +121,7 @@ def show(share: Share) -> None:
     try:
         from .widget import make_widget
 
-        widget = make_widget(share)
+        widget = make_widget(share, shown)
     except Exception as e:  # a missing JS build must not stop the share itself
         display.show_link(share)  # the notes too: no widget shows them
         print(f"jupyterspot: the widget is unavailable ({e}); use the link above.")
@@ -54,7 +130,8 @@ def show(share: Share) -> None:
     from IPython.display import display as show_output
 
     display.show_link(share, notes=False)  # the widget shows the notes: once is enough
-    show_output(widget, metadata=display.OUTPUT_MARK)
+    if shown is None:
+        show_output(widget, metadata=display.OUTPUT_MARK)
 
 
 HOST_ACTIONS = ("rotate", "kick", "allow", "viewonly")
@@ -72,6 +149,11 @@ ACTIONS = {
     "update": ("update", "publish the notebook's current content now"),
     "export": ("export [PATH]", "a standalone HTML file (or .json: the board)"),
     "clear": ("clear [--yes]", "empty the board for everyone (asks first)"),
+    "token": (
+        "token ngrok [TOKEN]",
+        "store your ngrok authtoken where ngrok keeps it (asked for when not given: a token "
+        "typed in a cell is in the notebook, which guests see); the next share uses it",
+    ),
 }
 HELP_FLAGS = ("-h", "--help")
 
@@ -199,6 +281,8 @@ class JupyterSpotMagics(Magics):
                 action = "share"  # `%jupyterspot nb.ipynb --help`
             print(action_help(action, self.jupyterspot.parser.format_help()))
             return None
+        if words and words[0] == "token":
+            return run_token(words[1:])
         args = parse_argstring(self.jupyterspot, line)
         if args.action in HOST_ACTIONS:
             return run_host_action(args.action, args.path)
@@ -216,12 +300,9 @@ class JupyterSpotMagics(Magics):
             print(display.status_text(current) if current else "jupyterspot: nothing shared.")
             return None
         try:
-            result = registry.share(
-                args.path,
-                user_ns=self.shell.user_ns if self.shell else None,
-                **options.from_args(args),
+            share_and_show(
+                args.path, self.shell.user_ns if self.shell else None, **options.from_args(args)
             )
         except USER_ERRORS as e:
             raise UsageError(str(e)) from None
-        show(result)
         return None

@@ -34,6 +34,7 @@ from ..base.paths import STATIC_DIR
 from ..session import events
 from ..session.events import LeadChanged, LinkChanged, PeopleChanged, StatusMessage, Stopped
 from ..session.share import Share
+from ..tunnel import reach
 
 __all__ = ["WIDGET_JS", "ShareWidget", "WidgetBundleMissing", "connect", "widget_of"]
 
@@ -113,6 +114,11 @@ class ShareWidget(anywidget.AnyWidget):
     #: Python that shares this notebook again (``share_again_code``): once the share stopped or
     #: its kernel went away, the front end runs it through its kernel connection or shows it.
     share_again = traitlets.Unicode("").tag(sync=True)
+    #: Who can open ``url`` (tunnel/direct.py ``reach``): "public", "lan" (this network only) or
+    #: "local" (this machine only); the QR code and Copy say so when it is not "public".
+    reach = traitlets.Unicode("public").tag(sync=True)
+    #: The one step toward a public link, shown while ``reach`` is not "public".
+    next_step = traitlets.Unicode("").tag(sync=True)
 
     def __init__(self, **kwargs: Any) -> None:
         if not WIDGET_JS.is_file():
@@ -134,6 +140,19 @@ class ShareWidget(anywidget.AnyWidget):
             self.url = url
             self.host_url = host_url
             self.qr_data_uri = qr
+            self.reach = reach(url) if url else "public"
+
+    # -- while the share starts (status "starting"): shown before registry.share returns --
+
+    def progress(self, line: str) -> None:
+        """The share's progress callback (tunnel/base.py `Progress`): the line in place."""
+        self.message = line
+
+    def failed(self, message: str) -> None:
+        """The share did not start: say why, in the widget that said it was starting."""
+        with self.hold_sync():
+            self.status = "error"
+            self.message = message
 
     # -- the front end's commands --
 
@@ -357,11 +376,28 @@ def _literal(value: object) -> str:
     return repr(str(value) if isinstance(value, Path) else value)
 
 
-def make_widget(share: Share) -> ShareWidget:
-    """A widget showing `share` (raises when the widget's bundle is missing)."""
-    widget = ShareWidget()
+def starting_widget() -> ShareWidget:
+    """A widget shown while the share starts (raises when the widget's bundle is missing)."""
+    return ShareWidget(status="starting", message="starting…")
+
+
+def next_step(share: Share) -> str:
+    """What gives a public link when this share's link is not public ("" when it is)."""
+    if reach(share.url) == "public":
+        return ""
+    step = getattr(share.tunnel, "next_step", None)  # auto found no tunnel: it says why
+    if step:
+        return step
+    return "For a public link: share with --tunnel auto (the default)."
+
+
+def make_widget(share: Share, widget: ShareWidget | None = None) -> ShareWidget:
+    """A widget showing `share` (raises when the widget's bundle is missing); `widget`: the one
+    shown while it started (`starting_widget`), which now follows the share."""
+    widget = widget or ShareWidget()
     widget.title = share.rendered.title
     widget.set_link(share.url, share.host_url)
+    widget.next_step = next_step(share)
     widget.message = " · ".join(share.notes)
     widget.status = "live" if share.alive else "stopped"
     widget.share_again = share_again_code(share)
