@@ -14,7 +14,7 @@ from ..content.locate import LocateError
 from ..content.render import RenderError
 from ..server.thread import ServeError
 from ..session import registry
-from ..tunnel import TunnelError
+from ..tunnel import TunnelError, masked, save_token
 from . import display
 
 
@@ -35,16 +35,47 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("notebook", help="path to the .ipynb file")
     options.add_arguments(s)
     s.add_argument("--json", action="store_true", help="print one JSON line when ready")
+    t = sub.add_parser(
+        "token",
+        help="store your ngrok authtoken where ngrok keeps it (asked for when not given)",
+    )
+    t.add_argument("provider", choices=["ngrok"], help="whose token: ngrok")
+    t.add_argument("token", nargs="?", help="the token (default: asked for, not echoed)")
     return p
+
+
+def save_ngrok_token(token: str | None) -> int:
+    """`jupyterspot token ngrok [TOKEN]`: stored (tunnel/ngrok.py save_token), shown masked."""
+    import getpass
+
+    if token is None:
+        try:
+            token = getpass.getpass("ngrok authtoken: ")
+        except (EOFError, KeyboardInterrupt):
+            return 2
+    try:
+        path = save_token(token)
+    except TunnelError as e:
+        print(f"jupyterspot: {e}", file=sys.stderr)
+        return 2
+    print(f"jupyterspot: ngrok token {masked(token.strip())} saved in {path}.")
+    return 0
+
+
+def print_progress(line: str) -> None:
+    """Each step while the share starts, on stderr (stdout may be --json's one line)."""
+    print(f"jupyterspot: {line}", file=sys.stderr, flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if args.command == "token":
+        return save_ngrok_token(args.token)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     try:
-        result = registry.share(args.notebook, **options.from_args(args))
+        result = registry.share(args.notebook, progress=print_progress, **options.from_args(args))
     except (LocateError, RenderError, ServeError, TunnelError, ValueError) as e:
         print(f"jupyterspot: {e}", file=sys.stderr)
         return 2

@@ -90,8 +90,7 @@ def save_token(token: str) -> Path:
         data["authtoken"] = token  # a v2 file: where that agent reads it
     else:
         agent = data.get("agent") if isinstance(data.get("agent"), dict) else {}
-        data["agent"] = {**agent, "authtoken": token}
-        data.setdefault("version", "3")
+        data = {"version": "3", **data, "agent": {**agent, "authtoken": token}}
     _write_private(path, data)
     if "NGROK_AUTHTOKEN" in os.environ:  # else the old one would still win (ngrok_token)
         os.environ["NGROK_AUTHTOKEN"] = token
