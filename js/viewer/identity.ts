@@ -1,5 +1,7 @@
 // Who this client is to the others: awareness `user: {name, color, role}`.
 
+import type { Awareness } from "y-protocols/awareness";
+import contract from "../../jupyterspot_magic/contracts/colors.json";
 import type { Role } from "./config";
 
 export interface UserInfo {
@@ -8,24 +10,35 @@ export interface UserInfo {
   role: Role;
 }
 
-/** Distinguishable, pleasant colors that all carry white text. */
-export const PALETTE = [
-  "#e03131", // red
-  "#1c7ed6", // blue
-  "#2f9e44", // green
-  "#9c36b5", // grape
-  "#e8590c", // orange
-  "#0c8599", // cyan
-  "#c2255c", // pink
-  "#5f3dc4", // violet
-  "#5c940d", // lime
-  "#1864ab", // navy
-  "#b35c00", // amber
-  "#087f5b", // teal
-] as const;
+/** The presence palette: twelve clearly different hues (every pair CIEDE2000 >= 20, each >= 3:1
+ * on the white page; js/test/colors.test.ts), one source with the server (collab/colors.py). */
+export const PALETTE: readonly string[] = contract.palette;
+export const PRESENTER_COLOR = PALETTE[contract.presenterSlot];
 
-export function colorFor(clientId: number): string {
-  return PALETTE[Math.abs(clientId) % PALETTE.length];
+/**
+ * The colour to show before the server has assigned one: the presenter's for a host, else a
+ * guest slot by client id. Only a guess: the share server gives each person a slot by join order
+ * and answers a state with another colour with the assigned one (keepAssignedColor adopts it).
+ */
+export function colorFor(clientId: number, role: Role = "guest"): string {
+  if (role === "host") return PRESENTER_COLOR;
+  const guests = PALETTE.filter((_c, i) => i !== contract.presenterSlot);
+  return guests[Math.abs(clientId) % guests.length];
+}
+
+/**
+ * Keep `user.color` what the server assigned: the server sends this client its own state, with
+ * its slot's colour, when the one we announced was not it (docs/protocol.md, "Colours"); later
+ * announcements of `user` (a rename) must carry that colour, not the guess.
+ */
+export function keepAssignedColor(awareness: Awareness, user: UserInfo): void {
+  awareness.on("change", () => {
+    const own = (awareness.getLocalState() as { user?: { color?: unknown } } | null)?.user;
+    const color = own?.color;
+    if (typeof color === "string" && color !== user.color && safeColor(color) === color) {
+      user.color = color;
+    }
+  });
 }
 
 const FALLBACK_COLOR = "#868e96";

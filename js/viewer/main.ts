@@ -21,7 +21,7 @@ import { SealedImages } from "./e2e/images";
 import { KEY_MESSAGES, readKey } from "./e2e/key";
 import { hydrateFigures } from "./figures";
 import { startFollow, type Follow } from "./follow";
-import { colorFor, guestName, safeColor, type UserInfo } from "./identity";
+import { colorFor, guestName, keepAssignedColor, safeColor, type UserInfo } from "./identity";
 import { Layout } from "./layout";
 import { Live } from "./live";
 import { startOffline } from "./offline";
@@ -112,9 +112,10 @@ function start(): void {
   const remembered = readName();
   const user: UserInfo = {
     name: remembered.name || guest,
-    color: colorFor(clientId),
+    color: colorFor(clientId, config.role),
     role: config.role,
   };
+  keepAssignedColor(awareness, user);
   awareness.setLocalState({ user: { ...user }, cursor: null, scroll: null, following: null });
 
   const setName = (name: string): void => {

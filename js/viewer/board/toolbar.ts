@@ -66,10 +66,12 @@ export interface ToolbarHandlers {
 /**
  * Run `fn` on a click, and right at the end of a touch/pen tap: browsers drop the click of a tap
  * that follows a stroke too closely (a "double tap"), which made undo feel broken on phones.
+ * The click that does follow such a tap (within 800 ms) is the same press: skipped once. Any
+ * other click runs `fn`, also one right after the page loaded.
  */
 export function onPress(b: HTMLElement, fn: () => void): void {
   let down = -1;
-  let handled = 0;
+  let tapped: number | null = null; // when a tap ran `fn`, until its click comes
   b.addEventListener("pointerdown", (e) => {
     down = e.pointerType === "mouse" ? -1 : e.pointerId;
   });
@@ -77,12 +79,13 @@ export function onPress(b: HTMLElement, fn: () => void): void {
     if (e.pointerId !== down) return;
     down = -1;
     if ((b as HTMLButtonElement).disabled) return;
-    handled = performance.now();
+    tapped = performance.now();
     fn();
   });
   b.addEventListener("click", () => {
-    if (performance.now() - handled < 800) return;
-    fn();
+    const sameTap = tapped !== null && performance.now() - tapped < 800;
+    tapped = null;
+    if (!sameTap) fn();
   });
 }
 
@@ -123,10 +126,9 @@ export class Toolbar {
     for (const def of TOOL_DEFS) {
       const b = button(`tool-${def.id}`, `${def.label} (${def.key})`, icon(ICONS[def.id]));
       b.setAttribute("aria-pressed", "false");
-      onPress(b, () => {
-        const active = b.getAttribute("aria-pressed") === "true";
-        on.tool(active ? null : def.tool);
-      });
+      // The active tool stays active when clicked again (Excalidraw, tldraw, Figma): Esc or
+      // the browse button leaves it.
+      onPress(b, () => on.tool(def.tool));
       this.tools.set(def.id, b);
       tools.appendChild(b);
     }
