@@ -33,7 +33,9 @@ interface Model {
       | "title"
       | "lead_policy"
       | "live_mode"
-      | "share_again",
+      | "share_again"
+      | "reach"
+      | "next_step",
   ): string;
   get(name: "participants"): ParticipantInfo[];
   get(name: "leader"): number | null;
@@ -92,13 +94,25 @@ const TRAITS = [
   "live_mode",
   "follow_running",
   "share_again",
+  "reach",
+  "next_step",
 ];
 
 const STATUS_LABEL: Record<string, string> = {
   rendering: "Preparing…",
+  starting: "Starting…",
   live: "Live",
   stopped: "Stopped",
   error: "Error",
+};
+
+/** What the QR code and Copy say of a link that is not public (trait "reach"). */
+const REACH_NOTE: Record<string, { short: string; long: string }> = {
+  local: {
+    short: "this machine only",
+    long: "This link only works on this machine (no QR code: a phone cannot open it).",
+  },
+  lan: { short: "LAN only", long: "This link only works on this network (LAN)." },
 };
 
 function h<K extends keyof HTMLElementTagNameMap>(
@@ -333,7 +347,14 @@ function view(
   const main = h("div", "jsw-main");
   main.append(head, linkRow, actions, hostFallback, message, leadRow, leadState, peopleTitle, people);
   const root = h("div", "jupyterspot-widget");
-  root.append(qr, main);
+  // Who can open the link (trait "reach"): a loopback link gets no QR code (no phone can open
+  // it), a LAN link's says so; both show the one step toward a public link (trait "next_step").
+  const qrNote = h("div", "jsw-qr-note", "", { "data-testid": "widget-reach" });
+  const qrBox = h("div", "jsw-qr-box");
+  qrBox.append(qr, qrNote);
+  const nextStep = h("div", "jsw-next-step", "", { "data-testid": "widget-next-step" });
+  linkRow.after(nextStep);
+  root.append(qrBox, main);
   el.replaceChildren(style, root);
   message.after(againHint);
 
@@ -407,11 +428,15 @@ function view(
     send("live", "follow_running", "Follow running cell", { on: !on });
   });
 
+  const copyLabel = (): string => {
+    const where = model.get("status") !== "stopped" ? REACH_NOTE[model.get("reach")] : undefined;
+    return where ? `Copy link (${where.short})` : "Copy link";
+  };
   copy.addEventListener("click", async () => {
     const url = link.href && safeHttpUrl(model.get("url"));
     if (!url) return;
     const ok = await copyText(url, () => link);
-    flash(copy, ok ? "Copied" : "Press Ctrl+C", "Copy link");
+    flash(copy, ok ? "Copied" : "Press Ctrl+C", copyLabel());
   });
   hostCopy.addEventListener("click", async () => {
     const url = safeHttpUrl(model.get("host_url"));
@@ -486,7 +511,16 @@ function view(
     hostCopy.hidden = !hostUrl;
     if (!hostUrl) hostFallback.hidden = true;
 
-    if (qrUri.startsWith("data:image/") && url) {
+    const where = url ? REACH_NOTE[model.get("reach")] : undefined;
+    copy.textContent = copyLabel();
+    copy.title = where ? where.long : "";
+    qrNote.textContent = where ? where.long : "";
+    qrNote.hidden = !where;
+    qrBox.setAttribute("data-reach", url ? model.get("reach") || "public" : "");
+    nextStep.textContent = where && st !== "stopped" ? model.get("next_step") || "" : "";
+    nextStep.hidden = !nextStep.textContent;
+
+    if (qrUri.startsWith("data:image/") && url && model.get("reach") !== "local") {
       qr.src = qrUri;
       qr.hidden = false;
     } else {
