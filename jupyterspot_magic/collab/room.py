@@ -43,6 +43,7 @@ from .close_codes import (
     CLOSE_TOO_SLOW,
 )
 from .codec import Reader, split_update
+from .colors import ColorSlots
 from .messages import (
     AUTH,
     AWARENESS,
@@ -110,8 +111,9 @@ def _reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not JSON")  # Python accepts NaN/Infinity, JSON.parse throws
 
 
-def checked_state(state: str, role: str) -> str:
-    """The state as it may be relayed: valid JSON object for every client, guest role proven.
+def checked_state(state: str, role: str, color: Callable[[], str] | None = None) -> str:
+    """The state as it may be relayed: valid JSON object for every client, guest role proven,
+    and, given `color` (the sender's slot colour, colors.py), `user.color` that colour.
 
     Clients run JSON.parse on every state they receive and a throw breaks their message handling
     (found by fuzzing), so anything a browser could not parse closes the sender instead.
@@ -129,10 +131,18 @@ def checked_state(state: str, role: str) -> str:
     except SchemaError as e:
         raise ProtocolError(str(e)) from None
     user = parsed.get("user")
-    if role != "host" and isinstance(user, dict) and user.get("role", "guest") != "guest":
+    if not isinstance(user, dict):
+        return state
+    changed = False
+    if role != "host" and user.get("role", "guest") != "guest":
         user["role"] = "guest"  # a guest cannot claim to be host
-        return json.dumps(parsed, separators=(",", ":"))
-    return state
+        changed = True
+    if color is not None:
+        assigned = color()
+        if user.get("color") != assigned:
+            user["color"] = assigned  # nobody shows a colour that is not their slot's
+            changed = True
+    return json.dumps(parsed, separators=(",", ":")) if changed else state
 
 
 # --- connections ---------------------------------------------------------------------------
@@ -291,6 +301,7 @@ class Lazy:
             self._built = self._framed(encode_awareness(self.entries))
         conn.send_framed(*self._built)
 
+
 SCHEMAS = {"board": board_schema.BOARD, "control": board_schema.CONTROL}
 
 
@@ -352,6 +363,8 @@ class Room:
         self.audience = Audience()  # off until the share sets a mode (crowd.py)
         self._audience_listeners: list[Callable[[], None]] = []
         self.seal: RoomSeal | None = None  # set by an end-to-end encrypted share
+        # Presence colours by join order (colors.py): the board's people only.
+        self.colors = ColorSlots() if self.name == "board" else None
         self.doc.observe(self._on_change)
 
     def framed(self, message: bytes) -> tuple[bytes, bytes]:
@@ -398,6 +411,7 @@ class Room:
             if self.owners.get(client_id) is conn:
                 del self.owners[client_id]
                 entry = self.awareness.pop(client_id, None)
+                self._release_color(client_id)
                 if entry is not None:
                     self._depart(client_id, entry.clock, conn)
                     self._queue_awareness(client_id, AwarenessEntry(entry.clock, None), conn.role)
@@ -422,6 +436,8 @@ class Room:
         """The loop these connections lived on is gone: start over, keeping the document."""
         self.connections.clear()
         self.awareness.clear()
+        if self.colors is not None:
+            self.colors.clear()
         self.owners.clear()
         self.departed.clear()
         self._pending = {}
@@ -453,7 +469,7 @@ class Room:
     # -- audience mode (audience.py): who hears whose presence --
 
     def set_audience_mode(self, mode: str) -> None:
-        """"auto", "on" or "off" (the user's --audience); applied at once."""
+        """ "auto", "on" or "off" (the user's --audience); applied at once."""
         self.audience.set_mode(mode)
         self._recount(len(self.connections))
 
@@ -706,19 +722,35 @@ class Room:
                 continue
             if removal:
                 self.awareness.pop(client_id, None)
+                self._release_color(client_id)
                 self.owners.pop(client_id, None)
                 conn.client_ids.discard(client_id)
                 conn.deferred.pop(client_id, None)
                 self._depart(client_id, clock, conn)
                 self._queue_awareness(client_id, AwarenessEntry(clock, None), conn.role)
                 continue
-            state = checked_state(state, conn.role)
+            sent = state
+            state = checked_state(state, conn.role, self._color_of(client_id, conn.role))
+            if state is not sent and self.colors is not None:
+                # Tell the sender what the others see (its slot's colour): its own state with
+                # the next clock, which y-protocols adopts as the local state and announces.
+                conn.send(encode_awareness([(client_id, AwarenessEntry(clock + 1, state))]))
             self.awareness[client_id] = entry = AwarenessEntry(clock, state)
             self.owners[client_id] = conn
             conn.client_ids.add(client_id)
             if not conn.hears_all and self.audience.hears_all(conn.role, conn.client_ids):
                 self._hear_all(conn)  # a speaker's id on a new connection (a reconnect)
             self._relay_within_budget(conn, client_id, entry)
+
+    def _color_of(self, client_id: int, role: str) -> Callable[[], str] | None:
+        colors = self.colors
+        if colors is None:
+            return None
+        return lambda: colors.color(client_id, role)
+
+    def _release_color(self, client_id: int) -> None:
+        if self.colors is not None:
+            self.colors.release(client_id)
 
     def _hear_all(self, conn: Connection) -> None:
         """Send a connection that now hears everyone the states it was not sent."""
