@@ -16,11 +16,14 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import DEMO, REPO, port_is_free, require_corpus
+from jupyterspot_magic.frontends.magic import ACTIONS, valid_actions
+
+from .conftest import DEMO, DESKTOP, REPO, port_is_free, require_corpus, wait_for
 from .kernel import Kernel
 from .kernel import share_info as current_info
 
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+HUB_USER = "ana-hub"
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
@@ -32,6 +35,7 @@ def kernel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kernel]:
         "JUPYTERSPOT_CACHE_DIR": str(tmp_path_factory.mktemp("render-cache")),
         "NGROK_AUTHTOKEN": "",
         "XDG_CONFIG_HOME": str(tmp_path_factory.mktemp("config")),
+        "JUPYTERHUB_USER": HUB_USER,  # the presenter's default name (issue 16 item 4)
     }
     k = Kernel(REPO, env=env)
     ok(k, "%load_ext jupyterspot_magic")
@@ -187,7 +191,10 @@ def usage_error(k: Kernel, code: str) -> str:
             assert len(m["content"]["traceback"]) <= 1, m["content"]["traceback"]
             printed += "\n".join(m["content"]["traceback"])
     assert "Traceback" not in printed and "jupyterspot_magic" not in printed, printed
-    assert not result["outputs"], "a failed share displayed something"
+    # Only the widget shown while the share started (frontends/magic.py share_and_show), which
+    # now says why it failed: never a link.
+    shown = [o for o in result["outputs"] if WIDGET_MIME not in o["data"]]
+    assert not shown, f"a failed share displayed something: {shown}"
     return evalue
 
 
@@ -327,3 +334,122 @@ def test_colab_live_contents(ipy: Kernel) -> None:
         assert marker in page(info["url"])
     finally:
         ok(ipy, COLAB_REMOVE)
+
+
+# --- issue 16: the presenter's name, bad input, help, noise -----------------------------------
+
+
+def test_presenter_name_reaches_guests(ipy: Kernel, browser) -> None:
+    """Item 4: without --name the presenter is the JupyterHub user (the kernel runs with
+    JUPYTERHUB_USER), named in the host link, and a guest's page lists them by that name, never
+    as "Guest 0867"; --name still wins."""
+    info = share_info(ipy, f"%jupyterspot share {DEMO} --tunnel none")
+    assert f"name={HUB_USER}" in info["host_url"]
+    context = browser.new_context(**DESKTOP)
+    try:
+        host, guest = context.new_page(), context.new_page()
+        host.goto(info["host_url"])
+        guest.goto(info["url"] + "&name=Gus")
+        people = guest.locator('[data-testid="participants"]')
+        wait_for(lambda: HUB_USER in people.inner_text(), what="the presenter's name, for a guest")
+        assert "Guest" not in people.inner_text()
+    finally:
+        context.close()
+    named = share_info(ipy, f"%jupyterspot share {DEMO} --tunnel none --name 'Zoe Q'")
+    assert "name=Zoe%20Q" in named["host_url"] and HUB_USER not in named["host_url"]
+
+
+NOT_NOTEBOOKS = {
+    "script.py": ("print('hi')\n", "script.py is a Python script, not a notebook — `jupytext"),
+    "table.csv": ("a,b\n1,2\n", "not a notebook: table.csv starts with 'a,b'"),
+    "empty.ipynb": ("", "empty.ipynb: empty file"),
+    "data.json": ('{"rows": [1, 2]}', "Not a Jupyter notebook: "),
+}
+
+
+@pytest.mark.parametrize("name", NOT_NOTEBOOKS)
+def test_not_a_notebook_is_one_line_naming_it(ipy: Kernel, tmp_path: Path, name: str) -> None:
+    """Item 7: a .py, a .csv, an empty .ipynb and JSON that is not a notebook each say what
+    they are in one line (all were `Not valid JSON … (line 1, column 1)` or `no "cells"`)."""
+    text, expected = NOT_NOTEBOOKS[name]
+    (tmp_path / name).write_text(text, encoding="utf-8")
+    evalue = usage_error(ipy, f"%jupyterspot share {tmp_path / name} --tunnel none")
+    assert expected in evalue and "Not valid JSON" not in evalue, evalue
+
+
+def test_unknown_action_lists_the_valid_ones(ipy: Kernel) -> None:
+    """Item 7: `%jupyterspot bogus` said `Notebook not found: …/bogus`."""
+    evalue = usage_error(ipy, "%jupyterspot bogus")
+    assert "Unknown action 'bogus'" in evalue and "Notebook not found" not in evalue, evalue
+    for action in ("share", "stop", "status", "kick", "export", "clear"):
+        assert action in evalue
+
+
+def test_a_path_alone_still_shares_it(ipy: Kernel) -> None:
+    """`%jupyterspot nb.ipynb` keeps meaning `%jupyterspot share nb.ipynb`."""
+    info = share_info(ipy, f"%jupyterspot {DEMO.relative_to(REPO)} --tunnel none")
+    assert status_of(info["url"]) == 200
+
+
+@pytest.mark.parametrize("action", valid_actions())
+def test_help_for_every_action(ipy: Kernel, action: str) -> None:
+    """Item 7: `%jupyterspot ACTION --help` prints that action's help (share: every option)
+    and does nothing else; `%jupyterspot share --help` was an error."""
+    printed = ok(ipy, f"%jupyterspot {action} --help")["stdout"]
+    usage, what = ACTIONS.get(action, (action, ""))
+    if action == "share":
+        for flag in ("--tunnel", "--name", "--port", "--no-live", "--e2e"):
+            assert flag in printed, flag
+    else:
+        assert f"%jupyterspot {usage}" in printed and what.split()[0] in printed, printed
+    assert "nothing shared" in ok(ipy, "%jupyterspot status")["stdout"]  # nothing was run
+
+
+REPAIRED_NOTEBOOK = {
+    "nbformat": 4,
+    "nbformat_minor": 5,
+    "metadata": {},
+    "cells": [
+        {
+            "cell_type": "code",
+            "id": "c1",
+            "metadata": {},
+            "source": "print('hi')",
+            "execution_count": 1,
+            "outputs": [{"output_type": "stream", "text": "hi\n"}],  # no "name": repaired
+        }
+    ],
+}
+
+
+def test_notes_shown_once(ipy: Kernel, tmp_path: Path) -> None:
+    """Item 8: a note (here: the repair of a stream output without a name) is shown by the
+    widget, not a second time in the plain link above it."""
+    notebook = tmp_path / "repaired.ipynb"
+    notebook.write_text(json.dumps(REPAIRED_NOTEBOOK), encoding="utf-8")
+    result = ok(ipy, f"%jupyterspot share {notebook} --tunnel none")
+    notes = ipy.json(
+        "import json, jupyterspot_magic as j; from jupyterspot_magic.frontends.widget import "
+        "widget_of; print(json.dumps([j.current().notes, widget_of(j.current()).message]))"
+    )
+    assert notes[0] and all(note in notes[1] for note in notes[0]), notes  # in the widget
+    links = [o["data"]["text/html"] for o in result["outputs"] if "text/html" in o["data"]]
+    assert links and not any(note in link for note in notes[0] for link in links), links
+
+
+def test_stop_replaces_the_plain_link(ipy: Kernel) -> None:
+    """Item 8: after Stop the plain `Shared:` link (a dead link) is replaced in place by
+    "stopped" (update_display_data on its display id)."""
+    shared = ok(ipy, f"%jupyterspot share {DEMO} --tunnel none")
+    link = next(o for o in shared["outputs"] if "Shared:" in o["data"].get("text/html", ""))
+    display_id = link["transient"]["display_id"]
+    stopped = ok(ipy, "%jupyterspot stop")
+    updates = [
+        m["content"]
+        for m in stopped["messages"]
+        if m["msg_type"] == "update_display_data"
+        and m["content"]["transient"]["display_id"] == display_id
+    ]
+    assert updates, [m["msg_type"] for m in stopped["messages"]]
+    html = updates[-1]["data"]["text/html"]
+    assert "stopped" in html and "href" not in html and "Shared:" not in html, html

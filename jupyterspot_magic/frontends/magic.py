@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_magic, magics_class
-from IPython.core.magic_arguments import ArgDecorator, argument, magic_arguments, parse_argstring
+from IPython.core.magic_arguments import ArgDecorator, argument, magic_arguments
 from IPython.utils.process import arg_split
 
 from ..base import options
@@ -272,7 +272,9 @@ class JupyterSpotMagics(Magics):
         %jupyterspot rotate | kick NAME|#ID | allow | viewonly on|off
         %jupyterspot update | export [PATH] | clear [--yes]
         """
-        words = arg_split(line)
+        # Quotes taken off as a shell does (IPython's parse_argstring keeps them: --name "Zoe Q"
+        # named the presenter '"Zoe Q"'); not on Windows, where posix splitting eats backslashes.
+        words = arg_split(line, posix=os.name != "nt")
         if any(word in HELP_FLAGS for word in words):
             action = "share" if words[0].startswith("-") else words[0]
             if action not in valid_actions():
@@ -283,7 +285,7 @@ class JupyterSpotMagics(Magics):
             return None
         if words and words[0] == "token":
             return run_token(words[1:])
-        args = parse_argstring(self.jupyterspot, line)
+        args = self.jupyterspot.parser.parse_args(words)
         if args.action in HOST_ACTIONS:
             return run_host_action(args.action, args.path)
         if args.action in CONTENT_ACTIONS:
