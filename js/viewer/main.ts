@@ -125,9 +125,12 @@ function start(): void {
     user.name = cleaned;
     awareness.setLocalStateField("user", { ...user });
   };
-  const askName = (): void => bar.askName(user.name === guest ? "" : user.name, guest, setName);
-  bar.onRenameRequest = askName;
-  if (!remembered.name) askName();
+  const askName = (inline = false): void =>
+    bar.askName(user.name === guest ? "" : user.name, guest, setName, inline);
+  bar.onRenameRequest = () => askName();
+  bar.onShift = () => layout.changed();
+  bar.place(root);
+  if (!remembered.name) askName(true); // in the page's flow, above the notebook
 
   connection.onStatus((status) => bar.setStatus(status));
   const refreshPeople = (): void => bar.setParticipants(participantsOf(awareness));

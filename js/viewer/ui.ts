@@ -2,6 +2,12 @@
 // participant list (collapsible) and a non-blocking name dialog. Everything other people typed is
 // inserted as text (textContent), never as HTML.
 //
+// The bar never covers the notebook by default (issue 16): where the reference layout leaves a
+// right margin of at least MARGIN_PANEL px it is a panel in that margin, no wider than the margin,
+// list open; elsewhere it is a one-line pill in the page's top strip (viewer.css keeps 48 px
+// above the first cell), the lead controls inline and the list closed until asked for. The first
+// name prompt is part of the page's flow above the notebook, not over it.
+//
 // In audience mode (docs/protocol.md, "Audience mode") a guest's page receives only the hosts'
 // and speakers' presence, so the list says so and shows the head count and the first names the
 // server publishes in the control document; a host's list offers the floor.
@@ -54,6 +60,8 @@ const STATUS_TEXT: Record<ConnectionStatus["state"], string> = {
 const icon = (d: string): SVGSVGElement => pathIcon(d, 14, 16);
 
 const CHEVRON = "M4 6l4 4 4-4";
+/** The narrowest right margin (px) the bar opens in as a panel (one 8 px gap each side). */
+export const MARGIN_PANEL = 180;
 const PENCIL = "M11 2.5l2.5 2.5L6 12.5 3 13l.5-3z";
 
 export class TopBar {
@@ -86,6 +94,13 @@ export class TopBar {
   private count: HTMLElement;
   private signature = "";
   private dialog: HTMLFormElement | null = null;
+  private readonly row: HTMLElement;
+  /** The notebook root the bar keeps clear of (place()). */
+  private root: HTMLElement | null = null;
+  /** The user opened or closed the list: placing no longer decides that. */
+  private userToggled = false;
+  /** Called after the page's flow changed above the notebook (the inline name prompt). */
+  onShift: () => void = () => undefined;
   /** Called when the user asks to change their name (the "you" entry). */
   onRenameRequest: () => void = () => undefined;
 
@@ -133,14 +148,14 @@ export class TopBar {
       role: "status",
     });
     this.activity.hidden = true;
-    const row = h(
+    const row = (this.row = h(
       "div",
       { class: "jupyterspot-bar-row" },
       this.tools,
       this.status,
       this.activity,
       this.toggle,
-    );
+    ));
     this.lead = h("div", { class: "jupyterspot-lead-row" });
     this.summary = h("div", { class: "jupyterspot-audience", "data-testid": "audience-summary" });
     this.summary.hidden = true;
@@ -153,11 +168,30 @@ export class TopBar {
       this.participants,
     );
     this.el.setAttribute("aria-label", title ? `Live share: ${title}` : "Live share");
-    this.toggle.addEventListener("click", () => this.setOpen(!this.isOpen()));
-    // Expanded where there is room beside the notebook, collapsed on phones.
-    this.setOpen(window.innerWidth >= 1100);
+    this.toggle.addEventListener("click", () => {
+      this.userToggled = true;
+      this.setOpen(!this.isOpen());
+    });
+    this.setOpen(false); // until place() knows the margin
     this.setStatus({ state: "connecting", detail: "" });
     document.body.appendChild(this.el);
+  }
+
+  /**
+   * Keep clear of the notebook `root`: a panel in its right margin when that is wide enough,
+   * else a pill in the top strip. Again on every resize (the layout's zoom changes the margin).
+   */
+  place(root: HTMLElement): void {
+    if (!this.root) window.addEventListener("resize", () => this.root && this.place(this.root));
+    this.root = root;
+    const margin = document.documentElement.clientWidth - root.getBoundingClientRect().right;
+    const panel = margin >= MARGIN_PANEL;
+    this.el.dataset.place = panel ? "margin" : "pill";
+    this.el.style.maxWidth = panel ? `${Math.min(300, Math.floor(margin - 16))}px` : "";
+    // The lead controls: their own line in the panel, inline in the pill.
+    if (panel) this.el.insertBefore(this.lead, this.summary);
+    else this.row.insertBefore(this.lead, this.toggle);
+    if (!this.userToggled) this.setOpen(panel);
   }
 
   isOpen(): boolean {
@@ -325,10 +359,17 @@ export class TopBar {
   }
 
   /**
-   * Ask for a name without blocking anything: a small form under the bar. `onName` gets the
-   * entered name; dismissing keeps the current (guest) name.
+   * Ask for a name without blocking anything. `inline`: a line in the page's flow above the
+   * notebook (the first prompt, at load: it covers nothing); otherwise (the user asked to rename)
+   * a small form under the bar. `onName` gets the entered name; dismissing keeps the current
+   * (guest) name.
    */
-  askName(current: string, placeholder: string, onName: (name: string) => void): void {
+  askName(
+    current: string,
+    placeholder: string,
+    onName: (name: string) => void,
+    inline = false,
+  ): void {
     this.closeNameDialog();
     const input = h("input", {
       type: "text",
@@ -369,13 +410,22 @@ export class TopBar {
       if (e.key === "Escape") this.closeNameDialog();
     });
     this.dialog = form;
-    this.el.appendChild(form);
+    const root = this.root;
+    if (inline && root?.parentNode) {
+      form.classList.add("jupyterspot-name-inline");
+      root.parentNode.insertBefore(form, root);
+      this.onShift();
+    } else {
+      this.el.appendChild(form);
+    }
     // Don't pop up a phone keyboard uninvited.
     if (window.matchMedia?.("(pointer: fine)").matches) input.focus({ preventScroll: true });
   }
 
   closeNameDialog(): void {
+    const inline = this.dialog?.classList.contains("jupyterspot-name-inline");
     this.dialog?.remove();
     this.dialog = null;
+    if (inline) this.onShift();
   }
 }
