@@ -222,6 +222,27 @@ def ensure_ngrok_binary(ngrok_path: str, progress: Progress = quiet) -> None:
         ) from None
 
 
+def _children() -> set[int]:
+    try:
+        import psutil
+    except ImportError:
+        return set()
+    return {child.pid for child in psutil.Process().children()}
+
+
+def _end_new_children(before: set[int]) -> None:
+    """Kill the processes this one started since `before` (the agent pyngrok started and still
+    waits on: its pid is pyngrok's own). Without psutil, nothing: pyngrok waits it out."""
+    try:
+        import psutil
+    except ImportError:
+        return
+    for child in psutil.Process().children():
+        if child.pid not in before:
+            with contextlib.suppress(psutil.Error):
+                child.kill()
+
+
 def _ngrok_hint(text: str) -> str:
     if "ERR_NGROK_105" in text or "ERR_NGROK_107" in text or "authtoken" in text.lower():
         return f" Check your authtoken at {NGROK_TOKEN_PAGE}."
@@ -288,11 +309,27 @@ class NgrokTunnel:
             startup_timeout=NGROK_START_TIMEOUT,
             monitor_thread=True,  # drains the agent's log pipe so it never blocks
         )
+        if is_pyngrok_launcher(cfg.ngrok_path):
+            raise TunnelError(
+                f"{cfg.ngrok_path} is pyngrok's `ngrok` launcher script, not the ngrok agent: "
+                "unset PYNGROK_NGROK_PATH (the agent is then downloaded) or point it at the agent."
+            )
         ensure_ngrok_binary(cfg.ngrok_path, progress)
         self._config = cfg
         self._started_agent = not process.is_process_running(cfg.ngrok_path)
         progress("starting ngrok…")
-        tunnel = ngrok.connect(local_target(host, port), pyngrok_config=cfg)
+        # pyngrok reads the agent's output with no timeout of its own: an agent that prints
+        # nothing would hold the kernel forever
+        before = _children()
+        try:
+            tunnel = run_with_deadline(
+                lambda: ngrok.connect(local_target(host, port), pyngrok_config=cfg),
+                NGROK_START_TIMEOUT + 5,
+                "Starting the ngrok agent",
+            )
+        except TunnelError:
+            _end_new_children(before)  # its silent agent: pyngrok holds its lock until it ends
+            raise
         self._public_url = (tunnel.public_url or "").rstrip("/")
         self.note = (
             "ngrok's free plan shows visitors a one-time warning page; they click 'Visit Site' and "
