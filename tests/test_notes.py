@@ -6,6 +6,7 @@ byte-identical afterwards."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import nbformat
 
@@ -43,16 +44,14 @@ def test_notes_beside_the_original(kernel, tmp_path, node_peers):
     peer.send(cmd="watch", prefix="")
     peer.wait(lambda e: e["event"] == "doc" and set(written) <= set(e["maps"]["shapes"]))
 
-    out = json.loads(
-        query(  # silent: this code is not a cell of the shared notebook
-            kernel,
-            "import json; from jupyterspot_magic.session import registry\n"
-            "p, c = registry.current().keep_notes(); print(json.dumps([str(p), c]))",
-        )
-    )
-    notes_file, counts = out
-    assert notes_file == str(tmp_path / "talk-notes.ipynb")
-    assert counts == {"written": 4, "drawn": 1, "detached": 1}
+    # silent requests: this code is not a cell of the shared notebook
+    said = query(kernel, "%jupyterspot notes")
+    notes_file = str(tmp_path / "talk-notes.ipynb")
+    assert f"(4 notes, 1 of them on cells no longer there (at the end)) are in {notes_file}" in said
+    first = Path(notes_file).read_text()
+    query(kernel, "%jupyterspot stop")
+    assert notes_file in query(kernel, "%jupyterspot notes")  # after the meeting: replaced
+    assert Path(notes_file).read_text() == first
     notes = nbformat.read(notes_file, as_version=4)
     nbformat.validate(notes)
     texts = [(c.get("id"), c.cell_type, c.source.replace("\\", "")) for c in notes.cells]

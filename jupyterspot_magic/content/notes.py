@@ -16,6 +16,7 @@ The share's own output (the widget with the host link) is left out, as on the pa
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
 import re
 from collections import defaultdict
 from pathlib import Path
@@ -61,9 +62,10 @@ def notes_notebook(
         out.cells.append(cell)
         written = by_cell.get(cell["id"], [])
         if written or drawn.get(cell["id"]):
-            out.cells.append(_notes_cell(written, drawn.get(cell["id"], 0), secrets))
+            notes = _notes_cell(written, drawn.get(cell["id"], 0), secrets)
+            out.cells.append(_with_id(notes, cell["id"]))
     if detached:
-        out.cells.append(_detached_cell(detached, secrets))
+        out.cells.append(_with_id(_detached_cell(detached, secrets), "detached"))
     counts = {
         "written": sum(map(len, by_cell.values())) + len(detached),
         "drawn": sum(drawn.values()),
@@ -130,6 +132,12 @@ def _notes_cell(written: list[dict], drawn: int, secrets: tuple[str, ...]) -> No
 def _detached_cell(detached: list[dict], secrets: tuple[str, ...]) -> NotebookNode:
     head = "### Written on cells that are no longer in the notebook"
     return _cell("\n\n".join([head, *(_line(s, secrets) for s in detached)]))
+
+
+def _with_id(cell: NotebookNode, about: str) -> NotebookNode:
+    """A stable id (the same notes written twice are the same file): from what it is about."""
+    cell["id"] = "notes-" + hashlib.sha1(about.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+    return cell
 
 
 def _cell(source: str) -> NotebookNode:

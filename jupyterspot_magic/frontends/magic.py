@@ -16,7 +16,7 @@ from IPython.core.magic_arguments import ArgDecorator, argument, magic_arguments
 from IPython.utils.process import arg_split
 
 from ..base import options
-from ..base.text import one_line
+from ..base.text import one_line, plural
 from ..content.locate import LocateError
 from ..content.render import RenderError
 from ..server.thread import ServeError
@@ -135,7 +135,7 @@ def show(share: Share, shown: ShareWidget | None = None) -> None:
 
 
 HOST_ACTIONS = ("rotate", "kick", "allow", "viewonly")
-CONTENT_ACTIONS = ("update", "export", "clear")
+CONTENT_ACTIONS = ("update", "export", "clear", "notes")
 # Every action's usage and what it does: the parser's help, `%jupyterspot ACTION --help`, and
 # the list an unknown action gets.
 ACTIONS = {
@@ -149,6 +149,11 @@ ACTIONS = {
     "update": ("update", "publish the notebook's current content now"),
     "export": ("export [PATH]", "a standalone HTML file (or .json: the board)"),
     "clear": ("clear [--yes]", "empty the board for everyone (asks first)"),
+    "notes": (
+        "notes [PATH]",
+        "write the meeting's notes notebook beside the original (<name>-notes.ipynb): its "
+        "cells with the questions, notes and text written on each (also after stop)",
+    ),
     "token": (
         "token ngrok [TOKEN]",
         "store your ngrok authtoken where ngrok keeps it (asked for when not given: a token "
@@ -182,7 +187,10 @@ def unknown_action(action: str) -> UsageError:
 
 
 def run_content_action(action: str, arg: str | None, yes: bool = False) -> None:
-    """Issue 6: push the notebook now, export the share, clear the board (confirmed)."""
+    """Issue 6: push the notebook now, export the share, clear the board (confirmed); issue 18:
+    keep the meeting's notes (also once the share stopped)."""
+    if action == "notes":
+        return keep_notes(arg)
     current = registry.current()
     if current is None or not current.alive:
         raise UsageError("Nothing is shared: run %jupyterspot share first.")
@@ -203,6 +211,20 @@ def run_content_action(action: str, arg: str | None, yes: bool = False) -> None:
                 return
         removed = current.clear()
         print(f"jupyterspot: cleared {removed} annotation(s); the old board is kept in history.")
+
+
+def keep_notes(path: str | None) -> None:
+    share = registry.latest()
+    if share is None:
+        raise UsageError("Nothing was shared in this kernel: run %jupyterspot share first.")
+    try:
+        written, counts = share.keep_notes(path)
+    except (OSError, RuntimeError, ValueError) as e:  # NotesError is a RuntimeError
+        raise UsageError(f"The notes were not written: {one_line(e)}") from None
+    what = plural(counts["written"], "note")
+    if counts["detached"]:
+        what += f", {counts['detached']} of them on cells no longer there (at the end)"
+    print(f"jupyterspot: the meeting's notes ({what}) are in {written}")
 
 
 def run_host_action(action: str, arg: str | None) -> None:

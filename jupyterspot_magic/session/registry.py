@@ -34,6 +34,7 @@ MAX_SERVER_RESTARTS = 5  # per share: a server that keeps dying is not started f
 
 _lock = threading.RLock()
 _current: Share | None = None
+_stopped: Share | None = None  # the last share that stopped (`latest`)
 _host: Host | None = None
 _spare: ChildHost | None = None  # started by prestart(), not used by a share yet
 DEFAULT = ShareOptions()
@@ -41,6 +42,12 @@ DEFAULT = ShareOptions()
 
 def current() -> Share | None:
     return _current
+
+
+def latest() -> Share | None:
+    """The current share, else the last one stopped in this kernel (its board is kept: the
+    notes and the export are still asked for after the meeting ends)."""
+    return _current or _stopped
 
 
 def share(
@@ -119,8 +126,9 @@ def stop() -> bool:
 
 def _forget(stopped: Share) -> None:
     """The share stopped: no longer current, and its server goes when nothing else uses it."""
-    global _current
+    global _current, _stopped
     with _lock:
+        _stopped = stopped
         if _current is stopped:
             _current = None
             _release_server_if_idle()

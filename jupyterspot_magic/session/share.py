@@ -475,6 +475,8 @@ class Share:
         if stream is not None and self.status != "stopped":
             return stream.notebook.to_dict()
         source = self.located.source
+        if source is None:  # Colab after stop: its live contents were let go
+            raise RuntimeError("the notebook's contents are gone since the share stopped")
         return source if isinstance(source, dict) else R.load_notebook(source)
 
     def _secrets(self) -> tuple[str, ...]:
