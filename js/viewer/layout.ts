@@ -136,6 +136,10 @@ export class Layout {
       this.zoom = zoom;
       this.root.style.setProperty("zoom", zoom === 1 ? "" : String(zoom));
     }
+    // Shrunk to fit: nothing placed beyond the root's sides (a remote pointer or a drawing in a
+    // desktop's margin) may widen the page, which on a phone widens the layout viewport and
+    // every fixed bar with it, and cuts the scroll range short (viewer.css).
+    this.root.classList.toggle("jupyterspot-zoomed", zoom < 1);
   }
 
   /** Could the reading zoom make text larger here (a window narrower than the reference)? */

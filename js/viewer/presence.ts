@@ -163,6 +163,11 @@ export class RemoteCursors {
     this.layer = h("div", { class: "jupyterspot-cursors", "aria-hidden": "true" });
     document.body.appendChild(this.layer);
     awareness.on("change", () => this.schedule());
+    // The layer is the document's; in reading zoom the notebook pans inside <body> (layout.ts).
+    const panned = (): void => {
+      if (this.layout.reading) this.schedule();
+    };
+    window.addEventListener("scroll", panned, { passive: true, capture: true });
     layout.onChange(() => this.schedule());
     this.schedule();
   }
