@@ -21,7 +21,8 @@ OVERLAPS = """() => {
     if (root.contains(el) || el.closest('.jupyterspot-board-input')) return false;
     const cs = getComputedStyle(el);
     if (cs.position !== 'fixed' && cs.position !== 'absolute') return false;
-    if (cs.visibility === 'hidden' || cs.display === 'none' || Number(cs.opacity) === 0) return false;
+    if (cs.visibility === 'hidden' || cs.display === 'none') return false;
+    if (Number(cs.opacity) === 0) return false;
     const r = el.getBoundingClientRect();
     return r.width > 0 && r.height > 0;
   });

@@ -19,16 +19,8 @@ PHONES = {
     "360x740": {**PHONE, "viewport": {"width": 360, "height": 740}},
     "390x844": PHONE,
 }
-BUTTONS = [
-    *(
-        f"tool-{t}"
-        for t in (
-            "browse select pen highlighter eraser arrow rect ellipse text note laser style".split()
-        )
-    ),
-    "undo",
-    "redo",
-]
+TOOLS = "browse select pen highlighter eraser arrow rect ellipse text note laser style"
+BUTTONS = [*(f"tool-{t}" for t in TOOLS.split(" ")), "undo", "redo"]
 TOL = 0.05  # of the cell's width and height
 
 # On the screen and not covered: the element the screen shows at the button's centre is it.
