@@ -281,15 +281,17 @@ def _fetch(url: str, folder: Path, progress: Progress) -> Path:
         job.cancelled = True
         raise TunnelError(_unreachable(where, f"no answer within {CONNECT_TIMEOUT:.0f} s"))
     shown = -1
-    while job.is_alive():
+    while True:
         job.join(0.25)
-        if job.total:
+        if job.total and job.error is None:
             step = min(100, job.received * 100 // job.total) // 10 * 10
             if step != shown:
                 shown = step
                 size = max(1, round(job.total / 1_000_000))
                 progress(f"downloading cloudflared {CLOUDFLARED_VERSION} ({size} MB)… {step}%")
-        if time.monotonic() - t0 > DOWNLOAD_DEADLINE and job.is_alive():
+        if not job.is_alive():
+            break
+        if time.monotonic() - t0 > DOWNLOAD_DEADLINE:
             job.cancelled = True
             raise TunnelError(
                 f"Downloading cloudflared from {where} did not finish within "
