@@ -85,6 +85,9 @@ test("link parameters: the query first, then an encrypted link's fragment after 
   assert.equal(linkParam("lead", url), "1");
   assert.equal(linkParam("token", url), "t");
   assert.equal(linkParam("name", loc("https://h/s/room/?name=Bo#k=AAAA&name=Ana")), "Bo");
+  // a name appended to a link that carries one (the presenter's login name) wins
+  assert.equal(linkParam("name", loc("https://h/s/room/?token=t&name=root&name=Bea")), "Bea");
+  assert.equal(linkParam("name", loc("https://h/s/room/?token=t#k=AAAA&name=root&name=Bea")), "Bea");
   assert.equal(linkParam("name", loc("https://h/s/room/?token=t")), null);
 });
 

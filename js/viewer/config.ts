@@ -142,8 +142,11 @@ export function linkParam(
   name: string,
   loc: Pick<Location, "search" | "hash"> = location,
 ): string | null {
-  const query = new URLSearchParams(loc.search).get(name);
-  return query ?? new URLSearchParams(loc.hash.replace(/^#/, "")).get(name);
+  // The last of a repeated parameter: a name appended to a link overrides the one it carries
+  // (the presenter's link names the login user by default: base/options.py presenter_name).
+  const last = (params: URLSearchParams) => params.getAll(name).pop() ?? null;
+  const fragment = new URLSearchParams(loc.hash.replace(/^#/, ""));
+  return last(new URLSearchParams(loc.search)) ?? last(fragment);
 }
 
 /**
