@@ -63,3 +63,42 @@ def test_notes_beside_the_original(kernel, tmp_path, node_peers):
     assert "on a cell now gone" in texts[6][2] and len(texts) == 7
     assert info["host_token"] not in notes_file.join(c.source for c in notes.cells)
     assert path.read_bytes() == before
+
+
+# --- the widget's "Keep notes" (frontends/widget.py command "notes", js/widget/index.ts) ---
+
+
+def test_widget_notes_command_on_a_real_share(nb) -> None:
+    """The command writes the notes beside the shared file, live and after Stop."""
+    from jupyterspot_magic.frontends.widget import ShareWidget, connect
+    from jupyterspot_magic.session import registry
+
+    share = registry.share(nb, tunnel="none", store=False)
+    widget = ShareWidget()
+    connect(widget, share)
+    answer = widget.answer("notes", {"op": "write"})
+    assert answer["ok"] and answer["message"].endswith(str(nb.with_name("demo-notes.ipynb")))
+    assert widget.answer("stop", {})["ok"]
+    assert widget.answer("notes", {"op": "write"})["ok"]  # the meeting is over: still there
+    nbformat.validate(nbformat.read(nb.with_name("demo-notes.ipynb"), as_version=4))
+
+
+def test_widget_keep_notes_button(browser) -> None:
+    from .conftest import REPO, wait_for, widget_mock
+
+    page = browser.new_page()
+    try:
+        page.set_content("<!doctype html><body></body>")
+        page.evaluate(widget_mock(), (REPO / "jupyterspot_magic/static/widget.js").read_text())
+        button = page.get_by_test_id("widget-notes")
+        button.click()
+        assert page.evaluate("window.__sent") == [{"type": "notes", "op": "write", "req": 1}]
+        page.evaluate("window.__msg({type: 'ack', req: 1, ok: true, message: '3 notes kept'})")
+        state = page.get_by_test_id("widget-lead-state")
+        wait_for(lambda: state.inner_text() == "3 notes kept", 2, "the kernel's answer shown")
+        page.evaluate("window.__set('status', 'stopped')")
+        assert button.is_visible()  # after Stop the board is still in the kernel
+        page.evaluate("window.__set('status', 'error')")
+        assert button.is_hidden()
+    finally:
+        page.close()

@@ -58,7 +58,7 @@ interface Ack extends Answer {
   req?: number;
 }
 
-type Command = "stop" | "lead" | "live";
+type Command = "stop" | "lead" | "live" | "notes";
 
 /** anywidget's `experimental.invoke`: a command to the kernel, answered as [response, buffers]. */
 type Invoke = (
@@ -282,8 +282,15 @@ function view(
     type: "button",
     "data-testid": "widget-stop",
   });
+  // The meeting's notes notebook beside the original (issue 18): also once Stop was pressed,
+  // not once the kernel is gone (nothing there holds the board any more).
+  const keepNotes = h("button", "jsw-button jsw-small", "Keep notes", {
+    type: "button",
+    "data-testid": "widget-notes",
+    title: "Write <name>-notes.ipynb beside the notebook: its cells with what was written on each",
+  });
   const actions = h("div", "jsw-actions");
-  actions.append(hostCopy, stop);
+  actions.append(hostCopy, keepNotes, stop);
   // -- stopped (by Stop, or the kernel gone: lifeline.ts): share again, or what to run --
   const again = h("button", "jsw-button jsw-primary", "Share again", {
     type: "button",
@@ -404,6 +411,7 @@ function view(
       () => undefined, // the view went away
     );
   };
+  keepNotes.addEventListener("click", () => send("notes", "write", "Keep notes"));
   const sendLead = (op: string, label: string, extra: Record<string, unknown> = {}): void =>
     send("lead", op, label, extra);
   const hostPageOpen = (): boolean =>
@@ -533,6 +541,7 @@ function view(
 
     stop.disabled = done || stopping;
     stop.hidden = done;
+    keepNotes.hidden = !!gone || (st !== "live" && st !== "stopped");
     const code = model.get("share_again") || "";
     const canRun = !!code && !!kernelOf(model.widget_manager)?.requestExecute;
     again.hidden = !done || !canRun;

@@ -4,9 +4,10 @@ The front end is ``static/widget.js`` (built from ``js/widget/index.ts``). Trait
 any thread: the widget follows the share's events (session/events.py), most of which fire on the
 server thread, so it stays current while a cell runs.
 
-The front end asks the kernel through three commands, ``stop``, ``lead`` (``{"op": ...}``) and
+The front end asks the kernel through four commands, ``stop``, ``lead`` (``{"op": ...}``),
 ``live`` (``{"op": "pause" | "resume" | "follow_running", "on": bool}``: pause or resume
-streaming what the kernel runs, and "follow the running cell"), each answered with
+streaming what the kernel runs, and "follow the running cell") and ``notes`` (write the meeting's
+notes notebook: Share.keep_notes, also after Stop), each answered with
 ``{"ok": bool, "message": str}``. They arrive as anywidget commands (anywidget's
 ``experimental.invoke``) or, from a front end without it, as custom messages
 ``{"type": "stop"}`` / ``{"type": "lead", "op": ..., "req": n}``, the latter answered with
@@ -31,6 +32,7 @@ from anywidget.experimental import command
 from ..base import options
 from ..base.page_config import KERNEL_LEADER
 from ..base.paths import STATIC_DIR
+from ..base.text import one_line, plural
 from ..session import events
 from ..session.events import LeadChanged, LinkChanged, PeopleChanged, StatusMessage, Stopped
 from ..session.share import Share
@@ -182,6 +184,11 @@ class ShareWidget(anywidget.AnyWidget):
         """anywidget command "live": pause/resume live updates, follow the running cell."""
         return self.answer("live", msg if isinstance(msg, dict) else {}), []
 
+    @command
+    def notes(self, msg: Any, buffers: list[bytes]) -> tuple[Answer, list[bytes]]:
+        """anywidget command "notes": Keep notes (the meeting's notes notebook)."""
+        return self.answer("notes", msg if isinstance(msg, dict) else {}), []
+
     def _on_custom_msg(self, _widget: object, content: Any, _buffers: object) -> None:
         """The same commands from a front end without anywidget's `invoke`."""
         if not isinstance(content, dict) or content.get("type") not in COMMANDS:
@@ -263,10 +270,20 @@ def live_command(share: Share, msg: dict) -> Answer:
     return {"ok": False, "message": f"Unknown live control {op!r}."}
 
 
+def notes_command(share: Share, _msg: dict) -> Answer:
+    """Write the meeting's notes notebook beside the original (also after Stop)."""
+    try:
+        path, counts = share.keep_notes()
+    except (OSError, RuntimeError, ValueError) as e:  # NotesError is a RuntimeError
+        return {"ok": False, "message": f"The notes were not written: {one_line(e)}"}
+    return {"ok": True, "message": f"{plural(counts['written'], 'note')} kept in {path}"}
+
+
 COMMANDS: dict[str, Callable[[Share, dict], Answer]] = {
     "stop": stop_command,
     "lead": lead_command,
     "live": live_command,
+    "notes": notes_command,
 }
 
 
