@@ -216,6 +216,8 @@ def test_host_decides_policy(share, pages):
     assert share.leader["client_id"] == h
     # The host hands the lead to the guest from the people list; now the host follows her.
     row = host.locator(f'[data-testid="participants"] [data-client-id="{g}"]')
+    if not row.is_visible():  # a 1200 px window: the list is a pill's, opened on request (ui.ts)
+        host.locator(".jupyterspot-people-toggle").click()
     row.get_by_test_id("hand-lead").click()
     leader_everywhere([guest, host], g, timeout=1.0)
     assert follow_state(host)["following"] == g
