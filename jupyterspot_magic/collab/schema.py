@@ -165,6 +165,8 @@ CONTROL_FIELDS: dict[str, Check] = {
     "lastRun": lambda v: v is None or _text(200)(v),  # the cell run last (it may have ended)
     "lastRunAt": lambda v: v is None or _integer(0, 2**53)(v),
     "followRunning": lambda v: type(v) is bool,
+    # host switch (issue 18): reactions, raised hands and cursor chat (collab/reactions.py)
+    "reactions": lambda v: type(v) is bool,
 }
 # Written by the server only: an update from any connection (even a host's) that sets or deletes
 # one of them breaks the schema (bad_frame). The kernel's own writes are not checked (learn()).
@@ -527,6 +529,33 @@ def _lead_request(v: Any) -> bool:
     )
 
 
+# Meeting tools (issue 18): a short-lived reaction at a cell-relative point (a new `seq` is a
+# new reaction), a raised hand, a cursor chat line (shown as text only, js/viewer/reactions.ts).
+REACTIONS = ("up", "what", "look", "yay", "hand")
+CHAT_TEXT = 60
+
+
+def _react(v: Any) -> bool:
+    return v is None or (
+        type(v) is dict
+        and set(v) <= {"n", "seq", "cell", "x", "y"}
+        and _one_of(*REACTIONS)(v.get("n"))
+        and _integer(0, 2**53)(v.get("seq"))
+        and _text(200)(v.get("cell"))
+        and _number(-COORD, COORD)(v.get("x"))
+        and _number(-COORD, COORD)(v.get("y"))
+    )
+
+
+def _chat(v: Any) -> bool:
+    return v is None or (
+        type(v) is dict
+        and set(v) <= {"text", "seq"}
+        and _text(CHAT_TEXT)(v.get("text"))
+        and _integer(0, 2**53)(v.get("seq"))
+    )
+
+
 AWARENESS_FIELDS: dict[str, Check] = {
     "user": _user,
     "cursor": _anchor,
@@ -534,6 +563,9 @@ AWARENESS_FIELDS: dict[str, Check] = {
     "scroll": _scroll,
     "following": lambda v: v is None or _integer(0, 2**53)(v),
     "leadRequest": _lead_request,
+    "react": _react,
+    "hand": lambda v: type(v) is bool,
+    "chat": _chat,
 }
 
 
