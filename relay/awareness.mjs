@@ -31,6 +31,18 @@ const leadRequest = (v) => isObject(v) && only(v, ['seq', 'op', 'to']) &&
   integer(v.seq, 0, BIG) && ['take', 'release', 'hand'].includes(v.op) &&
   (absent(v.to) || integer(v.to, 0, BIG))
 
+// Issue 18's meeting tools (schema.py REACTIONS, CHAT_TEXT). A chat line's bound is in code
+// points, as Python's len() counts them (an emoji is one, not two UTF-16 units).
+const REACTIONS = ['up', 'what', 'look', 'yay', 'hand']
+const points = (v, max) => typeof v === 'string' && [...v].length <= max
+
+const react = (v) => v === null || (isObject(v) && only(v, ['n', 'seq', 'cell', 'x', 'y']) &&
+  REACTIONS.includes(v.n) && integer(v.seq, 0, BIG) && text(v.cell, 200) &&
+  number(v.x, -COORD, COORD) && number(v.y, -COORD, COORD))
+
+const chat = (v) => v === null || (isObject(v) && only(v, ['text', 'seq']) &&
+  points(v.text, 60) && integer(v.seq, 0, BIG))
+
 const FIELDS = {
   user,
   cursor: anchor,
@@ -38,6 +50,9 @@ const FIELDS = {
   scroll,
   following: (v) => v === null || integer(v, 0, BIG),
   leadRequest,
+  react,
+  hand: (v) => typeof v === 'boolean',
+  chat,
 }
 
 /** Why `state` (a parsed awareness state) may not be relayed, or null when it may. */

@@ -43,6 +43,25 @@ SAMPLES: list[object] = [
     {"user": {"name": "é" * 100}, "scroll": {"cell": "ü" * 200, "offset": 1}},
     [1, 2],
     "text",
+    # issue 18: reactions, raised hand, cursor chat
+    {"react": {"n": "up", "seq": 3, "cell": "c-1", "x": 10, "y": 2.5}, "hand": True},
+    {"react": None, "chat": None, "hand": False},
+    {"react": {"n": "boo", "seq": 3, "cell": "c", "x": 1, "y": 2}},
+    {"react": {"n": "up", "seq": 1.5, "cell": "c", "x": 1, "y": 2}},
+    {"react": {"n": "up", "seq": 1, "cell": "c", "x": 1}},
+    {"react": {"n": "up", "seq": 1, "cell": "c", "x": 1, "y": 2e7}},
+    {"react": {"n": "up", "seq": 1, "cell": "c", "x": 1, "y": 2, "html": "<b>"}},
+    {"hand": "yes"},
+    {"hand": None},
+    {"hand": 1},
+    {"chat": {"text": "a" * 60, "seq": 1}},
+    {"chat": {"text": "a" * 61, "seq": 1}},
+    {"chat": {"text": "\U0001f600" * 60, "seq": 2}},  # 60 code points, 120 UTF-16 units
+    {"chat": {"text": "\U0001f600" * 61, "seq": 2}},
+    {"chat": {"text": "<img src=x onerror=alert(1)>", "seq": 0}},
+    {"chat": {"text": "hi", "seq": -1}},
+    {"chat": {"text": 5, "seq": 1}},
+    {"chat": "hi"},
 ]
 
 
