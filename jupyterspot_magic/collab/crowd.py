@@ -25,6 +25,7 @@ from typing import Any
 
 from pycrdt import Map
 
+from .reactions import switched_on
 from .room import Room
 from .schema import MAX_FLOOR, NAMES_TEXT
 
@@ -77,6 +78,7 @@ class Crowd:
 
     def _control_changed(self) -> None:
         self.board.set_speakers(self.speakers())
+        self.board.set_reactions(switched_on(self._map))
 
     def give_floor(self, client_id: int) -> bool:
         """Their presence goes to everyone again (audience mode). False when nobody with that

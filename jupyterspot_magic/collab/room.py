@@ -61,6 +61,7 @@ from .messages import (
     sync_message,
     ws_frame,
 )
+from .reactions import stripped
 from .schema import SchemaError, Unresolved, Validator
 from .seal import ConnectionSeal, RoomSeal
 
@@ -365,6 +366,7 @@ class Room:
         self.seal: RoomSeal | None = None  # set by an end-to-end encrypted share
         # Presence colours by join order (colors.py): the board's people only.
         self.colors = ColorSlots() if self.name == "board" else None
+        self.reactions = True  # the host's switch (reactions.py): off strips react/hand/chat
         self.doc.observe(self._on_change)
 
     def framed(self, message: bytes) -> tuple[bytes, bytes]:
@@ -477,6 +479,25 @@ class Room:
         """The leader and those with the floor: their presence goes to everyone, and they hear
         everyone's (crowd.py calls this when the control document changes)."""
         self._reroute(self.audience.active, frozenset(speakers))
+
+    def set_reactions(self, on: bool) -> None:
+        """The host's `reactions` switch (crowd.py reads it from the control document). Going
+        off, the states held are stripped too: a raised hand must not stay up, for the others
+        or in the kernel's people list. Each is relayed with the next clock, which its sender
+        also adopts (y-protocols takes a newer state of its own id as its local state)."""
+        was, self.reactions = self.reactions, on
+        if on or not was:
+            return
+        for client_id, entry in list(self.awareness.items()):
+            text = entry.state
+            bare = stripped(text) if text is not None else text
+            if bare is text:
+                continue  # nothing to take away
+            owner = self.owners.get(client_id)
+            self.awareness[client_id] = new = AwarenessEntry(entry.clock + 1, bare)
+            # not on the server's loop (a share being built): nobody to tell yet
+            with contextlib.suppress(RuntimeError):
+                self._queue_awareness(client_id, new, owner.role if owner else "guest")
 
     def _recount(self, people: int) -> None:
         self._reroute(self.audience.wanted(people), self.audience.speakers)
@@ -731,6 +752,8 @@ class Room:
                 continue
             sent = state
             state = checked_state(state, conn.role, self._color_of(client_id, conn.role))
+            if not self.reactions:
+                state = stripped(state)  # the host turned reactions off (reactions.py)
             if state is not sent and self.colors is not None:
                 # Tell the sender what the others see (its slot's colour): its own state with
                 # the next clock, which y-protocols adopts as the local state and announces.
