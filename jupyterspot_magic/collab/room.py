@@ -709,10 +709,18 @@ class Room:
     def _may_speak_for(self, conn: Connection, client_id: int, clock: int) -> bool:
         """A client id belongs to one browser: the connection that announced it, or the same
         browser reconnecting (its `pid`) before the old socket is noticed gone. Nobody may
-        reuse a departed id with an older clock or from another browser."""
+        reuse a departed id with an older clock or from another browser.
+
+        A hand-over needs a newer clock: y-websocket re-announces every state it hears with its
+        original clock, so a second tab of the same browser echoes the first tab's state, and
+        taking the id on that echo left it owned by a socket that never listed it (a ghost and
+        a colour nobody freed)."""
         owner = self.owners.get(client_id)
         if owner is not None and owner is not conn:
             if conn.pid is None or owner.pid != conn.pid or owner.role != conn.role:
+                return False
+            known = self.awareness.get(client_id)
+            if known is not None and clock <= known.clock:
                 return False
             owner.client_ids.discard(client_id)  # handed over to the new socket
             self.owners[client_id] = conn

@@ -131,3 +131,36 @@ def test_a_reconnect_keeps_its_colour_and_control_has_none() -> None:
     assert slots.color(2, "guest") == b  # back first, still its own colour
     assert slots.color(1, "guest") == a
     assert Room("control", writers=frozenset({"host"})).colors is None
+
+
+def test_two_tabs_of_one_browser_leave_no_ghost_and_free_their_colours() -> None:
+    """/tmp/review16a/tabs.py: y-websocket in tab B re-announces tab A's state with its original
+    clock. That echo must not hand A's client id to B's socket (B never lists it, so closing
+    both tabs left A's state and its colour behind for good)."""
+
+    async def scenario() -> None:
+        room = Room("board")
+        a, b = Page(room, 1, "guest"), Page(room, 2, "guest")
+        a.conn.pid = b.conn.pid = "browser-X"  # two tabs of one browser: one participant key
+        a.announce()
+        await settle()
+        b.announce()
+        await settle()
+        echoes = [(cid, clock, s) for cid, clock, s in b.heard if cid == 1]
+        assert echoes
+        for cid, clock, state in echoes:
+            room.receive(b.conn, encode_awareness([(cid, AwarenessEntry(clock, state))]))
+        await settle()
+        assert room.owners[1] is a.conn and 1 in a.conn.client_ids
+        room.leave(a.conn)
+        await settle()
+        assert set(shown(room)) == {2}
+        room.leave(b.conn)
+        await settle()
+        assert shown(room) == {} and room.colors is not None and room.colors.held == {}
+        c = Page(room, 3, "guest")
+        c.announce()
+        await settle()
+        assert shown(room)[3] == GUEST_COLORS[0]  # the first guest colour is free again
+
+    run(scenario)
