@@ -30,6 +30,7 @@ import {
 
 function shapeOf(t: ShapeType, extra: Partial<Shape> = {}): Shape {
   const strokes = KINDS[t].writes.includes("pts");
+  const sized = KINDS[t].writes.includes("w"); // an ask has no size: read back as the defaults
   return {
     id: `s-${t}`,
     t,
@@ -39,13 +40,14 @@ function shapeOf(t: ShapeType, extra: Partial<Shape> = {}): Shape {
     y: -4,
     pts: strokes ? Float32Array.from([0, 0, 5.5, 2, 11, 4.25]) : new Float32Array(0),
     d: 2,
-    w: strokes ? 0 : 80,
-    h: strokes ? 0 : -30,
+    w: sized ? 80 : 0,
+    h: sized ? -30 : 0,
     c: "#e03131",
-    s: 4.5,
-    text: t === "text" || t === "note" ? "hello <b>not html</b>" : "",
+    s: KINDS[t].writes.includes("s") ? 4.5 : 4,
+    text: KINDS[t].writes.includes("text") ? "hello <b>not html</b>" : "",
     by: "Ana",
     at: 123456,
+    ans: 0,
     ...extra,
   };
 }

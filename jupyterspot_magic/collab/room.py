@@ -340,6 +340,10 @@ class Room:
     name: str
     writers: frozenset[str] = frozenset({"guest", "host"})  # roles allowed to change the document
     limits: RoomLimits = field(default_factory=RoomLimits)
+    # Questions (shapes of kind "ask"): whether new ones are taken (the host's switch,
+    # control.questions; server/shared.py). Roles that are not writers (view-only guests) may
+    # still send updates that only create questions.
+    questions_open: Callable[[], bool] = lambda: True
 
     def __post_init__(self) -> None:
         self.doc = Doc()
@@ -604,12 +608,14 @@ class Room:
             conn.send_step2(missing, self._cut)
             conn.synced = True  # no await between the two lines: no update can slip past
         elif step in (STEP2, UPDATE):
-            if conn.role not in self.writers or payload == EMPTY_UPDATE:
+            writer = conn.role in self.writers
+            asker = self.name == "board"  # a view-only guest may still ask (questions)
+            if (not writer and not asker) or payload == EMPTY_UPDATE:
                 return  # read-only for this role: dropped, the document is unchanged
             if self.doc_bytes + len(payload) > self.limits.max_document:
                 raise LimitExceeded(CLOSE_TOO_LARGE, "the board is full")
             try:
-                checked = self.validator.check(payload)
+                checked = self.validator.check(payload, guest=conn.role != "host")
             except Unresolved:
                 # It builds on writes the server never got (dropped under view-only, or sent
                 # out of order): take nothing, and ask this client for everything we lack.
@@ -617,6 +623,13 @@ class Room:
                 return
             except SchemaError as e:
                 raise ProtocolError(f"{self.name}: {e}") from None
+            if not writer:
+                if not checked.asks.only_creates_asks():
+                    return  # view-only: anything but new questions is dropped, as before
+                if not checked.own_deletes:
+                    payload = checked.without_foreign_deletes(payload)
+            if checked.asks.made and not self.questions_open():
+                return  # the host turned questions off: dropped, the document is unchanged
             # Growth is paid in decoded cost (what the server's CPU and memory follow), so
             # 5-byte empty maps cannot buy ~120 times more work than their wire size says.
             if conn.growth is not None and not conn.growth.take(checked.cost):

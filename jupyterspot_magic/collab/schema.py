@@ -32,7 +32,7 @@ import math
 import re
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..base.paths import CONTRACTS_DIR
@@ -52,6 +52,7 @@ from .codec import (
     Struct,
     Update,
     decode_update,
+    write_var_uint,
 )
 
 # What one struct costs the server beyond its content bytes: yrs' item and map bookkeeping
@@ -131,6 +132,10 @@ def field_check(spec: dict[str, Any]) -> Check:
 
 SHAPE_ID = re.compile(SHAPE["id"])  # used with fullmatch, like the viewer's anchored pattern
 SHAPE_FIELDS: dict[str, Check] = {key: field_check(spec) for key, spec in SHAPE["fields"].items()}
+# Questions (kind "ask"): only hosts and the kernel mark one answered. A guest's update that
+# sets or deletes `ans` breaks the schema (bad_frame), unless it deletes the whole shape.
+ASK = "ask"
+HOST_ONLY = frozenset({"ans"})
 
 # Audience mode (collab/crowd.py): `floor` lists the client ids the host gave the floor to, as
 # decimal ids separated by commas (plain values only: no arrays in the documents), at most
@@ -167,6 +172,10 @@ CONTROL_FIELDS: dict[str, Check] = {
     "followRunning": lambda v: type(v) is bool,
     # host switch (issue 18): reactions, raised hands and cursor chat (collab/reactions.py)
     "reactions": lambda v: type(v) is bool,
+    # questions (kind "ask", docs/protocol.md): the host's switch (absent = on), and "go there"
+    # from the notebook widget: "<seq> <shape id>", the leading host page scrolls to the pin
+    "questions": lambda v: type(v) is bool,
+    "goto": _text(200),
 }
 # Written by the server only: an update from any connection (even a host's) that sets or deletes
 # one of them breaks the schema (bad_frame). The kernel's own writes are not checked (learn()).
@@ -187,9 +196,50 @@ class DocSchema:
     entry_key: re.Pattern | None = None
     max_entries: int = 1_000_000
     server_only: frozenset[str] = frozenset()  # fields no connection may write
+    host_only: frozenset[str] = frozenset()  # fields no guest connection may write
 
 
-BOARD = DocSchema(SHAPE["root"], SHAPE_FIELDS, True, SHAPE_ID, max_entries=SHAPE["maxShapes"])
+@dataclass
+class Asks:
+    """What an update does with questions (shapes of kind "ask"), for the room's policy:
+    `made` shapes it makes a question (new ones, or an existing one's kind set to "ask");
+    `only` it does nothing but create whole new questions (what a view-only guest may send)."""
+
+    made: int = 0
+    only: bool = True
+    new_shapes: set[ID] = field(default_factory=set)
+    new_asks: set[ID] = field(default_factory=set)
+
+    def note(self, s: Struct, slot: Slot, is_map: bool) -> None:
+        if slot is None:
+            return  # GC'd or discarded content: changes nothing
+        parent, key = slot
+        if parent == "":
+            if is_map:
+                self.new_shapes.add((s.client, s.clock))
+            else:
+                self.only = False  # a shape replaced by a deletion
+            return
+        assert not isinstance(parent, str)
+        fresh = parent in self.new_shapes
+        self.only = self.only and fresh
+        if key == "t" and s.values and s.values[-1] == ASK:
+            self.made += 1
+            if fresh:
+                self.new_asks.add(parent)
+
+    def only_creates_asks(self) -> bool:
+        return self.only and bool(self.new_shapes) and self.new_shapes == self.new_asks
+
+
+BOARD = DocSchema(
+    SHAPE["root"],
+    SHAPE_FIELDS,
+    True,
+    SHAPE_ID,
+    max_entries=SHAPE["maxShapes"],
+    host_only=HOST_ONLY,
+)
 CONTROL = DocSchema("control", CONTROL_FIELDS, False, server_only=CONTROL_SERVER_ONLY)
 
 
@@ -265,6 +315,22 @@ class Checked:
     spans: StructIndex
     cost: int
     entries: int
+    asks: Asks = field(default_factory=Asks)
+    own_deletes: bool = True  # every deletion is of a struct this update itself adds
+
+    def without_foreign_deletes(self, data: bytes) -> bytes:
+        """`data` with only the deletions of its own structs (a view-only guest's question:
+        a reconnect's sync carries the page's whole delete set, which it may not apply)."""
+        update = decode_update(data, max_structs=1 << 62)
+        kept: dict[int, list[tuple[int, int]]] = {}
+        for client, clock, length in update.deletes:
+            if _covered(self.spans, client, clock, clock + length):
+                kept.setdefault(client, []).append((clock, length))
+        out = [write_var_uint(len(kept))]
+        for client, ranges in kept.items():
+            out += [write_var_uint(client), write_var_uint(len(ranges))]
+            out += [write_var_uint(n) for r in ranges for n in r]
+        return data[: update.delete_start] + b"".join(out)
 
 
 class Validator:
@@ -276,9 +342,15 @@ class Validator:
         self.live_entries = live_entries  # the document's entry count now (max_entries check)
         self._last: tuple[int, Span] | None = None  # the span _lookup found last
         self._trusted = False  # checking the server's own write: server-only fields allowed
+        self._guest = False  # checking a guest's write: host-only fields refused
+        self._asks = Asks()
 
     def check(
-        self, data: bytes, max_structs: int = MAX_STRUCTS_PER_UPDATE, trusted: bool = False
+        self,
+        data: bytes,
+        max_structs: int = MAX_STRUCTS_PER_UPDATE,
+        trusted: bool = False,
+        guest: bool = False,
     ) -> Checked:
         """Raise SchemaError (or Unresolved) unless every struct fits the schema.
 
@@ -289,6 +361,8 @@ class Validator:
         update = decode_update(data, max_structs)
         self._last = None  # spans of a rejected update must not be found again
         self._trusted = trusted
+        self._guest = guest and not trusted
+        self._asks = asks = Asks()
         queues = _client_queues(update)
         local = StructIndex()  # spans of this update (each client's in clock order)
         totals = [0, 0]  # cost, new root entries
@@ -313,26 +387,37 @@ class Validator:
             if not waits_on or waits_on[0].clock > needed[1] or needed[0] in stack:
                 raise Unresolved(f"reference to unknown item {needed}")
             stack.append(needed[0])
+        own = True
         for client, clock, length in update.deletes:
             if length < 1 or clock + length > MAX_CLOCK:
                 raise SchemaError("bad delete range")
-            if self.schema.server_only and not trusted:
+            own = own and _covered(local, client, clock, clock + length)
+            if (self.schema.server_only or self._guest) and not trusted:
                 for index in (self.index, local):
-                    self._refuse_server_only(index, client, clock, clock + length)
+                    self._refuse_server_only(index, client, clock, clock + length, update)
         self._check_entries(totals[1])
-        return Checked(local, totals[0], totals[1])
+        return Checked(local, totals[0], totals[1], asks, own)
 
-    def _refuse_server_only(self, index: StructIndex, client: int, start: int, end: int) -> None:
+    def _refuse_server_only(
+        self, index: StructIndex, client: int, start: int, end: int, update: Update
+    ) -> None:
         """A deletion may not touch a field only the server writes (its value would vanish
-        until the server writes it again)."""
+        until the server writes it again), nor, from a guest, a field only hosts write (unless
+        the whole shape goes with it: erasing an answered question)."""
         spans = index.spans.get(client, [])
         i = max(0, bisect.bisect_right(index.starts.get(client, []), start) - 1)
         for span in spans[i:]:
             if span.start >= end:
                 break
             key = span.slot[1] if span.slot is not None else None
-            if span.end > start and key in self.schema.server_only:
+            if span.end <= start:
+                continue
+            if key in self.schema.server_only:
                 raise SchemaError(f"field {key!r} is written by the server only")
+            if self._guest and key in self.schema.host_only:
+                parent = span.slot[0] if span.slot is not None else None
+                if not isinstance(parent, tuple) or not _deletes(update, parent):
+                    raise SchemaError(f"field {key!r} is written by hosts only")
 
     def _missing(self, s: Struct, local: StructIndex) -> ID | None:
         """The first struct `s` builds on that is neither integrated nor taken, or None."""
@@ -358,6 +443,7 @@ class Validator:
             # honest encoders never send such a part (they start at the state vector). Refused.
             raise SchemaError("an item overlapping what the server has")
         slot, is_map = self._place(s, local)
+        self._asks.note(s, slot, is_map)
         local.add(s.client, max(s.clock, tail), end, slot, is_map)
         totals[0] += STRUCT_COST + s.size
         totals[1] += slot is not None and slot[0] == "" and s.ref == TYPE
@@ -454,6 +540,8 @@ class Validator:
             raise SchemaError(f"unknown field {key[:40]!r}")
         if key in schema.server_only and not self._trusted:
             raise SchemaError(f"field {key!r} is written by the server only")
+        if key in schema.host_only and self._guest:
+            raise SchemaError(f"field {key!r} is written by hosts only")
         if s.ref == DELETED:
             return False
         if s.ref == TYPE:
@@ -476,6 +564,21 @@ def _client_queues(update: Update) -> dict[int, deque[Struct]]:
             raise SchemaError(f"client {client} appears twice in one update")
         queues[client] = deque(update.structs[first : first + count])
     return queues
+
+
+def _covered(index: StructIndex, client: int, start: int, end: int) -> bool:
+    """Is every clock of start..end one of the index's spans (this update's own structs)?"""
+    while start < end:
+        span = index.find((client, start))
+        if span is None:
+            return False
+        start = span.end
+    return True
+
+
+def _deletes(update: Update, item: ID) -> bool:
+    client, clock = item
+    return any(c == client and k <= clock < k + n for c, k, n in update.deletes)
 
 
 def _check_inert(s: Struct) -> None:

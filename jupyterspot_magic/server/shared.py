@@ -79,6 +79,7 @@ class SharedNotebook:
             limits=RoomLimits(max_message=CONTROL_MAX_MESSAGE),
         )
         self.set_max_people(self.max_people)
+        self.board.questions_open = self.questions_open
         self._seal_rooms()
         self.crowd = Crowd(self.board, self.control, self.audience)
         self.pages = PageCache(self._build_page)
@@ -241,6 +242,10 @@ class SharedNotebook:
             control = self.control.doc.get("control", type=Map)
             with self.control.doc.transaction(origin="kernel"):
                 control["version"] = self.public_version(self.rendered.content_hash)
+
+    def questions_open(self) -> bool:
+        """The host's switch `control.questions` (absent = on): new questions are taken."""
+        return self.control.doc.get("control", type=Map).get("questions") is not False
 
     def set_view_only(self, view_only: bool) -> None:
         """Guests keep watching; the server drops their drawing (not just the UI).

@@ -78,7 +78,7 @@ def test_protocol_md_table_equals_the_json() -> None:
 # collab/schema.py's SHAPE_FIELDS as written by hand before the JSON existed (issue 11): the
 # contract must keep every check and bound the server enforced.
 SHAPE_BEFORE: dict[str, tuple] = {
-    "t": ("enum", ("pen", "hl", "arrow", "rect", "ellipse", "text", "note")),
+    "t": ("enum", ("pen", "hl", "arrow", "rect", "ellipse", "text", "note", "ask")),  # ask: 18
     "cell": ("string", 200),
     "ci": ("integer", 0, 1_000_000),
     "x": ("number", -1e7, 1e7),
@@ -92,6 +92,7 @@ SHAPE_BEFORE: dict[str, tuple] = {
     "text": ("string", 4000),
     "by": ("string", 200),
     "at": ("number", 0, 1e14),
+    "ans": ("number", 0, 1e14),  # issue 18: when a question was answered
 }
 
 
@@ -127,7 +128,7 @@ def test_shape_kinds_name_documented_fields() -> None:
         assert spec["required"] == ["t"], kind  # readShape defaults every other field
         assert set(spec["writes"]) <= set(fields) and "t" in spec["writes"], kind
         assert ("pts" in spec["writes"]) == (kind in ("pen", "hl")), kind
-        assert ("text" in spec["writes"]) == (kind in ("text", "note")), kind
+        assert ("text" in spec["writes"]) == (kind in ("text", "note", "ask")), kind
 
 
 def probes(spec: dict[str, Any]) -> Iterator[tuple[Any, bool]]:
