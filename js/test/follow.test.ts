@@ -115,7 +115,8 @@ test("lead requests carry a new sequence number each, `to` only for a hand-over"
 test("the reducer never changes the state it is given", () => {
   const s = run([control(3, { recall: 1 })]);
   const frozen = Object.freeze({ ...s });
-  for (const e of [control(4), { type: "pause" }, { type: "resume" }, { type: "rejoin" }] as LeadEvent[]) {
+  const events = [control(4), { type: "pause" }, { type: "resume" }, { type: "rejoin" }, { type: "follow", who: 9 }];
+  for (const e of events as LeadEvent[]) {
     reduce(frozen, e);
   }
   assert.deepEqual(frozen, s);
@@ -156,6 +157,7 @@ test("the controls: what shows when nobody, I, or someone else leads", () => {
     leading: false,
     guestLocked: false,
     following: false,
+    person: null,
     showFollow: false,
     note: "Nobody leads",
     showPill: false,
@@ -164,6 +166,7 @@ test("the controls: what shows when nobody, I, or someone else leads", () => {
     leading: true,
     guestLocked: false,
     following: false,
+    person: null,
     showFollow: false,
     note: "You lead",
     showPill: false,
@@ -173,11 +176,51 @@ test("the controls: what shows when nobody, I, or someone else leads", () => {
     leading: false,
     guestLocked: true,
     following: false,
+    person: null,
     showFollow: true,
     note: "",
     showPill: true,
   });
   assert.equal(controlsView(paused, true).guestLocked, false);
+});
+
+test("following a person picked in the list, until Esc/Resume, a new leader or a recall", () => {
+  const s = run([control(3, { recall: 1 })]);
+  const picked = reduce(s, { type: "follow", who: 9 });
+  assert.equal(followingOf(picked.state), 9);
+  assert.deepEqual(types(picked.effects), ["jump", "grace", "changed"]);
+  const view = controlsView(picked.state, false);
+  assert.equal(view.following, false); // the leader's toggle is not pressed
+  assert.equal(view.person, 9);
+  assert.equal(view.showPill, true);
+  // Resume (Esc, the pill's button, F): back to the leader.
+  assert.equal(followingOf(reduce(picked.state, { type: "resume" }).state), 3);
+  // The leader's "bring everyone back" wins; so does a new leader.
+  const recalled = reduce(picked.state, control(3, { recall: 2 }));
+  assert.equal(followingOf(recalled.state), 3);
+  assert.deepEqual(types(recalled.effects), ["jump", "grace", "changed"]);
+  assert.equal(followingOf(reduce(picked.state, control(4)).state), 4);
+  // Their own scrolling: on their own, paused from the leader.
+  const away = reduce(picked.state, { type: "pause" }).state;
+  assert.deepEqual(publicState(away), { leader: 3, policy: "anyone", following: null, paused: true });
+  // The person leaves: back to the leader; someone else leaving changes nothing.
+  assert.equal(followingOf(reduce(picked.state, { type: "gone", who: 9 }).state), 3);
+  assert.deepEqual(reduce(picked.state, { type: "gone", who: 5 }).effects, []);
+});
+
+test("following a person: with nobody leading, the leader's row, oneself, and the leader itself", () => {
+  const alone = reduce(initialLead(ME), { type: "follow", who: 9 }).state;
+  assert.equal(followingOf(alone), 9);
+  const stop = reduce(alone, { type: "resume" }).state;
+  assert.equal(followingOf(stop), null);
+  assert.equal(controlsView(stop, false).showPill, false);
+  const s = run([control(3), { type: "follow", who: 9 }]);
+  assert.equal(followingOf(reduce(s, { type: "follow", who: 3 }).state), 3); // the leader's row
+  assert.deepEqual(reduce(s, { type: "follow", who: ME }).effects, []);
+  assert.deepEqual(reduce(run([control(ME)]), { type: "follow", who: 9 }).effects, []);
+  assert.deepEqual(types(reduce(s, { type: "follow", who: 9 }).effects), ["jump", "align"]);
+  const me = personPresence(s, { clientId: ME, self: true, following: null }, false, () => "Cy");
+  assert.equal(me.detail, "following Cy");
 });
 
 // -- the scroll driver --

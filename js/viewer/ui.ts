@@ -336,7 +336,7 @@ export class TopBar {
     }
     if (!p.self) {
       li.classList.add("jupyterspot-jump");
-      li.title = `Go to where ${p.name} is`;
+      li.title = `Follow ${p.name}`;
       li.addEventListener("click", () => this.onPersonClick(p.clientId));
     }
     if (p.self) {

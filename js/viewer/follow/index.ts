@@ -1,5 +1,6 @@
 // Scroll leadership in the viewer (docs/protocol.md, "Scroll leadership"): follow the leader,
-// break away, come back. This controller feeds the pure state (state.ts) with what happens (the
+// break away, come back, or follow anyone picked in the people list (their published scroll)
+// until Esc, Resume, a new leader or the leader's "bring everyone back". This controller feeds the pure state (state.ts) with what happens (the
 // control doc, the user's clicks and scrolls) and carries out its effects with the scroll driver
 // (driver.ts), the user-scroll watch (user-scroll.ts) and the views (controls.ts, pill.ts,
 // markers.ts, the people list of ui.ts).
@@ -10,6 +11,7 @@
 import type { Awareness } from "y-protocols/awareness";
 import type * as Y from "yjs";
 import { linkParam, type Role } from "../config";
+import { isEditable } from "../dom";
 import type { Layout } from "../layout";
 import type { Participant, PersonPresence, TopBar } from "../ui";
 import { AudienceMode } from "./audience";
@@ -76,7 +78,7 @@ export class Follow {
     this.controls = new LeadControls(bar.lead, {
       take: () => this.takeLead(),
       release: () => this.releaseLead(),
-      toggle: () => (this.isFollowing() ? this.pause() : this.resume()),
+      toggle: () => (this.followsLeader() ? this.pause() : this.resume()),
     });
     this.pill = new PausedPill(() => this.resume());
     this.markers = new ScrollMarkers(
@@ -88,11 +90,15 @@ export class Follow {
 
     this.audience = new AudienceMode(this.control, awareness, bar, o.role);
     bar.presenceOf = (p) => this.presenceOf(p);
-    bar.onPersonClick = (id) => this.jumpTo(id);
+    bar.onPersonClick = (id) => this.followPerson(id);
     bar.onHandLead = (id) => this.handLead(id);
 
     this.control.observe(() => this.onControl());
     awareness.on("change", (e: { added: number[]; updated: number[]; removed: number[] }) => {
+      const person = this.lead.person;
+      if (person !== null && e.removed.includes(person)) this.dispatch({ type: "gone", who: person });
+      // A person followed may be following someone else (positionOf): any change may move them.
+      if (this.lead.person !== null) this.driver.schedule();
       const leader = this.lead.leader;
       if (leader !== null && [...e.added, ...e.updated].includes(leader)) {
         if (this.focus && this.focus.leaderAt !== this.leaderAt()) this.focus = null;
@@ -112,6 +118,12 @@ export class Follow {
     });
     // The reading zoom moves the page before its layout change is seen: not the user's scroll.
     layout.onZoom(() => this.user.layoutMoved());
+    // Esc ends following a person (bubbling: a magnified output or a text box closes first and
+    // marks the key handled).
+    window.addEventListener("keydown", (e) => {
+      if (e.key !== "Escape" || e.defaultPrevented || isEditable(e.target)) return;
+      if (this.lead.person !== null) this.resume();
+    });
     layout.onChange(() => {
       this.user.layoutMoved();
       this.driver.schedule();
@@ -163,6 +175,23 @@ export class Follow {
 
   isFollowing(): boolean {
     return followingOf(this.lead) !== null;
+  }
+
+  /** Following the leader (not a person picked in the list, not on one's own). */
+  followsLeader(): boolean {
+    const f = followingOf(this.lead);
+    return f !== null && f === this.lead.leader;
+  }
+
+  /** Follow this person's scroll (a click on their row). The leader's row means the leader;
+   * a leader does not follow anyone: it goes to where they are (and everyone with it). */
+  followPerson(clientId: number): void {
+    if (this.lead.leader === this.lead.self) {
+      this.jumpTo(clientId);
+      return;
+    }
+    if (!stateOf(this.o.awareness, clientId)) return;
+    this.dispatch({ type: "follow", who: clientId });
   }
 
   /** While following, show the bottom of cell `id` (its newest output) until the leader moves;
@@ -244,7 +273,7 @@ export class Follow {
     const leader = this.lead.leader;
     const name = leader === null ? "" : this.nameOf(leader);
     this.controls.render(view, name);
-    this.pill.render(view.showPill, name);
+    this.pill.render(view.showPill, name, view.person === null ? null : this.nameOf(view.person));
     this.o.bar.rerender();
     this.markers.schedule();
     this.driver.schedule();
@@ -265,7 +294,13 @@ export class Follow {
   /** Page y to scroll to (clamped): the shown cell's bottom in view, else the leader's top cell
    * + offset at the top of this window. Null: nothing to go to (yet). */
   private targetY(): number | null {
-    const y = this.focus ? this.focusY(this.focus.cell) : this.leaderY();
+    const person = this.lead.person;
+    const y =
+      person !== null
+        ? this.personY(person)
+        : this.focus
+          ? this.focusY(this.focus.cell)
+          : this.leaderY();
     if (y === null) return null;
     const max = document.documentElement.scrollHeight - window.innerHeight;
     return Math.max(0, Math.min(y, max));
@@ -274,6 +309,12 @@ export class Follow {
   private leaderY(): number | null {
     const leader = this.lead.leader;
     const s = leader === null ? null : scrollOf(this.o.awareness, leader);
+    return (s && pageYOf(this.o.layout, s)) ?? null;
+  }
+
+  /** Where a person picked in the list is: their top cell, or whom they follow's. */
+  private personY(clientId: number): number | null {
+    const s = positionOf(this.o.awareness, clientId);
     return (s && pageYOf(this.o.layout, s)) ?? null;
   }
 

@@ -1,5 +1,6 @@
 // Scroll leadership as data (docs/protocol.md, "Scroll leadership"): who leads, whether this page
-// follows them, and what has to happen when that changes. A pure reducer, no DOM: the Follow
+// follows them (or someone else it picked in the people list), and what has to happen when that
+// changes. A pure reducer, no DOM: the Follow
 // controller (index.ts) turns control-doc changes and the user's actions into events and carries
 // out the effects (the scroll driver, the views, awareness).
 
@@ -14,6 +15,10 @@ export interface LeadState {
   policy: LeadPolicy;
   /** The user broke away from the leader (read on their own). */
   paused: boolean;
+  /** Someone other than the leader this page chose to follow (a click on their row in the people
+   * list), null: the leader. A new leader, a recall, Esc, Resume or the user's own scrolling
+   * clear it: the leader's "bring everyone back" always wins. */
+  person: number | null;
   /** The last control.recall seen (null until the control doc has arrived). */
   recall: number | null;
   /** Sequence number of this page's last lead request (the server applies each seq once). */
@@ -34,8 +39,12 @@ export type LeadEvent =
   | { type: "control"; leader: number | null; policy: LeadPolicy; recall: number; synced: boolean }
   /** Stop following (the user scrolled, or pressed the button). */
   | { type: "pause" }
-  /** Follow the leader again, jumping straight to where they are. */
+  /** Follow the leader again, jumping straight to where they are (also ends following a person). */
   | { type: "resume" }
+  /** Follow this person (a click on their row); the leader's row means the leader. */
+  | { type: "follow"; who: number }
+  /** This person's presence went away (tab closed): stop following them. */
+  | { type: "gone"; who: number }
   /** The leader's marker or row was clicked: follow again, or jump to them if already following. */
   | { type: "rejoin" }
   /** Ask the server to change the leader. */
@@ -66,15 +75,17 @@ export interface Step {
 }
 
 export function initialLead(self: number): LeadState {
-  return { self, leader: null, policy: "anyone", paused: false, recall: null, seq: 0 };
+  return { self, leader: null, policy: "anyone", paused: false, person: null, recall: null, seq: 0 };
 }
 
 export function asClientId(v: unknown): number | null {
   return typeof v === "number" && Number.isInteger(v) && v >= 0 ? v : null;
 }
 
-/** Whom this page follows: the leader, unless nobody leads, we lead, or we broke away. */
+/** Whom this page follows: the person it picked, else the leader, unless nobody leads, we lead,
+ * or we broke away. */
 export function followingOf(s: LeadState): number | null {
+  if (s.person !== null) return s.person;
   return s.leader !== null && s.leader !== s.self && !s.paused ? s.leader : null;
 }
 
@@ -83,9 +94,21 @@ export function publicState(s: LeadState): FollowState {
 }
 
 const resumed = (s: LeadState): Step => ({
-  state: { ...s, paused: false },
+  state: { ...s, paused: false, person: null },
   effects: [{ type: "jump" }, { type: "grace" }, { type: "changed" }],
 });
+
+/** Follow `who` instead of the leader. The leader does not follow (they would drag everyone
+ * along to a position they no longer publish): the controller jumps there instead. */
+function followPerson(s: LeadState, who: number): Step {
+  if (who === s.self || s.leader === s.self) return { state: s, effects: [] };
+  if (who === s.leader) return reduce(s, { type: "rejoin" });
+  if (who === s.person) return { state: s, effects: [{ type: "jump" }, { type: "align" }] };
+  return {
+    state: { ...s, paused: false, person: who },
+    effects: [{ type: "jump" }, { type: "grace" }, { type: "changed" }],
+  };
+}
 
 export function reduce(s: LeadState, e: LeadEvent): Step {
   switch (e.type) {
@@ -93,13 +116,14 @@ export function reduce(s: LeadState, e: LeadEvent): Step {
       let next: LeadState = { ...s, policy: e.policy };
       let jump = false;
       if (e.leader !== s.leader) {
-        // A new leader: everyone follows them (breaking away was from the previous one).
-        next = { ...next, leader: e.leader, paused: false };
+        // A new leader: everyone follows them (breaking away, or following someone else, was
+        // under the previous one).
+        next = { ...next, leader: e.leader, paused: false, person: null };
         jump = true;
       }
-      // The host's "recall": everyone who broke away follows again.
-      if (s.recall !== null && e.recall !== s.recall && next.paused) {
-        next = { ...next, paused: false };
+      // The host's "recall": everyone who broke away or follows someone else follows again.
+      if (s.recall !== null && e.recall !== s.recall && (next.paused || next.person !== null)) {
+        next = { ...next, paused: false, person: null };
         jump = true;
       }
       if (e.synced) next = { ...next, recall: e.recall };
@@ -107,14 +131,22 @@ export function reduce(s: LeadState, e: LeadEvent): Step {
       effects.push({ type: "changed" });
       return { state: next, effects };
     }
-    case "pause":
-      if (s.paused || s.leader === null || s.leader === s.self) return { state: s, effects: [] };
+    case "pause": {
+      // Scrolling while following a person: on your own (paused from the leader, if any).
+      const away = s.leader !== null && s.leader !== s.self;
+      if (s.person !== null) return { state: { ...s, person: null, paused: away }, effects: [{ type: "changed" }] };
+      if (s.paused || !away) return { state: s, effects: [] };
       return { state: { ...s, paused: true }, effects: [{ type: "changed" }] };
+    }
     case "resume":
-      return s.paused ? resumed(s) : { state: s, effects: [] };
+      return s.paused || s.person !== null ? resumed(s) : { state: s, effects: [] };
+    case "follow":
+      return followPerson(s, e.who);
+    case "gone":
+      return e.who === s.person ? resumed(s) : { state: s, effects: [] };
     case "rejoin":
       if (s.leader === null || s.leader === s.self) return { state: s, effects: [] };
-      if (s.paused) return resumed(s);
+      if (s.paused || s.person !== null) return resumed(s);
       return { state: s, effects: [{ type: "jump" }, { type: "align" }] };
     case "request": {
       const seq = s.seq + 1;
@@ -166,7 +198,10 @@ export interface ControlsView {
   leading: boolean;
   /** "Take lead" is disabled: the host decides and we are a guest. */
   guestLocked: boolean;
+  /** Following the leader (the follow toggle is pressed). */
   following: boolean;
+  /** Following someone else: the pill says whom, its button goes back to the leader. */
+  person: number | null;
   /** Show the follow toggle (someone else leads). */
   showFollow: boolean;
   note: string;
@@ -178,9 +213,10 @@ export function controlsView(s: LeadState, iAmHost: boolean): ControlsView {
   return {
     leading,
     guestLocked: s.policy === "host" && !iAmHost,
-    following: followingOf(s) !== null,
+    following: s.person === null && followingOf(s) !== null,
+    person: s.person,
     showFollow: s.leader !== null && !leading,
     note: leading ? "You lead" : s.leader === null ? "Nobody leads" : "",
-    showPill: s.paused && s.leader !== null && !leading,
+    showPill: s.person !== null || (s.paused && s.leader !== null && !leading),
   };
 }
