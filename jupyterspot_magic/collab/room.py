@@ -417,7 +417,7 @@ class Room:
             if self.owners.get(client_id) is conn:
                 del self.owners[client_id]
                 entry = self.awareness.pop(client_id, None)
-                self._release_color(client_id)
+                self._release_color(conn, client_id)
                 if entry is not None:
                     self._depart(client_id, entry.clock, conn)
                     self._queue_awareness(client_id, AwarenessEntry(entry.clock, None), conn.role)
@@ -736,6 +736,7 @@ class Room:
             if known is not None and clock <= known.clock:
                 return False
             owner.client_ids.discard(client_id)  # handed over to the new socket
+            self._release_color(owner, client_id)  # the new socket's slot applies from now
             self.owners[client_id] = conn
         departed = self.departed.get(client_id)
         if owner is None and departed is not None:
@@ -753,6 +754,7 @@ class Room:
         return True
 
     def _receive_awareness(self, conn: Connection, update: bytes) -> None:
+        corrected: dict[int, AwarenessEntry] = {}  # the sender's states whose colour was rewritten
         for client_id, clock, state in decode_awareness(update):
             if not self._may_speak_for(conn, client_id, clock):
                 continue
@@ -764,7 +766,7 @@ class Room:
                 continue
             if removal:
                 self.awareness.pop(client_id, None)
-                self._release_color(client_id)
+                self._release_color(conn, client_id)
                 self.owners.pop(client_id, None)
                 conn.client_ids.discard(client_id)
                 conn.deferred.pop(client_id, None)
@@ -772,29 +774,42 @@ class Room:
                 self._queue_awareness(client_id, AwarenessEntry(clock, None), conn.role)
                 continue
             sent = state
-            state = checked_state(state, conn.role, self._color_of(client_id, conn.role))
+            state = checked_state(state, conn.role, self._color_of(conn, client_id))
             if not self.reactions:
                 state = stripped(state)  # the host turned reactions off (reactions.py)
             if state is not sent and self.colors is not None:
-                # Tell the sender what the others see (its slot's colour): its own state with
-                # the next clock, which y-protocols adopts as the local state and announces.
-                conn.send(encode_awareness([(client_id, AwarenessEntry(clock + 1, state))]))
+                corrected[client_id] = AwarenessEntry(clock + 1, state)
+            else:
+                corrected.pop(client_id, None)
             self.awareness[client_id] = entry = AwarenessEntry(clock, state)
             self.owners[client_id] = conn
             conn.client_ids.add(client_id)
             if not conn.hears_all and self.audience.hears_all(conn.role, conn.client_ids):
                 self._hear_all(conn)  # a speaker's id on a new connection (a reconnect)
             self._relay_within_budget(conn, client_id, entry)
+        self._send_corrections(conn, corrected)
 
-    def _color_of(self, client_id: int, role: str) -> Callable[[], str] | None:
+    def _color_of(self, conn: Connection, client_id: int) -> Callable[[], str] | None:
         colors = self.colors
         if colors is None:
             return None
-        return lambda: colors.color(client_id, role)
+        return lambda: colors.color(conn, client_id, conn.role)
 
-    def _release_color(self, client_id: int) -> None:
+    def _release_color(self, conn: Connection, client_id: int) -> None:
         if self.colors is not None:
-            self.colors.release(client_id)
+            self.colors.release(conn, client_id)
+
+    def _send_corrections(self, conn: Connection, corrected: dict[int, AwarenessEntry]) -> None:
+        """Tell the sender what the others see (its slot's colour): its own states with the next
+        clock, which y-protocols adopts as the local state and announces. One message per frame,
+        the latest state per client id, paid from the sender's presence budget like a relay
+        (once per entry, 2,000 wrong-colour entries in one frame cost 2,000 replies). Over
+        budget it is skipped: the next state the page sends is corrected again."""
+        if not corrected:
+            return
+        cost = sum(len(entry.state or "") for entry in corrected.values())
+        if conn.presence is None or conn.presence.take(cost):
+            conn.send(encode_awareness(list(corrected.items())))
 
     def _hear_all(self, conn: Connection) -> None:
         """Send a connection that now hears everyone the states it was not sent."""

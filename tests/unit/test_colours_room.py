@@ -125,11 +125,11 @@ def test_the_presenter_keeps_the_presenters_colour() -> None:
 
 def test_a_reconnect_keeps_its_colour_and_control_has_none() -> None:
     slots = ColorSlots()
-    a, b = slots.color(1, "guest"), slots.color(2, "guest")
-    slots.release(1)
-    slots.release(2)
-    assert slots.color(2, "guest") == b  # back first, still its own colour
-    assert slots.color(1, "guest") == a
+    a, b = slots.color("socket-1", 1, "guest"), slots.color("socket-2", 2, "guest")
+    slots.release("socket-1", 1)
+    slots.release("socket-2", 2)
+    assert slots.color("socket-3", 2, "guest") == b  # back first on a new socket: its colour
+    assert slots.color("socket-4", 1, "guest") == a
     assert Room("control", writers=frozenset({"host"})).colors is None
 
 
@@ -162,5 +162,78 @@ def test_two_tabs_of_one_browser_leave_no_ghost_and_free_their_colours() -> None
         c.announce()
         await settle()
         assert shown(room)[3] == GUEST_COLORS[0]  # the first guest colour is free again
+
+    run(scenario)
+
+
+def test_one_slot_per_socket_and_never_the_presenters_colour_for_a_guest() -> None:
+    """/tmp/review16a/exhaust.py: three sockets announcing four client ids each took all twelve
+    colours, the presenter's too; now a socket takes one slot for all its ids, and a guest never
+    gets slot 0 (the 13th person repeats the least-used guest colour)."""
+
+    async def scenario() -> None:
+        room = Room("board")
+        hostile = [Page(room, 900 + k, "guest") for k in range(3)]
+        for k, page in enumerate(hostile):
+            for cid in range(100 + 4 * k, 104 + 4 * k):
+                state = json.dumps({"user": {"name": "x", "color": PRESENTER}})
+                room.receive(page.conn, encode_awareness([(cid, AwarenessEntry(1, state))]))
+        await settle()
+        colors = shown(room)
+        assert len(set(colors.values())) == 3 and PRESENTER not in colors.values()
+        assert {colors[100], colors[101], colors[102], colors[103]} == {GUEST_COLORS[0]}
+        honest = Page(room, 5, "guest")
+        honest.announce(color=PRESENTER)
+        host = Page(room, 6, "host")
+        host.announce()
+        await settle()
+        colors = shown(room)
+        assert colors[5] == GUEST_COLORS[3] and colors[6] == PRESENTER
+        assert [c for c in colors.values()].count(PRESENTER) == 1
+        # Eleven guest sockets and no host page: the twelfth guest repeats a guest colour.
+        room.leave(host.conn)
+        more = [Page(room, 20 + i, "guest") for i in range(8)]
+        for page in more:
+            page.announce()
+        await settle()
+        colors = shown(room)
+        assert PRESENTER not in colors.values()
+        assert colors[27] == GUEST_COLORS[0]  # the least-used guest colour, the lowest first
+        # A socket's slot is free only once its last client id is gone.
+        room.receive(hostile[0].conn, encode_awareness([(100, AwarenessEntry(2, "null"))]))
+        await settle()
+        assert room.colors is not None and room.colors.count[1] == 2
+        room.leave(hostile[0].conn)
+        await settle()
+        assert room.colors.count[1] == 1
+
+    run(scenario)
+
+
+def test_the_colour_reply_is_one_message_per_frame_and_within_the_presence_budget() -> None:
+    """/tmp/review16a/exhaust.py: 2,000 wrong-colour entries in one frame got 2,000 replies
+    (760 KB back, outside the presence budget); now one reply with the latest state."""
+
+    async def scenario() -> None:
+        room = Room("board")
+        page = Page(room, 1, "guest")
+        page.announce()
+        await settle()
+        big = json.dumps({"user": {"name": "n" * 100, "color": "#000000"}, "cursor": None})
+        entries = [(1, AwarenessEntry(10 + k, big)) for k in range(2000)]
+        before = len(page.heard)
+        room.receive(page.conn, encode_awareness(entries))
+        await settle()
+        own = [(cid, clock) for cid, clock, _s in page.heard[before:] if cid == 1]
+        assert own.count((1, 2010)) == 1  # the last entry's clock + 1
+        assert [c for c in own if c[1] > 2009] == [(1, 2010)]
+        # Over budget no reply at all: a drained budget does not grow it.
+        assert page.conn.presence is not None
+        page.conn.presence.tokens = 0
+        page.conn.presence.rate = 0
+        before = len(page.heard)
+        room.receive(page.conn, encode_awareness([(1, AwarenessEntry(3000, big))]))
+        await settle()
+        assert [h for h in page.heard[before:] if h[0] == 1 and h[1] == 3001] == []
 
     run(scenario)
