@@ -26,6 +26,7 @@ import { Layout } from "./layout";
 import { Live } from "./live";
 import { startOffline } from "./offline";
 import { PresencePublisher, RemoteCursors, type PresenceState } from "./presence";
+import { Reactions } from "./reactions";
 import { watchReadingGesture } from "./reading";
 import { RunningIndicator } from "./running";
 import { TopBar, type Participant } from "./ui";
@@ -46,6 +47,7 @@ export interface JupyterspotHandle {
   board: Board;
   follow: Follow;
   running: RunningIndicator;
+  reactions: Reactions;
   setName(name: string): void;
 }
 
@@ -68,6 +70,7 @@ function participantsOf(awareness: Awareness): Participant[] {
       color: safeColor(user.color),
       role: user.role === "host" ? "host" : "guest",
       self: clientId === self,
+      hand: raw.hand === true,
     });
   }
   const rank = (p: Participant): number => (p.self ? 0 : p.role === "host" ? 1 : 2);
@@ -147,6 +150,13 @@ function start(): void {
     root,
     role: config.role,
   });
+  const reactions = new Reactions({
+    awareness,
+    controlDoc: connection.controlDoc,
+    layout,
+    button: board.toolbar.reactButton,
+    layer: cursors.layer,
+  });
   const follow = startFollow({
     role: config.role,
     kernelLeader: config.kernelLeader,
@@ -195,6 +205,7 @@ function start(): void {
     board,
     follow,
     running,
+    reactions,
     setName,
   };
   Object.defineProperty(window, "jupyterspot", { value: Object.freeze(handle), configurable: false });

@@ -24,6 +24,8 @@ export interface Participant {
   color: string;
   role: string;
   self: boolean;
+  /** A raised hand (awareness `hand`, reactions.ts): shown until lowered. */
+  hand?: boolean;
 }
 
 /** What the follow logic adds to a participant's row (follow/). */
@@ -297,6 +299,10 @@ export class TopBar {
       li.append(h("span", { class: "jupyterspot-you" }, "(you)"));
     }
     if (p.role === "host") li.append(h("span", { class: "jupyterspot-badge" }, "host"));
+    if (p.hand) {
+      const attrs = { class: "jupyterspot-raised", "data-testid": "hand-raised", title: "Hand raised" };
+      li.append(h("span", attrs, "✋"));
+    }
     if (extra?.leads) {
       li.setAttribute("data-leads", "");
       li.append(h("span", { class: "jupyterspot-badge jupyterspot-lead-badge" }, "leads"));

@@ -21,6 +21,7 @@ const PRIORITY = [
   "tool-arrow",
   "tool-rect",
   "tool-ellipse",
+  "react", // on a phone in the "more" menu (issue 18): the bar keeps the drawing tools
 ];
 
 const DOTS = "M4.5 10h.01M10 10h.01M15.5 10h.01";

@@ -21,6 +21,7 @@ const ICONS: Record<string, string> = {
   laser: "M10 7.5a2.5 2.5 0 1 1 0 5 2.5 2.5 0 0 1 0-5zM10 1.5v3M10 15.5v3M1.5 10h3M15.5 10h3",
   undo: "M7 4L3 8l4 4M3 8h9a5 5 0 0 1 0 10h-2",
   redo: "M13 4l4 4-4 4M17 8H8a5 5 0 0 0 0 10h2",
+  react: "M10 2.5a7.5 7.5 0 1 1 0 15 7.5 7.5 0 0 1 0-15zM7 8h.01M13 8h.01M6.5 11.5q3.5 3.5 7 0",
 };
 
 interface ToolDef {
@@ -106,6 +107,8 @@ export class Toolbar {
   private swatch: HTMLElement;
   private popover: HTMLElement;
   private notice: HTMLElement;
+  /** Reactions, hand, cursor chat (reactions.ts opens its menu; issue 18). */
+  readonly reactButton: HTMLButtonElement;
   private sizeBtns: HTMLButtonElement[] = [];
   private inkBtns: HTMLButtonElement[] = [];
 
@@ -166,6 +169,9 @@ export class Toolbar {
     onPress(this.undoBtn, () => on.undo());
     onPress(this.redoBtn, () => on.redo());
     history.append(this.undoBtn, this.redoBtn);
+    this.reactButton = button("react", "React: 👍 ❓ 👀 🎉 ✋ (1–5), chat (/)", icon(ICONS.react));
+    this.reactButton.setAttribute("aria-haspopup", "menu");
+    group().appendChild(this.reactButton);
     this.notice = h("div", { class: "jupyterspot-tb-notice" });
     this.notice.hidden = true;
     el.appendChild(this.notice);
