@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import re
 import shutil
 import sys
 import tempfile
 import threading
+from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .base import Progress, TunnelError, local_target, quiet
+from .base import Progress, TunnelError, local_target, quiet, redact
 
 NGROK_SIGNUP = "https://dashboard.ngrok.com/signup"
 NGROK_TOKEN_PAGE = "https://dashboard.ngrok.com/get-started/your-authtoken"
@@ -253,13 +255,49 @@ def _ngrok_hint(text: str) -> str:
     return " Or use --tunnel cloudflared."
 
 
+class _KeptLines(logging.Handler):
+    """pyngrok's log, kept here (redacted) instead of printed: with no handler of its own,
+    Python's last-resort handler wrote its ERROR lines, authtoken included ("Your authtoken:
+    …"), to the user's stderr: into the notebook."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: deque[str] = deque(maxlen=50)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        with contextlib.suppress(Exception):
+            self.lines.append(redact(record.getMessage()))
+
+
+PYNGROK_LOG = _KeptLines()
+
+
+def keep_pyngrok_quiet() -> None:
+    """pyngrok's logger writes to PYNGROK_LOG only (never to stderr, nor to the user's root
+    logging, where a notebook's handlers would print it)."""
+    logger = logging.getLogger("pyngrok")
+    if PYNGROK_LOG not in logger.handlers:
+        logger.addHandler(PYNGROK_LOG)
+    logger.propagate = False
+
+
+def _first_line(text: str) -> str:
+    """The first line of an ngrok error, whose line breaks pyngrok may keep as literal "\\n"."""
+    return re.split(r"\r|\n|\\r|\\n", text.strip(), maxsplit=1)[0].strip()
+
+
+def _error_code(text: str) -> str:
+    found = re.search(r"ERR_NGROK_\d+", text)
+    return f" ({found.group(0)})" if found else ""
+
+
 @dataclass
 class NgrokTunnel:
     """An ngrok tunnel through pyngrok (agent binary from PYNGROK_NGROK_PATH or pyngrok's dir)."""
 
     name: str = "ngrok"
     note: str | None = None
-    token: str | None = None
+    token: str | None = field(default=None, repr=False)
     config_path: Path | None = None
     _config: Any = None
     _public_url: str | None = None
@@ -290,25 +328,32 @@ class NgrokTunnel:
             text = " ".join(
                 str(x) for x in (e, getattr(e, "ngrok_error", ""), *getattr(e, "ngrok_logs", []))
             )
-            detail = (getattr(e, "ngrok_error", None) or str(e) or type(e).__name__).strip()
-            detail = detail.splitlines()[0] if detail else type(e).__name__
+            detail = _first_line(getattr(e, "ngrok_error", None) or str(e)) or type(e).__name__
             raise TunnelError(
-                f"ngrok could not open a tunnel: {detail.rstrip('.')}.{_ngrok_hint(text)}"
+                f"ngrok could not open a tunnel: {detail.rstrip('.')}{_error_code(text)}."
+                f"{_ngrok_hint(text)}",
+                self.token,
             ) from None
 
     def _open(self, host: str, port: int, progress: Progress) -> str:
         from pyngrok import conf, ngrok, process
 
+        keep_pyngrok_quiet()
         if self.token is None:
             self.check()
         config_path = self.config_path or ngrok_config_paths()[0]
         cfg = conf.PyngrokConfig(
             ngrok_path=ngrok_binary(),
             config_path=str(config_path),
-            auth_token=self.token,
             startup_timeout=NGROK_START_TIMEOUT,
             monitor_thread=True,  # drains the agent's log pipe so it never blocks
         )
+        # Never `--authtoken TOKEN` on the agent's command line (any local user's `ps` shows
+        # it; PyngrokConfig takes NGROK_AUTHTOKEN for it when not given): the agent reads the
+        # token where ngrok_token() found it, NGROK_AUTHTOKEN in the environment it inherits or
+        # the config file it is given.
+        cfg.auth_token = None
+        self._hand_over_token(cfg.config_path)
         if is_pyngrok_launcher(cfg.ngrok_path):
             raise TunnelError(
                 f"{cfg.ngrok_path} is pyngrok's `ngrok` launcher script, not the ngrok agent: "
@@ -336,6 +381,16 @@ class NgrokTunnel:
             "the notebook opens (same origin, so the live connection works too)."
         )
         return self._public_url
+
+    def _hand_over_token(self, config_path: str) -> None:
+        """Make sure the agent finds our token in its environment or its config file."""
+        if os.environ.get("NGROK_AUTHTOKEN", "").strip() == self.token:
+            return
+        if _token_in_config(Path(config_path)) != self.token:
+            raise TunnelError(
+                f"The ngrok token to use is neither in NGROK_AUTHTOKEN nor in {config_path}: "
+                "run `%jupyterspot token ngrok` (CLI: `jupyterspot token ngrok`) to store it."
+            )
 
     def alive(self) -> bool:
         if self._config is None:
