@@ -33,6 +33,7 @@ from ..server.thread import ServerThread
 from . import participants
 from .mirror import MirrorSource
 from .rooms import close_rooms, open_rooms, set_draw_policy, update_content, write_live
+from .rooms import set_reactions as write_reactions
 
 T = TypeVar("T")
 WEIGH_TIMEOUT = 120.0  # s: building and compressing a page of hundreds of MB (page_weight)
@@ -346,6 +347,14 @@ def stored_key(record: ShareRecord) -> bytes | None:
 
 def set_view_only(server: ServerThread, room: str, value: bool) -> None:
     server.call(set_draw_policy, get(room).shared, value)
+
+
+def set_reactions(server: ServerThread, room: str, on: bool) -> None:
+    server.call(write_reactions, get(room).shared, on)
+
+
+def reactions(server: ServerThread, room: str) -> bool:
+    return get(room).shared.board.reactions
 
 
 def view_only(server: ServerThread, room: str) -> bool:

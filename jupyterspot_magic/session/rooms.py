@@ -54,6 +54,14 @@ def set_draw_policy(shared: SharedNotebook, view_only: bool) -> None:
     control["drawPolicy"] = "host" if view_only else "everyone"
 
 
+def set_reactions(shared: SharedNotebook, on: bool) -> None:
+    """The host's `reactions` switch (collab/reactions.py): off, the pages hide reactions,
+    raised hands and cursor chat, and the board room strips them from presence."""
+    control = shared.control.doc.get("control", type=Map)
+    with shared.control.doc.transaction(origin="kernel"):
+        control["reactions"] = on
+
+
 def write_live(shared: SharedNotebook, values: dict) -> None:
     """The kernel's live state (session/stream.py) into the control document, as one update;
     only keys that changed (every page hears each write)."""

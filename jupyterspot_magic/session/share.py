@@ -274,6 +274,16 @@ class Share:
         self._call(hosted.set_view_only, bool(value))
         self._view_only = bool(value)
 
+    @property
+    def reactions(self) -> bool:
+        """Whether guests may react, raise a hand and chat by their cursor (issue 18)."""
+        return bool(self._call(hosted.reactions))
+
+    @reactions.setter
+    def reactions(self, on: bool) -> None:
+        """Off: the pages hide them and the server strips them from presence."""
+        self._call(hosted.set_reactions, bool(on))
+
     # -- audience mode (collab/audience.py): a lecture's presence goes to the host and speakers --
 
     @property
