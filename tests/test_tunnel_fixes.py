@@ -115,3 +115,44 @@ def test_ngrok_error_and_repr_are_redacted(env, tmp_path: Path) -> None:
     assert "ERR_NGROK_107" in str(e.value) and TOKEN not in str(e.value), str(e.value)
     assert "\n" not in str(e.value) and "\\n" not in str(e.value)
     assert any("<redacted>" in line for line in ngrok.PYNGROK_LOG.lines)
+
+
+# --- the ngrok config file (save_token) -----------------------------------------------------
+
+
+def test_save_token_keeps_the_config_as_it_was(env, tmp_path: Path) -> None:
+    """A v2 file gets its top-level authtoken (v2 layout kept: its agent reads no `agent:`),
+    other keys and comments kept; a v3 file its agent.authtoken; a symlinked config (a dotfiles
+    repo) stays a link and its target gets the token, mode 0600."""
+    import yaml
+
+    config = tmp_path / "config" / "ngrok" / "ngrok.yml"
+    config.parent.mkdir(parents=True)
+    config.write_text('version: "2"\nregion: eu\n# my comment\n')
+    ngrok.save_token("2abcdefghijklmnopqrstuvwxyz")
+    assert yaml.safe_load(config.read_text()) == {
+        "version": "2",
+        "region": "eu",
+        "authtoken": "2abcdefghijklmnopqrstuvwxyz",
+    }
+    assert "# my comment" in config.read_text()
+    ngrok.save_token("2second_token_0123456789")  # its authtoken line edited in place
+    assert yaml.safe_load(config.read_text())["authtoken"] == "2second_token_0123456789"
+    assert config.read_text().count("authtoken") == 1
+
+    real = tmp_path / "dotfiles" / "ngrok.yml"
+    real.parent.mkdir()
+    real.write_text(
+        'version: "3"\n# mine\nagent:\n    authtoken: old_token_123456\n    region: us\n'
+        "tunnels: {}\n"
+    )
+    config.unlink()
+    config.symlink_to(real)
+    ngrok.save_token("2newtokennewtokennewtoken")
+    assert config.is_symlink() and config.resolve() == real
+    assert yaml.safe_load(real.read_text()) == {
+        "version": "3",
+        "agent": {"authtoken": "2newtokennewtokennewtoken", "region": "us"},
+        "tunnels": {},
+    }
+    assert "# mine" in real.read_text() and (real.stat().st_mode & 0o777) == 0o600

@@ -76,9 +76,11 @@ def masked(token: str) -> str:
 
 
 def save_token(token: str) -> Path:
-    """Store the ngrok authtoken where the ngrok agent keeps it (its config file, v3 layout:
-    `version: "3"` / `agent: authtoken:`; an existing v2 file keeps its top-level `authtoken`),
-    mode 0600; this process's NGROK_AUTHTOKEN, if set, follows. Returns the file."""
+    """Store the ngrok authtoken where the ngrok agent keeps it: its config file, mode 0600 (a
+    symlinked config: the file it points to). A v2 file (`version: "2"`, or a top-level
+    `authtoken`) gets the top-level `authtoken` its agent reads; otherwise the v3 layout
+    (`agent: authtoken:`). Other keys are kept; this process's NGROK_AUTHTOKEN, if set,
+    follows. Returns the file."""
     token = token.strip()
     if not TOKEN_SHAPE.match(token):
         raise TunnelError(
@@ -86,17 +88,54 @@ def save_token(token: str) -> Path:
             f"{NGROK_TOKEN_PAGE})."
         )
     _, existing = ngrok_token()
-    path = existing or ngrok_config_paths()[0]
+    path = (existing or ngrok_config_paths()[0]).resolve()  # a dotfiles symlink stays a link
+    text = path.read_text(encoding="utf-8") if path.is_file() else ""
     data = _read_config(path)
-    if "authtoken" in data and not isinstance(data.get("agent"), dict):
-        data["authtoken"] = token  # a v2 file: where that agent reads it
+    if str(data.get("version", "")) == "2" or (
+        "authtoken" in data and not isinstance(data.get("agent"), dict)
+    ):
+        wanted = {**data, "authtoken": token}  # a v2 file: where that agent reads it
     else:
         agent = data.get("agent") if isinstance(data.get("agent"), dict) else {}
-        data = {"version": "3", **data, "agent": {**agent, "authtoken": token}}
-    _write_private(path, data)
+        wanted = {"version": "3", **data, "agent": {**agent, "authtoken": token}}
+    _write_private(path, _with_token(text, wanted, token))
     if "NGROK_AUTHTOKEN" in os.environ:  # else the old one would still win (ngrok_token)
         os.environ["NGROK_AUTHTOKEN"] = token
     return path
+
+
+def _with_token(text: str, wanted: dict, token: str) -> str:
+    """The config's text with the token set: its one `authtoken:` line edited (or one added),
+    so the user's comments and layout stay, when the result reads back as `wanted`; else
+    `wanted` written anew by yaml (which drops comments)."""
+    import yaml
+
+    line = f'authtoken: "{token}"'
+    v2 = "agent" not in wanted or wanted.get("authtoken") == token
+    lines = text.splitlines()
+    if v2:
+        found = [i for i, x in enumerate(lines) if re.match(r"authtoken\s*:", x)]
+        if len(found) == 1:
+            lines[found[0]] = line
+        elif not found:
+            lines.append(line)
+    else:
+        found = [i for i, x in enumerate(lines) if re.match(r"\s+authtoken\s*:", x)]
+        agent = [i for i, x in enumerate(lines) if re.match(r"agent\s*:\s*(#.*)?$", x)]
+        if len(found) == 1:
+            indent = re.match(r"\s+", lines[found[0]]).group(0)  # type: ignore[union-attr]
+            lines[found[0]] = indent + line
+        elif len(agent) == 1:
+            lines.insert(agent[0] + 1, "  " + line)
+        else:
+            lines += ['version: "3"'] * ("version" not in text) + ["agent:", "  " + line]
+    edited = "\n".join(lines) + "\n"
+    try:
+        if yaml.safe_load(edited) == wanted:
+            return edited
+    except yaml.YAMLError:
+        pass
+    return yaml.safe_dump(wanted, default_flow_style=False, sort_keys=False)
 
 
 def _read_config(path: Path) -> dict:
@@ -109,15 +148,13 @@ def _read_config(path: Path) -> dict:
     return data if isinstance(data, dict) else {}
 
 
-def _write_private(path: Path, data: dict) -> None:
-    """Write the YAML atomically, never readable by others (it holds a secret)."""
-    import yaml
-
+def _write_private(path: Path, text: str) -> None:
+    """Write the file atomically, never readable by others (it holds a secret)."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".ngrok-", dir=path.parent)  # created 0600
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            yaml.safe_dump(data, f, default_flow_style=False, sort_keys=False)
+            f.write(text)
         os.chmod(tmp, 0o600)
         os.replace(tmp, path)
     except OSError as e:
