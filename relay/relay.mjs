@@ -23,15 +23,17 @@ import { Redis as RedisExtension } from '@hocuspocus/extension-redis'
 import IORedis from 'ioredis'
 import * as Y from 'yjs'
 import * as encoding from 'lib0/encoding'
-import { encodeAwarenessUpdate } from 'y-protocols/awareness'
+import { applyAwarenessUpdate, encodeAwarenessUpdate } from 'y-protocols/awareness'
 import { encodeFrame, decodeFrame } from './frames.mjs'
 import { awarenessRefusal } from './awareness.mjs'
+import { awarenessEntries, encodeEntries, enforceColor, loadPalette } from './colors.mjs'
 
 const CONTRACTS = process.env.JUPYTERSPOT_CONTRACTS ??
   new URL('../jupyterspot_magic/contracts/', import.meta.url).pathname
 const CLOSE = Object.fromEntries(
   Object.entries(JSON.parse(readFileSync(`${CONTRACTS}/close_codes.json`, 'utf8')))
     .map(([name, c]) => [name, c.code]))
+const PALETTE = loadPalette(CONTRACTS) // presence colours: colors.mjs
 
 const DOC_NAME = /^([A-Za-z0-9_-]{1,64})\/(board|control)$/
 const PID = /^[A-Za-z0-9_-]{1,64}$/
@@ -125,7 +127,8 @@ export class Relay {
     const raw = url.searchParams.get('pid') ?? ''
     const id = `${this.id}-${++this.seq}`
     // No browser key: this socket is its own (a kick then removes just it, as on the share server)
-    const sock = { id, ws, pid: PID.test(raw) ? raw : `s-${id}`, docs: new Map() }
+    // colors: document name -> the colour the kernel assigned this socket (colors.mjs)
+    const sock = { id, ws, pid: PID.test(raw) ? raw : `s-${id}`, docs: new Map(), colors: new Map() }
     this.sockets.set(id, sock)
     const bucket = new TokenBucket(MESSAGES_PER_SECOND, MESSAGE_BURST)
     const headers = new Headers()
@@ -241,6 +244,7 @@ export class Relay {
         throw new Refusal(CLOSE.bad_frame, refusal)
       }
       if (doc.role !== 'host' && state.user && state.user.role !== undefined) state.user.role = 'guest'
+      enforceColor(state, doc.role, context.sock.colors.get(documentName), PALETTE)
       this.owners.set(key, context.sock.id)
     }
   }
@@ -430,10 +434,26 @@ export class Relay {
     if (header.op === 'close') return this.closeSocket(sock, Number(header.code), header.reason)
     const name = [...sock.docs].find(([, d]) => d.kind === header.doc)?.[0]
     if (!name) return
+    if (header.doc === 'board') this.learnColor(sock, name, payload)
     const encoder = encoding.createEncoder()
     encoding.writeVarString(encoder, name) // Hocuspocus' address; y-websocket's message follows
     encoding.writeUint8Array(encoder, payload)
     sock.ws.send(encoding.toUint8Array(encoder))
+  }
+
+  /** The kernel's answer to a page whose state showed another colour: that page's own state,
+   * with the assigned colour and the next clock (colors.mjs). Remembered for the socket, and put
+   * into the relay's awareness so every page (on every instance, through Redis) sees it at once,
+   * not only once the page announces again (a script never does). */
+  learnColor (sock, name, payload) {
+    const own = awarenessEntries(payload).filter(({ clientId, state }) =>
+      state && this.owners.get(`${name}#${clientId}`) === sock.id)
+    const color = own.map(({ state }) => state.user?.color)
+      .find((c) => c === PALETTE.presenter || PALETTE.guests.includes(c))
+    if (!color) return
+    sock.colors.set(name, color)
+    const document = this.hocuspocus.documents.get(name)
+    if (document) applyAwarenessUpdate(document.awareness, encodeEntries(own), { source: 'local' })
   }
 
   async close () {
