@@ -292,7 +292,9 @@ class JupyterSpotMagics(Magics):
         %jupyterspot stop
         %jupyterspot status
         %jupyterspot rotate | kick NAME|#ID | allow | viewonly on|off
-        %jupyterspot update | export [PATH] | clear [--yes]
+        %jupyterspot update | export [PATH] | clear [--yes] | notes [PATH]
+        %jupyterspot token ngrok [TOKEN]
+        %jupyterspot ACTION --help
         """
         # Quotes taken off as a shell does (IPython's parse_argstring keeps them: --name "Zoe Q"
         # named the presenter '"Zoe Q"'); not on Windows, where posix splitting eats backslashes.
