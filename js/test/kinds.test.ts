@@ -24,6 +24,7 @@ function shape(t: ShapeType, extra: Partial<Shape> = {}): Shape {
     text: "",
     by: "",
     at: 0,
+    ans: 0,
     ...extra,
   };
 }
@@ -99,6 +100,7 @@ test("each kind says where it is drawn, its size list and how its text is typed"
     ellipse: ["ink", "line", null],
     text: ["html", "text", "Text"],
     note: ["html", "line", "Sticky note text"],
+    ask: ["html", "text", null],
   });
 });
 

@@ -5,6 +5,7 @@
 
 import type { Awareness } from "y-protocols/awareness";
 import type * as Y from "yjs";
+import { startQuestions, type Questions } from "./ask";
 import { startBoard, type Board } from "./board";
 import {
   cleanName,
@@ -50,6 +51,7 @@ export interface JupyterspotHandle {
   reactions: Reactions;
   setName(name: string): void;
 }
+  questions: Questions;
 
 declare global {
   interface Window {
@@ -169,6 +171,16 @@ function start(): void {
   const running = new RunningIndicator({
     controlDoc: connection.controlDoc,
     layout,
+  const questions = startQuestions({
+    board,
+    bar,
+    follow,
+    layout,
+    controlDoc: connection.controlDoc,
+    role: config.role,
+    clientId,
+  });
+
     bar,
     follow,
   });
@@ -210,6 +222,7 @@ function start(): void {
   };
   Object.defineProperty(window, "jupyterspot", { value: Object.freeze(handle), configurable: false });
 
+    questions,
   new Live({
     version: config.version,
     title: config.title,

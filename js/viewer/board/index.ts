@@ -46,6 +46,8 @@ export class Board {
   color = INKS[1];
   size = 1;
   canDraw = true;
+  /** The ask tool tapped a point: the question box opens there (js/viewer/ask/). */
+  onAsk: (shape: Shape) => void = () => undefined;
   private dirty = new Set<string>();
   /**
    * Doc changes are applied on the next animation frame, or after 100 ms if no frame comes (a
@@ -76,6 +78,7 @@ export class Board {
       selection: this.selection,
       selectionChanged: () => this.drawSelection(),
       edit: (id, fresh) => this.editor.open(id, fresh),
+      ask: (shape) => this.onAsk(shape),
       laser: (p) => this.lasers.point(p),
       blur: () => this.editor.close(),
       measure: () => this.measure(),

@@ -9,6 +9,7 @@ import { h, icon as pathIcon } from "../dom";
 const PRIORITY = [
   "tool-browse",
   "tool-pen",
+  "tool-ask",
   "undo",
   "tool-eraser",
   "tool-highlighter",

@@ -6,7 +6,7 @@
 import contract from "../../../jupyterspot_magic/contracts/shape.json";
 import { decodePoints } from "./points";
 
-export type ShapeType = "pen" | "hl" | "arrow" | "rect" | "ellipse" | "text" | "note";
+export type ShapeType = "pen" | "hl" | "arrow" | "rect" | "ellipse" | "text" | "note" | "ask";
 
 type FieldType = "enum" | "string" | "integer" | "number" | "points" | "color";
 

@@ -33,6 +33,8 @@ export interface Shape {
   /** Author's display name (shown as text only) and creation time (ms since epoch). */
   by: string;
   at: number;
+  /** A question (kind ask): when the host marked it answered (ms since epoch), 0 = open. */
+  ans: number;
 }
 
 /** Fields of a shape, as stored (pts already encoded). */
@@ -64,6 +66,7 @@ export function readShape(id: string, m: unknown): Shape | null {
     text: get("text") as string,
     by: get("by") as string,
     at: get("at") as number,
+    ans: get("ans") as number,
   };
 }
 

@@ -18,6 +18,7 @@ const ICONS: Record<string, string> = {
   ellipse: "M10 4.5c4 0 7 2.5 7 5.5s-3 5.5-7 5.5-7-2.5-7-5.5 3-5.5 7-5.5z",
   text: "M4 5V3.5h12V5M10 3.5v13M7.5 16.5h5",
   note: "M4 3.5h12v8.5l-4.5 4.5H4zM16 12h-4.5v4.5",
+  ask: "M10 2.5a6.5 6.5 0 0 1 0 13h-1l-4 3v-3.5a6.5 6.5 0 0 1 5-12.5zM8 7.5a2 2 0 1 1 2.5 2c-.5.2-.5.6-.5 1.2M10 13h.01",
   laser: "M10 7.5a2.5 2.5 0 1 1 0 5 2.5 2.5 0 0 1 0-5zM10 1.5v3M10 15.5v3M1.5 10h3M15.5 10h3",
   undo: "M7 4L3 8l4 4M3 8h9a5 5 0 0 1 0 10h-2",
   redo: "M13 4l4 4-4 4M17 8H8a5 5 0 0 0 0 10h2",
@@ -43,6 +44,7 @@ export const TOOL_DEFS: ToolDef[] = [
   { tool: "text", id: "text", label: "Text", key: "T" },
   { tool: "note", id: "note", label: "Sticky note", key: "N" },
   { tool: "laser", id: "laser", label: "Laser pointer", key: "L" },
+  { tool: "ask", id: "ask", label: "Ask about this: pin a question to a point", key: "Q" },
 ];
 
 export const INKS = [
@@ -229,6 +231,12 @@ export class Toolbar {
     this.el.toggleAttribute("data-view-only", !allowed);
     if (!allowed) this.undoBtn.disabled = this.redoBtn.disabled = true;
     this.say(allowed ? "" : "The host has turned drawing off", "view only");
+  }
+
+  /** Show or hide one tool's button (the ask tool while the host has questions off). */
+  showTool(id: string, shown: boolean): void {
+    const b = this.tools.get(id);
+    if (b) b.hidden = !shown;
   }
 
   /** A short status under the tools (`text` is the tooltip, `short` what is shown). */

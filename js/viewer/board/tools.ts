@@ -13,7 +13,8 @@ export type Tool =
   | "ellipse"
   | "text"
   | "note"
-  | "laser";
+  | "laser"
+  | "ask";
 
 /** Tools that change the document (disabled for guests when the host decides). */
 export const DRAWING_TOOLS: readonly Tool[] = [

@@ -22,6 +22,8 @@ export interface ToolContext {
   selectionChanged(): void;
   edit(id: string, fresh?: boolean): void;
   laser(p: { x: number; y: number } | null): void;
+  /** The ask tool tapped a point: type the question there (js/viewer/ask/box.ts). */
+  ask(shape: Shape): void;
   /** A gesture starts: finish editing any text. */
   blur(): void;
   /**
@@ -75,6 +77,7 @@ export function newShape(ctx: ToolContext, t: ShapeType, p: Pt): Shape | null {
     text: "",
     by: ctx.author(),
     at: Date.now(),
+    ans: 0,
   };
 }
 

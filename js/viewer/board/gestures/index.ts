@@ -2,6 +2,7 @@
 
 import type { Tool } from "../tools";
 import type { Gesture } from "./context";
+import { ask } from "./ask";
 import { drag } from "./drag";
 import { eraser } from "./eraser";
 import { laser } from "./laser";
@@ -23,4 +24,5 @@ export const GESTURES: Readonly<Record<Tool, Gesture>> = {
   text: place("text"),
   note: place("note"),
   laser,
+  ask,
 };

@@ -4,6 +4,7 @@ import type { Box } from "../geometry";
 import type { ShapeType } from "../schema";
 import type { Shape } from "../shapes";
 import { arrow } from "./arrow";
+import { ask } from "./ask";
 import { ellipse } from "./ellipse";
 import { hl } from "./hl";
 import type { ShapeKind } from "./kind";
@@ -14,7 +15,16 @@ import { text } from "./text";
 
 export type { EditorLook, ShapeKind, SizeList } from "./kind";
 
-export const KIND: Readonly<Record<ShapeType, ShapeKind>> = { pen, hl, arrow, rect, ellipse, text, note };
+export const KIND: Readonly<Record<ShapeType, ShapeKind>> = {
+  pen,
+  hl,
+  arrow,
+  rect,
+  ellipse,
+  text,
+  note,
+  ask,
+};
 
 /** The shape's box relative to its anchor point (x, y); `measured` = rendered size of text. */
 export function localBox(s: Shape, measured?: { w: number; h: number }): Box {
