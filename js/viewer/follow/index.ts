@@ -109,7 +109,9 @@ export class Follow {
     this.user = new UserScroll({
       root: layout.root,
       ours: (t) =>
-        t instanceof Node && (bar.el.contains(t) || this.pill.el.contains(t) || this.markers.el.contains(t)),
+        (t instanceof Node &&
+          (bar.el.contains(t) || this.pill.el.contains(t) || this.markers.el.contains(t))) ||
+        (t instanceof Element && t.closest("[data-jupyterspot-own]") !== null),
       following: () => this.isFollowing(),
       expectedY: () => this.driver.expectedY,
       pause: () => this.pause(),
