@@ -236,7 +236,7 @@ export class Toolbar {
   /** Show or hide one tool's button (the ask tool while the host has questions off). */
   showTool(id: string, shown: boolean): void {
     const b = this.tools.get(id);
-    if (b) b.hidden = !shown;
+    if (b) b.style.display = shown ? "" : "none"; // the button's own display beats [hidden]
   }
 
   /** A short status under the tools (`text` is the tooltip, `short` what is shown). */
