@@ -8,6 +8,7 @@
 // Everything is inserted as text; nothing from the model is parsed as HTML.
 import pageConfig from "../../jupyterspot_magic/contracts/page_config.json";
 import { type GoneBy, kernelOf, runHint, shareAgain, watchShare } from "./lifeline";
+import { type CellReactions, reactionList } from "./reactions";
 
 declare const __WIDGET_CSS__: string;
 
@@ -38,6 +39,7 @@ interface Model {
       | "next_step",
   ): string;
   get(name: "participants"): ParticipantInfo[];
+  get(name: "reactions"): CellReactions[];
   get(name: "leader"): number | null;
   get(name: "follow_running"): boolean;
   on(event: string, cb: (...args: never[]) => void): void;
@@ -368,6 +370,7 @@ function view(
   let stopping = false;
   const teardown = new AbortController(); // aborted when the view goes away
   const ask = kernelAsker(model, experimental?.invoke, teardown.signal);
+  main.append(reactionList(model, teardown.signal)); // per cell, the last minute (issue 18)
 
   // -- lead controls: one outstanding request at a time; a newer one replaces its answer --
   let waiting: { label: string; timer: number } | null = null;

@@ -103,6 +103,8 @@ class ShareWidget(anywidget.AnyWidget):
     title = traitlets.Unicode("").tag(sync=True)
     #: Dicts as in docs/protocol.md, "Kernel side view".
     participants = traitlets.List(traitlets.Dict()).tag(sync=True)
+    #: Reactions per cell in the last minute (session/reactions.py ReactionTally.counts).
+    reactions = traitlets.List(traitlets.Dict()).tag(sync=True)
     #: Client id of the participant who leads the scrolling, or None.
     leader = traitlets.Int(None, allow_none=True).tag(sync=True)
     #: "anyone" | "host"
@@ -339,7 +341,9 @@ def connect(widget: ShareWidget, share: Share) -> None:
         widget.message = status.message
 
     def on_people(changed: PeopleChanged) -> None:
-        widget.participants = changed.people
+        with widget.hold_sync():
+            widget.participants = changed.people
+            widget.reactions = share.mirror.reactions.counts()
 
     def on_live(_changed: object) -> None:
         _show_live(widget, share)

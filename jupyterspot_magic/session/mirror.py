@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from .events import Events, LeadChanged, PeopleChanged
 from .participants import rows
+from .reactions import ReactionTally
 
 if TYPE_CHECKING:
     from ..collab.room import Room
@@ -71,6 +72,7 @@ class Mirror:
         self.events = events
         self.people: list[dict] = []
         self.lead: dict[str, Any] = {"leader": None, "leadPolicy": "anyone"}
+        self.reactions = ReactionTally()  # per cell, the last minute (issue 18)
 
     def forget(self) -> None:
         """The server these snapshots came from is gone (a crash)."""
@@ -86,6 +88,7 @@ class Mirror:
             return
         if kind == "people":
             self.people = value
+            self.reactions.observe(value)  # before the event: its listeners read the counts
             self.events.emit(PeopleChanged(value))
         elif kind == "lead":
             self.lead = value

@@ -55,7 +55,17 @@ def participant_row(client_id: int, state: dict, role: str) -> dict:
         "cell_index": scroll.get("index") if isinstance(scroll.get("index"), int) else None,
         "cell_count": scroll.get("count") if isinstance(scroll.get("count"), int) else None,
         "following": following if isinstance(following, int) else None,
+        # issue 18 (the server checked both: collab/schema.py): a raised hand, the last reaction
+        "hand": state.get("hand") is True,
+        "react": _react(state.get("react")),
     }
+
+
+def _react(value: object) -> dict | None:
+    """The last reaction's name, seq and cell (session/reactions.py counts them)."""
+    if not isinstance(value, dict):
+        return None
+    return {key: value.get(key) for key in ("n", "seq", "cell")}
 
 
 def rows(board: Room) -> list[dict]:
