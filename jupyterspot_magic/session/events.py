@@ -46,6 +46,14 @@ class LeadChanged:
 
 
 @dataclass(frozen=True)
+class QuestionsChanged:
+    """Event "questions": a question was asked, answered or erased. Server thread, at most every
+    QUESTIONS_DEBOUNCE (session/mirror.py); `questions` is the new `Share.questions`."""
+
+    questions: list[dict]
+
+
+@dataclass(frozen=True)
 class LiveChanged:
     """Event "live": live outputs paused or resumed, or "follow the running cell" switched
     (`Share.live`, `Share.follow_running`). The thread that set them (a cell, the widget)."""
@@ -72,8 +80,25 @@ class Stopped:
     problem: str | None
 
 
-Event = LinkChanged | PeopleChanged | LeadChanged | LiveChanged | StatusMessage | Stopped
-E = TypeVar("E", LinkChanged, PeopleChanged, LeadChanged, LiveChanged, StatusMessage, Stopped)
+Event = (
+    LinkChanged
+    | PeopleChanged
+    | LeadChanged
+    | LiveChanged
+    | StatusMessage
+    | Stopped
+    | QuestionsChanged
+)
+E = TypeVar(
+    "E",
+    LinkChanged,
+    PeopleChanged,
+    LeadChanged,
+    LiveChanged,
+    StatusMessage,
+    Stopped,
+    QuestionsChanged,
+)
 
 
 class Events:

@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import re
 import secrets
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from ..collab import asks
 from ..collab.lead import KERNEL_LEADER, Lead
 from ..collab.seal import key_from_text, new_key
 from ..content.live import CellsDelta, CellsView
@@ -30,7 +32,7 @@ from ..server.pages import IMAGE_PREFIX
 from ..server.relay import RelayLink
 from ..server.shared import SharedNotebook
 from ..server.thread import ServerThread
-from . import participants
+from . import participants, rooms
 from .mirror import MirrorSource
 from .rooms import close_rooms, open_rooms, set_draw_policy, update_content, write_live
 from .rooms import set_reactions as write_reactions
@@ -351,6 +353,24 @@ def set_view_only(server: ServerThread, room: str, value: bool) -> None:
 
 def set_reactions(server: ServerThread, room: str, on: bool) -> None:
     server.call(write_reactions, get(room).shared, on)
+
+
+def set_questions(server: ServerThread, room: str, on: bool) -> None:
+    server.call(rooms.set_questions, get(room).shared, on)
+
+
+def questions_open(server: ServerThread, room: str) -> bool:
+    return server.call(get(room).shared.questions_open)
+
+
+def answer_question(server: ServerThread, room: str, shape_id: str) -> bool:
+    """Mark a question answered (its pin clears everywhere); False: no such question."""
+    return server.call(asks.answer, get(room).shared.board.doc, shape_id, time.time() * 1000)
+
+
+def goto_question(server: ServerThread, room: str, shape_id: str) -> tuple[int | None, dict]:
+    hosted = get(room)
+    return _lead(server, room, lambda lead: rooms.goto_question(hosted.shared, lead, shape_id))
 
 
 def reactions(server: ServerThread, room: str) -> bool:

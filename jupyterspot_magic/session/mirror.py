@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .events import Events, LeadChanged, PeopleChanged
+from ..collab.asks import OpenQuestions
+from .events import Events, LeadChanged, PeopleChanged, QuestionsChanged
 from .participants import rows
 from .reactions import ReactionTally
 
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
 
 PARTICIPANTS_DEBOUNCE = 0.1  # s: cursor storms must not rebuild the list hundreds of times a second
 PEOPLE_PER_DEBOUNCE = 50  # above this many, the wait grows with the room (300 people: 0.6 s)
+QUESTIONS_DEBOUNCE = 0.2  # s: a burst of questions (a reconnect's sync) is one list
 
 
 class MirrorSource:
@@ -34,6 +36,24 @@ class MirrorSource:
         self.live = True  # False once the share stopped: a restarted loop schedules nothing
         self._publish_scheduled = False
         self._people: list[dict] | None = None
+        self._questions: OpenQuestions | None = None
+        self._questions_scheduled = False
+
+    def watch_questions(self) -> None:
+        """Server thread: publish the board's open questions now and whenever they change."""
+        self._questions = OpenQuestions(self.board.doc, self._questions_changed)
+        self._publish_questions()
+
+    def _questions_changed(self) -> None:
+        if self._questions_scheduled or not self.live:
+            return
+        self._questions_scheduled = True
+        self.server.call_later(QUESTIONS_DEBOUNCE, self._publish_questions)
+
+    def _publish_questions(self) -> None:
+        self._questions_scheduled = False
+        if self._questions is not None and self.live:
+            self.server.notify(("questions", self.room, self._questions.listed()))
 
     def on_awareness(self) -> None:
         """Server thread: coalesce a burst of awareness changes into one rebuild."""
@@ -72,6 +92,7 @@ class Mirror:
         self.events = events
         self.people: list[dict] = []
         self.lead: dict[str, Any] = {"leader": None, "leadPolicy": "anyone"}
+        self.questions: list[dict] = []  # the board's open questions, oldest first
         self.reactions = ReactionTally()  # per cell, the last minute (issue 18)
 
     def forget(self) -> None:
@@ -90,6 +111,9 @@ class Mirror:
             self.people = value
             self.reactions.observe(value)  # before the event: its listeners read the counts
             self.events.emit(PeopleChanged(value))
+        elif kind == "questions":
+            self.questions = value
+            self.events.emit(QuestionsChanged(value))
         elif kind == "lead":
             self.lead = value
             self.events.emit(LeadChanged(value["leader"], value["leadPolicy"]))

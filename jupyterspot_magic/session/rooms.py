@@ -24,6 +24,7 @@ def open_rooms(server: ServerThread, shared: SharedNotebook, mirror: MirrorSourc
     write_control(shared, shared.rendered)
     shared.warm_up()
     shared.board.on_awareness(mirror.on_awareness)
+    mirror.watch_questions()
     return Lead(shared.board, shared.control, mirror.on_lead)
 
 
@@ -60,6 +61,30 @@ def set_reactions(shared: SharedNotebook, on: bool) -> None:
     control = shared.control.doc.get("control", type=Map)
     with shared.control.doc.transaction(origin="kernel"):
         control["reactions"] = on
+
+
+def set_questions(shared: SharedNotebook, on: bool) -> None:
+    """The host's `questions` switch: off, the pages hide the ask tool and the board room
+    refuses new questions (server/shared.py `questions_open`)."""
+    control = shared.control.doc.get("control", type=Map)
+    with shared.control.doc.transaction(origin="kernel"):
+        control["questions"] = on
+
+
+def goto_question(shared: SharedNotebook, lead: Lead, shape_id: str) -> int | None:
+    """ "Go there" from the widget: a presenter page leads, everyone follows again, and
+    `control.goto` tells that page which pin to scroll to. None when no host page is open."""
+    cid = lead.host_client()
+    if cid is None:
+        return None
+    lead.set_leader(cid)
+    lead.recall()
+    control = shared.control.doc.get("control", type=Map)
+    previous = str(control.get("goto") or "0").split(" ")[0]
+    seq = int(previous) + 1 if previous.isdigit() else 1
+    with shared.control.doc.transaction(origin="kernel"):
+        control["goto"] = f"{seq} {shape_id}"[:200]
+    return cid
 
 
 def write_live(shared: SharedNotebook, values: dict) -> None:

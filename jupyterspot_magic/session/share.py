@@ -284,6 +284,33 @@ class Share:
         """Off: the pages hide them and the server strips them from presence."""
         self._call(hosted.set_reactions, bool(on))
 
+    # -- questions (issue 18: shapes of kind "ask" on the board) --
+
+    @property
+    def questions(self) -> list[dict]:
+        """The open questions, oldest first: `{"id", "text", "by", "cell", "cell_index", "at"}`.
+        Safe while a cell runs (kept current by the server, like `participants`)."""
+        return list(self.mirror.questions)
+
+    @property
+    def questions_enabled(self) -> bool:
+        """Whether participants may ask (the host's switch; on by default)."""
+        return bool(self._call(hosted.questions_open))
+
+    @questions_enabled.setter
+    def questions_enabled(self, on: bool) -> None:
+        """Off: the pages hide the ask tool and the server refuses new questions."""
+        self._call(hosted.set_questions, bool(on))
+
+    def answer_question(self, question_id: str) -> bool:
+        """Mark a question answered: its pin clears on every page. False: no such question."""
+        return bool(self._call(hosted.answer_question, str(question_id)))
+
+    def goto_question(self, question_id: str) -> int | None:
+        """The presenter view leads and scrolls to the question; everyone follows. Returns the
+        leading page's client id, None when no presenter view is open."""
+        return self._lead_call(hosted.goto_question, str(question_id))
+
     # -- audience mode (collab/audience.py): a lecture's presence goes to the host and speakers --
 
     @property
