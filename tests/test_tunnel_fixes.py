@@ -11,16 +11,25 @@ the real code: a real kernel, the real CLI in a subprocess, the built widget in 
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import hashlib
 import json
 import os
+import socket
 import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from jupyterspot_magic.tunnel import TunnelError, make_tunnel, ngrok
+from jupyterspot_magic.session import registry
+from jupyterspot_magic.tunnel import TunnelError, cloudflared, download, make_tunnel, ngrok
 
-from .conftest import DEMO, REPO
+from .conftest import DEMO, REPO, wait_for
 from .kernel import Kernel
 from .processes import command
 from .test_tunnels import FAKE_NGROK, closed_port, env  # noqa: F401
@@ -34,7 +43,7 @@ def leak_env(tmp_path: Path) -> dict[str, str]:
     return {
         "XDG_CONFIG_HOME": str(tmp_path / "cfg"),
         "HOME": str(tmp_path / "home"),
-        "PATH": f"{Path(os.sys.executable).parent}:/usr/bin:/bin",
+        "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
         "PYNGROK_NGROK_PATH": str(FAKE_NGROK),
         "FAKE_NGROK_MODE": "bad_token",
         "FAKE_NGROK_ARGV": str(tmp_path / "argv"),
@@ -156,3 +165,244 @@ def test_save_token_keeps_the_config_as_it_was(env, tmp_path: Path) -> None:
         "tunnels": {},
     }
     assert "# mine" in real.read_text() and (real.stat().st_mode & 0o777) == 0o600
+
+
+# --- the cloudflared download ----------------------------------------------------------------
+
+
+class Trickle:
+    """STAND-IN release server that announces `total` bytes and sends `first` of them at once,
+    then the rest only when `go` is set (a slow link held still; `hold_first`: only the first
+    connection is held), or closes the connection after `first` bytes when `cut` (a dropped
+    connection). Counts its connections."""
+
+    def __init__(
+        self, total: int, first: int, cut: bool = False, body: bytes = b"", hold_first=False
+    ) -> None:
+        self.hold_first = hold_first
+        self.go = threading.Event()
+        self.connections = 0
+        self.body = body or b"x" * total
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        self.total, self.first, self.cut = total, first, cut
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.connections += 1
+            args = (conn, self.connections)
+            threading.Thread(target=self._answer, args=args, daemon=True).start()
+
+    def _answer(self, conn: socket.socket, number: int) -> None:
+        with conn, contextlib.suppress(OSError):
+            conn.recv(4096)
+            head = f"HTTP/1.1 200 OK\r\nContent-Length: {self.total}\r\nConnection: close\r\n\r\n"
+            conn.sendall(head.encode() + self.body[: self.first])
+            if self.cut:
+                return
+            if number == 1 or not self.hold_first:
+                self.go.wait(60)
+            conn.sendall(self.body[self.first :])
+
+    def close(self) -> None:
+        self.go.set()
+        self.sock.close()
+
+
+@pytest.fixture
+def trickle(env) -> Iterator[Callable[..., Trickle]]:
+    servers: list[Trickle] = []
+
+    def start(total: int = 40_000_000, first: int = 100_000, **kw: Any) -> Trickle:
+        servers.append(Trickle(total, first, **kw))
+        env.setenv("JUPYTERSPOT_CLOUDFLARED_RELEASES", servers[-1].url)
+        return servers[-1]
+
+    env.setattr(download, "this_platform", lambda: ("linux", "amd64"))
+    env.setattr(download, "_unreachable_since", None, raising=False)
+    yield start
+    for server in servers:
+        server.close()
+
+
+def download_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "jupyterspot-download" and t.is_alive()]
+
+
+def parts() -> list[Path]:
+    return list(download.cache_dir().glob(".part-*"))
+
+
+def test_interrupted_download_is_cancelled(trickle) -> None:
+    """Ctrl-C / the kernel's Interrupt during the download (raised from the progress callback,
+    on the caller's thread, as the real one is): the download thread ends and its part file
+    is deleted at once, not left trickling on (it was: alive, its .part growing)."""
+    trickle()
+
+    def interrupt(line: str) -> None:
+        if line.endswith("%"):
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        download.ensure_cloudflared(interrupt)
+    wait_for(lambda: not download_threads() and not parts(), 3, "the download to end")
+
+
+def test_download_past_its_deadline_is_cancelled(trickle, env) -> None:
+    """The caller gives up (deadline): a read that trickles does not hold the thread on."""
+    trickle()
+    env.setattr(download, "DOWNLOAD_DEADLINE", 1.0)
+    with pytest.raises(TunnelError, match="did not finish within 1 s"):
+        download.ensure_cloudflared()
+    wait_for(lambda: not download_threads() and not parts(), 3, "the download to end")
+
+
+def test_two_downloads_at_once_both_succeed(trickle, env) -> None:
+    """/tmp/review15/race.py: A is slow (held mid-way), B starts and finishes meanwhile; A's
+    part file must survive B's clean-up (it was deleted: A failed with FileNotFoundError, a
+    traceback, and auto did not fall back)."""
+    body = b"#!/bin/sh\necho hi\n" + b"x" * 300_000
+    env.setitem(
+        download.ASSETS,
+        ("linux", "amd64"),
+        download.Asset("cloudflared-linux-amd64", hashlib.sha256(body).hexdigest()),
+    )
+    server = trickle(total=len(body), first=50_000, body=body, hold_first=True)
+    results: dict[str, object] = {}
+    a_started = threading.Event()
+
+    def run(name: str, progress: Callable[[str], None]) -> None:
+        try:
+            results[name] = download.ensure_cloudflared(progress)
+        except BaseException as e:
+            results[name] = e
+
+    a = threading.Thread(
+        target=run, args=("A", lambda line: line.endswith("%") and a_started.set())
+    )
+    a.start()
+    assert a_started.wait(10)
+    b = threading.Thread(target=run, args=("B", lambda _line: None))
+    b.start()
+    b.join(30)
+    server.go.set()  # A's download goes on only once B is done (and has cleaned up)
+    a.join(30)
+    assert results["A"] == results["B"] == str(download.program_path()), results
+    assert not parts()
+
+
+def test_stale_part_files_are_swept(trickle, env) -> None:
+    """A part file older than a whole download (a process that died mid-way) is removed."""
+    body = b"#!/bin/sh\n"
+    env.setitem(
+        download.ASSETS,
+        ("linux", "amd64"),
+        download.Asset("cloudflared-linux-amd64", hashlib.sha256(body).hexdigest()),
+    )
+    trickle(total=len(body), first=len(body), cut=True, body=body)
+    download.cache_dir().mkdir(parents=True)
+    stale = download.cache_dir() / ".part-1-old"
+    stale.write_bytes(b"x")
+    os.utime(stale, (0, 0))
+    download.ensure_cloudflared()
+    assert not stale.exists()
+
+
+def test_unexpected_error_is_one_line(trickle, env) -> None:
+    """STAND-IN fault: the checksum step raises something unforeseen: still a TunnelError."""
+    trickle(total=10, first=10, cut=True)
+
+    def broken(_path: Path) -> str:
+        raise RuntimeError("something odd")
+
+    env.setattr(download, "sha256_of", broken)
+    with pytest.raises(TunnelError, match=r"could not be downloaded \(RuntimeError: something"):
+        download.ensure_cloudflared()
+
+
+def test_download_failures_name_their_real_cause(trickle, env) -> None:
+    """Cut off at 40 %: said so (not a checksum mismatch "a proxy or mirror may have changed
+    it"); more than the size limit: not the release (not "offline"); the disk full (STAND-IN:
+    the write raises ENOSPC): said so."""
+    trickle(total=1_000_000, first=400_000, cut=True)
+    with pytest.raises(TunnelError) as e:
+        download.ensure_cloudflared()
+    assert "cut off at 40%" in str(e.value), str(e.value)
+    assert "SHA-256" not in str(e.value) and "offline" not in str(e.value)
+
+    env.setattr(download, "MAX_BYTES", 100_000)
+    trickle(total=300_000, first=300_000, cut=True)
+    with pytest.raises(TunnelError) as e:
+        download.ensure_cloudflared()
+    assert "more than" in str(e.value) and "not the cloudflared release" in str(e.value)
+    assert "offline" not in str(e.value)
+
+    env.setattr(download, "MAX_BYTES", 200_000_000)
+
+    class FullDisk:
+        def write(self, _chunk: bytes) -> int:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    write = download._Download._write
+    env.setattr(download._Download, "_write", staticmethod(lambda _f, c: write(FullDisk(), c)))
+    trickle(total=300_000, first=300_000, cut=True)
+    with pytest.raises(TunnelError) as e:
+        download.ensure_cloudflared()
+    assert "the disk is full" in str(e.value) and "offline" not in str(e.value)
+    assert not parts()
+
+
+def test_wrong_cloudflared_path_is_said_not_downloaded(trickle, env, tmp_path: Path) -> None:
+    """JUPYTERSPOT_CLOUDFLARED naming no executable file: said, and nothing downloaded (it
+    silently downloaded another one)."""
+    server = trickle(total=10, first=10, cut=True)
+    env.setenv("JUPYTERSPOT_CLOUDFLARED", str(tmp_path / "typo" / "cloudflared"))
+    with pytest.raises(TunnelError, match="is not an executable file"):
+        registry.share(DEMO, tunnel="cloudflared")
+    share = registry.share(DEMO, tunnel="auto")
+    try:
+        assert "is not an executable file" in " ".join(share.notes)
+    finally:
+        registry.stop()
+    assert server.connections == 0
+
+
+def test_unreachable_download_is_remembered_by_auto(trickle, env) -> None:
+    """Air-gapped: auto's first share waits for the release server (CONNECT_TIMEOUT), the next
+    one within 10 minutes does not try again and says so; --tunnel cloudflared still tries."""
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    env.setenv("JUPYTERSPOT_CLOUDFLARED_RELEASES", f"http://127.0.0.1:{silent.getsockname()[1]}")
+    env.setattr(download, "CONNECT_TIMEOUT", 1.0)
+    try:
+        for _ in range(2):
+            share = registry.share(DEMO, tunnel="auto", fresh=True)
+            notes = " ".join(share.notes)
+            registry.stop()
+        assert "Not tried again" in notes and "--tunnel cloudflared tries now" in notes, notes
+        with pytest.raises(TunnelError, match="no answer within 1 s"):
+            registry.share(DEMO, tunnel="cloudflared")
+    finally:
+        silent.close()
+
+
+def test_no_unverified_cloudflared_from_another_package(env, tmp_path: Path) -> None:
+    """STAND-IN pycloudflared module with an executable `cloudflared` beside it: not used
+    (nothing checked it against a pinned digest)."""
+    package = tmp_path / "pycloudflared"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    program = package / "cloudflared-linux-amd64"
+    program.write_text("#!/bin/sh\n")
+    program.chmod(0o755)
+    env.syspath_prepend(str(tmp_path))
+    env.delitem(sys.modules, "pycloudflared", raising=False)
+    assert cloudflared.cloudflared_binary() is None

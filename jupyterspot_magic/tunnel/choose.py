@@ -55,8 +55,13 @@ class AutoTunnel:
             has_pyngrok = False
         if token and has_pyngrok:
             candidates.append(NgrokTunnel(token=token, config_path=config))
-        if cloudflared_binary() or downloadable():
-            candidates.append(CloudflaredTunnel())
+        try:
+            found = cloudflared_binary()
+        except TunnelError as e:  # a wrong JUPYTERSPOT_CLOUDFLARED: say so, download nothing
+            problems.append(str(e))
+            return candidates
+        if found or downloadable():
+            candidates.append(CloudflaredTunnel(binary=found, retry_download=False))
         else:
             problems.append(no_build_message())
         return candidates

@@ -15,7 +15,6 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from . import download
 from .base import Progress, TunnelError, local_target, quiet
@@ -30,23 +29,21 @@ ANY_URL = re.compile(r"https?://[^\s|\"']+")
 
 
 def cloudflared_binary() -> str | None:
-    """JUPYTERSPOT_CLOUDFLARED, else `cloudflared` on PATH, else the verified copy we downloaded
-    (tunnel/download.py), else pycloudflared's if it downloaded one."""
+    """JUPYTERSPOT_CLOUDFLARED (TunnelError when it is not an executable file: that, not a
+    download, is what the user must hear), else `cloudflared` on PATH, else the verified copy
+    we downloaded (tunnel/download.py). Never another package's copy (pycloudflared keeps one
+    beside itself): nothing checked it against a pinned digest."""
     env = os.environ.get("JUPYTERSPOT_CLOUDFLARED")
     if env:
-        return env if os.path.isfile(env) and os.access(env, os.X_OK) else None
-    found = shutil.which("cloudflared") or download.cached()
-    if found:
-        return found
-    try:  # pycloudflared keeps its binary beside itself once it has downloaded one
-        import pycloudflared  # type: ignore[import-not-found]
-
-        for path in Path(pycloudflared.__file__).parent.glob("cloudflared*"):
-            if path.is_file() and os.access(path, os.X_OK):
-                return str(path)
-    except ImportError:
-        pass
-    return None
+        if os.path.isfile(env) and os.access(env, os.X_OK):
+            return env
+        raise TunnelError(
+            f"JUPYTERSPOT_CLOUDFLARED={env} is not an executable file"
+            + (" (it does not exist)" if not os.path.exists(env) else "")
+            + ": point it at cloudflared, or unset it (cloudflared is then found on PATH or "
+            "downloaded)."
+        )
+    return shutil.which("cloudflared") or download.cached()
 
 
 def no_cloudflared_message() -> str:
@@ -167,6 +164,8 @@ class CloudflaredTunnel:
     name: str = "cloudflared"
     note: str | None = None
     binary: str | None = None
+    #: False (auto): a download that found no server a moment ago is not tried again.
+    retry_download: bool = True
     proc: subprocess.Popen | None = None
     output: QuickTunnelOutput = field(default_factory=QuickTunnelOutput)
     _reader: threading.Thread | None = None
@@ -180,7 +179,7 @@ class CloudflaredTunnel:
     def open(self, host: str, port: int, progress: Progress = quiet) -> str:
         self.check()
         if not self.binary:
-            self.binary = download.ensure_cloudflared(progress)
+            self.binary = download.ensure_cloudflared(progress, retry=self.retry_download)
         progress("starting cloudflared…")
         self.output = QuickTunnelOutput()
         lines: queue.Queue[str | None] = queue.Queue()

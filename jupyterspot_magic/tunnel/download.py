@@ -16,14 +16,23 @@ Bounded waits (the kernel waits on this): the server must answer within `CONNECT
 (DNS included: the download runs on its own thread), each read within `SOCKET_TIMEOUT`, the
 whole download within `DOWNLOAD_DEADLINE`. `JUPYTERSPOT_CLOUDFLARED_RELEASES` replaces the
 release base URL (a mirror; the tests' stand-in server): the checksums stay the pinned ones.
+
+A download the caller gives up on (its deadline, Ctrl-C / the kernel's Interrupt) is cancelled:
+its socket is shut, its thread ends and its part file is deleted. Several processes (two
+kernels) may download at once: each writes its own part file and only deletes its own, or
+one older than the whole deadline (a process that died mid-download). A download that could
+not reach the server is remembered for `REMEMBER_FAILURE` s, so `auto` in an offline
+kernel does not wait for it on every share (an explicit `--tunnel cloudflared` tries again).
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
 import platform
+import socket
 import sys
 import tarfile
 import tempfile
@@ -55,6 +64,8 @@ DOWNLOAD_DEADLINE = 180.0
 #: A release asset is ~20-60 MB; anything far larger is not it.
 MAX_BYTES = 200_000_000
 CHUNK = 256 * 1024
+#: Seconds a download that could not reach its server is not tried again by `auto`.
+REMEMBER_FAILURE = 600.0
 
 
 @dataclass(frozen=True)
@@ -171,32 +182,79 @@ def no_build_message() -> str:
     )
 
 
-def ensure_cloudflared(progress: Progress = quiet) -> str:
+_unreachable_since: tuple[float, str] | None = None  # (monotonic time, the message)
+
+
+def ensure_cloudflared(progress: Progress = quiet, retry: bool = True) -> str:
     """The path of a verified cloudflared: the cached copy, else downloaded now (TunnelError:
-    one line saying why not and what to do)."""
+    one line saying why not and what to do). `retry=False` (auto): a download that found no
+    server within the last REMEMBER_FAILURE s is not tried again."""
+    global _unreachable_since
     found = cached()
     if found:
         return found
     item = asset()
     if item is None:
         raise TunnelError(no_build_message())
+    if not retry and _unreachable_since is not None:
+        at, message = _unreachable_since
+        if time.monotonic() - at < REMEMBER_FAILURE:
+            minutes = max(1, round((REMEMBER_FAILURE - (time.monotonic() - at)) / 60))
+            raise TunnelError(
+                f"{message} (Not tried again for {minutes} min in this kernel; "
+                "--tunnel cloudflared tries now.)"
+            )
+    try:
+        return _download(item, progress)
+    except _Unreachable as e:
+        _unreachable_since = (time.monotonic(), str(e))
+        raise
+    except TunnelError:
+        raise
+    except Exception as e:  # anything else: still one line, and auto falls back on it
+        raise TunnelError(
+            f"cloudflared could not be downloaded ({type(e).__name__}: {e}). Install it "
+            f"({INSTALL_PAGE}) or set JUPYTERSPOT_CLOUDFLARED to it, or use --tunnel ngrok."
+        ) from None
+
+
+class _Unreachable(TunnelError):
+    """The release server could not be reached (offline, blocked)."""
+
+
+def _download(item: Asset, progress: Progress) -> str:
+    global _unreachable_since
     folder = cache_dir()
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise TunnelError(f"cloudflared cannot be cached in {folder}: {e}") from None
+    _sweep_stale(folder)
     url = release_url(item)
     fetched = _fetch(url, folder, progress)
+    mine = [fetched]
     try:
         _check(fetched, item.sha256, url)
         program = _unpack(fetched, folder, item, url) if item.archive else fetched
+        mine.append(program)
         program.chmod(0o755)  # only now: a file that did not match was never executable
-        os.replace(program, program_path())
+        os.replace(program, program_path())  # atomic: a concurrent download's copy is the same
     finally:
-        for leftover in folder.glob(".part-*"):
+        for leftover in mine:
             with contextlib.suppress(OSError):
                 leftover.unlink()
+    _unreachable_since = None
     return str(program_path())
+
+
+def _sweep_stale(folder: Path) -> None:
+    """Delete part files older than a whole download may take: left by a process that died
+    mid-download. A younger one may be another process's download in progress."""
+    now = time.time()
+    for part in folder.glob(".part-*"):
+        with contextlib.suppress(OSError):
+            if now - part.stat().st_mtime > DOWNLOAD_DEADLINE + 60:
+                part.unlink()
 
 
 def _check(path: Path, expected: str, url: str) -> None:
@@ -214,7 +272,9 @@ def _check(path: Path, expected: str, url: str) -> None:
 
 def _unpack(archive: Path, folder: Path, item: Asset, url: str) -> Path:
     """The `cloudflared` program out of a checked .tgz, checked against its own digest."""
-    out = folder / f".part-{os.getpid()}-{threading.get_ident()}-program"
+    fd, name = tempfile.mkstemp(prefix=f".part-{os.getpid()}-", suffix="-program", dir=folder)
+    os.close(fd)
+    out = Path(name)
     try:
         with tarfile.open(archive, "r:gz") as tar:
             member = next(
@@ -227,6 +287,8 @@ def _unpack(archive: Path, folder: Path, item: Asset, url: str) -> Path:
                 while chunk := source.read(CHUNK):
                     f.write(chunk)
     except (tarfile.TarError, OSError, EOFError) as e:
+        with contextlib.suppress(OSError):
+            out.unlink()
         raise TunnelError(f"The cloudflared archive from {url} could not be read: {e}") from None
     finally:
         with contextlib.suppress(OSError):
@@ -235,9 +297,26 @@ def _unpack(archive: Path, folder: Path, item: Asset, url: str) -> Path:
     return out
 
 
+class _CutOff(Exception):
+    """The server ended the download before its Content-Length."""
+
+
+class _TooLarge(Exception):
+    """The server sent more than MAX_BYTES: not a release asset."""
+
+
+class _DiskError(Exception):
+    """Writing the part file failed (disk full, quota, permissions)."""
+
+    def __init__(self, error: OSError) -> None:
+        super().__init__(error.strerror or str(error))
+        self.error = error
+
+
 class _Download(threading.Thread):
     """One download into `part`, on its own thread: a DNS lookup that hangs cannot hold the
-    caller past CONNECT_TIMEOUT. Cancelled, it stops at its next read and deletes the file."""
+    caller past CONNECT_TIMEOUT. `cancel()` shuts its socket (a read that trickles ends now,
+    not after a 256 KB chunk), and the thread deletes the file as it ends."""
 
     def __init__(self, url: str, part: Path) -> None:
         super().__init__(name="jupyterspot-download", daemon=True)
@@ -247,19 +326,26 @@ class _Download(threading.Thread):
         self.received = 0
         self.error: BaseException | None = None
         self.cancelled = False
+        self._sock: socket.socket | None = None
+
+    def cancel(self) -> None:
+        self.cancelled = True
+        sock = self._sock
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+        with contextlib.suppress(OSError):
+            self.part.unlink()
 
     def run(self) -> None:
         request = urllib.request.Request(self.url, headers={"User-Agent": "jupyterspot-magic"})
         try:
             with urllib.request.urlopen(request, timeout=SOCKET_TIMEOUT) as response:
+                self._sock = getattr(getattr(response.fp, "raw", None), "_sock", None)
                 self.total = int(response.headers.get("Content-Length") or 0) or None
                 self.answered.set()
-                with self.part.open("wb") as f:
-                    while not self.cancelled and (chunk := response.read(CHUNK)):
-                        self.received += len(chunk)
-                        if self.received > MAX_BYTES:
-                            raise OSError(f"more than {MAX_BYTES // 1_000_000} MB: not a release")
-                        f.write(chunk)
+                if not self.cancelled:
+                    self._receive(response)
         except BaseException as e:
             self.error = e
         finally:
@@ -268,18 +354,50 @@ class _Download(threading.Thread):
                 with contextlib.suppress(OSError):
                     self.part.unlink()
 
+    def _receive(self, response) -> None:  # noqa: ANN001 - http.client.HTTPResponse
+        with self.part.open("wb") as f:
+            while not self.cancelled:
+                try:
+                    chunk = response.read1(CHUNK)  # what has come: a cancel is seen at once
+                except OSError:
+                    if self.received:
+                        break  # the connection dropped mid-way: said as cut off below
+                    raise
+                if not chunk:
+                    break
+                self.received += len(chunk)
+                if self.received > MAX_BYTES:
+                    raise _TooLarge(f"more than {MAX_BYTES // 1_000_000} MB")
+                self._write(f, chunk)
+        if not self.cancelled and self.total and self.received < self.total:
+            raise _CutOff(f"{self.received * 100 // self.total}%")
+
+    @staticmethod
+    def _write(f, chunk: bytes) -> None:  # noqa: ANN001 - a binary file
+        try:
+            f.write(chunk)
+        except OSError as e:
+            raise _DiskError(e) from None
+
 
 def _fetch(url: str, folder: Path, progress: Progress) -> Path:
-    fd, name = tempfile.mkstemp(prefix=".part-", dir=folder)
+    fd, name = tempfile.mkstemp(prefix=f".part-{os.getpid()}-", dir=folder)
     os.close(fd)
     job = _Download(url, Path(name))
+    try:
+        return _follow(job, url, folder, progress)
+    except BaseException:  # our deadline, an error, or Ctrl-C / the kernel's Interrupt
+        job.cancel()
+        raise
+
+
+def _follow(job: _Download, url: str, folder: Path, progress: Progress) -> Path:
     where = urlsplit(url).netloc or url
     t0 = time.monotonic()
     progress(f"downloading cloudflared {CLOUDFLARED_VERSION}…")
     job.start()
     if not job.answered.wait(CONNECT_TIMEOUT):
-        job.cancelled = True
-        raise TunnelError(_unreachable(where, f"no answer within {CONNECT_TIMEOUT:.0f} s"))
+        raise _Unreachable(_unreachable(where, f"no answer within {CONNECT_TIMEOUT:.0f} s"))
     shown = -1
     while True:
         job.join(0.25)
@@ -292,22 +410,42 @@ def _fetch(url: str, folder: Path, progress: Progress) -> Path:
         if not job.is_alive():
             break
         if time.monotonic() - t0 > DOWNLOAD_DEADLINE:
-            job.cancelled = True
             raise TunnelError(
                 f"Downloading cloudflared from {where} did not finish within "
                 f"{DOWNLOAD_DEADLINE:.0f} s (a slow or stalled connection). Install it yourself "
                 f"({INSTALL_PAGE}) or use --tunnel ngrok."
             )
     if job.error is not None:
-        raise TunnelError(_failed(where, job.error)) from None
+        raise _failed(where, folder, job) from None
     return job.part
 
 
-def _failed(where: str, error: BaseException) -> str:
+def _failed(where: str, folder: Path, job: _Download) -> TunnelError:
+    """The real cause of a failed download, as a TunnelError (only "unreachable" is offline)."""
+    error = job.error
+    yourself = f"Install cloudflared yourself ({INSTALL_PAGE}) or set JUPYTERSPOT_CLOUDFLARED."
+    if isinstance(error, _CutOff):
+        got, total = job.received / 1e6, (job.total or 0) / 1e6
+        return TunnelError(
+            f"The cloudflared download from {where} was cut off at {error} ({got:.1f} of "
+            f"{total:.1f} MB): the connection dropped. Share again to retry. {yourself}"
+        )
+    if isinstance(error, _TooLarge):
+        return TunnelError(
+            f"The cloudflared download from {where} sent {error}: not the cloudflared release "
+            f"(a captive portal or a wrong mirror?); it was deleted and not run. {yourself}"
+        )
+    if isinstance(error, _DiskError):
+        full = error.error.errno in (errno.ENOSPC, errno.EDQUOT)
+        why = "the disk is full" if full else str(error)
+        return TunnelError(
+            f"cloudflared could not be saved in {folder}: {why}. Free some space or point "
+            f"JUPYTERSPOT_CACHE_DIR at another disk. {yourself}"
+        )
     if isinstance(error, urllib.error.HTTPError):
-        return _unreachable(where, f"HTTP {error.code} for {error.url}")
+        return _Unreachable(_unreachable(where, f"HTTP {error.code} for {error.url}"))
     reason = getattr(error, "reason", None) or error
-    return _unreachable(where, str(reason) or type(error).__name__)
+    return _Unreachable(_unreachable(where, str(reason) or type(error).__name__))
 
 
 def _unreachable(where: str, why: str) -> str:
