@@ -206,3 +206,40 @@ def test_questions_off_hides_the_tool_and_the_server_refuses(live_pages, fresh):
     assert questions_on_board(fresh) == {}
     host.get_by_test_id("questions-switch").click()
     wait_for(lambda: guest.get_by_test_id("tool-ask").is_visible(), 5, "the tool back")
+
+
+def test_the_notebook_widgets_queue_goes_there_and_answers(live_pages, fresh):
+    """The widget's command "questions" (frontends/widget.py) on the real share: the open
+    questions reach the kernel (Share.questions); "goto" makes the presenter page lead at the
+    pin and brings the follower; "answer" clears the pin on every page."""
+    from jupyterspot_magic.frontends.widget import questions_command
+
+    guest = live_pages(fresh.url + "&name=Dee", **DESKTOP)
+    qid = guest.evaluate(
+        "window.jupyterspot.board.add({t: 'ask', cell: 'table', x: 30, y: 20, text: 'and this?',"
+        " by: 'Dee'})"
+    )
+    rows = wait_for(lambda: fresh.questions, 5, "the question in Share.questions")
+    assert [(r["id"], r["text"], r["by"], r["cell"]) for r in rows] == [
+        (qid, "and this?", "Dee", CELL)
+    ]
+    assert not questions_command(fresh, {"op": "goto", "id": qid})["ok"]  # no presenter view
+    host = live_pages(fresh.host_url + "&name=Hana", **DESKTOP)
+    wait_for(lambda: any(p["role"] == "host" for p in fresh.participants), 5, "presenter here")
+    assert questions_command(fresh, {"op": "goto", "id": qid})["ok"]
+    for page in (host, guest):
+        wait_for(
+            lambda p=page: p.evaluate(
+                """q => { const el = document.querySelector(`[data-question-id="${q}"]`);
+                   if (!el) return false; const r = el.getBoundingClientRect();
+                   return r.top >= 0 && r.bottom <= innerHeight; }""",
+                qid,
+            ),
+            8,
+            "the presenter and the follower at the question",
+        )
+    assert questions_command(fresh, {"op": "answer", "id": qid})["ok"]
+    for page in (host, guest):
+        wait_for(lambda p=page: pin_place(p, qid, CELL) is None, 5, "the pin cleared")
+    wait_for(lambda: fresh.questions == [], 5, "no open question left in the kernel")
+    assert not questions_command(fresh, {"op": "answer", "id": "nope"})["ok"]

@@ -8,6 +8,7 @@
 // Everything is inserted as text; nothing from the model is parsed as HTML.
 import pageConfig from "../../jupyterspot_magic/contracts/page_config.json";
 import { type GoneBy, kernelOf, runHint, shareAgain, watchShare } from "./lifeline";
+import { type QuestionRow, questionList } from "./questions";
 import { type CellReactions, reactionList } from "./reactions";
 
 declare const __WIDGET_CSS__: string;
@@ -40,6 +41,7 @@ interface Model {
   ): string;
   get(name: "participants"): ParticipantInfo[];
   get(name: "reactions"): CellReactions[];
+  get(name: "open_questions"): QuestionRow[];
   get(name: "leader"): number | null;
   get(name: "follow_running"): boolean;
   on(event: string, cb: (...args: never[]) => void): void;
@@ -60,7 +62,7 @@ interface Ack extends Answer {
   req?: number;
 }
 
-type Command = "stop" | "lead" | "live" | "notes";
+type Command = "stop" | "lead" | "live" | "notes" | "questions";
 
 /** anywidget's `experimental.invoke`: a command to the kernel, answered as [response, buffers]. */
 type Invoke = (
@@ -415,6 +417,8 @@ function view(
     );
   };
   keepNotes.addEventListener("click", () => send("notes", "write", "Keep notes"));
+  // the open questions (issue 18): go there, answered
+  main.append(questionList(model, (op, id, label) => send("questions", op, label, { id }), teardown.signal));
   const sendLead = (op: string, label: string, extra: Record<string, unknown> = {}): void =>
     send("lead", op, label, extra);
   const hostPageOpen = (): boolean =>

@@ -34,7 +34,14 @@ from ..base.page_config import KERNEL_LEADER
 from ..base.paths import STATIC_DIR
 from ..base.text import one_line, plural
 from ..session import events
-from ..session.events import LeadChanged, LinkChanged, PeopleChanged, StatusMessage, Stopped
+from ..session.events import (
+    LeadChanged,
+    LinkChanged,
+    PeopleChanged,
+    QuestionsChanged,
+    StatusMessage,
+    Stopped,
+)
 from ..session.share import Share
 from ..tunnel import reach
 
@@ -103,6 +110,8 @@ class ShareWidget(anywidget.AnyWidget):
     title = traitlets.Unicode("").tag(sync=True)
     #: Dicts as in docs/protocol.md, "Kernel side view".
     participants = traitlets.List(traitlets.Dict()).tag(sync=True)
+    #: The open questions (Share.questions), oldest first; the command "questions" acts on them.
+    open_questions = traitlets.List(traitlets.Dict()).tag(sync=True)
     #: Reactions per cell in the last minute (session/reactions.py ReactionTally.counts).
     reactions = traitlets.List(traitlets.Dict()).tag(sync=True)
     #: Client id of the participant who leads the scrolling, or None.
@@ -185,6 +194,11 @@ class ShareWidget(anywidget.AnyWidget):
     def live(self, msg: Any, buffers: list[bytes]) -> tuple[Answer, list[bytes]]:
         """anywidget command "live": pause/resume live updates, follow the running cell."""
         return self.answer("live", msg if isinstance(msg, dict) else {}), []
+
+    @command
+    def questions(self, msg: Any, buffers: list[bytes]) -> tuple[Answer, list[bytes]]:
+        """anywidget command "questions": go to an open question, or mark it answered."""
+        return self.answer("questions", msg if isinstance(msg, dict) else {}), []
 
     @command
     def notes(self, msg: Any, buffers: list[bytes]) -> tuple[Answer, list[bytes]]:
@@ -281,11 +295,28 @@ def notes_command(share: Share, _msg: dict) -> Answer:
     return {"ok": True, "message": f"{plural(counts['written'], 'note')} kept in {path}"}
 
 
+def questions_command(share: Share, msg: dict) -> Answer:
+    """Go to an open question (the presenter view leads there) or mark it answered."""
+    op, qid = msg.get("op"), msg.get("id")
+    if not isinstance(qid, str) or not qid:
+        return {"ok": False, "message": "Which question? (no id given)"}
+    if op == "answer":
+        if share.answer_question(qid):
+            return {"ok": True, "message": "Answered: its pin is gone for everyone."}
+        return {"ok": False, "message": "That question is no longer on the board."}
+    if op == "goto":
+        if share.goto_question(qid) is None:
+            return {"ok": False, "message": "Open the presenter view first (Take lead)."}
+        return {"ok": True, "message": "The presenter view and everyone following go there."}
+    return {"ok": False, "message": f"Unknown question control {op!r}: goto or answer."}
+
+
 COMMANDS: dict[str, Callable[[Share, dict], Answer]] = {
     "stop": stop_command,
     "lead": lead_command,
     "live": live_command,
     "notes": notes_command,
+    "questions": questions_command,
 }
 
 
@@ -345,6 +376,9 @@ def connect(widget: ShareWidget, share: Share) -> None:
             widget.participants = changed.people
             widget.reactions = share.mirror.reactions.counts()
 
+    def on_questions(changed: QuestionsChanged) -> None:
+        widget.open_questions = changed.questions
+
     def on_live(_changed: object) -> None:
         _show_live(widget, share)
 
@@ -360,6 +394,7 @@ def connect(widget: ShareWidget, share: Share) -> None:
         share.events.on(LeadChanged, on_lead),
         share.events.on(StatusMessage, on_message),
         share.events.on(PeopleChanged, on_people),
+        share.events.on(QuestionsChanged, on_questions),
         share.events.on(Stopped, on_stopped),
     ]
     if _LIVE_EVENT is not None:
@@ -369,6 +404,7 @@ def connect(widget: ShareWidget, share: Share) -> None:
         widget.leader = leader["client_id"] if leader else None
         widget.lead_policy = share.lead_policy
         widget.participants = share.participants
+        widget.open_questions = share.questions
     _show_live(widget, share)
     _widgets[share] = widget
 
