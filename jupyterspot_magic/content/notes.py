@@ -118,6 +118,8 @@ def _line(shape: dict, secrets: tuple[str, ...]) -> str:
     if at > 0:
         when = _dt.datetime.fromtimestamp(at / 1000, _dt.timezone.utc).strftime("%Y-%m-%d %H:%M")
         head.append(f"{when} UTC")
+    if shape["t"] == "ask" and _number(shape.get("ans")) > 0:
+        head.append("answered")
     body = escape_markdown(redact(_text(shape), secrets)).splitlines()
     return "\n".join(["> " + " · ".join(head), ">", *(f"> {line}" for line in body)])
 

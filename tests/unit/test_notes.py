@@ -107,3 +107,18 @@ def test_written_beside_never_over_a_foreign_file(tmp_path) -> None:
 def test_odd_shapes_are_skipped(bad) -> None:
     out, counts = notes_notebook(_nb(), {"shapes": {"x": bad}})
     assert len(out.cells) == 3 and counts["written"] == 0
+
+
+def test_a_question_says_whether_it_was_answered() -> None:
+    board = {
+        "shapes": {
+            "q1": {"t": "ask", "cell": "c1", "ci": 1, "y": 0, "text": "open one", "by": "Ana"},
+            "q2": {"t": "ask", "cell": "c1", "ci": 1, "y": 9, "text": "done one", "ans": 1.7e12},
+        }
+    }
+    out, _ = notes_notebook(_nb(), board)
+    text = "\n".join(c.source for c in out.cells if c.cell_type == "markdown")
+    open_head = next(line for line in text.splitlines() if "**Question** · Ana" in line)
+    assert "answered" not in open_head
+    done = text.split("done one")[0].rsplit("**Question**", 1)[1]
+    assert "answered" in done
