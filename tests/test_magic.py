@@ -339,24 +339,75 @@ def test_colab_live_contents(ipy: Kernel) -> None:
 # --- issue 16: the presenter's name, bad input, help, noise -----------------------------------
 
 
+def people_of(page):
+    return page.locator('[data-testid="participants"]')
+
+
 def test_presenter_name_reaches_guests(ipy: Kernel, browser) -> None:
     """Item 4: without --name the presenter is the JupyterHub user (the kernel runs with
-    JUPYTERHUB_USER), named in the host link, and a guest's page lists them by that name, never
-    as "Guest 0867"; --name still wins."""
+    JUPYTERHUB_USER) and a guest's page lists them by that name, never as "Guest 0867". The
+    default is not in the presenter's link (it is the host page's config.presenter), so a name
+    typed in the page stays when the presenter link is loaded again (it was wiped: the link
+    carried &name=<login>); an explicit --name is in the link and wins over the typed one."""
     info = share_info(ipy, f"%jupyterspot share {DEMO} --tunnel none")
-    assert f"name={HUB_USER}" in info["host_url"]
-    context = browser.new_context(**DESKTOP)
-    try:
-        host, guest = context.new_page(), context.new_page()
-        host.goto(info["host_url"])
+    assert "name=" not in info["host_url"]
+    context, other = browser.new_context(**DESKTOP), browser.new_context(**DESKTOP)
+    try:  # two browsers: a page keeps its name in the browser's storage
+        host, guest = context.new_page(), other.new_page()
         guest.goto(info["url"] + "&name=Gus")
-        people = guest.locator('[data-testid="participants"]')
-        wait_for(lambda: HUB_USER in people.inner_text(), what="the presenter's name, for a guest")
-        assert "Guest" not in people.inner_text()
+        host.goto(info["host_url"])
+        wait_for(lambda: HUB_USER in people_of(guest).inner_text(), what="the default, for a guest")
+        assert "Guest" not in people_of(guest).inner_text()
+        host.locator('[data-testid="participants"] .jupyterspot-rename').click()
+        host.get_by_test_id("name-input").fill("Ana Typed")
+        host.get_by_test_id("name-submit").click()
+        wait_for(lambda: "Ana Typed" in people_of(guest).inner_text(), what="the typed name")
+        host.goto(info["host_url"])  # the presenter link again: the typed name stays
+        host.wait_for_function("window.jupyterspot.connection.status.state === 'live'")
+        wait_for(lambda: "Ana Typed" in people_of(host).inner_text(), what="typed name, reloaded")
+        wait_for(lambda: HUB_USER not in people_of(guest).inner_text(), what="no login name")
+        named = share_info(ipy, f"%jupyterspot share {DEMO} --tunnel none --name 'Zoe Q'")
+        assert "name=Zoe%20Q" in named["host_url"] and HUB_USER not in named["host_url"]
+        host.goto(named["host_url"])  # explicit: wins over the name typed in the page
+        wait_for(lambda: "Zoe Q" in people_of(host).inner_text(), what="--name over storage")
     finally:
         context.close()
-    named = share_info(ipy, f"%jupyterspot share {DEMO} --tunnel none --name 'Zoe Q'")
-    assert "name=Zoe%20Q" in named["host_url"] and HUB_USER not in named["host_url"]
+        other.close()
+
+
+def test_an_empty_name_is_presenter(ipy: Kernel) -> None:
+    """Item 4: `--name ""` names the presenter "Presenter" (it gave the login name)."""
+    info = share_info(ipy, f'%jupyterspot share {DEMO} --tunnel none --name ""')
+    assert info["host_url"].endswith("&name=Presenter"), info["host_url"]
+
+
+# An apostrophe in the magic's line: posix splitting raised "No closing quotation" (a traceback).
+
+
+def test_an_apostrophe_in_a_name(ipy: Kernel) -> None:
+    info = share_info(ipy, f"%jupyterspot share {DEMO} --tunnel none --name O'Brien")
+    assert info["host_url"].endswith("&name=O%27Brien"), info["host_url"]
+
+
+def test_an_apostrophe_in_a_path(ipy: Kernel, tmp_path: Path) -> None:
+    notebook = tmp_path / "Bob's.ipynb"
+    notebook.write_bytes(DEMO.read_bytes())
+    info = share_info(ipy, f"%jupyterspot share {notebook} --tunnel none")
+    assert status_of(info["url"]) == 200
+    assert "Bob's.ipynb" in ok(ipy, "%jupyterspot status")["stdout"]
+
+
+def test_kick_a_name_with_an_apostrophe(ipy: Kernel, browser) -> None:
+    info = share_info(ipy, f"%jupyterspot share {DEMO} --tunnel none")
+    context = browser.new_context(**DESKTOP)
+    try:
+        context.new_page().goto(info["url"] + "&name=O%27Brien")
+        names = "print([p['name'] for p in jupyterspot_magic.current().participants])"
+        ok(ipy, "import jupyterspot_magic")
+        wait_for(lambda: "O'Brien" in ok(ipy, names)["stdout"], what="O'Brien joined")
+        assert "removed O'Brien" in ok(ipy, "%jupyterspot kick O'Brien")["stdout"]
+    finally:
+        context.close()
 
 
 NOT_NOTEBOOKS = {

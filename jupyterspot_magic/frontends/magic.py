@@ -7,6 +7,7 @@ both); in a terminal IPython, as text.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +32,36 @@ if TYPE_CHECKING:
 
 # ValueError: an option the user gave is refused (--max-people 0, a --relay without secret)
 USER_ERRORS = (LocateError, RenderError, ServeError, TunnelError, ValueError)
+
+
+# A word split as a shell would, except that a quote opens only at a word's start (or after "="):
+# `--name O'Brien`, `Bob's.ipynb` keep their apostrophe where posix splitting has no closing quote.
+_PIECE = re.compile(
+    r"""(?<![^\s=])"(?P<dq>[^"]*)"|(?<![^\s=])'(?P<sq>[^']*)'|(?P<gap>\s+)|(?P<ch>.)"""
+)
+
+
+def split_line(line: str) -> list[str]:
+    """The magic's words: quotes taken off as a shell does (IPython's parse_argstring keeps them:
+    --name "Zoe Q" named the presenter '"Zoe Q"'); not on Windows, where posix splitting eats
+    backslashes. An unmatched quote (O'Brien) is a letter, not an error."""
+    try:
+        return arg_split(line, posix=os.name != "nt")
+    except ValueError:  # "No closing quotation"
+        pass
+    words: list[str] = []
+    word: list[str] | None = None
+    for m in _PIECE.finditer(line):
+        if m["gap"] is not None:
+            if word is not None:
+                words.append("".join(word))
+            word = None
+            continue
+        word = [] if word is None else word
+        word.append(next(g for g in (m["dq"], m["sq"], m["ch"]) if g is not None))
+    if word is not None:
+        words.append("".join(word))
+    return words
 
 
 def in_notebook() -> bool:
@@ -296,9 +327,7 @@ class JupyterSpotMagics(Magics):
         %jupyterspot token ngrok [TOKEN]
         %jupyterspot ACTION --help
         """
-        # Quotes taken off as a shell does (IPython's parse_argstring keeps them: --name "Zoe Q"
-        # named the presenter '"Zoe Q"'); not on Windows, where posix splitting eats backslashes.
-        words = arg_split(line, posix=os.name != "nt")
+        words = split_line(line)
         if any(word in HELP_FLAGS for word in words):
             action = "share" if words[0].startswith("-") else words[0]
             if action not in valid_actions():
