@@ -24,6 +24,7 @@ import { hydrateFigures } from "./figures";
 import { startFollow, type Follow } from "./follow";
 import { colorFor, guestName, keepAssignedColor, safeColor, type UserInfo } from "./identity";
 import { Layout } from "./layout";
+import { Magnify } from "./magnify";
 import { Live } from "./live";
 import { startOffline } from "./offline";
 import { PresencePublisher, RemoteCursors, type PresenceState } from "./presence";
@@ -48,6 +49,7 @@ export interface JupyterspotHandle {
   board: Board;
   follow: Follow;
   running: RunningIndicator;
+  magnify: Magnify;
   reactions: Reactions;
   setName(name: string): void;
 }
@@ -109,12 +111,13 @@ function start(): void {
   );
   const layout = new Layout(root, config.refWidth);
   watchReadingGesture(layout);
+  const magnify = new Magnify(layout);
   const bar = new TopBar(config.title, Boolean(config.relay));
   const awareness = connection.awareness;
   const clientId = awareness.clientID;
 
   const guest = guestName(clientId);
-  const remembered = readName();
+  const remembered = readName(location, config.presenter);
   const user: UserInfo = {
     name: remembered.name || guest,
     color: colorFor(clientId, config.role),
@@ -217,6 +220,7 @@ function start(): void {
     board,
     follow,
     running,
+    magnify,
     reactions,
     setName,
   };
