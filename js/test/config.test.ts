@@ -17,6 +17,7 @@ const SERVED = {
   relay: "",
   e2e: true,
   kernelLeader: 4294967296,
+  presenter: "Ana",
 };
 
 const loc = (href: string): Location => {
@@ -62,6 +63,7 @@ test("missing, mistyped or out-of-range values get their defaults", () => {
     relay: "",
     e2e: false,
     kernelLeader: 4294967296,
+    presenter: "",
   });
   assert.equal(parseConfig(JSON.stringify({ refWidth: 150 })).refWidth, 1000);
   assert.equal(parseConfig(JSON.stringify({ refWidth: 200 })).refWidth, 200);

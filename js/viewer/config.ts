@@ -27,6 +27,8 @@ export interface PageConfig {
   e2e: boolean;
   /** control.leader while the running cell leads (collab/lead.py KERNEL_LEADER). */
   kernelLeader: number;
+  /** The host page's default name for the presenter ("" on guests'): readName's fallback. */
+  presenter: string;
 }
 
 interface KeyContract {
@@ -49,6 +51,7 @@ const DEFAULTS: PageConfig = {
   relay: "",
   e2e: false,
   kernelLeader: contract.kernelLeader.values[0],
+  presenter: "",
 };
 
 const NAME_KEY = "jupyterspot.name";
@@ -143,7 +146,7 @@ export function linkParam(
   loc: Pick<Location, "search" | "hash"> = location,
 ): string | null {
   // The last of a repeated parameter: a name appended to a link overrides the one it carries
-  // (the presenter's link names the login user by default: base/options.py presenter_name).
+  // (the presenter's link carries --name when given).
   const last = (params: URLSearchParams) => params.getAll(name).pop() ?? null;
   const fragment = new URLSearchParams(loc.hash.replace(/^#/, ""));
   return last(new URLSearchParams(loc.search)) ?? last(fragment);
@@ -151,9 +154,14 @@ export function linkParam(
 
 /**
  * The participant's name and whether it came from the URL. `?name=` (or `#…&name=`) wins (and
- * is remembered), then the name remembered from an earlier visit; "" means nobody told us yet.
+ * is remembered: the presenter's --name is explicit), then the name remembered from an earlier
+ * visit, then `fallback` (the host page's default, config.presenter: never stored, so a name
+ * the presenter types stays on the next load); "" means nobody told us yet.
  */
-export function readName(loc: Location = location): { name: string; fromUrl: boolean } {
+export function readName(
+  loc: Location = location,
+  fallback = "",
+): { name: string; fromUrl: boolean } {
   const fromUrl = cleanName(linkParam("name", loc));
   if (fromUrl) {
     storeName(fromUrl);
@@ -165,5 +173,5 @@ export function readName(loc: Location = location): { name: string; fromUrl: boo
   } catch {
     stored = "";
   }
-  return { name: stored, fromUrl: false };
+  return { name: stored || cleanName(fallback), fromUrl: false };
 }

@@ -117,7 +117,7 @@ function start(): void {
   const clientId = awareness.clientID;
 
   const guest = guestName(clientId);
-  const remembered = readName();
+  const remembered = readName(location, config.presenter);
   const user: UserInfo = {
     name: remembered.name || guest,
     color: colorFor(clientId, config.role),

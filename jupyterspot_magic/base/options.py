@@ -43,16 +43,32 @@ def clean_name(name: object) -> str:
     return text[:NAME_LIMIT]
 
 
+# The name shown for a presenter whose account name says nothing about them.
+PRESENTER = "Presenter"
+# Account names of containers, clouds and CI, not of a person (Colab and Docker run as root,
+# Binder as jovyan): guests would follow "root".
+GENERIC_ACCOUNTS = frozenset(
+    {
+        "root", "jovyan", "user", "admin", "administrator", "ubuntu", "ec2-user", "runner",
+        "colab", "debian", "centos", "fedora", "vagrant", "docker", "nobody", "jupyter",
+        "notebook", "default", "guest", "codespace", "gitpod", "vscode", "node", "app",
+    }
+)  # fmt: skip
+
+
 def presenter_name() -> str:
     """The presenter's name when --name is not given (issue 16 item 4: never "Guest 0867"):
-    JupyterHub's user, else the login name; "" when neither is known."""
-    hub_user = os.environ.get("JUPYTERHUB_USER")
-    if hub_user and clean_name(hub_user):
-        return clean_name(hub_user)
-    try:
-        return clean_name(getpass.getuser())
-    except Exception:  # no USER/LOGNAME and no passwd entry (some containers)
-        return ""
+    JupyterHub's user, else the login name. Every guest sees it, so an e-mail-like hub name
+    gives only its part before "@", and a generic account (root, jovyan, ...) or none at all
+    gives PRESENTER."""
+    name = os.environ.get("JUPYTERHUB_USER", "")
+    if not clean_name(name):
+        try:
+            name = getpass.getuser()
+        except Exception:  # no USER/LOGNAME and no passwd entry (some containers)
+            name = ""
+    name = clean_name(name.split("@", 1)[0])
+    return PRESENTER if not name or name.lower() in GENERIC_ACCOUNTS else name
 
 
 def people_count(text: str) -> int:
@@ -111,7 +127,9 @@ class ShareOptions:
     name: str | None = option(
         None,
         "--name",
-        "Your name as everyone sees it. Default: your JupyterHub user, else your login name.",
+        "Your name as everyone sees it; it wins over a name you typed in the page. Default: your "
+        "JupyterHub user (before any @), else your login name (root, jovyan and such: "
+        "Presenter), used until you type one in the page.",
     )
     public_url: str | None = option(
         None,
@@ -176,10 +194,8 @@ class ShareOptions:
             object.__setattr__(self, "e2e", "on" if self.e2e else "off")
         if self.e2e not in E2E_MODES:
             raise ValueError(f"e2e must be one of auto, on, off, not {self.e2e!r}")
-        if self.name is None:  # resolved once: "the same share" compares the resolved name
-            object.__setattr__(self, "name", presenter_name() or None)
-        else:
-            object.__setattr__(self, "name", clean_name(self.name) or None)
+        if self.name is not None:  # given: it names the presenter in the host link
+            object.__setattr__(self, "name", clean_name(self.name) or PRESENTER)
         if self.e2e == "on" and self.relay:
             raise ValueError("e2e cannot be on with --relay: the relay must read what it relays")
 

@@ -41,6 +41,7 @@ def page_config(
     offline: bool = False,
     relay: str = "",
     e2e: bool = False,
+    presenter: str = "",
 ) -> dict[str, Any]:
     """Every key of the contract, in its order; `refWidth` is REF_WIDTH for every page."""
     return {
@@ -55,6 +56,7 @@ def page_config(
         "relay": relay,
         "e2e": e2e,
         "kernelLeader": KERNEL_LEADER,
+        "presenter": presenter,
     }
 
 

@@ -52,6 +52,7 @@ def build_page(
     relay: str = "",
     e2e: bool = False,
     version: str | None = None,
+    presenter: str = "",
 ) -> bytes:
     """The rendered notebook with its config block for `role`, every secret redacted; `relay`:
     the relay's websocket URL when the rooms are published there (--relay); `e2e`: the share
@@ -65,6 +66,7 @@ def build_page(
         title=rendered.title,
         relay=relay,
         e2e=e2e,
+        presenter=presenter if role == "host" else "",  # the host's default name, theirs only
     )
     page = rendered.html.replace(CONFIG_PLACEHOLDER, config_block(config), 1)
     # Defense in depth: a host token must never reach a page (e.g. saved widget state).

@@ -60,6 +60,7 @@ class SharedNotebook:
     # End-to-end encryption (collab/seal.py): the share key the links' fragment carries, or
     # None for a plain share. Every content-carrying response and frame is sealed with it.
     key: bytes | None = None
+    presenter: str = ""  # the presenter's default name, on the host's page (base/page_config.py)
     board: Room = field(init=False)
     control: Room = field(init=False)
     crowd: Crowd = field(init=False)  # audience mode, the floor, the head count
@@ -168,6 +169,7 @@ class SharedNotebook:
             self.relay,
             self.encrypted,
             self.public_version(rendered.content_hash),
+            self.presenter,
         )
 
     @property

@@ -60,6 +60,7 @@ class OpenSpec:
     view_only: bool = False
     lead_policy: str = "anyone"
     banned: frozenset[str] = frozenset()  # browser keys the host removed
+    presenter: str = ""  # the presenter's default name (base/options.py presenter_name)
 
 
 @dataclass(frozen=True)
@@ -125,6 +126,7 @@ def _open(server: ServerThread, spec: OpenSpec, keeper: BoardKeeper | None) -> O
         audience=spec.audience,
         relay=spec.relay[0] if spec.relay else "",
         key=key if spec.e2e else None,
+        presenter=spec.presenter,
     )
     if keeper is not None:  # the stored board is in place before anyone connects
         server.call(keeper.attach, shared)

@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..base.options import ShareOptions
+from ..base.options import ShareOptions, presenter_name
 from ..base.options import same_share as same_options
 from ..content.locate import Located, locate
 from ..content.render import RenderedNotebook, render
@@ -145,6 +145,7 @@ def open_spec(
         view_only=again.view_only if again else False,
         lead_policy=again.lead_policy if again else "anyone",
         banned=again.banned if again else frozenset(),
+        presenter=options.name or presenter_name(),
     )
 
 

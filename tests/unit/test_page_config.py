@@ -39,6 +39,7 @@ def test_contract_lists_each_key_with_a_known_type_and_a_doc() -> None:
         "relay",
         "e2e",
         "kernelLeader",
+        "presenter",
     }
     for key, spec in CONTRACT.items():
         assert set(spec["type"].split("|")) <= {"string", "number", "boolean", "null"}, key

@@ -9,7 +9,7 @@ import getpass
 
 import pytest
 
-from jupyterspot_magic.base.options import NAME_LIMIT, ShareOptions, presenter_name
+from jupyterspot_magic.base.options import NAME_LIMIT, PRESENTER, ShareOptions, presenter_name
 from jupyterspot_magic.frontends import cli
 from jupyterspot_magic.frontends.display import people_changes
 from jupyterspot_magic.frontends.magic import JupyterSpotMagics
@@ -19,23 +19,39 @@ def test_jupyterhub_user_first(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("JUPYTERHUB_USER", "ana")
     monkeypatch.setattr(getpass, "getuser", lambda: "root")
     assert presenter_name() == "ana"
-    assert ShareOptions().name == "ana"
+    assert ShareOptions().name is None  # the default is not in the link (the host page's config)
 
 
 def test_login_name_without_jupyterhub(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("JUPYTERHUB_USER", raising=False)
     monkeypatch.setattr(getpass, "getuser", lambda: "bea")
-    assert ShareOptions().name == "bea"
+    assert presenter_name() == "bea"
 
 
 def test_given_name_wins(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("JUPYTERHUB_USER", "ana")
     assert ShareOptions(name="Cleo").name == "Cleo"
+    assert ShareOptions(name="root").name == "root"  # given: the user's choice
+
+
+def test_every_guest_sees_it_so_no_address_and_no_account(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The default is shown to every guest: an e-mail-like hub name gives its part before "@";
+    Colab/Docker's root, Binder's jovyan and other account names give "Presenter"; `--name ""`
+    is "Presenter" too."""
+    monkeypatch.setenv("JUPYTERHUB_USER", "ana.lee@uni.example")
+    assert presenter_name() == "ana.lee"
+    monkeypatch.delenv("JUPYTERHUB_USER")
+    for account in ("root", "jovyan", "user", "admin", "ubuntu", "ec2-user", "runner", "Colab"):
+        monkeypatch.setattr(getpass, "getuser", lambda account=account: account)
+        assert presenter_name() == PRESENTER, account
+    monkeypatch.setenv("JUPYTERHUB_USER", "@hub")
+    assert presenter_name() == PRESENTER
+    assert ShareOptions(name="").name == ShareOptions(name=" \n").name == PRESENTER
 
 
 def test_names_cleaned_and_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     """Control characters and whitespace runs become one space (as js/viewer/config.ts
-    cleanName does), at most NAME_LIMIT characters; nothing usable: no name (the page asks)."""
+    cleanName does), at most NAME_LIMIT characters; nothing usable: "Presenter"."""
     monkeypatch.setenv("JUPYTERHUB_USER", "  dan\x1b[31m\n\tx" + "y" * 100)
     name = presenter_name()
     assert name.startswith("dan [31m x") and len(name) == NAME_LIMIT
@@ -46,7 +62,7 @@ def test_names_cleaned_and_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
         raise OSError("no login name")
 
     monkeypatch.setattr(getpass, "getuser", no_login)
-    assert presenter_name() == "" and ShareOptions().name is None
+    assert presenter_name() == PRESENTER and ShareOptions().name is None
 
 
 def every_action(parser: argparse.ArgumentParser) -> list[argparse.Action]:
