@@ -16,10 +16,12 @@ import errno
 import hashlib
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -406,3 +408,90 @@ def test_no_unverified_cloudflared_from_another_package(env, tmp_path: Path) -> 
     env.syspath_prepend(str(tmp_path))
     env.delitem(sys.modules, "pycloudflared", raising=False)
     assert cloudflared.cloudflared_binary() is None
+
+
+# --- Ctrl-C / Interrupt while the share starts -------------------------------------------------
+
+
+def download_env(tmp_path: Path, server: Trickle) -> dict[str, str]:
+    return {
+        "JUPYTERSPOT_CACHE_DIR": str(tmp_path / "cache"),
+        "JUPYTERSPOT_CLOUDFLARED_RELEASES": server.url,
+        "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
+    }
+
+
+def test_interrupt_while_the_widget_starts(tmp_path: Path) -> None:
+    """A real kernel: the share downloads cloudflared (STAND-IN server, held at 0 %), the user
+    presses Interrupt. The widget says so (it stayed on "Starting…" forever), the error is the
+    interrupt, and the kernel's download thread and its part file are gone."""
+    server = Trickle(40_000_000, 100_000)
+    environ = download_env(tmp_path, server)
+    environ.pop("JUPYTERSPOT_CLOUDFLARED", None)
+    k = Kernel(REPO, env=environ)
+    try:
+        k.execute("%load_ext jupyterspot_magic")
+        msg_id = k.start(f"%jupyterspot share {DEMO} --tunnel cloudflared")
+        seen: list[dict] = []
+
+        def downloading() -> bool:
+            msg = k.kc.get_iopub_msg(timeout=60)
+            if msg["msg_type"] in ("comm_open", "comm_msg"):
+                seen.append(msg["content"]["data"].get("state", {}))
+            return any(str(s.get("message", "")).endswith("%") for s in seen)
+
+        wait_for(downloading, 60, "the widget to show the download", step=0)
+        k.km.interrupt_kernel()
+        result = k.collect(msg_id)
+        assert result["error"] and "KeyboardInterrupt" in result["error"], result["error"]
+        seen += [
+            m["content"]["data"].get("state", {})
+            for m in result["messages"]
+            if m["msg_type"] == "comm_msg"
+        ]
+        final = [s for s in seen if "status" in s][-1]
+        assert final["status"] == "error", seen
+        assert "Interrupted" in [s for s in seen if "message" in s][-1]["message"]
+        left = (
+            "import threading, pathlib, os, json; print(json.dumps([t.name for t in "
+            "threading.enumerate() if t.name == 'jupyterspot-download'] + [str(p) for p in "
+            "pathlib.Path(os.environ['JUPYTERSPOT_CACHE_DIR']).rglob('.part-*')]))"
+        )
+        wait_for(lambda: k.json(left) == [], 5, "the download thread and its part to go")
+    finally:
+        k.shutdown()
+        server.close()
+
+
+def test_cli_ctrl_c_while_the_share_starts(tmp_path: Path) -> None:
+    """/tmp/review15/trickle2.py: `jupyterspot share` downloading cloudflared (STAND-IN server,
+    held): Ctrl-C ends it within about a second with one line and exit code 130 (it was
+    ignored until the download's 180 s deadline)."""
+    server = Trickle(40_000_000, 100_000)
+    environ = {**os.environ, **download_env(tmp_path, server)}
+    environ.pop("JUPYTERSPOT_CLOUDFLARED", None)
+    proc = subprocess.Popen(
+        [*command(), "share", str(DEMO), "--tunnel", "cloudflared"],
+        env=environ,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        lines: list[str] = []
+        while not (lines and lines[-1].rstrip().endswith("%")):
+            lines.append(proc.stderr.readline())
+            assert lines[-1], lines
+        t0 = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(15) == 130
+        took = time.monotonic() - t0
+        print(f"Ctrl-C to exit: {took:.2f} s")
+        assert took < 2.0
+        rest = proc.stderr.read()
+        assert rest == "jupyterspot: interrupted\n", rest
+        assert proc.stdout.read() == ""
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        server.close()

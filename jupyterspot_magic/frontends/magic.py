@@ -84,15 +84,25 @@ def share_and_show(
         progress = print_progress if shown else quiet
     try:
         result = registry.share(path, user_ns=user_ns, progress=progress, **options)
-    except Exception as e:
+    except BaseException as e:  # Interrupt too: the widget must not say "Starting…" forever
         if widget is not None:
-            widget.failed(str(e) if isinstance(e, USER_ERRORS) else one_line(e, kind=True))
+            widget.failed(failure_text(e))
         raise
     if shown:
         show(result, widget)
     else:
         display.print_link_changes(result)
     return result
+
+
+INTERRUPTED = "Interrupted: the share was not started."
+
+
+def failure_text(error: BaseException) -> str:
+    """What the starting widget says when the share did not start."""
+    if isinstance(error, KeyboardInterrupt):
+        return INTERRUPTED
+    return str(error) if isinstance(error, USER_ERRORS) else one_line(error, kind=True)
 
 
 def print_progress(line: str) -> None:
