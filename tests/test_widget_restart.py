@@ -13,10 +13,14 @@ The time printed is from the restart's confirmation click (or the kill) to the w
 
 from __future__ import annotations
 
+import ast
 import os
 import signal
 import socket
+import threading
 import time
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -39,6 +43,11 @@ def open_and_share(page, base: str, token: str) -> str:
     link.wait_for(state="visible", timeout=60000)
     page.locator(f'{STATUS}[data-status="live"]').wait_for(timeout=10000)
     return link.get_attribute("href") or ""
+
+
+def dirty(page) -> bool:
+    """The notebook's tab says it has unsaved changes."""
+    return page.locator(".jp-mod-current.jp-mod-dirty, .lm-TabBar-tab.jp-mod-dirty").count() > 0
 
 
 def kernel_states(base: str, token: str) -> list[str]:
@@ -124,7 +133,8 @@ def assert_tells_stopped(page, url: str, reason: str) -> None:
     assert "line-through" in dead.evaluate("e => getComputedStyle(e).textDecorationLine")
     assert not page.get_by_test_id("widget-qr").first.is_visible()
     assert page.get_by_test_id("widget-participants").first.locator("li").count() == 0
-    assert not widget.locator(".jsw-people-title").is_visible(), "no '1 person here'"
+    titles = widget.locator(".jsw-people-title").all()  # (the questions' list has one too)
+    assert not any(t.is_visible() and "here" in t.inner_text() for t in titles), "no '1 person'"
     assert not page.get_by_test_id("widget-stop").first.is_visible()
     assert page.get_by_test_id("widget-share-again").first.is_visible()
 
@@ -165,6 +175,15 @@ def test_restart_in_jupyterlab_ui_stops_the_widget_and_share_again_works(lab, br
         new_url = link.get_attribute("href") or ""
         assert new_url.startswith("http://127.0.0.1:") and "/s/" in new_url
         assert page.get_by_test_id("widget-stop").first.is_visible()
+        # The new widget is the cell's output (saved with the notebook): after a reload it is
+        # still there, live, with the new link.
+        assert page.locator(".jupyterspot-widget").count() == 1
+        page.locator(".jp-Notebook").first.click()
+        page.keyboard.press("Control+s")
+        wait_for(lambda: not dirty(page), 15, "the notebook saved")
+        page.reload()
+        page.locator(f'{STATUS}[data-status="live"]').first.wait_for(timeout=60000)
+        assert page.get_by_test_id("widget-link").first.get_attribute("href") == new_url
         # the new widget is the kernel's: its Stop reaches the new share
         page.get_by_test_id("widget-stop").first.click()
         page.locator(f'{STATUS}[data-status="stopped"]').first.wait_for(timeout=15000)
@@ -203,42 +222,190 @@ def test_alive_route_answers_any_origin_while_the_share_is_open(nb) -> None:
     alive_url = share.url.replace("/?token=", "/x/alive?token=")
     answer = httpx.get(alive_url, headers={"Origin": "http://notebook.example"}, timeout=5)
     assert answer.status_code == 204 and answer.headers["access-control-allow-origin"] == "*"
+    # The preflight of a ping through ngrok (it carries ngrok-skip-browser-warning), cached 2 h.
+    preflight = httpx.options(
+        alive_url,
+        headers={
+            "Origin": "http://notebook.example",
+            "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Headers": "ngrok-skip-browser-warning",
+        },
+        timeout=5,
+    )
+    assert preflight.status_code == 204, preflight.status_code
+    assert preflight.headers["access-control-allow-headers"] == "ngrok-skip-browser-warning"
+    assert int(preflight.headers["access-control-max-age"]) >= 600
     assert httpx.get(alive_url.split("?")[0] + "?token=wrong", timeout=5).status_code == 403
     share.stop()
     wait_for(lambda: not port_open(share.url) or httpx.get(alive_url).status_code == 404, 10)
 
 
-def test_without_kernel_news_the_ping_notices_the_share_is_gone(nb, browser) -> None:
-    """A stand-in model with no widget manager (as in a front end that says nothing): only the
-    server's silence tells. A link that never answered proves nothing: no false "stopped"."""
+class Relay:
+    """A stand-in for the tunnel (the internet cannot exist here), labelled as such: an HTTP
+    server on loopback that forwards each request to the real share server and counts them, or
+    while `down` answers 502 as a tunnel whose far end is gone does."""
+
+    def __init__(self, target: str) -> None:
+        self.target = target.split("/s/")[0]  # http://127.0.0.1:PORT
+        self.counts: Counter[str] = Counter()  # requests by method
+        self.answered: Counter[int] = Counter()  # the share server's answers by status
+        self.down = False
+        relay = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _forward(self) -> None:
+                relay.counts[self.command] += 1
+                headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
+                try:
+                    if relay.down:
+                        raise httpx.ConnectError("the far end is down")
+                    answer = httpx.request(
+                        self.command, relay.target + self.path, headers=headers, timeout=5
+                    )
+                except httpx.HTTPError:
+                    self.send_response(502)
+                    self.send_header("Access-Control-Allow-Origin", "*")
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                relay.answered[answer.status_code] += 1
+                self.send_response(answer.status_code)
+                for key, value in answer.headers.items():
+                    if key.lower().startswith("access-control") or key.lower() == "cache-control":
+                        self.send_header(key, value)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            do_GET = do_OPTIONS = do_HEAD = _forward
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def url(self, link: str) -> str:
+        """`link` as it would be seen through this stand-in."""
+        return f"http://127.0.0.1:{self.port}/s/" + link.split("/s/", 1)[1]
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+# Counts the page's fetches in flight: a faked clock only moves when the last ping has settled.
+FETCHES = """(() => {
+  const real = window.fetch;
+  window.__inflight = 0;
+  window.fetch = async (...args) => {
+    window.__inflight += 1;
+    try { return await real(...args); } finally { window.__inflight -= 1; }
+  };
+})()"""
+
+
+def run_clock(page, seconds: int) -> None:
+    """Let `seconds` pass on the page's faked clock, a second at a time, each ping answered."""
+    for _ in range(seconds):
+        page.clock.run_for(1000)
+        wait_for(lambda: page.evaluate("window.__inflight") == 0, 10, "the ping settled")
+
+
+def test_the_ping_goes_to_the_local_server_and_rarely_through_the_tunnel(nb, browser) -> None:
+    """ngrok's free plan allows 20,000 requests a month: one ping a second per open widget used
+    it up in ~6 h. The widget pings the share server's local address; the public link only when
+    no local one answers and no kernel news exists, at most a few times a minute."""
     from jupyterspot_magic.session import registry
 
     from .conftest import REPO, widget_mock
 
     source = (REPO / "jupyterspot_magic/static/widget.js").read_text()
     share = registry.share(nb, tunnel="none", store=False)
+    tunnel = Relay(share.url)
+    public = tunnel.url(share.url)
+    unreachable = "http://127.0.0.1:9/s/r/?token=t"  # the discard port: nothing listens
+    context = browser.new_context()
+    try:
+        for local, most in ((share.local_url, 0), (unreachable, 5)):
+            tunnel.counts.clear()
+            page = context.new_page()
+            page.clock.install()
+            page.add_init_script(FETCHES)
+            page.set_content("<!doctype html><body></body>")
+            page.evaluate(FETCHES)
+            page.evaluate(widget_mock(url=public, host_url=public, local_url=local), source)
+            run_clock(page, 60)
+            sent = sum(tunnel.counts.values())
+            print(
+                f"\nlocal link {'answers' if most == 0 else 'unreachable'}: {sent} requests "
+                f"through the tunnel in one minute ({dict(tunnel.counts)})"
+            )
+            assert sent <= most, dict(tunnel.counts)
+            # the widget still knows its server answers (through the tunnel in the second case)
+            assert page.locator(".jupyterspot-widget").get_attribute("data-ping") == "answered"
+            assert page.locator(STATUS).get_attribute("data-status") == "live"
+            page.close()
+    finally:
+        context.close()
+        tunnel.close()
+
+
+def test_without_kernel_news_the_ping_notices_the_share_is_gone(nb, browser) -> None:
+    """A stand-in model with no widget manager (as in a front end that says nothing): only the
+    server's silence tells, and only a long one (SILENCE_MS, 10 s): a short outage is no stop.
+    A link that never answered proves nothing: no false "stopped"."""
+    from jupyterspot_magic.session import registry
+
+    from .conftest import REPO, widget_mock
+
+    source = (REPO / "jupyterspot_magic/static/widget.js").read_text()
+    from jupyterspot_magic.frontends.widget import share_again_code
+
+    share = registry.share(nb, tunnel="none", store=False)
+    outage = Relay(share.url)  # the local link through a stand-in that can fail for a while
     page = browser.new_page()
     unreachable = browser.new_page()
     try:
         page.set_content("<!doctype html><body></body>")
-        page.evaluate(widget_mock(url=share.url, host_url=share.host_url), source)
+        local = outage.url(share.url)
+        again = share_again_code(share)
+        traits = {"url": share.url, "host_url": share.host_url, "local_url": local}
+        mock = widget_mock(**traits, share_again=again)
+        page.evaluate(mock, source)
         unreachable.set_content("<!doctype html><body></body>")
         nowhere = "http://127.0.0.1:9/s/r/?token=t"  # the discard port: nothing listens
-        unreachable.evaluate(widget_mock(url=nowhere, host_url=nowhere), source)
+        unreachable.evaluate(widget_mock(url=nowhere, host_url=nowhere, local_url=nowhere), source)
         status = page.locator(STATUS)
-        page.wait_for_timeout(1500)  # the page must have had a ping answered before the stop
+        page.locator('.jupyterspot-widget[data-ping="answered"]').wait_for(timeout=10000)
         assert status.get_attribute("data-status") == "live"
+        # A short outage (about 4 missed pings): still live.
+        outage.down = True
+        failed = outage.counts["GET"] + 4
+        wait_for(lambda: outage.counts["GET"] >= failed, 15, "four pings went unanswered")
+        outage.down = False
+        answered = outage.answered[204] + 1
+        wait_for(lambda: outage.answered[204] >= answered, 15, "a ping answered again")
+        assert status.get_attribute("data-status") == "live", "a 4 s outage is not a stop"
         t0 = time.monotonic()
         share.stop()  # the stand-in model is not told: as when the kernel is gone
-        page.locator(f'{STATUS}[data-status="stopped"]').wait_for(timeout=LIMIT * 1000)
-        print(f"\nthe ping noticed the share gone after {time.monotonic() - t0:.2f} s")
+        page.locator(f'{STATUS}[data-status="stopped"]').wait_for(timeout=(10 + LIMIT) * 1000)
+        took = time.monotonic() - t0
+        print(f"\nthe ping noticed the share gone after {took:.2f} s")
+        assert took >= 9, "the ping alone waits 10 s of silence"
         assert "no longer answers" in page.get_by_test_id("widget-message").inner_text()
         assert page.locator(".jupyterspot-widget").get_attribute("data-gone-by") == "server"
         hint = page.get_by_test_id("widget-share-again-hint")
         assert hint.is_visible() and "run" in hint.inner_text()  # no kernel here: say what to run
         assert not page.get_by_test_id("widget-share-again").is_visible()
+        # What to run keeps its line breaks and is Python (as the user copies it).
+        code = page.get_by_test_id("widget-share-again-code").inner_text()
+        assert code.count("\n") >= 2, code
+        ast.parse(code)
+        assert page.get_by_test_id("widget-share-again-copy").is_visible()
         live = unreachable.locator(f'{STATUS}[data-status="live"]')
         assert live.is_visible(), "a link that never answered is not taken as stopped"
     finally:
         page.close()
         unreachable.close()
+        outage.close()

@@ -7,7 +7,14 @@
 // The kernel handles either only when idle: the widget says so until the answer comes.
 // Everything is inserted as text; nothing from the model is parsed as HTML.
 import pageConfig from "../../jupyterspot_magic/contracts/page_config.json";
-import { type GoneBy, kernelOf, runHint, shareAgain, watchShare } from "./lifeline";
+import {
+  type DisplayOutput,
+  type GoneBy,
+  kernelOf,
+  runHint,
+  shareAgain,
+  watchShare,
+} from "./lifeline";
 import { type QuestionRow, questionList } from "./questions";
 import { type CellReactions, reactionList } from "./reactions";
 
@@ -28,6 +35,7 @@ interface Model {
   get(
     name:
       | "url"
+      | "local_url"
       | "host_url"
       | "qr_data_uri"
       | "status"
@@ -240,6 +248,47 @@ async function modelById(manager: unknown, id: string): Promise<Model> {
   }
 }
 
+const WIDGET_VIEW = "application/vnd.jupyter.widget-view+json";
+
+interface OutputsModel {
+  length: number;
+  get(index: number): { data?: Record<string, unknown> } | undefined;
+  set(index: number, output: DisplayOutput): void;
+}
+
+/**
+ * Put the new share's widget where this one is, in the notebook's own model: the cell's output
+ * (JupyterLab, Notebook 7: the widget manager's document context). The share ran with
+ * store_history false and our own IOPub handler, so its display_data reached no output area:
+ * shown only in this view, it was gone after a reload and never saved. Setting the cell's
+ * output renders the new widget there (this view goes away) and saves with the notebook.
+ * False when this front end has no such model (then the view shows the new widget in place).
+ */
+function placeInCell(manager: unknown, el: HTMLElement, output: DisplayOutput): boolean {
+  try {
+    type Cells = { length: number; get(index: number): { outputs?: OutputsModel } | undefined };
+    const context = (manager as { context?: { model?: { cells?: Cells } } } | null)?.context;
+    const cells = context?.model?.cells;
+    const cellNode = el.closest<HTMLElement>(".jp-Cell");
+    const child = el.closest(".jp-OutputArea-child");
+    if (!cells || !cellNode || !child?.parentElement) return false;
+    // JupyterLab 4's notebook numbers its cells' nodes (windowed list); else count them.
+    const numbered = Number.parseInt(cellNode.dataset.windowedListIndex ?? "", 10);
+    const all = [...(cellNode.closest(".jp-Notebook")?.querySelectorAll(".jp-Cell") ?? [])];
+    const cellIndex = Number.isInteger(numbered) ? numbered : all.indexOf(cellNode);
+    const outputIndex = [...child.parentElement.children]
+      .filter((n) => n.classList.contains("jp-OutputArea-child"))
+      .indexOf(child);
+    const outputs = cells.get(cellIndex)?.outputs;
+    if (!outputs || outputIndex < 0 || outputIndex >= outputs.length) return false;
+    if (!outputs.get(outputIndex)?.data?.[WIDGET_VIEW]) return false; // not ours: leave it
+    outputs.set(outputIndex, output);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function view(
   { model, el, experimental }: RenderProps,
   replace: (next: Model) => void,
@@ -303,6 +352,13 @@ function view(
   const againHint = h("div", "jsw-again-hint", "", { "data-testid": "widget-share-again-hint" });
   actions.append(again);
 
+  const againText = h("div", "jsw-again-text");
+  const againCode = h("pre", "jsw-again-code", "", { "data-testid": "widget-share-again-code" });
+  const againCopy = h("button", "jsw-button jsw-small", "Copy code", {
+    type: "button",
+    "data-testid": "widget-share-again-copy",
+  });
+  againHint.append(againText, againCode, againCopy);
   // -- lead controls --
   const leadLine = h("span", "jsw-lead-line", "", { "data-testid": "widget-leader" });
   // A real link: VS Code ignores window.open. It opens the presenter view, which takes the lead
@@ -474,10 +530,17 @@ function view(
 
   // Why the share is gone though the model still says otherwise ("": it is not): lifeline.ts.
   let gone = "";
+  againCopy.addEventListener("click", async () => {
+    const ok = await copyText(againCode.textContent || "", () => againCode);
+    flash(againCopy, ok ? "Copied" : "Press Ctrl+C", "Copy code");
+  });
+
   let againProblem = "";
   again.addEventListener("click", () => {
-    const mount = async (id: string): Promise<void> =>
-      replace(await modelById(model.widget_manager, id));
+    const mount = async (id: string, output: DisplayOutput): Promise<void> => {
+      const next = await modelById(model.widget_manager, id); // registered before it renders
+      if (!placeInCell(model.widget_manager, el, output)) replace(next);
+    };
     const run = shareAgain(model.widget_manager, model.get("share_again"), mount);
     if (!run) return;
     again.disabled = true;
@@ -552,8 +615,10 @@ function view(
     const code = model.get("share_again") || "";
     const canRun = !!code && !!kernelOf(model.widget_manager)?.requestExecute;
     again.hidden = !done || !canRun;
-    againHint.textContent = againProblem || (canRun ? "" : runHint(code));
-    againHint.hidden = !done || !againHint.textContent;
+    againText.textContent = againProblem || (canRun ? "" : runHint(code));
+    againCode.textContent = againText.textContent ? code : "";
+    againCode.hidden = againCopy.hidden = !againCode.textContent;
+    againHint.hidden = !done || !againText.textContent;
     if (done) {
       stop.textContent = "Stopped";
       stopping = false;
@@ -643,6 +708,8 @@ function view(
     onChange: (reason: string, by: GoneBy | null) => {
       gone = reason;
       root.setAttribute("data-gone-by", by ?? "");
+    localUrl: () => model.get("local_url") || "",
+    onAnswer: () => root.setAttribute("data-ping", "answered"),
       update();
     },
     signal: teardown.signal,

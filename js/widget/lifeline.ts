@@ -6,18 +6,34 @@
 //     "comm_live_update") when JupyterLab / Notebook 7 restart the kernel, and the widget
 //     manager's kernel (JupyterLab's `widget_manager.kernel`) says "restarting",
 //     "autorestarting" (it died and the server restarts it) or "dead", or is replaced;
-//   - the share server's answer: `x/alive` beside the guest link (server/app.py), asked every
-//     PING_MS. The server is a child of the kernel and exits with it (server/child.py), so a
-//     kernel killed in a front end that tells nothing (VS Code, Colab) is noticed there too.
+//   - the share server's answer: `x/alive` (server/app.py) on its local address (trait
+//     `local_url`, loopback: free) every PING_MS; through the public link only when the local one
+//     never answers and the front end gives no kernel news (Colab), and then rarely
+//     (PUBLIC_PING_MS, backing off): a tunnel counts requests. The server is a child of the
+//     kernel and exits with it (server/child.py), so a kernel killed in a front end that tells
+//     nothing (VS Code) is noticed there too, after SILENCE_MS without an answer.
 //     A ping counts only once one has answered (a link this page cannot reach, e.g. an http
 //     link from an https notebook, proves nothing), and a ping that answers again brings it back.
 // Then the widget offers to share again: through the front end's kernel connection when it has
 // one (`requestExecute`, JupyterLab and Notebook 7), else it says what to run.
 
-/** A ping every PING_MS; MISSES unanswered in a row (after one answer) mean the share is gone. */
+/** The local share server is asked every PING_MS (loopback: it costs nothing). */
 export const PING_MS = 1000;
-export const MISSES = 2;
+/** The public link only when no local one answers and no kernel news exists (VS Code, Colab):
+ * every request goes through the tunnel (ngrok's free plan: 20,000 a month), so at most one per
+ * PUBLIC_PING_MS, doubling after each answer up to PUBLIC_PING_MAX_MS. */
+export const PUBLIC_PING_MS = 15_000;
+export const PUBLIC_PING_MAX_MS = 120_000;
+/** The local link is tried every PING_MS this many times before it is taken as unreachable
+ * from this browser (then every PUBLIC_PING_MS). */
+const LOCAL_TRIES = 5;
+/** The ping alone says "gone" only after this long of unanswered pings (a short outage, a busy
+ * server, is not a stop); kernel news stays immediate. */
+export const SILENCE_MS = 10_000;
 const PING_TIMEOUT_MS = 2500;
+/** ngrok's free plan answers a browser's request with a warning page (no CORS) unless this
+ * header is sent; the share server answers the preflight it causes (server/app.py `alive`). */
+const NGROK_SKIP = { "ngrok-skip-browser-warning": "1" };
 
 export const GONE = {
   restarted: "The kernel restarted: sharing stopped.",
@@ -44,6 +60,7 @@ interface IOPubMsg {
   header?: { msg_type?: string };
   content?: {
     data?: Record<string, unknown>;
+    metadata?: Record<string, unknown>;
     ename?: string;
     evalue?: string;
   };
@@ -98,6 +115,10 @@ export interface Watch {
   };
   /** The guest link now (it changes when the tunnel reopens). */
   url(): string;
+  /** The same page on the share server's own address (loopback), "" when unknown. */
+  localUrl(): string;
+  /** A ping was answered (tests wait on it). */
+  onAnswer?(): void;
   /** Watch only while this is true (a share that is live, not one already stopped). */
   active(): boolean;
   /** The share is gone (`by` "comm" or "kernel": for good) or, `reason` "", back. */
@@ -108,8 +129,6 @@ export interface Watch {
 export function watchShare(w: Watch): void {
   const kernel = kernelOf(w.model.widget_manager);
   let final = false;
-  let answered = false;
-  let misses = 0;
   let serverGone = false;
 
   const gone = (reason: string, by: GoneBy): void => {
@@ -127,45 +146,74 @@ export function watchShare(w: Watch): void {
   w.model.on("comm_live_update", onCommLive);
   kernel?.statusChanged?.connect(onStatus);
 
-  const ping = async (): Promise<void> => {
-    const now = kernelOf(w.model.widget_manager);
-    if (kernel && now && now !== kernel) return gone(GONE.changed, "kernel");
-    const url = aliveUrl(w.url());
-    if (!url) return;
-    let ok = false;
+  // One record per link asked: has it ever answered, since when has it not, when is it next due.
+  const local = { answered: false, failingSince: 0, tries: 0, due: 0, delay: PING_MS };
+  const remote = { answered: false, failingSince: 0, tries: 0, due: 0, delay: PUBLIC_PING_MS };
+
+  const ask = async (url: string, viaTunnel: boolean): Promise<boolean> => {
     const abort = new AbortController();
     const timeout = window.setTimeout(() => abort.abort(), PING_TIMEOUT_MS);
     const stop = (): void => abort.abort();
     w.signal.addEventListener("abort", stop);
     try {
-      const init = { cache: "no-store", credentials: "omit", signal: abort.signal } as const;
-      ok = answers((await fetch(url, init)).status);
+      const init: RequestInit = { cache: "no-store", credentials: "omit", signal: abort.signal };
+      if (viaTunnel) init.headers = NGROK_SKIP;
+      return answers((await fetch(url, init)).status);
     } catch {
-      ok = false; // refused, unreachable, timed out
+      return false; // refused, unreachable, timed out
     } finally {
       window.clearTimeout(timeout);
       w.signal.removeEventListener("abort", stop);
     }
+  };
+
+  const ping = async (
+    target: typeof local,
+    url: string,
+    viaTunnel: boolean,
+    now: number,
+  ): Promise<void> => {
+    target.tries += 1;
+    const ok = await ask(url, viaTunnel);
     if (final || w.signal.aborted) return;
     if (ok) {
-      answered = true;
-      misses = 0;
+      target.answered = true;
+      target.failingSince = 0;
+      target.delay = viaTunnel ? Math.min(target.delay * 2, PUBLIC_PING_MAX_MS) : PING_MS;
+      target.due = Date.now() + (viaTunnel ? target.delay : PING_MS);
+      w.onAnswer?.();
       if (serverGone) {
         serverGone = false;
         w.onChange("", null);
       }
       return;
     }
-    misses += 1;
-    if (answered && misses >= MISSES && !serverGone) {
+    target.failingSince ||= now;
+    const slow = viaTunnel || (!target.answered && target.tries >= LOCAL_TRIES);
+    target.delay = slow ? PUBLIC_PING_MS : PING_MS;
+    target.due = Date.now() + target.delay;
+    if (target.answered && now - target.failingSince >= SILENCE_MS && !serverGone) {
       serverGone = true;
       gone(GONE.server, "server");
     }
   };
 
+  const check = async (): Promise<void> => {
+    const now = kernelOf(w.model.widget_manager);
+    if (kernel && now && now !== kernel) return gone(GONE.changed, "kernel");
+    const t = Date.now();
+    const localUrl = aliveUrl(w.localUrl());
+    const publicUrl = aliveUrl(w.url());
+    if (localUrl && t >= local.due) return ping(local, localUrl, false, t);
+    // Through the tunnel only when nothing cheaper tells: no local answer, no kernel news.
+    const tunnelOnly = !localUrl || (!local.answered && local.tries >= LOCAL_TRIES);
+    const viaTunnel = publicUrl && publicUrl !== localUrl && tunnelOnly && !kernel?.statusChanged;
+    if (viaTunnel && t >= remote.due) return ping(remote, publicUrl, true, t);
+  };
+
   let timer = 0;
   const tick = async (): Promise<void> => {
-    if (!final && (w.active() || serverGone)) await ping();
+    if (!final && (w.active() || serverGone)) await check();
     if (!final && !w.signal.aborted) timer = window.setTimeout(tick, PING_MS);
   };
   void tick();
@@ -178,7 +226,16 @@ export function watchShare(w: Watch): void {
 
 /** What the user should run to share again, when the widget cannot run it itself. */
 export function runHint(code: string): string {
-  return code ? `To share again, run in a cell: ${code}` : "To share again, run %jupyterspot share.";
+  // The code itself is shown apart (index.ts: a <pre> with a Copy button): inline, its line
+  // breaks were lost and the copied text did not run.
+  return code ? "To share again, run this in a cell:" : "To share again, run %jupyterspot share.";
+}
+
+/** A notebook output (nbformat's display_data) as a cell's output model takes it. */
+export interface DisplayOutput {
+  output_type: "display_data";
+  data: Record<string, unknown>;
+  metadata: Record<string, unknown>;
 }
 
 /**
@@ -190,7 +247,7 @@ export function runHint(code: string): string {
 export function shareAgain(
   manager: unknown,
   code: string,
-  mount: (modelId: string) => Promise<void>,
+  mount: (modelId: string, output: DisplayOutput) => Promise<void>,
 ): Promise<string> | null {
   const kernel = kernelOf(manager);
   if (!code || !kernel?.requestExecute) return null;
@@ -208,7 +265,10 @@ export function shareAgain(
       | { model_id?: unknown }
       | undefined;
     if ((type === "display_data" || type === "execute_result") && view) {
-      if (typeof view.model_id === "string" && !mounted) mounted = mount(view.model_id);
+      if (typeof view.model_id === "string" && !mounted) {
+        const { data = {}, metadata = {} } = msg.content ?? {};
+        mounted = mount(view.model_id, { output_type: "display_data", data, metadata });
+      }
     } else if (type === "error") {
       error = `${msg.content?.ename ?? "Error"}: ${msg.content?.evalue ?? ""}`;
     }

@@ -101,6 +101,9 @@ class ShareWidget(anywidget.AnyWidget):
 
     url = traitlets.Unicode("").tag(sync=True)
     host_url = traitlets.Unicode("").tag(sync=True)
+    #: The guest page on the share server's own (loopback) address: the widget's liveness ping
+    #: goes there, not through the tunnel (js/widget/lifeline.ts).
+    local_url = traitlets.Unicode("").tag(sync=True)
     #: SVG data URI of the guest link's QR code (set by :meth:`set_link`).
     qr_data_uri = traitlets.Unicode("").tag(sync=True)
     #: rendering | live | stopped | error
@@ -454,6 +457,7 @@ def make_widget(share: Share, widget: ShareWidget | None = None) -> ShareWidget:
     widget = widget or ShareWidget()
     widget.title = share.rendered.title
     widget.set_link(share.url, share.host_url)
+    widget.local_url = share.local_url
     widget.next_step = next_step(share)
     widget.message = " · ".join(share.notes)
     widget.status = "live" if share.alive else "stopped"

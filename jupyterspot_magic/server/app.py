@@ -59,6 +59,16 @@ SECURITY_HEADERS = {
     "X-Frame-Options": "SAMEORIGIN",
 }
 ALIVE_HEADERS = {"Access-Control-Allow-Origin": "*", "Cache-Control": "no-store"}
+# The preflight of the widget's ping through the public link: it sends ngrok's
+# `ngrok-skip-browser-warning` header (else ngrok's free plan answers with a warning page that
+# has no CORS headers). Cached by the browser as long as it allows (Chromium: 2 h), so it adds
+# at most one request per ping link and 2 hours.
+ALIVE_PREFLIGHT_HEADERS = {
+    **ALIVE_HEADERS,
+    "Access-Control-Allow-Methods": "GET",
+    "Access-Control-Allow-Headers": "ngrok-skip-browser-warning",
+    "Access-Control-Max-Age": "7200",
+}
 # Cache-Control is each route's own choice (server/caching.py: a page private and revalidated,
 # the bundle and plotly.js revalidated, an image immutable); an error that states none is never
 # stored (a rotated link's 403 or a full meeting's 503 must not outlive the moment).
@@ -246,6 +256,8 @@ def build_app(registry: Registry) -> Any:
         open, 503 while a restarted server reopens it, else 404/403. Any origin may read the
         status (the widget runs on the notebook's origin, not the link's); it says nothing the
         link's holder does not know, and no cookie is involved."""
+        if request.method == "OPTIONS":
+            return Response(status_code=204, headers=ALIVE_PREFLIGHT_HEADERS)
         shared, role = share_for(request)
         room = request.path_params["room"]
         status = 204 if role else 403 if shared else 503 if registry.starting(room) else 404
@@ -267,7 +279,7 @@ def build_app(registry: Registry) -> Any:
         Route("/s/{room}/x/page", sealed_page),
         Route("/s/{room}/x/cells", cells),
         Route("/s/{room}/x/export", export),
-        Route("/s/{room}/x/alive", alive),
+        Route("/s/{room}/x/alive", alive, methods=["GET", "HEAD", "OPTIONS"]),
     ]
     handlers = {404: not_found_handler, 405: not_found_handler}
     pages = SecurityHeaders(Starlette(routes=routes, exception_handlers=handlers))
