@@ -557,11 +557,13 @@ function view(
   const update = (): void => {
     const st = gone ? "stopped" : model.get("status") || "rendering";
     const done = st === "stopped";
+    // Starting, failed or stopped: no share to stop, lead or pause, and nobody in it.
+    const noShare = st !== "live";
     // A stopped share's links are dead: don't offer them any more.
     const url = done ? "" : safeHttpUrl(model.get("url"));
     const hostUrl = done ? "" : safeHttpUrl(model.get("host_url"));
     const qrUri = model.get("qr_data_uri");
-    const list = done ? [] : model.get("participants") || [];
+    const list = noShare ? [] : model.get("participants") || [];
 
     root.setAttribute("data-status", st);
     title.textContent = model.get("title") ? `Live share · ${model.get("title")}` : "Live share";
@@ -610,7 +612,7 @@ function view(
     message.hidden = !message.textContent;
 
     stop.disabled = done || stopping;
-    stop.hidden = done;
+    stop.hidden = noShare;
     keepNotes.hidden = !!gone || (st !== "live" && st !== "stopped");
     const code = model.get("share_again") || "";
     const canRun = !!code && !!kernelOf(model.widget_manager)?.requestExecute;
@@ -638,15 +640,15 @@ function view(
     take.title = hostPageOpen()
       ? "Make your presenter view the leader"
       : "Open the presenter view; it takes the lead";
-    take.hidden = done || (typeof leader === "number" && leaderRow?.role === "host");
-    release.hidden = done || typeof leader !== "number";
-    recall.hidden = done || typeof leader !== "number";
+    take.hidden = noShare || (typeof leader === "number" && leaderRow?.role === "host");
+    release.hidden = noShare || typeof leader !== "number";
+    recall.hidden = noShare || typeof leader !== "number";
     policy.value = leadPolicy;
-    policy.disabled = done;
-    leadRow.hidden = done;
+    policy.disabled = noShare;
+    leadRow.hidden = noShare;
     // No live outputs (--no-live, or no Jupyter kernel): nothing to pause, nobody to follow.
     const mode = model.get("live_mode");
-    liveToggle.hidden = followRunning.hidden = done || mode === "off";
+    liveToggle.hidden = followRunning.hidden = noShare || mode === "off";
     const liveOn = mode !== "paused";
     liveToggle.textContent = liveOn ? "Pause live" : "Resume live";
     liveToggle.title = liveOn
@@ -660,7 +662,7 @@ function view(
     for (const p of list) if (typeof p.client_id === "number") names.set(p.client_id, p.name ?? "");
     peopleTitle.textContent = list.length
       ? `${list.length} ${list.length === 1 ? "person" : "people"} here`
-      : done
+      : noShare
         ? ""
         : "Nobody has joined yet";
     peopleTitle.hidden = !peopleTitle.textContent;
@@ -684,7 +686,7 @@ function view(
           details.push("on their own");
         }
         if (details.length) li.append(h("span", "jsw-detail", details.join(" · ")));
-        if (!leads && !done && typeof p.client_id === "number") {
+        if (!leads && !noShare && typeof p.client_id === "number") {
           const to = p.client_id;
           const hand = h("button", "jsw-button jsw-tiny", "Make leader", {
             type: "button",
