@@ -1,5 +1,5 @@
-"""The viewer's panels never cover the notebook (issue 16 item 2): in real Chromium windows of
-1200x800 and 1400x900 on a real share, no visible fixed or absolute panel (top bar, palette,
+"""The viewer's panels never cover the notebook (issue 16 item 2): in real Chromium windows from
+360 to 1920 px wide on a real share, no visible fixed or absolute panel (top bar, palette,
 pills, lists, the name prompt) overlaps any cell's box after load; the name prompt is in the
 page's flow above the notebook, not over it."""
 
@@ -44,6 +44,17 @@ OVERLAPS = """() => {
 }"""
 
 SIZES = [(1200, 800), (1400, 900)]
+# Every width, phones to wide screens: the vertical palette covered the left 34 px of every cell
+# from 720 to 1104 px (review of issue 16).
+WIDTHS = [360, 390, 720, 768, 900, 1000, 1100, 1200, 1400, 1600, 1920]
+# The bottom bar stays over the page's bottom edge: the page must scroll far enough that the
+# last cell comes out above it.
+BELOW_LAST_CELL = """() => {
+  window.scrollTo(0, document.documentElement.scrollHeight);
+  const bar = document.querySelector('[data-testid=toolbar]').getBoundingClientRect();
+  const cells = [...document.querySelectorAll('#jupyterspot-root .jp-Cell')];
+  return {bar: bar.top, last: cells[cells.length - 1].getBoundingClientRect().bottom};
+}"""
 
 
 @pytest.fixture(scope="module")
@@ -51,6 +62,35 @@ def demo_url() -> Iterator[str]:
     s = share(DEMO, tunnel="none")
     yield s.url
     s.stop()
+
+
+def context_for(width: int) -> dict:
+    if width < 500:
+        return {**PHONE, "viewport": {"width": width, "height": 740 if width == 360 else 844}}
+    return {"viewport": {"width": width, "height": 800}}
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("named", [True, False], ids=["named", "name-prompt"])
+def test_no_panel_covers_a_cell_at_any_width(browser, demo_url, width, named):
+    """The top bar, the palette and every other panel clear every cell after load; where the
+    palette is the bottom bar, the page scrolls the last cell out from under it."""
+    page = open_page(browser, demo_url + ("&name=Alice" if named else ""), **context_for(width))
+    try:
+        if not named:
+            page.get_by_test_id("name-dialog").wait_for()
+        bottom = page.evaluate(
+            "() => document.querySelector('[data-testid=toolbar]')"
+            ".classList.contains('jupyterspot-toolbar-bottom')"
+        )
+        overlaps = page.evaluate(OVERLAPS)
+        if bottom:  # over the bottom edge, never over what cannot scroll out from under it
+            overlaps = [o for o in overlaps if o["panel"] != "toolbar"]
+            ends = page.evaluate(BELOW_LAST_CELL)
+            assert ends["last"] <= ends["bar"], f"the last cell stays under the bar: {ends}"
+        assert overlaps == [], f"panels over cells at {width} px: {overlaps[:6]}"
+    finally:
+        page.context.close()
 
 
 def open_page(browser, url: str, **ctx):
@@ -119,9 +159,11 @@ def test_phone_status_pill_does_not_cover_the_title(browser, demo_url):
         bar = page.get_by_test_id("topbar").bounding_box()
         title = page.locator("#jupyterspot-root h1").first.bounding_box()
         assert bar["y"] + bar["height"] <= title["y"], (bar, title)
-        # The bottom palette is the one bar a phone keeps over the page's bottom edge (the page
-        # scrolls 60 px further, viewer.css, so nothing stays under it): every other panel is clear.
+        # The bottom palette is the one bar a phone keeps over the page's bottom edge: the page
+        # scrolls further (viewer.css), so the last cell comes out above it; all else is clear.
         over = [o for o in page.evaluate(OVERLAPS) if o["panel"] != "toolbar"]
         assert over == [], over
+        ends = page.evaluate(BELOW_LAST_CELL)
+        assert ends["last"] <= ends["bar"], ends
     finally:
         page.context.close()

@@ -90,7 +90,9 @@ export class Board {
       redo: () => this.redo(),
       color: (c) => this.setStyle(c, this.size),
       size: (i) => this.setStyle(this.color, i),
+      contentLeft: () => layout.root.getBoundingClientRect().left,
     });
+    layout.onZoom(() => this.toolbar.orient()); // the reading zoom fills the margin
     this.setStyle(this.color, this.size);
     this.toolbar.setTool(null);
 

@@ -58,12 +58,17 @@ export const INKS = [
   "#c2255c",
 ];
 
+/** Clear space (CSS px) the vertical palette keeps from the notebook's left edge. */
+const MARGIN_GAP = 4;
+
 export interface ToolbarHandlers {
   tool(t: Tool | null): void;
   undo(): void;
   redo(): void;
   color(c: string): void;
   size(i: number): void;
+  /** Where the notebook's left edge is on screen (CSS px): the vertical palette needs a margin. */
+  contentLeft?(): number;
 }
 
 /**
@@ -113,6 +118,10 @@ export class Toolbar {
   readonly reactButton: HTMLButtonElement;
   private sizeBtns: HTMLButtonElement[] = [];
   private inkBtns: HTMLButtonElement[] = [];
+  private readonly overflow: ToolOverflow;
+  private readonly contentLeft: () => number;
+  /** The vertical palette's right edge (CSS px from the window's left). */
+  private readonly verticalRight: number;
 
   constructor(on: ToolbarHandlers) {
     const el = h("div", {
@@ -183,15 +192,25 @@ export class Toolbar {
       if (!this.popover.hidden && !el.contains(e.target as Node)) this.togglePopover(false);
     });
     document.body.appendChild(el);
-    const overflow = new ToolOverflow(el); // the bottom bar's "more" menu (overflow.ts)
-    const orient = (): void => {
-      const narrow = window.innerWidth < 720 || window.innerHeight < 560;
-      el.classList.toggle("jupyterspot-toolbar-bottom", narrow);
-      document.body.classList.toggle("jupyterspot-has-bottom-bar", narrow);
-      overflow.fit(narrow);
-    };
-    window.addEventListener("resize", orient);
-    orient();
+    this.overflow = new ToolOverflow(el); // the bottom bar's "more" menu (overflow.ts)
+    this.contentLeft = on.contentLeft ?? (() => Infinity);
+    // Laid out vertical (not yet bottom); 60 px should the stylesheet not apply yet.
+    const fixed = getComputedStyle(el).position === "fixed";
+    this.verticalRight = fixed ? el.getBoundingClientRect().right : 60;
+    window.addEventListener("resize", () => this.orient());
+    this.orient();
+  }
+
+  /** The vertical strip at the left edge only where the notebook leaves it a margin (it covered
+   * the left 34 px of every cell from 720 to 1104 px): else, and on small screens, the bottom
+   * bar. Again when the window or the notebook's zoom changes. */
+  orient(): void {
+    const el = this.el;
+    const small = window.innerWidth < 720 || window.innerHeight < 560;
+    const narrow = small || this.contentLeft() < this.verticalRight + MARGIN_GAP;
+    el.classList.toggle("jupyterspot-toolbar-bottom", narrow);
+    document.body.classList.toggle("jupyterspot-has-bottom-bar", narrow);
+    this.overflow.fit(narrow);
   }
 
   togglePopover(open = this.popover.hidden): void {
