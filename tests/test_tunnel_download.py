@@ -213,14 +213,21 @@ def test_hanging_cloudflared_shows_progress_then_says_it_did_not_answer(env) -> 
     env.setenv("JUPYTERSPOT_CLOUDFLARED", str(FAKE_CLOUDFLARED))
     env.setenv("FAKE_CLOUDFLARED_MODE", "hang")
     env.setattr(cloudflared, "CLOUDFLARED_CONNECT_TIMEOUT", 2.0)
+    opened: list[float] = []  # when the tunnel's opening began (after the page's render)
+    real_open = cloudflared.CloudflaredTunnel.open
+
+    def spied_open(self, *args, **kwargs):  # the real open, its start time noted
+        opened.append(time.monotonic())
+        return real_open(self, *args, **kwargs)
+
+    env.setattr(cloudflared.CloudflaredTunnel, "open", spied_open)
     seen: list[tuple[float, str]] = []
-    t0 = time.monotonic()
     with pytest.raises(TunnelError) as e:
         registry.share(
-            DEMO, tunnel="cloudflared", progress=lambda s: seen.append((time.monotonic() - t0, s))
+            DEMO, tunnel="cloudflared", progress=lambda s: seen.append((time.monotonic(), s))
         )
-    assert seen and seen[0][0] < 1.0, seen
-    assert "starting cloudflared…" in [line for _, line in seen]
+    starting = [t for t, line in seen if line == "starting cloudflared…"]
+    assert opened and starting and starting[0] - opened[0] < 1.0, (opened, seen)
     message = str(e.value)
     assert "cloudflared started but the tunnel did not answer within 2 s" in message
     assert "7844" in message and "install" not in message.lower()
@@ -260,7 +267,7 @@ def test_pyngrok_launcher_is_not_the_agent(tmp_path: Path) -> None:
     assert not ngrok.is_pyngrok_launcher(str(FAKE_NGROK))  # a stand-in agent, not a launcher
 
 
-def test_ngrok_in_a_virtualenv_downloads_the_agent(env, tmp_path: Path) -> None:
+def test_ngrok_in_a_virtualenv_downloads_the_agent(env, tmp_path: Path, capfd) -> None:
     """A virtualenv's bin/ first on PATH holding pyngrok's launcher, no agent: `--tunnel ngrok`
     downloads the agent (STAND-IN CDN serving a stand-in agent) instead of running the launcher,
     and the share gets its link; no traceback anywhere."""
@@ -285,6 +292,8 @@ def test_ngrok_in_a_virtualenv_downloads_the_agent(env, tmp_path: Path) -> None:
         assert share.health is None, share.notes
         assert "downloading the ngrok agent…" in seen and server.requests
         assert httpx.get(share.url, timeout=10).status_code == 200
+        printed = capfd.readouterr()  # this process's stdout/stderr, the agent's included
+        assert "Traceback" not in printed.out + printed.err + " ".join(seen + share.notes)
     finally:
         registry.stop()
         server.close()
