@@ -542,3 +542,60 @@ def test_widget_without_a_share_offers_no_controls(browser, status: str, message
             assert any(control in text for text in shown), (control, shown)
     finally:
         page.close()
+
+
+# --- lesser: the notes where no widget renders, who can open a link, the next step -----------
+
+
+def test_plain_link_carries_the_notes(tmp_path: Path) -> None:
+    """A real kernel, auto with no tunnel possible (no ngrok token; the cloudflared release
+    server is a closed port): the plain link, all a front end without widgets shows, says why
+    there is no public link (it said nothing: the notes were only in the widget); the widget
+    does not repeat them."""
+    environ = leak_env(tmp_path)
+    k = Kernel(REPO, env=environ)
+    try:
+        k.execute("%load_ext jupyterspot_magic")
+        result = k.execute(f"%jupyterspot share {DEMO}", timeout=120)
+        assert result["error"] is None, result["error"]
+        links = [o["data"]["text/html"] for o in result["outputs"] if "text/html" in o["data"]]
+        assert len(links) == 1 and "No public tunnel" in links[0], links
+        assert "could not be downloaded" in links[0]
+        said = k.json(
+            "import json, jupyterspot_magic as j; from jupyterspot_magic.frontends.widget import "
+            "widget_of; w = widget_of(j.current()); print(json.dumps([w.message, w.next_step]))"
+        )
+        assert "No public tunnel" not in said[0] and "For a public link" in said[1], said
+    finally:
+        k.shutdown()
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("http://100.100.7.9:8765/s/r/", "lan"),  # Tailscale / carrier-grade NAT
+        ("http://100.63.255.1:8765/", "public"),  # just below the shared space
+        ("http://jupyter-box.local:8765/", "lan"),  # mDNS
+        ("http://jupyter-box:8765/", "lan"),  # a single-label name
+        ("https://abc.trycloudflare.com", "public"),
+        ("http://192.168.1.20:8765/", "lan"),
+        ("http://127.0.0.1:8765/", "local"),
+    ],
+)
+def test_reach_of_lan_names_and_cgnat(url: str, expected: str) -> None:
+    from jupyterspot_magic.tunnel import reach
+
+    assert reach(url) == expected
+
+
+def test_next_step_of_a_loopback_public_url(env) -> None:
+    """--public-url on loopback: the step is the proxy's outside address, not --tunnel auto
+    (which --public-url overrides)."""
+    from jupyterspot_magic.frontends.widget import next_step
+
+    share = registry.share(DEMO, public_url="http://127.0.0.1:{port}/")
+    try:
+        step = next_step(share)
+        assert "--public-url" in step and "--tunnel auto" not in step, step
+    finally:
+        registry.stop()

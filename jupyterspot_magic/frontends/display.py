@@ -63,12 +63,13 @@ def status_text(share: Share) -> str:
 
 
 def link_html(share: Share, notes: bool = True) -> str:
-    """The plain link; `notes=False` where the widget beside it shows the notes already."""
+    """The plain link, with the share's notes on one line under it (the widget beside it does
+    not repeat them: in a front end that renders no widget, this is all there is)."""
     if share.status == "stopped":  # the link is dead: never leave it clickable after Stop
         return '<div class="jupyterspot-link">jupyterspot: sharing stopped.</div>'
     url, host = html.escape(share.url), html.escape(share.host_url)
     said = share.notes if notes else []
-    notes_html = "".join(f"<br><small>{html.escape(n)}</small>" for n in said)
+    notes_html = f"<br><small>{html.escape(' · '.join(said))}</small>" if said else ""
     return (
         '<div class="jupyterspot-link">Shared: '
         f'<a href="{url}" target="_blank" rel="noopener">{url}</a>'

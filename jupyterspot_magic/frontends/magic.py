@@ -170,7 +170,8 @@ def show(share: Share, shown: ShareWidget | None = None) -> None:
         return
     from IPython.display import display as show_output
 
-    display.show_link(share, notes=False)  # the widget shows the notes: once is enough
+    display.show_link(share)  # with the notes: the widget does not repeat them, and a
+    # front end that renders no widget shows only this
     if shown is None:
         show_output(widget, metadata=display.OUTPUT_MARK)
 

@@ -448,6 +448,11 @@ def next_step(share: Share) -> str:
     step = getattr(share.tunnel, "next_step", None)  # auto found no tunnel: it says why
     if step:
         return step
+    if share.tunnel.name == "url":  # --tunnel auto would not be used: the proxy's URL is
+        return (
+            "For a public link: give --public-url the address people outside reach your proxy "
+            "at (this one only works here)."
+        )
     return "For a public link: share with --tunnel auto (the default)."
 
 
@@ -459,7 +464,9 @@ def make_widget(share: Share, widget: ShareWidget | None = None) -> ShareWidget:
     widget.set_link(share.url, share.host_url)
     widget.local_url = share.local_url
     widget.next_step = next_step(share)
-    widget.message = " · ".join(share.notes)
+    # The notes are in the plain link beside it (frontends/display.py): once, and there also
+    # where the front end renders no widget.
+    widget.message = ""
     widget.status = "live" if share.alive else "stopped"
     widget.share_again = share_again_code(share)
     connect(widget, share)

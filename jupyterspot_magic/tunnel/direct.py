@@ -54,20 +54,28 @@ Reach = Literal["public", "lan", "local"]
 
 
 def reach(url: str) -> Reach:
-    """Who can open `url`: "local" (loopback: this machine only), "lan" (a private or link-local
-    address: this network only) or "public" (any other address or a host name)."""
-    host = urlsplit(url).hostname or ""
+    """Who can open `url`: "local" (loopback: this machine only), "lan" (a private, link-local
+    or CGNAT/Tailscale address, a .local or single-label name: this network only) or "public"
+    (any other address or a host name)."""
+    host = (urlsplit(url).hostname or "").rstrip(".").lower()
     if host == "localhost" or host.endswith(".localhost"):
         return "local"
     try:
         address = ipaddress.ip_address(host)
     except ValueError:
-        return "public"  # a name: a tunnel's or a proxy's
+        # mDNS (.local) and single-label names resolve on this network only; others: a
+        # tunnel's or a proxy's name
+        return "lan" if host.endswith(".local") or "." not in host else "public"
     if address.is_loopback:
         return "local"
-    if address.is_private or address.is_link_local:
+    if address.is_private or address.is_link_local or address in SHARED_SPACE:
         return "lan"
     return "public"
+
+
+#: RFC 6598 shared address space: carrier-grade NAT, and Tailscale's addresses (neither
+#: reachable from the internet; `is_private` is False for it).
+SHARED_SPACE = ipaddress.ip_network("100.64.0.0/10")
 
 
 # --- a reverse proxy the user runs ---------------------------------------------------------
