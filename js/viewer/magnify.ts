@@ -168,8 +168,8 @@ export class Magnify {
       `border:0 solid transparent;border-width:${cs.borderWidth};margin:${cs.margin};` +
       `display:${cs.display === "inline" ? "inline-block" : cs.display};flex:${cs.flex}`;
     const style = output.getAttribute("style");
-    // Scroll anchoring must not move this page while the placeholder goes in (it is the same size).
     output.replaceWith(placeholder);
+    // Laid out at its width on the page: the same line breaks and figure size, only scaled.
     output.style.width = `${w}px`;
     output.style.margin = "0";
     this.stage.appendChild(output);
@@ -180,8 +180,6 @@ export class Magnify {
     document.documentElement.toggleAttribute("data-jupyterspot-magnify", true);
     this.apply();
     this.el.focus({ preventScroll: true });
-    // Figures that size themselves to their box (Plotly's responsive, Bokeh's stretch) see the same
-    // box; tell them anyway, as a window resize would.
   }
 
   close(): void {
