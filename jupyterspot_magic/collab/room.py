@@ -61,7 +61,7 @@ from .messages import (
     sync_message,
     ws_frame,
 )
-from .reactions import stripped
+from .reactions import RATES, Gate, stripped
 from .schema import SchemaError, Unresolved, Validator
 from .seal import ConnectionSeal, RoomSeal
 
@@ -173,6 +173,7 @@ class Connection:
         self.growth: TokenBucket | None = None
         self.presence: TokenBucket | None = None  # awareness bytes relayed for this connection
         self.step1s: TokenBucket | None = None  # sync requests: each costs the board's encoding
+        self.gate: Gate | None = None  # new reactions / chat lines relayed (reactions.py)
         self.client_ids: set[int] = set()
         self.ids_ever: set[int] = set()  # bounded by MAX_IDS_PER_CONNECTION_LIFETIME
         self.deferred: dict[int, AwarenessEntry] = {}  # states over budget, latest only
@@ -389,6 +390,7 @@ class Room:
         conn.growth = TokenBucket(limits.growth_per_second, limits.growth_burst)
         conn.presence = TokenBucket(limits.presence_per_second, limits.presence_burst)
         conn.step1s = TokenBucket(1.0, 5.0)  # a page sends one per connection
+        conn.gate = Gate({key: TokenBucket(*rate) for key, rate in RATES.items()})
         self._recount(len(self.connections) + 1)  # before it joins: it has nothing to reroute
         self.connections.add(conn)
         conn.hears_all = self.audience.hears_all(conn.role, conn.client_ids)
@@ -777,6 +779,8 @@ class Room:
             state = checked_state(state, conn.role, self._color_of(conn, client_id))
             if not self.reactions:
                 state = stripped(state)  # the host turned reactions off (reactions.py)
+            elif conn.gate is not None:
+                state = conn.gate.admit(client_id, state)  # new ones over budget (reactions.py)
             if state is not sent and self.colors is not None:
                 corrected[client_id] = AwarenessEntry(clock + 1, state)
             else:
