@@ -25,7 +25,7 @@ import * as Y from 'yjs'
 import * as encoding from 'lib0/encoding'
 import { applyAwarenessUpdate, encodeAwarenessUpdate } from 'y-protocols/awareness'
 import { encodeFrame, decodeFrame } from './frames.mjs'
-import { awarenessRefusal } from './awareness.mjs'
+import { ReactionGate, awarenessRefusal, stripReactions } from './awareness.mjs'
 import { awarenessEntries, encodeEntries, enforceColor, loadPalette } from './colors.mjs'
 
 const CONTRACTS = process.env.JUPYTERSPOT_CONTRACTS ??
@@ -129,6 +129,7 @@ export class Relay {
     // No browser key: this socket is its own (a kick then removes just it, as on the share server)
     // colors: document name -> the colour the kernel assigned this socket (colors.mjs)
     const sock = { id, ws, pid: PID.test(raw) ? raw : `s-${id}`, docs: new Map(), colors: new Map() }
+    sock.gate = new ReactionGate((rate, burst) => new TokenBucket(rate, burst)) // awareness.mjs
     this.sockets.set(id, sock)
     const bucket = new TokenBucket(MESSAGES_PER_SECOND, MESSAGE_BURST)
     const headers = new Headers()
@@ -244,6 +245,9 @@ export class Relay {
         throw new Refusal(CLOSE.bad_frame, refusal)
       }
       if (doc.role !== 'host' && state.user && state.user.role !== undefined) state.user.role = 'guest'
+      // The host's reactions switch (the kernel's policy), else the socket's reaction budget.
+      if (this.policies.get(doc.room)?.reactions === false) stripReactions(state)
+      else context.sock.gate.admit(clientId, state)
       enforceColor(state, doc.role, context.sock.colors.get(documentName), PALETTE)
       this.owners.set(key, context.sock.id)
     }
@@ -331,6 +335,7 @@ export class Relay {
       guest: String(policy.guest), host: String(policy.host),
       banned: Array.isArray(policy.banned) ? policy.banned.map(String) : [],
       viewOnly: policy.viewOnly === true,
+      reactions: policy.reactions !== false, // the host's switch (collab/reactions.py)
     }
     await this.pub.set(`jsrelay:policy:${room}`, JSON.stringify(clean), 'EX', this.policyTtl)
     await this.pub.publish('jsrelay:all', Buffer.from(encodeFrame({ op: 'policy', room, policy: clean })))
@@ -398,6 +403,7 @@ export class Relay {
    * go at once, on every instance. */
   enforce (room, policy) {
     this.policies.set(room, policy)
+    if (policy.reactions === false) this.stripHeld(room)
     for (const sock of this.sockets.values()) {
       for (const doc of sock.docs.values()) {
         if (doc.room !== room) continue
@@ -405,6 +411,24 @@ export class Relay {
         else if (!sameHex(doc.hash, policy[doc.role])) this.closeSocket(sock, CLOSE.invalid_token, 'link rotated')
       }
     }
+  }
+
+  /** The reactions switch went off: the states this instance holds lose react/hand/chat (a
+   * raised hand must not stay up), each with the next clock, as the share server does
+   * (collab/room.py set_reactions). Only states of this instance's own sockets: each instance
+   * strips its own, and Redis carries the result to the others. */
+  stripHeld (room) {
+    const name = `${room}/board`
+    const document = this.hocuspocus.documents.get(name)
+    if (!document) return
+    const meta = document.awareness.meta
+    const entries = []
+    for (const [clientId, state] of document.awareness.getStates()) {
+      if (!this.sockets.has(this.owners.get(`${name}#${clientId}`))) continue
+      const bare = { ...state }
+      if (stripReactions(bare)) entries.push({ clientId, clock: (meta.get(clientId)?.clock ?? 0) + 1, state: bare })
+    }
+    if (entries.length) applyAwarenessUpdate(document.awareness, encodeEntries(entries), { source: 'local' })
   }
 
   /** A kernel (re)linked: tell it who is here, with their presence, so it can ask them for

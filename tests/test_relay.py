@@ -134,3 +134,96 @@ def test_the_relay_shows_the_colour_the_kernel_assigned(linked, relays, pages):
             )
         )
         assert colours(page) == kernel
+
+
+def _reactions_heard(page, sender: int, field: str = "react") -> set[int]:
+    """The seqs of `field` this page's relay sent it for `sender` so far (awareness events)."""
+    seqs = set()
+    for e in page.history:
+        state = e.get("states", {}).get(str(sender)) if e["event"] == "awareness" else None
+        if state and isinstance(state.get(field), dict):
+            seqs.add(state[field]["seq"])
+    return seqs
+
+
+def test_the_relay_strips_reactions_while_the_host_has_them_off(linked, relays, pages):
+    """The host's `reactions` switch (collab/reactions.py) reaches the relay in the kernel's
+    policy: the relay itself strips react/hand/chat (its pages' presence never passes through
+    the kernel), from new states and from those it holds, and lets them through again once on."""
+    from jupyterspot_magic.session.rooms import set_reactions
+
+    srv, shared, _link = linked
+    ana = pages(relays[0], "guest-token", "ana-browser").synced()
+    bob = pages(relays[1], "guest-token", "bob-browser").synced()
+    ana.send(cmd="awareness", state={"user": {"name": "Ana"}, "hand": True})
+    bob.wait(
+        lambda e: e["event"] == "awareness" and e["states"].get(str(ana.client_id), {}).get("hand")
+    )
+
+    srv.call(set_reactions, shared, False)
+    bob.wait(  # the raised hand it held goes down
+        lambda e: (
+            e["event"] == "awareness"
+            and (e["states"].get(str(ana.client_id), {}).get("user") or {}).get("name") == "Ana"
+            and "hand" not in e["states"][str(ana.client_id)]
+        )
+    )
+    ana.send(
+        cmd="awareness",
+        state={
+            "user": {"name": "Ana2"},
+            "hand": True,
+            "react": {"n": "up", "seq": 7, "cell": "a", "x": 1, "y": 2},
+            "chat": {"text": "hi", "seq": 1},
+        },
+    )
+    seen = bob.wait(
+        lambda e: (
+            e["event"] == "awareness"
+            and (e["states"].get(str(ana.client_id), {}).get("user") or {}).get("name") == "Ana2"
+        )
+    )["states"][str(ana.client_id)]
+    assert not {"hand", "react", "chat"} & set(seen), seen
+
+    srv.call(set_reactions, shared, True)
+    wait_for(lambda: srv.call(lambda: _link._sent_policy["reactions"]), 10, "policy sent")
+    ana.send(cmd="awareness", state={"user": {"name": "Ana3"}, "hand": True})
+    bob.wait(
+        lambda e: (
+            e["event"] == "awareness"
+            and (e["states"].get(str(ana.client_id), {}).get("user") or {}).get("name") == "Ana3"
+            and e["states"][str(ana.client_id)].get("hand") is True
+        )
+    )
+
+
+def test_the_relay_cuts_a_flood_of_reactions_to_the_rate(linked, relays, pages):
+    """/tmp/review18r/flood.py on the relay: one socket sends 300 new reactions, one every 5 ms
+    (the relay passes on what it gets as it gets it; 5 ms is the attacker's pace); the other page
+    is relayed at most the burst plus the rate for the time it took (awareness.mjs RATES, as
+    collab/reactions.py), and the flooding page stays connected."""
+    import time
+
+    from jupyterspot_magic.collab.reactions import RATES
+
+    _srv, _shared, _link = linked
+    mallory = pages(relays[0], "guest-token", "mallory-browser").synced()
+    bob = pages(relays[1], "guest-token", "bob-browser").synced()
+    mallory.send(cmd="awareness", state={"user": {"name": "M"}})
+    bob.wait(lambda e: e["event"] == "awareness" and str(mallory.client_id) in e["states"])
+    start = time.monotonic()
+    mallory.send(cmd="flood", field="react", count=300, every=5)
+    mallory.wait(lambda e: e["event"] == "flooded", timeout=30)
+    mallory.send(cmd="awareness", state={"user": {"name": "M-done"}})
+    bob.wait(
+        lambda e: (
+            e["event"] == "awareness"
+            and (e["states"].get(str(mallory.client_id), {}).get("user") or {}).get("name")
+            == "M-done"
+        )
+    )
+    took = time.monotonic() - start
+    rate, burst = RATES["react"]
+    shown = _reactions_heard(bob, mallory.client_id)
+    assert 1 <= len(shown) <= burst + rate * took + 1, (len(shown), took)
+    assert not any(e["event"] == "close" for e in mallory.history)

@@ -636,6 +636,7 @@ def _lead_request(v: Any) -> bool:
 # new reaction), a raised hand, a cursor chat line (shown as text only, js/viewer/reactions.ts).
 REACTIONS = ("up", "what", "look", "yay", "hand")
 CHAT_TEXT = 60
+SEQ_MAX = 2**53 - 1  # a safe integer: JSON.parse rounds 2**53 + 1 (relay/awareness.mjs SEQ_MAX)
 
 
 def _react(v: Any) -> bool:
@@ -643,7 +644,7 @@ def _react(v: Any) -> bool:
         type(v) is dict
         and set(v) <= {"n", "seq", "cell", "x", "y"}
         and _one_of(*REACTIONS)(v.get("n"))
-        and _integer(0, 2**53)(v.get("seq"))
+        and _integer(0, SEQ_MAX)(v.get("seq"))
         and _text(200)(v.get("cell"))
         and _number(-COORD, COORD)(v.get("x"))
         and _number(-COORD, COORD)(v.get("y"))
@@ -655,7 +656,7 @@ def _chat(v: Any) -> bool:
         type(v) is dict
         and set(v) <= {"text", "seq"}
         and _text(CHAT_TEXT)(v.get("text"))
-        and _integer(0, 2**53)(v.get("seq"))
+        and _integer(0, SEQ_MAX)(v.get("seq"))
     )
 
 

@@ -96,6 +96,7 @@ def policy_of(shared: SharedNotebook) -> dict[str, Any]:
         "host": sha256(shared.host_token),
         "banned": sorted(shared.banned),
         "viewOnly": "guest" not in shared.board.writers,
+        "reactions": shared.board.reactions,  # the host's switch (collab/reactions.py)
     }
 
 

@@ -6,6 +6,8 @@
 //                  {"cmd":"control", "key": k, "value": v}   write the control document
 //                  {"cmd":"root", "name": n, "key": k, "value": v}   write board root map n
 //                  {"cmd":"dump"}   -> {"event":"dump", "states": {...}, "maps": {...}}
+//                  {"cmd":"flood", "field": "react"|"chat", "count": n, "every": ms}   n new
+//                      ones, one every `every` ms (a hostile page: each a new seq)
 //                  {"cmd":"exit"}
 // stdout events:   {"event":"ready"|"synced"|"authfail"|"close"|"doc"|"awareness"|"dump", ...}
 import { createRequire } from 'node:module'
@@ -55,6 +57,15 @@ readline.createInterface({ input: process.stdin }).on('line', (line) => {
   else if (m.cmd === 'shape') board.document.getMap('shapes').set(m.key, shapeOf(m.fields))
   else if (m.cmd === 'control') control.document.getMap('control').set(m.key, m.value)
   else if (m.cmd === 'root') board.document.getMap(m.name).set(m.key, m.value)
-  else if (m.cmd === 'dump') out({ event: 'dump', states: states(), maps: maps() })
+  else if (m.cmd === 'flood') {
+    let seq = 0
+    const next = () => {
+      if (++seq > m.count) return out({ event: 'flooded', count: m.count })
+      const value = m.field === 'chat' ? { text: `${seq}`, seq } : { n: 'up', seq, cell: 'a', x: 1, y: 2 }
+      board.awareness.setLocalStateField(m.field, value)
+      setTimeout(next, m.every ?? 0)
+    }
+    next()
+  } else if (m.cmd === 'dump') out({ event: 'dump', states: states(), maps: maps() })
   else if (m.cmd === 'exit') process.exit(0)
 }).on('close', () => process.exit(0))

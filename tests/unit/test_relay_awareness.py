@@ -62,6 +62,14 @@ SAMPLES: list[object] = [
     {"chat": {"text": "hi", "seq": -1}},
     {"chat": {"text": 5, "seq": 1}},
     {"chat": "hi"},
+    # the cell in code points (an emoji is one, as Python counts), the seq a safe integer
+    {"react": {"n": "up", "seq": 1, "cell": "\U0001f600" * 200, "x": 1, "y": 2}},
+    {"react": {"n": "up", "seq": 1, "cell": "\U0001f600" * 201, "x": 1, "y": 2}},
+    {"react": {"n": "up", "seq": 2**53 - 1, "cell": "c", "x": 1, "y": 2}},
+    {"react": {"n": "up", "seq": 2**53 + 1, "cell": "c", "x": 1, "y": 2}},  # JS reads 2**53
+    {"react": {"n": "up", "seq": 2**53, "cell": "c", "x": 1, "y": 2}},
+    {"chat": {"text": "hi", "seq": 2**53 - 1}},
+    {"chat": {"text": "hi", "seq": 2**53 + 1}},
 ]
 
 
@@ -109,3 +117,19 @@ def test_both_count_the_4_kib_limit_on_the_json_text() -> None:
     assert len(json.dumps(over)) > 4096 > len(json.dumps(within))
     assert relay_accepts([within, over]) == [True, False]
     assert [python_accepts(within), python_accepts(over)] == [True, False]
+
+
+def test_both_rate_new_reactions_alike() -> None:
+    """The relay's per-socket budget of new reactions and chat lines is the share server's."""
+    from jupyterspot_magic.collab.reactions import RATES
+
+    script = "import { RATES } from './relay/awareness.mjs'; console.log(JSON.stringify(RATES))"
+    out = subprocess.run(
+        ["node", "--input-type=module", "-e", script],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=30,
+        check=True,
+    )
+    assert {k: list(v) for k, v in RATES.items()} == json.loads(out.stdout)
