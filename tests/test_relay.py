@@ -51,6 +51,55 @@ def test_guests_on_two_instances_see_each_others_strokes_and_the_hosts_lead(link
     assert states[str(host.client_id)]["user"]["role"] == "host"
 
 
+def test_the_relay_shows_the_colour_the_kernel_assigned(linked, relays, pages):
+    """Colours on the relay (relay/colors.mjs): what every page sees is the kernel's assignment
+    (collab/colors.py), on both instances; a guest claiming the presenter's colour, or another
+    guest's, never shows it, not even when it claims it again after the kernel's answer."""
+    from jupyterspot_magic.collab.colors import PALETTE, PRESENTER_SLOT
+
+    presenter = PALETTE[PRESENTER_SLOT]
+    guests = [c for i, c in enumerate(PALETTE) if i != PRESENTER_SLOT]
+    srv, shared, _link = linked
+    mallory = pages(relays[1], "guest-token", "mallory-browser").synced()
+    mallory.send(cmd="awareness", state={"user": {"name": "Mallory", "color": presenter}})
+    ana = pages(relays[1], "guest-token", "ana-browser").synced()
+
+    def present() -> set[int]:  # (the relays may still hold earlier tests' pages)
+        return srv.call(lambda: {cid for cid, _s, _r in shared.board.states()})
+
+    wait_for(lambda: mallory.client_id in present(), 10, "Mallory here")
+    ana.send(cmd="awareness", state={"user": {"name": "Ana", "color": guests[0]}})
+    wait_for(lambda: ana.client_id in present(), 10, "Ana here")
+    ours = {mallory.client_id, ana.client_id}
+    states = srv.call(shared.board.states)
+    kernel = {cid: s["user"]["color"] for cid, s, _r in states if cid in ours}
+    assert presenter not in kernel.values() and len(set(kernel.values())) == 2
+
+    def colours(page) -> dict[int, str]:
+        """The colour this page's awareness holds for Mallory and Ana (a dump: a joiner got
+        theirs before "synced")."""
+        page.send(cmd="dump")
+        states = page.wait(lambda e: e["event"] == "dump")["states"]
+        shown = {int(c): (s.get("user") or {}).get("color") for c, s in states.items() if s}
+        return {cid: color for cid, color in shown.items() if cid in ours}
+
+    bob = pages(relays[0], "guest-token", "bob-browser").synced()
+    carol = pages(relays[1], "guest-token", "carol-browser").synced()
+    for page in (bob, carol):
+        wait_for(lambda page=page: colours(page) == kernel, 10, "the kernel's colours shown")
+    # Claimed again after the kernel's answer: the relay rewrites it before it fans out.
+    mallory.send(cmd="awareness", state={"user": {"name": "Mallory!", "color": presenter}})
+    for page in (bob, carol):
+        page.wait(
+            lambda e: (
+                e["event"] == "awareness"
+                and (e["states"].get(str(mallory.client_id), {}).get("user") or {}).get("name")
+                == "Mallory!"
+            )
+        )
+        assert colours(page) == kernel
+
+
 def test_the_kernel_rules_control_and_the_schema(linked, relays, pages):
     srv, shared, _link = linked
     mallory = pages(relays[0], "guest-token", "mallory-browser").synced()
@@ -90,50 +139,6 @@ def test_wrong_token_kick_and_rotate_are_refused_by_the_relay(linked, relays, pa
     assert ana.closed_with() == CLOSE_INVALID_TOKEN
     assert pages(relays[1], "guest-token", "ana-browser").closed_with() == CLOSE_INVALID_TOKEN
     pages(relays[1], "new-guest-token", "ana-browser").synced()
-
-
-def test_the_relay_shows_the_colour_the_kernel_assigned(linked, relays, pages):
-    """Colours on the relay (relay/colors.mjs): what every page sees is the kernel's assignment
-    (collab/colors.py), on both instances; a guest claiming the presenter's colour, or another
-    guest's, never shows it, not even when it claims it again after the kernel's answer."""
-    from jupyterspot_magic.collab.colors import PALETTE, PRESENTER_SLOT
-
-    presenter = PALETTE[PRESENTER_SLOT]
-    guests = [c for i, c in enumerate(PALETTE) if i != PRESENTER_SLOT]
-    srv, shared, _link = linked
-    host = pages(relays[0], "host-token", "host-browser").synced()
-    host.send(cmd="awareness", state={"user": {"name": "Host", "role": "host", "color": "#000000"}})
-    mallory = pages(relays[0], "guest-token", "mallory-browser").synced()
-    mallory.send(cmd="awareness", state={"user": {"name": "Mallory", "color": presenter}})
-    ana = pages(relays[1], "guest-token", "ana-browser").synced()
-    wait_for(lambda: len(srv.call(shared.board.states)) == 2, 10, "host and Mallory present")
-    ana.send(cmd="awareness", state={"user": {"name": "Ana", "color": guests[0]}})
-    wait_for(lambda: len(srv.call(shared.board.states)) == 3, 10, "Ana present")
-    kernel = {cid: s["user"]["color"] for cid, s, _r in srv.call(shared.board.states)}
-    assert kernel[host.client_id] == presenter and len(set(kernel.values())) == 3
-
-    def colours(page) -> dict[int, str]:
-        """The colour this page's awareness holds for everyone (a dump: joiners got theirs before
-        "synced")."""
-        page.send(cmd="dump")
-        states = page.wait(lambda e: e["event"] == "dump")["states"]
-        return {int(c): (s.get("user") or {}).get("color") for c, s in states.items() if s}
-
-    bob = pages(relays[1], "guest-token", "bob-browser").synced()
-    carol = pages(relays[0], "guest-token", "carol-browser").synced()
-    for page in (bob, carol):
-        wait_for(lambda page=page: colours(page) == kernel, 10, "the kernel's colours shown")
-    # Claimed again after the kernel's answer: the relay rewrites it before it fans out.
-    mallory.send(cmd="awareness", state={"user": {"name": "Mallory!", "color": presenter}})
-    for page in (bob, carol):
-        page.wait(
-            lambda e: (
-                e["event"] == "awareness"
-                and (e["states"].get(str(mallory.client_id), {}).get("user") or {}).get("name")
-                == "Mallory!"
-            )
-        )
-        assert colours(page) == kernel
 
 
 def _reactions_heard(page, sender: int, field: str = "react") -> set[int]:
