@@ -61,6 +61,8 @@ class OpenSpec:
     lead_policy: str = "anyone"
     banned: frozenset[str] = frozenset()  # browser keys the host removed
     presenter: str = ""  # the presenter's default name (base/options.py presenter_name)
+    reactions: bool = True  # the host's switches (control `reactions`, `questions`)
+    questions: bool = True
 
 
 @dataclass(frozen=True)
@@ -154,6 +156,11 @@ def _finish_open(
         server.call(set_draw_policy, shared, True)
     if spec.lead_policy != "anyone":
         server.call(lead.set_policy, spec.lead_policy)
+    if not spec.reactions:
+        server.call(write_reactions, shared, False)
+    if not spec.questions:
+        server.call(rooms.set_questions, shared, False)
+    server.call(source.watch_switches, shared.control)  # the kernel's copy follows them
     relay = None
     if spec.relay is not None:  # after the lead exists: relay pages' requests reach it
         relay = RelayLink(shared, *spec.relay)

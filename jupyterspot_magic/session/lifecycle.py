@@ -145,6 +145,8 @@ def open_spec(
         view_only=again.view_only if again else False,
         lead_policy=again.lead_policy if again else "anyone",
         banned=again.banned if again else frozenset(),
+        reactions=again.reactions if again else True,
+        questions=again.questions_enabled if again else True,
         presenter=options.name or presenter_name(),
     )
 

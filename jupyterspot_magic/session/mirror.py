@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from pycrdt import Map
+
 from ..collab.asks import OpenQuestions
 from .events import Events, LeadChanged, PeopleChanged, QuestionsChanged
 from .participants import rows
@@ -24,6 +26,7 @@ if TYPE_CHECKING:
 PARTICIPANTS_DEBOUNCE = 0.1  # s: cursor storms must not rebuild the list hundreds of times a second
 PEOPLE_PER_DEBOUNCE = 50  # above this many, the wait grows with the room (300 people: 0.6 s)
 QUESTIONS_DEBOUNCE = 0.2  # s: a burst of questions (a reconnect's sync) is one list
+SWITCHES = ("reactions", "questions")  # the host's switches in control (on unless False)
 
 
 class MirrorSource:
@@ -38,11 +41,28 @@ class MirrorSource:
         self._people: list[dict] | None = None
         self._questions: OpenQuestions | None = None
         self._questions_scheduled = False
+        self._switches: dict[str, bool] | None = None  # as last published
+        self._switches_sub: Any = None
 
     def watch_questions(self) -> None:
         """Server thread: publish the board's open questions now and whenever they change."""
         self._questions = OpenQuestions(self.board.doc, self._questions_changed)
         self._publish_questions()
+
+    def watch_switches(self, control: Room) -> None:
+        """Server thread: publish the host's switches (control `reactions`, `questions`; absent
+        = on) now and whenever they change, also when a host page flips one: the kernel keeps
+        the last copy, which a server started again after a crash is told (hosted.OpenSpec)."""
+        switches = control.doc.get("control", type=Map)
+
+        def publish(_event: Any = None) -> None:
+            now = {key: switches.get(key) is not False for key in SWITCHES}
+            if now != self._switches and self.live:
+                self._switches = now
+                self.server.notify(("switches", self.room, now))
+
+        self._switches_sub = switches.observe(publish)
+        publish()
 
     def _questions_changed(self) -> None:
         if self._questions_scheduled or not self.live:
@@ -94,6 +114,9 @@ class Mirror:
         self.lead: dict[str, Any] = {"leader": None, "leadPolicy": "anyone"}
         self.questions: list[dict] = []  # the board's open questions, oldest first
         self.reactions = ReactionTally()  # per cell, the last minute (issue 18)
+        # The host's switches as the server last said (or the kernel last wrote): kept across a
+        # crash (forget() leaves them) so the restarted server is told them again.
+        self.switches: dict[str, bool] = dict.fromkeys(SWITCHES, True)
 
     def forget(self) -> None:
         """The server these snapshots came from is gone (a crash)."""
@@ -111,6 +134,8 @@ class Mirror:
             self.people = value
             self.reactions.observe(value)  # before the event: its listeners read the counts
             self.events.emit(PeopleChanged(value))
+        elif kind == "switches":
+            self.switches = {**self.switches, **value}
         elif kind == "questions":
             self.questions = value
             self.events.emit(QuestionsChanged(value))

@@ -276,13 +276,16 @@ class Share:
 
     @property
     def reactions(self) -> bool:
-        """Whether guests may react, raise a hand and chat by their cursor (issue 18)."""
-        return bool(self._call(hosted.reactions))
+        """Whether guests may react, raise a hand and chat by their cursor (issue 18). The
+        kernel's copy (the server tells it every change, a host page's too): readable while
+        the server restarts and after stop."""
+        return self.mirror.switches["reactions"]
 
     @reactions.setter
     def reactions(self, on: bool) -> None:
         """Off: the pages hide them and the server strips them from presence."""
         self._call(hosted.set_reactions, bool(on))
+        self.mirror.switches = {**self.mirror.switches, "reactions": bool(on)}  # read your write
 
     # -- questions (issue 18: shapes of kind "ask" on the board) --
 
@@ -294,13 +297,15 @@ class Share:
 
     @property
     def questions_enabled(self) -> bool:
-        """Whether participants may ask (the host's switch; on by default)."""
-        return bool(self._call(hosted.questions_open))
+        """Whether participants may ask (the host's switch; on by default). The kernel's copy,
+        like `reactions`."""
+        return self.mirror.switches["questions"]
 
     @questions_enabled.setter
     def questions_enabled(self, on: bool) -> None:
         """Off: the pages hide the ask tool and the server refuses new questions."""
         self._call(hosted.set_questions, bool(on))
+        self.mirror.switches = {**self.mirror.switches, "questions": bool(on)}  # read your write
 
     def answer_question(self, question_id: str) -> bool:
         """Mark a question answered: its pin clears on every page. False: no such question."""
