@@ -29,6 +29,7 @@ interface ParticipantInfo {
   cell_index?: number | null;
   cell_count?: number | null;
   following?: number | null;
+  hand?: boolean; // a raised hand (issue 18)
 }
 
 interface Model {
@@ -674,6 +675,9 @@ function view(
         dot.style.background = safeColor(p.color);
         li.append(dot, h("span", "jsw-name", p.name || "Guest"));
         if (p.role === "host") li.append(h("span", "jsw-badge", "host"));
+        if (p.hand === true) {
+          li.append(h("span", "jsw-hand", "✋", { "data-testid": "widget-hand", title: "Hand raised" }));
+        }
         const leads = typeof leader === "number" && p.client_id === leader;
         if (leads) li.append(h("span", "jsw-badge jsw-lead-badge", "leads"));
         const details: string[] = [];

@@ -1,7 +1,7 @@
 // The presenter's running count of reactions per cell over the last minute (issue 18), from
 // the widget's `reactions` trait (session/reactions.py ReactionTally.counts). Each slot comes
-// with its age when the kernel sent it; the list ages it here, so a count drops out of the
-// minute without the kernel sending anything.
+// with its start time (ms since the epoch); the list ages it here, so a count drops out of the
+// minute without the kernel sending anything. Cells are labelled by their place in the notebook.
 
 const EMOJI: Record<string, string> = { up: "👍", what: "❓", look: "👀", yay: "🎉", hand: "✋" };
 const WINDOW_S = 60;
@@ -9,7 +9,7 @@ const WINDOW_S = 60;
 export interface CellReactions {
   cell?: string;
   index?: number | null;
-  ages?: [number, Record<string, number>][];
+  slots?: [number, Record<string, number>][];
 }
 
 interface TraitModel {
@@ -18,13 +18,13 @@ interface TraitModel {
   off(event: string, cb: () => void): void;
 }
 
-/** Per cell, the counts still within the minute `elapsed` seconds after they were sent. */
-export function stillCounted(rows: CellReactions[], elapsed: number): [string, Record<string, number>][] {
+/** Per cell, the counts whose slot began less than a minute before `now` (ms since the epoch). */
+export function stillCounted(rows: CellReactions[], now: number): [string, Record<string, number>][] {
   const out: [string, Record<string, number>][] = [];
   for (const row of rows) {
     const counts: Record<string, number> = {};
-    for (const [age, named] of row.ages ?? []) {
-      if (age + elapsed >= WINDOW_S) continue;
+    for (const [start, named] of row.slots ?? []) {
+      if (now - start >= WINDOW_S * 1000) continue;
       for (const [name, n] of Object.entries(named)) counts[name] = (counts[name] ?? 0) + n;
     }
     if (!Object.keys(counts).length) continue;
@@ -39,9 +39,8 @@ export function reactionList(model: TraitModel, signal: AbortSignal): HTMLElemen
   const list = document.createElement("ul");
   list.className = "jsw-reactions";
   list.setAttribute("data-testid", "widget-reactions");
-  let sent = performance.now();
   const draw = (): void => {
-    const rows = stillCounted(model.get("reactions") || [], (performance.now() - sent) / 1000);
+    const rows = stillCounted(model.get("reactions") || [], Date.now());
     list.hidden = rows.length === 0;
     list.replaceChildren(
       ...rows.map(([label, counts]) => {
@@ -53,10 +52,7 @@ export function reactionList(model: TraitModel, signal: AbortSignal): HTMLElemen
       }),
     );
   };
-  const changed = (): void => {
-    sent = performance.now();
-    draw();
-  };
+  const changed = (): void => draw();
   model.on("change:reactions", changed);
   const timer = setInterval(draw, 5000);
   signal.addEventListener("abort", () => {

@@ -377,7 +377,9 @@ def connect(widget: ShareWidget, share: Share) -> None:
     def on_people(changed: PeopleChanged) -> None:
         with widget.hold_sync():
             widget.participants = changed.people
-            widget.reactions = share.mirror.reactions.counts()
+            counts = share.mirror.reactions.counts(cell_order(share))
+            if counts != widget.reactions:  # sent only when a count changed (issue 18)
+                widget.reactions = counts
 
     def on_questions(changed: QuestionsChanged) -> None:
         widget.open_questions = changed.questions
@@ -410,6 +412,11 @@ def connect(widget: ShareWidget, share: Share) -> None:
         widget.open_questions = share.questions
     _show_live(widget, share)
     _widgets[share] = widget
+
+
+def cell_order(share: Share) -> dict[str, int]:
+    """Cell id -> its place in the shared notebook (the reactions' labels: "cell 3")."""
+    return {cell: i for i, cell in enumerate(share.rendered.cell_ids)}
 
 
 def share_again_code(share: Share) -> str:

@@ -39,7 +39,7 @@ def printable(text: str, limit: int = NAME_LIMIT) -> str:
     return clean if len(clean) <= limit else clean[: limit - 1] + "…"
 
 
-def participant_row(client_id: int, state: dict, role: str) -> dict:
+def participant_row(client_id: int, state: dict, role: str, person: str | None = None) -> dict:
     """One `participants` entry. The name is made printable here, once, so every place that
     shows it (status, kick messages, the CLI, the widget) gets no escape sequences."""
     user = state.get("user") if isinstance(state.get("user"), dict) else {}
@@ -58,6 +58,9 @@ def participant_row(client_id: int, state: dict, role: str) -> dict:
         # issue 18 (the server checked both: collab/schema.py): a raised hand, the last reaction
         "hand": state.get("hand") is True,
         "react": _react(state.get("react")),
+        # the socket speaking for this id (a page may announce several ids): an opaque key,
+        # never the browser key a kick bans; session/reactions.py counts per person
+        "person": person or f"id-{client_id}",
     }
 
 
@@ -79,7 +82,9 @@ def rows(board: Room) -> list[dict]:
         followed = state.get("following")
         if isinstance(followed, int) and isinstance(scrolls.get(followed), dict):
             state = {**state, "scroll": scrolls[followed]}
-        people.append(participant_row(cid, state, role))
+        owner = board.owners.get(cid)
+        person = f"c{id(owner):x}" if owner is not None else None
+        people.append(participant_row(cid, state, role, person))
     people.sort(key=lambda p: (p["role"] != "host", p["name"].lower(), p["client_id"]))
     return people
 

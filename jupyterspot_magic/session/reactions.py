@@ -1,20 +1,23 @@
 """The presenter's running count of reactions per cell over the last minute (issue 18), from the
 people snapshots the kernel already mirrors (participants.py rows carry each person's `react`).
 
-A reaction is a new `seq` in someone's `react` (js/viewer/reactions.ts). Snapshots are coalesced
-(mirror.py), so a seq may move by more than one between two: the difference counts, but never
-more than a page may send in that time (REACT_PER_SECOND, a bucket of BURST per person), so a
-hostile page sending as fast as the server lets it counts as an honest one at most. Memory is
-fixed whatever anyone sends: BUCKETS counters per reaction name per cell, at most MAX_CELLS cells
-(the least recent go), and the last seq only of the people present.
+A reaction is a `seq` in someone's `react` higher than the last one seen from that client id
+(js/viewer/reactions.ts). What counts is what a snapshot shows: one reaction per client id per
+snapshot, at the cell and name it shows (snapshots are coalesced, mirror.py; a skipped seq's cell
+and name are unknown, so it is not guessed onto the shown one). First sight of a client id is not
+news (a newcomer's or a reconnecting page's old reaction), as on the pages; a react that goes
+null and comes back with the same seq is not new. A person (one page's socket: the row's
+`person`, however many client ids it speaks for) counts at most REACT_PER_SECOND a second with a
+BURST, so a hostile page counts as an honest one at most. Memory is fixed whatever anyone sends:
+BUCKETS counters per reaction name per cell, at most MAX_CELLS cells (the least recent go), and
+the last seq and allowance only of the people present.
 """
 
 from __future__ import annotations
 
-import math
 import time
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 WINDOW = 60.0  # s: "the last minute"
 BUCKET = 5.0  # s per counter
@@ -31,35 +34,40 @@ class ReactionTally:
     def __init__(self, clock=time.monotonic) -> None:
         self.clock = clock
         self.cells: OrderedDict[str, dict[int, list[int]]] = OrderedDict()  # cell -> slot -> n
-        self.index: dict[str, int] = {}  # cell -> its index, when someone scrolled to it
-        self._seq: dict[int, tuple[int, float]] = {}  # client id -> last seq, its allowance
+        self._seq: dict[int, int | None] = {}  # client id present -> its last seq (None: none)
+        self._allowance: dict[str, float] = {}  # person present -> reactions it may still count
         self._last = clock()
+        self._epoch = time.time() - clock()  # wall time at the clock's zero: slots' start times
 
     def observe(self, people: Iterable[dict]) -> bool:
         """Take in a people snapshot; True when a count changed."""
         now = self.clock()
         accrued = REACT_PER_SECOND * max(0.0, now - self._last)
         self._last = now
-        seqs: dict[int, tuple[int, float]] = {}
+        seqs: dict[int, int | None] = {}
+        allowances: dict[str, float] = {}
         changed = False
         for row in people:
-            react = row.get("react")
             cid = row.get("client_id")
-            if not isinstance(react, dict) or not isinstance(cid, int):
+            if not isinstance(cid, int):
                 continue
-            seq, cell, name = react.get("seq"), react.get("cell"), react.get("n")
-            if not isinstance(seq, int) or not isinstance(cell, str) or name not in NAMES:
-                continue
-            before, allowance = self._seq.get(cid, (None, BURST))
-            allowance = min(BURST, allowance + accrued)
-            new = min(1 if before is None else seq - before, math.floor(allowance))
-            seqs[cid] = (seq, allowance - max(0, new))
-            if new > 0:
-                self._count(cell[:200], NAMES.index(name), new, now)
-                if isinstance(row.get("cell_index"), int) and row.get("cell") == cell:
-                    self.index[cell[:200]] = row["cell_index"]
-                changed = True
+            person = str(row.get("person") or cid)
+            if person not in allowances:
+                allowances[person] = min(BURST, self._allowance.get(person, BURST) + accrued)
+            first = cid not in self._seq
+            before = self._seq.get(cid)
+            react = _valid(row.get("react"))
+            seq = react["seq"] if react else None
+            seqs[cid] = before if seq is None or (before is not None and seq < before) else seq
+            if first or react is None or (before is not None and seq <= before):
+                continue  # first sight, no reaction, or none newer than the last seen
+            if allowances[person] < 1:
+                continue  # past what a page may send
+            allowances[person] -= 1
+            self._count(react["cell"][:200], NAMES.index(react["n"]), 1, now)
+            changed = True
         self._seq = seqs  # only the present: the departed are forgotten
+        self._allowance = allowances
         return changed
 
     def _count(self, cell: str, name: int, n: int, now: float) -> None:
@@ -70,12 +78,14 @@ class ReactionTally:
             del slots[old]
         slots.setdefault(slot, [0] * len(NAMES))[name] += n
         while len(self.cells) > MAX_CELLS:
-            gone, _ = self.cells.popitem(last=False)
-            self.index.pop(gone, None)
+            self.cells.popitem(last=False)
 
-    def counts(self) -> list[dict]:
-        """Per cell with reactions in the last WINDOW: {"cell", "index", "counts": {name: n},
-        "ages": [[seconds since the slot began, {name: n}], ...]} (the widget ages them)."""
+    def counts(self, order: Mapping[str, int] | None = None) -> list[dict]:
+        """Per cell with reactions in the last WINDOW: {"cell", "index" (its place in the
+        notebook, from `order`: cell id -> index; None when not one of its cells), "counts":
+        {name: n}, "slots": [[the slot's start, ms since the epoch, {name: n}], ...]}. The slots'
+        times are fixed, so the result changes only when a count does or a slot leaves the
+        minute (the widget ages them itself and is sent nothing in between)."""
         now = self.clock()
         slot_now = int(now // BUCKET)
         out = []
@@ -84,12 +94,22 @@ class ReactionTally:
             if not live:
                 continue
             total = [sum(c[i] for c in live.values()) for i in range(len(NAMES))]
-            ages = [[round(now - s * BUCKET, 1), _named(c)] for s, c in sorted(live.items())]
-            out.append(
-                {"cell": cell, "index": self.index.get(cell), "counts": _named(total), "ages": ages}
-            )
+            starts = [[self._epoch_ms(s), _named(c)] for s, c in sorted(live.items())]
+            index = (order or {}).get(cell)
+            out.append({"cell": cell, "index": index, "counts": _named(total), "slots": starts})
         return out
+
+    def _epoch_ms(self, slot: int) -> int:
+        return round((self._epoch + slot * BUCKET) * 1000)
 
 
 def _named(counts: list[int]) -> dict[str, int]:
     return {NAMES[i]: n for i, n in enumerate(counts) if n}
+
+
+def _valid(react: object) -> dict | None:
+    if not isinstance(react, dict):
+        return None
+    seq, cell, name = react.get("seq"), react.get("cell"), react.get("n")
+    ok = isinstance(seq, int) and isinstance(cell, str) and name in NAMES
+    return react if ok else None
