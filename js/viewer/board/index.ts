@@ -92,7 +92,7 @@ export class Board {
       size: (i) => this.setStyle(this.color, i),
       contentLeft: () => layout.root.getBoundingClientRect().left,
     });
-    layout.onZoom(() => this.toolbar.orient()); // the reading zoom fills the margin
+    layout.onChange(() => this.toolbar.orient()); // the reading zoom fills the margin
     this.setStyle(this.color, this.size);
     this.toolbar.setTool(null);
 

@@ -197,17 +197,19 @@ export class Toolbar {
     // Laid out vertical (not yet bottom); 60 px should the stylesheet not apply yet.
     const fixed = getComputedStyle(el).position === "fixed";
     this.verticalRight = fixed ? el.getBoundingClientRect().right : 60;
-    window.addEventListener("resize", () => this.orient());
-    this.orient();
+    window.addEventListener("resize", () => this.orient(true));
+    this.orient(true);
   }
 
   /** The vertical strip at the left edge only where the notebook leaves it a margin (it covered
    * the left 34 px of every cell from 720 to 1104 px): else, and on small screens, the bottom
-   * bar. Again when the window or the notebook's zoom changes. */
-  orient(): void {
+   * bar. Again when the window or the notebook's layout changes; `refit`: the bar's width
+   * changed (the "more" menu is refilled then, which closes it). */
+  orient(refit = false): void {
     const el = this.el;
     const small = window.innerWidth < 720 || window.innerHeight < 560;
     const narrow = small || this.contentLeft() < this.verticalRight + MARGIN_GAP;
+    if (!refit && narrow === el.classList.contains("jupyterspot-toolbar-bottom")) return;
     el.classList.toggle("jupyterspot-toolbar-bottom", narrow);
     document.body.classList.toggle("jupyterspot-has-bottom-bar", narrow);
     this.overflow.fit(narrow);
@@ -225,6 +227,7 @@ export class Toolbar {
       b?.setAttribute("aria-pressed", String(on));
       b?.classList.toggle("jupyterspot-active", on);
     }
+    this.overflow.sync();
   }
 
   setStyle(color: string, size: number): void {
@@ -256,6 +259,7 @@ export class Toolbar {
   showTool(id: string, shown: boolean): void {
     const b = this.tools.get(id);
     if (b) b.style.display = shown ? "" : "none"; // the button's own display beats [hidden]
+    this.orient(true);
   }
 
   /** A short status under the tools (`text` is the tooltip, `short` what is shown). */
@@ -264,5 +268,6 @@ export class Toolbar {
     this.notice.hidden = !text;
     this.notice.title = text;
     this.notice.setAttribute("aria-label", text);
+    this.orient(true); // the bottom bar's content changed: what fits changed (overflow.ts)
   }
 }
