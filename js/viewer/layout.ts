@@ -8,7 +8,7 @@
 //
 // Reading zoom (phones): at 390 px the fitted zoom is 0.39 and body text ~5 px. A double tap
 // (reading.ts) switches the root to the zoom that makes the page's smallest body/code text
-// READ_PX and pans sideways: <body> becomes the horizontal scroller (html.jupyterspot-reading,
+// READ_PX and pans sideways: <body> becomes the horizontal scroller (html.jupyterspot-panned,
 // viewer.css), because a wider document would widen the layout viewport and every fixed bar
 // with it. Anchors stay {cell, x, y} in reference px, so drawing, cursors and following are
 // unchanged; only `panX` (the body's sideways scroll) joins window.scrollX in page coordinates.
@@ -137,9 +137,11 @@ export class Layout {
       this.root.style.setProperty("zoom", zoom === 1 ? "" : String(zoom));
     }
     // Shrunk to fit: nothing placed beyond the root's sides (a remote pointer or a drawing in a
-    // desktop's margin) may widen the page, which on a phone widens the layout viewport and
-    // every fixed bar with it, and cuts the scroll range short (viewer.css).
+    // desktop's margin) may widen the document, which on a phone widens the layout viewport and
+    // every fixed bar with it (viewer.css). <body> pans sideways instead, as in reading zoom, so
+    // a drawing in the margin stays reachable (clipping the root hid it below ~1036 px).
     this.root.classList.toggle("jupyterspot-zoomed", zoom < 1);
+    document.documentElement.classList.toggle("jupyterspot-panned", zoom < 1 || this.reading);
   }
 
   /** Could the reading zoom make text larger here (a window narrower than the reference)? */
@@ -166,15 +168,29 @@ export class Layout {
     this.changed();
   }
 
+  /** Scroll the page by (dx, dy) CSS px: shrunk or in reading zoom the sideways part is
+   * <body>'s scroll (viewer.css), which window.scrollBy never moves. */
+  panBy(dx: number, dy: number): void {
+    if (document.documentElement.classList.contains("jupyterspot-panned")) {
+      document.body.scrollLeft += dx;
+      window.scrollBy({ top: dy, behavior: "instant" });
+    } else {
+      window.scrollBy({ left: dx, top: dy, behavior: "instant" });
+    }
+  }
+
   /** Called just before the zoom changes (the follow logic: the scroll that follows is ours). */
   onZoom(cb: () => void): () => void {
     this.zoomListeners.add(cb);
     return () => this.zoomListeners.delete(cb);
   }
 
-  /** The page's sideways scroll in reading zoom (<body> scrolls then, not the window). */
+  /** The page's sideways scroll while shrunk or in reading zoom (<body> scrolls then, not the
+   * window; 0 otherwise, where <body> is no scroller). */
   get panX(): number {
-    return this.reading ? document.body.scrollLeft : 0;
+    return document.documentElement.classList.contains("jupyterspot-panned")
+      ? document.body.scrollLeft
+      : 0;
   }
 
   /** Subscribe to layout changes (resize, zoom, content height); returns an unsubscribe. */

@@ -110,7 +110,7 @@ export class Input {
       this.touches.set(e.pointerId, { x: e.clientX, y: e.clientY });
       if (this.panFrom && this.touches.size >= 2) {
         const m = this.mid();
-        window.scrollBy(this.panFrom.x - m.x, this.panFrom.y - m.y);
+        this.ctx.space.layout.panBy(this.panFrom.x - m.x, this.panFrom.y - m.y);
         this.panFrom = m;
         return;
       }

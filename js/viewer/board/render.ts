@@ -26,6 +26,7 @@ export class Renderer {
   /** data-testid="annotation-layer": holds both layers. */
   readonly layer: HTMLElement;
   readonly html: HTMLElement;
+  private readonly reach: HTMLElement;
   readonly svg: SVGSVGElement;
   private hlGroup: SVGGElement;
   private inkGroup: SVGGElement;
@@ -53,8 +54,19 @@ export class Renderer {
     this.inkGroup = svg("g");
     this.overlay = svg("g");
     this.svg.append(this.hlGroup, this.inkGroup, this.overlay);
-    this.layer.append(this.html, this.svg);
+    // What an SVG paints beyond its box adds no scroll range: this empty box at the right-most
+    // drawing does, so a drawing in a wide screen's margin can be panned to on a narrower one.
+    this.reach = h("div", { class: "jupyterspot-board-reach" });
+    this.layer.append(this.html, this.svg, this.reach);
     root.appendChild(this.layer);
+  }
+
+  /** Keep the scroll range out to the right-most drawing (see `reach`). */
+  private stretch(): void {
+    let right = 0;
+    for (const v of this.views.values()) if (v.box) right = Math.max(right, v.box.x1);
+    const left = right > this.space.width ? `${Math.ceil(right)}px` : "0px";
+    if (this.reach.style.left !== left) this.reach.style.left = left;
   }
 
   get count(): number {
@@ -190,6 +202,7 @@ export class Renderer {
 
   /** Mount the shapes near the viewport, unmount the others. */
   cull(): void {
+    this.stretch();
     const win = this.space.viewport(this.margin);
     const toMeasure: View[] = [];
     for (const v of this.views.values()) {
