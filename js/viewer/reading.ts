@@ -18,6 +18,29 @@ const GAP_MS = 400;
 /** ... this close (px) to it. */
 const NEAR_PX = 40;
 
+/** Where a double tap is the content's own: typing, links and buttons, and interactive outputs
+ * (Plotly resets its axes on a double tap; Vega, Bokeh, widgets, embedded frames). */
+const OWN_TAPS = [
+  "input",
+  "textarea",
+  "select",
+  "a[href]",
+  "button",
+  "[contenteditable]:not([contenteditable='false'])",
+  "iframe",
+  ".js-plotly-plot",
+  ".vega-embed",
+  ".bk-root",
+  ".bk",
+  ".jupyter-widgets",
+  ".widget-area",
+  "[data-jupyterspot-own]",
+].join(",");
+
+function theContents(target: EventTarget | null): boolean {
+  return target instanceof Element && target.closest(OWN_TAPS) !== null;
+}
+
 interface Tap {
   x: number;
   y: number;
@@ -55,7 +78,8 @@ export function watchReadingGesture(layout: Layout): void {
     (e) => {
       const d = down;
       down = null;
-      const onPage = e.target instanceof Node && layout.root.contains(e.target);
+      const onPage =
+        e.target instanceof Node && layout.root.contains(e.target) && !theContents(e.target);
       if (!d || e.pointerId !== d.id || !onPage) {
         last = null;
         return;
