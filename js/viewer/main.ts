@@ -24,6 +24,7 @@ import { hydrateFigures } from "./figures";
 import { startFollow, type Follow } from "./follow";
 import { colorFor, guestName, keepAssignedColor, safeColor, type UserInfo } from "./identity";
 import { Layout } from "./layout";
+import { addReadButton } from "./read-button";
 import { Magnify } from "./magnify";
 import { Live } from "./live";
 import { startOffline } from "./offline";
@@ -138,6 +139,7 @@ function start(): void {
   bar.onRenameRequest = () => askName();
   bar.onShift = () => layout.changed();
   bar.place(root);
+  addReadButton(bar.tools, layout); // the reading zoom without the gesture (read-button.ts)
   if (!remembered.name) askName(true); // in the page's flow, above the notebook
 
   connection.onStatus((status) => bar.setStatus(status));
