@@ -37,7 +37,11 @@ export class Questions {
 
   constructor(private readonly o: QuestionsOptions) {
     this.box = new AskBox(o.board);
-    o.board.onAsk = (shape) => this.box.show(shape);
+    // Questions off: the Q key still picks the tool, but nothing is written (the server would
+    // drop it, and a dropped write leaves this page's later writes waiting on it).
+    o.board.onAsk = (shape) => {
+      if (this.enabled) this.box.show(shape);
+    };
     this.control = o.controlDoc.getMap("control");
     if (o.role === "host") {
       this.queue = new QuestionQueue({
