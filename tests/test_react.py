@@ -123,8 +123,10 @@ def test_slash_chat_shows_text_and_markup_stays_text(three) -> None:
     bubble = f'[data-chat-of="{ids["bob"]}"]'
     for page in (alice, carol):
         wait_for(lambda p=page: p.locator(bubble).count(), 1.0, "the chat bubble in 1 s")
-        assert page.locator(bubble).inner_text() == evil[:60].strip()
-        assert page.locator(f"{bubble} *").count() == 0  # no element made from the text
+        text = page.locator(f"{bubble} .jupyterspot-chat-text")
+        assert text.inner_text() == evil[:60].strip()
+        assert text.locator("*").count() == 0  # no element made from the text
+        assert page.locator(f"{bubble} .jupyterspot-chat-name").inner_text() == "Bob"  # who said it
         assert page.evaluate("window.__pwned") is None
     assert box.count() == 0  # Enter sent it and closed the box
     # Esc cancels: nothing sent.
@@ -166,6 +168,8 @@ def test_switch_off_hides_the_tools_and_the_server_strips(three, demo) -> None:
         bob.keyboard.press("2")
         bob.keyboard.press("/")
         assert bob.locator('[data-testid="chat-input"]').count() == 0
+        assert "react" not in (bob.evaluate(STATE_OF, ids["bob"]) or {})  # nothing sent
+        assert bob.locator("[data-reaction]").count() == 0  # nothing shown
         assert bob.evaluate("window.jupyterspot.reactions.react('up')") is False
         # A page that ignores the switch: its fields never reach the others. The marker
         # (`following`) rides in the same state, so once it arrives the rest was stripped.
@@ -188,3 +192,59 @@ def test_switch_off_hides_the_tools_and_the_server_strips(three, demo) -> None:
     finally:
         demo.reactions = True
     wait_for(lambda: bob.locator('[data-testid="react"]').is_visible(), what="react back")
+
+
+def test_keys_typed_in_a_shadow_dom_input_are_text_not_reactions(three) -> None:
+    """/tmp/review18r/shadow.py on the viewer: `2`, `/` and a board letter typed into an input
+    inside a shadow root (a widget's) stay in the input: no reaction, no chat box, no tool."""
+    _alice, bob, _carol, ids = three
+    pointer_on_cell(bob, first_cell(bob))
+    bob.evaluate(
+        "() => { const d = document.createElement('div'); d.id = 'shadow-host';"
+        " document.body.append(d); d.attachShadow({mode: 'open'}).innerHTML = '<input id=in>'; }"
+    )
+    tool = "() => document.querySelector('[data-testid^=tool-][aria-pressed=true]')?.dataset.testid"
+    before = bob.evaluate(tool)
+    bob.locator("#shadow-host").locator("input").focus()
+    bob.keyboard.type("2/p")
+    value = bob.evaluate(
+        "document.getElementById('shadow-host').shadowRoot.querySelector('input').value"
+    )
+    assert value == "2/p"
+    assert bob.locator('[data-testid="chat-input"]').count() == 0
+    assert "react" not in (bob.evaluate(STATE_OF, ids["bob"]) or {})
+    assert bob.evaluate(tool) == before
+    bob.evaluate("document.getElementById('shadow-host').remove()")
+
+
+def test_a_senders_reactions_on_screen_are_bounded(three) -> None:
+    """Twenty new reactions from one sender (as a page that floods would show them): at most
+    MAX_SHOWN_PER_SENDER (6) nodes at once (js/viewer/reactions.ts)."""
+    alice, _bob, _carol, _ids = three
+    cell = first_cell(alice)
+    shown = alice.evaluate(
+        """(cell) => { const a = window.jupyterspot.awareness; const id = 777001;
+        const put = (s) => { a.states.set(id, s); a.emit('change', [{added: [], updated: [id],
+          removed: []}, 'remote']); };
+        put({user: {name: 'F'}});
+        for (let seq = 1; seq <= 20; seq++) put({user: {name: 'F'}, react: {n: 'up', seq, cell,
+          x: 5, y: 5}});
+        const n = document.querySelectorAll('[data-reaction-of="777001"]').length;
+        a.states.delete(id); a.emit('change', [{added: [], updated: [], removed: [id]}, 'remote']);
+        return n; }""",
+        cell,
+    )
+    assert 1 <= shown <= 6, shown
+
+
+def test_a_reaction_from_the_menu_goes_on_the_cell_in_the_middle_of_the_view(three) -> None:
+    alice, _bob, _carol, ids = three
+    pointer_on_cell(alice, first_cell(alice))
+    alice.locator('[data-testid="react"]').click()  # the mouse is now on the button
+    alice.locator('[data-react-choice="what"]').click()
+    react = wait_for(lambda: alice.evaluate(STATE_OF, ids["alice"]).get("react"), 2, "sent")
+    middle = alice.evaluate(
+        "() => window.jupyterspot.layout.pointToAnchor(innerWidth / 2, innerHeight / 2)"
+    )
+    assert react["n"] == "what" and react["cell"] == middle["cell"], (react, middle)
+    assert abs(react["y"] - middle["y"]) <= 2, (react, middle)

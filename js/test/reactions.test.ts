@@ -27,3 +27,7 @@ test("a chat line is cut to 60 code points (an emoji is one) and trimmed", () =>
   assert.equal(emoji.length, 120); // UTF-16 units: the server counts code points
   assert.equal(cutChat("<img src=x onerror=alert(1)>"), "<img src=x onerror=alert(1)>"); // text
 });
+
+test("a chat line is one line", () => {
+  assert.equal(cutChat("a\nb\r\nc\u2028d"), "a b c d");
+});

@@ -39,8 +39,17 @@ export function icon(d: string, size: number, box: number): SVGSVGElement {
   );
 }
 
-/** Is the user typing into this target (keys are then theirs, not shortcuts)? */
+/** Is the user typing into this target (keys are then theirs, not shortcuts)? A key typed in
+ * a shadow DOM's input reaches document listeners retargeted to the shadow host: the host's
+ * focused element is looked at then (open shadow roots; `typingIn` reads the event's path). */
 export function isEditable(t: EventTarget | null): boolean {
   if (!(t instanceof HTMLElement)) return false;
+  const inner = t.shadowRoot?.activeElement;
+  if (inner && inner !== t && isEditable(inner)) return true;
   return t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName);
+}
+
+/** Is this key event typed into an editable element (also inside a shadow DOM)? */
+export function typingIn(e: Event): boolean {
+  return isEditable(e.composedPath()[0] ?? e.target) || isEditable(e.target);
 }

@@ -9,7 +9,7 @@
 
 import type { Awareness } from "y-protocols/awareness";
 import type * as Y from "yjs";
-import { h, isEditable } from "./dom";
+import { h, typingIn } from "./dom";
 import { frameTask } from "./frame";
 import type { Anchor, Layout } from "./layout";
 import type { PresenceState } from "./presence";
@@ -30,10 +30,17 @@ export const CHAT_MS = 5000;
 export const REACT_PER_SECOND = 4;
 export const CHAT_EVERY_MS = 1000;
 
-/** `text` cut to `max` code points (an emoji is one), trimmed. */
+/** `text` on one line (line breaks become spaces), cut to `max` code points (an emoji is
+ * one), trimmed. */
 export function cutChat(text: string, max = CHAT_MAX): string {
-  return [...text.trim()].slice(0, max).join("").trim();
+  const line = text.replace(/[\r\n\u2028\u2029\v\f\u0085]+/g, " ");
+  return [...line.trim()].slice(0, max).join("").trim();
 }
+
+/** What a page keeps on screen from others at once: a flood (or many people) costs a bounded
+ * number of nodes (the server already cuts a socket to 4 new reactions a second). */
+export const MAX_SHOWN_PER_SENDER = 6;
+export const MAX_SHOWN = 60;
 
 /** At most `count` events in any `windowMs`: `take()` says whether one may happen now. */
 export class RateLimit {
@@ -79,6 +86,8 @@ interface Floating {
   el: HTMLElement;
   anchor: () => Anchor | null;
   until: number;
+  of: number; // the sender's client id
+  at: string; // the transform last written ("" : none yet)
 }
 
 export interface ReactionsOptions {
@@ -251,7 +260,9 @@ export class Reactions {
         r.emoji,
       );
       b.addEventListener("click", () => {
-        this.react(r.name);
+        // From the menu the pointer is on the menu: the reaction goes on the cell in the
+        // middle of the view (keys 1-5 use the pointer).
+        this.react(r.name, { x: window.innerWidth / 2, y: window.innerHeight / 2 });
         this.openMenu(false);
       });
       menu.appendChild(b);
@@ -262,7 +273,7 @@ export class Reactions {
   }
 
   private key(e: KeyboardEvent): void {
-    if (e.defaultPrevented || isEditable(e.target) || !this.on) return;
+    if (e.defaultPrevented || typingIn(e) || !this.on) return;
     if (e.ctrlKey || e.metaKey || e.altKey) return;
     if (e.key === "/") {
       e.preventDefault(); // the `/` is not typed into the box
@@ -329,15 +340,27 @@ export class Reactions {
     });
     el.textContent = EMOJI.get(r.n) ?? "";
     const anchor = { cell: r.cell, x: r.x, y: r.y };
-    this.float(el, () => anchor, REACT_MS);
+    this.float(id, el, () => anchor, REACT_MS);
   }
 
   private showChat(id: number, text: string): void {
     for (const f of this.floating) {
       if (f.el.dataset.chatOf === String(id)) f.until = 0; // one line per person
     }
-    const el = h("div", { class: "jupyterspot-chat", "data-chat-of": String(id) });
-    el.textContent = text; // text only, never markup
+    // The sender's name and colour on the bubble (text only, never markup): a guest cannot
+    // pass a line off as the host's by putting it near the host's cursor.
+    const user = (this.awareness.getStates().get(id) as PresenceState | undefined)?.user;
+    const said = cutChat(String(user?.name ?? ""), 40) || "Guest";
+    const name = h("span", { class: "jupyterspot-chat-name" }, said);
+    const colored = typeof user?.color === "string" && /^#[0-9a-f]{3,8}$/i.test(user.color);
+    const color = colored && user?.color ? user.color : "#888888";
+    const el = h(
+      "div",
+      { class: "jupyterspot-chat", "data-chat-of": String(id) },
+      name,
+      h("span", { class: "jupyterspot-chat-text" }, text),
+    );
+    el.style.borderLeftColor = color;
     const where = (): Anchor | null => {
       const s = this.awareness.getStates().get(id) as PresenceState | undefined;
       const c = s?.cursor;
@@ -345,13 +368,23 @@ export class Reactions {
       const sc = s?.scroll;
       return sc && typeof sc.cell === "string" ? { cell: sc.cell, x: 24, y: sc.offset + 24 } : null;
     };
-    this.float(el, where, CHAT_MS);
+    this.float(id, el, where, CHAT_MS);
   }
 
-  private float(el: HTMLElement, anchor: () => Anchor | null, ms: number): void {
+  private float(of: number, el: HTMLElement, anchor: () => Anchor | null, ms: number): void {
+    // Bounded: a sender's oldest go past MAX_SHOWN_PER_SENDER, anyone's past MAX_SHOWN.
+    const mine = this.floating.filter((f) => f.of === of);
+    const over = [
+      ...mine.slice(0, Math.max(0, mine.length - MAX_SHOWN_PER_SENDER + 1)),
+      ...this.floating.slice(0, Math.max(0, this.floating.length - MAX_SHOWN + 1)),
+    ];
+    if (over.length) {
+      for (const f of over) f.el.remove();
+      this.floating = this.floating.filter((f) => !over.includes(f));
+    }
     el.hidden = true;
     this.layer.appendChild(el);
-    this.floating.push({ el, anchor, until: performance.now() + ms });
+    this.floating.push({ el, anchor, until: performance.now() + ms, of, at: "" });
     setTimeout(() => this.task.schedule(), ms + 20);
   }
 
@@ -366,8 +399,11 @@ export class Reactions {
       }
       const a = f.anchor();
       const p = a && this.layout.anchorToClient(a);
+      const at = p ? `translate(${Math.round(p.x - rect.left)}px, ${Math.round(p.y - rect.top)}px)` : "";
+      if (at === f.at) return true; // nothing moved: no style write (no restyle of the layer)
+      f.at = at;
       f.el.hidden = !p;
-      if (p) f.el.style.transform = `translate(${Math.round(p.x - rect.left)}px, ${Math.round(p.y - rect.top)}px)`;
+      if (p) f.el.style.transform = at;
       return true;
     });
   }
