@@ -8,6 +8,7 @@ export interface QuestionRow {
   text?: string;
   by?: string;
   cell_index?: number;
+  open?: number; // how many are open (the kernel lists the newest 50: collab/asks.py)
 }
 
 interface TraitModel {
@@ -42,7 +43,9 @@ export function questionList(
   };
   const draw = (): void => {
     const rows = (model.get("open_questions") || []).filter((q) => typeof q.id === "string");
-    title.textContent = rows.length ? `Questions (${rows.length} open)` : "";
+    const open = Math.max(rows.length, Number(rows[0]?.open) || 0);
+    const more = open > rows.length ? ` · +${open - rows.length} more` : "";
+    title.textContent = rows.length ? `Questions (${open} open${more})` : "";
     box.hidden = !rows.length;
     list.replaceChildren(
       ...rows.map((q) => {

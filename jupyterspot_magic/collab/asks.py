@@ -12,7 +12,10 @@ from pycrdt import Doc, Map
 
 from .schema import ASK, SHAPE
 
-TEXT_LIMIT: int = SHAPE["fields"]["text"]["max"]
+# The queue stays small however many questions a crowd asks: the newest MAX_ROWS open ones
+# (each row carries `open`, the whole count, for "+N more"), text cut like the viewer's.
+TEXT_LIMIT = 280
+MAX_ROWS = 50
 
 
 def row(shape_id: str, shape: Any) -> dict | None:
@@ -48,8 +51,9 @@ class OpenQuestions:
         self._subscription = self.shapes.observe_deep(self._changed)
 
     def listed(self) -> list[dict]:
-        """Oldest first."""
-        return sorted(self.rows.values(), key=lambda r: (r["at"], r["id"]))
+        """The newest MAX_ROWS, oldest first; each row's `open` is how many are open."""
+        rows = sorted(self.rows.values(), key=lambda r: (r["at"], r["id"]))[-MAX_ROWS:]
+        return [{**r, "open": len(self.rows)} for r in rows]
 
     def _changed(self, events: list) -> None:
         touched = set()
@@ -76,6 +80,9 @@ def answer(doc: Doc, shape_id: str, when_ms: float) -> bool:
     shape = doc.get(SHAPE["root"], type=Map).get(shape_id)
     if not isinstance(shape, Map) or shape.get("t") != ASK:
         return False
+    ans = shape.get("ans")
+    if isinstance(ans, int | float) and ans > 0:
+        return True  # answered already: another write would only grow the document
     with doc.transaction(origin="kernel"):
         shape["ans"] = float(when_ms)
     return True
