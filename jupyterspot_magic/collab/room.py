@@ -62,7 +62,7 @@ from .messages import (
     ws_frame,
 )
 from .reactions import RATES, Gate, stripped
-from .schema import SchemaError, Unresolved, Validator
+from .schema import ASK, SchemaError, Unresolved, Validator
 from .seal import ConnectionSeal, RoomSeal
 
 log = logging.getLogger(__name__)
@@ -350,7 +350,7 @@ class Room:
         self.doc = Doc()
         self.doc_bytes = 0  # update bytes applied so far (an upper bound of the doc's size)
         self.cost = 0  # decoded cost of everything integrated (see RoomLimits.max_cost)
-        self.validator = Validator(SCHEMAS[self.name], self._live_entries)
+        self.validator = Validator(SCHEMAS[self.name], self._live_entries, self._delete_set)
         self._checked: board_schema.Checked | None = None  # the update being applied
         self._cut_cache: tuple[bytes, asyncio.Future] | None = None  # see _cut
         self.connections: set[Connection] = set()
@@ -630,8 +630,9 @@ class Room:
                     return  # view-only: anything but new questions is dropped, as before
                 if not checked.own_deletes:
                     payload = checked.without_foreign_deletes(payload)
-            if checked.asks.made and not self.questions_open():
-                return  # the host turned questions off: dropped, the document is unchanged
+            # The host turned questions off: taken, then the new questions erased (below).
+            refused = checked.asks.made and not self.questions_open()
+            asks_before = self._ask_ids() if refused else None
             # Growth is paid in decoded cost (what the server's CPU and memory follow), so
             # 5-byte empty maps cannot buy ~120 times more work than their wire size says.
             if conn.growth is not None and not conn.growth.take(checked.cost):
@@ -640,6 +641,8 @@ class Room:
                 raise LimitExceeded(CLOSE_TOO_LARGE, "the board is full")
             self._apply_remote(conn, payload, checked)
             self.doc_bytes += len(payload)
+            if asks_before is not None:
+                self._withdraw_asks(asks_before)
         else:
             raise ProtocolError(f"unknown sync step {step}")
 
@@ -675,7 +678,7 @@ class Room:
     def _reindex(self) -> None:
         """Rebuild the index from the document itself (what yrs really holds)."""
         log.error("%s: the schema index disagreed with the document; rebuilding it", self.name)
-        validator = Validator(self.validator.schema, self._live_entries)
+        validator = Validator(self.validator.schema, self._live_entries, self._delete_set)
         validator.commit(validator.check_trusted(self.doc.get_update()))
         self.validator = validator
 
@@ -690,6 +693,25 @@ class Room:
 
     def _live_entries(self) -> int:
         return len(self.doc.get(self.validator.schema.root, type=Map))
+
+    def _delete_set(self) -> bytes:
+        """The document's delete set (an update with no structs: the state is ours)."""
+        return self.doc.get_update(self.doc.get_state())
+
+    def _ask_ids(self) -> set[str]:
+        shapes = self.doc.get(self.validator.schema.root, type=Map)
+        return {k for k, v in shapes.items() if isinstance(v, Map) and v.get("t") == ASK}
+
+    def _withdraw_asks(self, before: set[str]) -> None:
+        """Questions are off: the questions an accepted update made are erased by the server.
+        Dropping the update instead would leave the page's later writes waiting on its clock
+        (and a resync carries it again): the page stays in step, its question goes away."""
+        made = self._ask_ids() - before
+        if made:
+            shapes = self.doc.get(self.validator.schema.root, type=Map)
+            with self.doc.transaction(origin="kernel"):
+                for shape_id in made:
+                    del shapes[shape_id]
 
     def apply_stored(self, update: bytes) -> None:
         """Restore one stored update (server thread, before anyone connects): checked against

@@ -199,6 +199,10 @@ class DocSchema:
     host_only: frozenset[str] = frozenset()  # fields no guest connection may write
 
 
+# What a view-only guest's new question may hold (contracts/shape.json kinds.ask.writes).
+ASK_WRITES = frozenset(SHAPE["kinds"][ASK]["writes"])
+
+
 @dataclass
 class Asks:
     """What an update does with questions (shapes of kind "ask"), for the room's policy:
@@ -208,28 +212,38 @@ class Asks:
     made: int = 0
     only: bool = True
     new_shapes: set[ID] = field(default_factory=set)
-    new_asks: set[ID] = field(default_factory=set)
+    kinds: dict[ID, list[Any]] = field(default_factory=dict)  # each new shape's `t` items
 
     def note(self, s: Struct, slot: Slot, is_map: bool) -> None:
         if slot is None:
             return  # GC'd or discarded content: changes nothing
         parent, key = slot
         if parent == "":
-            if is_map:
+            # An entry with an origin replaces an existing shape (its left neighbour under the
+            # same id): that overwrites someone's shape, never only a new question.
+            if is_map and s.origin is None:
                 self.new_shapes.add((s.client, s.clock))
             else:
-                self.only = False  # a shape replaced by a deletion
+                self.only = False
             return
         assert not isinstance(parent, str)
         fresh = parent in self.new_shapes
-        self.only = self.only and fresh
-        if key == "t" and s.values and s.values[-1] == ASK:
-            self.made += 1
+        self.only = self.only and fresh and key in ASK_WRITES
+        if key == "t":
+            if s.values and s.values[-1] == ASK:
+                self.made += 1
             if fresh:
-                self.new_asks.add(parent)
+                self.kinds.setdefault(parent, []).extend(s.values or [None])
 
     def only_creates_asks(self) -> bool:
-        return self.only and bool(self.new_shapes) and self.new_shapes == self.new_asks
+        """Whole new shapes only, each with exactly one `t` item, "ask" (a second `t` in the
+        same update would turn the question into any kind), and only the fields an ask has."""
+        kinds = self.kinds
+        return (
+            self.only
+            and bool(self.new_shapes)
+            and all(kinds.get(shape) == [ASK] for shape in self.new_shapes)
+        )
 
 
 BOARD = DocSchema(
@@ -336,10 +350,19 @@ class Checked:
 class Validator:
     """Checks updates for one document; `commit` what the document actually integrated."""
 
-    def __init__(self, schema: DocSchema, live_entries: Callable[[], int] | None = None) -> None:
+    def __init__(
+        self,
+        schema: DocSchema,
+        live_entries: Callable[[], int] | None = None,
+        deleted: Callable[[], bytes] | None = None,
+    ) -> None:
         self.schema = schema
         self.index = StructIndex()
         self.live_entries = live_entries  # the document's entry count now (max_entries check)
+        # The document's delete set (an update holding only it): a deletion of what is
+        # deleted already changes nothing (a reconnect's sync step 2 carries them all).
+        self.deleted = deleted
+        self._gone: dict[int, list[tuple[int, int]]] | None = None
         self._last: tuple[int, Span] | None = None  # the span _lookup found last
         self._trusted = False  # checking the server's own write: server-only fields allowed
         self._guest = False  # checking a guest's write: host-only fields refused
@@ -363,6 +386,7 @@ class Validator:
         self._trusted = trusted
         self._guest = guest and not trusted
         self._asks = asks = Asks()
+        self._gone = None
         queues = _client_queues(update)
         local = StructIndex()  # spans of this update (each client's in clock order)
         totals = [0, 0]  # cost, new root entries
@@ -412,12 +436,36 @@ class Validator:
             key = span.slot[1] if span.slot is not None else None
             if span.end <= start:
                 continue
+            if index is self.index and self._already_deleted(
+                client, max(start, span.start), min(end, span.end)
+            ):
+                continue
             if key in self.schema.server_only:
                 raise SchemaError(f"field {key!r} is written by the server only")
             if self._guest and key in self.schema.host_only:
                 parent = span.slot[0] if span.slot is not None else None
                 if not isinstance(parent, tuple) or not _deletes(update, parent):
                     raise SchemaError(f"field {key!r} is written by hosts only")
+
+    def _already_deleted(self, client: int, start: int, end: int) -> bool:
+        """[start, end) of `client` is in the document's delete set (read once per check, and
+        only when a deletion touches a protected field: rare)."""
+        if self.deleted is None:
+            return False
+        if self._gone is None:
+            self._gone = {}
+            for c, clock, length in decode_update(self.deleted(), 1 << 62).deletes:
+                self._gone.setdefault(c, []).append((clock, clock + length))
+            for ranges in self._gone.values():
+                ranges.sort()
+        at = start
+        for lo, hi in self._gone.get(client, []):
+            if lo > at:
+                break
+            at = max(at, hi)
+            if at >= end:
+                return True
+        return False
 
     def _missing(self, s: Struct, local: StructIndex) -> ID | None:
         """The first struct `s` builds on that is neither integrated nor taken, or None."""

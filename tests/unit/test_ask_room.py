@@ -10,8 +10,9 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from pycrdt import Doc, Map
+from pycrdt import Doc, Map, merge_updates
 
+from jupyterspot_magic.collab.asks import MAX_ROWS, OpenQuestions, answer
 from jupyterspot_magic.collab.messages import STEP2, UPDATE, sync_message
 from jupyterspot_magic.collab.room import Connection, ProtocolError, Room
 from jupyterspot_magic.server.shared import SharedNotebook
@@ -168,3 +169,107 @@ def test_questions_off_refuses_new_questions_from_everyone() -> None:
         assert set(shapes(room)) == {"n1", "q3"}
 
     run(scenario)
+
+
+def test_a_view_only_guest_cannot_replace_a_shape_by_asking_under_its_id() -> None:
+    """A root entry with an origin replaces the existing one: never "only a new question"."""
+
+    async def scenario() -> None:
+        room = Room("board", writers=frozenset({"host"}))
+        host = Page(room, "host", 1)
+        host.write(add("n1", {"t": "note", "text": "host's note"}))
+        host.write(add("q0", {**ASK, "ans": 5.0}))
+        guest = Page(room, "guest", 20)
+        guest.write(add("n1", {**ASK, "text": "gone"}))
+        guest.write(add("q0", {**ASK, "text": "reopened"}))
+        assert shapes(room)["n1"] == {"t": "note", "text": "host's note"}
+        assert shapes(room)["q0"]["ans"] == 5.0 and "text" not in shapes(room)["q0"]
+
+    run(scenario)
+
+
+@pytest.mark.parametrize("kind", ["pen", "ask"])
+def test_a_view_only_guests_new_question_keeps_its_kind_and_ask_fields(kind: str) -> None:
+    """One `t` item, "ask" (not overwritten in the same update), and only kinds.ask.writes."""
+
+    async def scenario() -> None:
+        room = Room("board", writers=frozenset({"host"}))
+        guest = Page(room, "guest", 21)
+        before = guest.doc.get_state()
+        guest.shapes["p1"] = Map(ASK)
+        first = guest.doc.get_update(before)
+        middle = guest.doc.get_state()
+        guest.shapes["p1"]["t"] = kind  # overwritten in the same update (even by "ask")
+        update = merge_updates(first, guest.doc.get_update(middle))
+        room.receive(guest.conn, sync_message(UPDATE, update))
+        guest.write(add("p2", {**ASK, "w": 500.0, "h": 500.0}))  # fields an ask never has
+        guest.write(add("p3", {**ASK, "pts": b"\0" * 8}))
+        assert shapes(room) == {}
+
+    run(scenario)
+
+
+@pytest.mark.parametrize("view_only", [False, True])
+def test_a_guests_reconnect_after_answers_were_overwritten_is_accepted(view_only: bool) -> None:
+    """A sync step 2 carries the page's whole delete set, with the `ans` items the host's later
+    writes replaced: deleting what is deleted already is no write of `ans`."""
+
+    async def scenario() -> None:
+        room = Room("board", writers=frozenset({"host"} if view_only else {"guest", "host"}))
+        host = Page(room, "host", 1)
+        host.write(add("q1", ASK))
+        host.write(lambda m: m["q1"].__setitem__("ans", 1.0))
+        host.write(lambda m: m["q1"].__setitem__("ans", 2.0))  # answered twice
+        host.write(add("q2", ASK))
+        host.write(lambda m: m["q2"].__setitem__("ans", 1.0))
+        host.write(lambda m: m["q2"].pop("ans"))  # reopened
+        guest = Page(room, "guest", 30 + view_only)  # its copy has those deletions
+        guest.write(add("q3", ASK), step=STEP2)
+        assert "q3" in shapes(room) and shapes(room)["q1"]["ans"] == 2.0
+        with pytest.raises(ProtocolError, match="hosts only"):  # a live `ans` stays the host's
+            Page(room, "guest", 40).write(lambda m: m["q1"].pop("ans"))
+
+    run(scenario)
+
+
+def test_answering_an_answered_question_writes_nothing() -> None:
+    doc = Doc()
+    doc.get("shapes", type=Map)["q1"] = Map({**ASK, "ans": 1.0})
+    state = doc.get_state()
+    assert answer(doc, "q1", 2.0)
+    assert doc.get_state() == state and doc.get("shapes", type=Map)["q1"]["ans"] == 1.0
+
+
+def test_a_question_sent_while_questions_are_off_does_not_wedge_the_page() -> None:
+    """Taken and erased by the server (not dropped): the page's later writes build on it."""
+
+    async def scenario() -> None:
+        shared = SharedNotebook.__new__(SharedNotebook)
+        shared.board = room = Room("board")
+        shared.control = Room("control", writers=frozenset({"host"}))
+        room.questions_open = shared.questions_open
+        shared.control.doc.get("control", type=Map)["questions"] = False
+        guest = Page(room, "guest", 41)
+
+        def send(change: Callable[[Map], None]) -> None:  # as yjs does: only what is new
+            before = guest.doc.get_state()
+            change(guest.shapes)
+            room.receive(guest.conn, sync_message(UPDATE, guest.doc.get_update(before)))
+
+        send(add("q1", ASK))
+        send(add("n1", {"t": "note", "text": "after"}))
+        assert set(shapes(room)) == {"n1"}
+        guest.sync()
+        assert "q1" not in guest.shapes  # the page's question goes away too
+
+    run(scenario)
+
+
+def test_the_widgets_queue_is_bounded() -> None:
+    doc = Doc()
+    board = doc.get("shapes", type=Map)
+    for i in range(MAX_ROWS + 7):
+        board[f"q{i}"] = Map({**ASK, "at": float(i), "text": "x" * 5000})
+    rows = OpenQuestions(doc, lambda: None).listed()
+    assert len(rows) == MAX_ROWS and rows[0]["id"] == "q7" and rows[-1]["id"] == f"q{MAX_ROWS + 6}"
+    assert all(r["open"] == MAX_ROWS + 7 and len(r["text"]) == 280 for r in rows)
