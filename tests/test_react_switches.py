@@ -51,3 +51,26 @@ def test_the_switches_come_back_off_after_a_crash_and_read_without_raising(
     stopped = kernel.execute("s.stop()\nprint(json.dumps([s.reactions, s.questions_enabled]))")
     assert stopped["error"] is None, stopped["error"]
     assert kernel.json("print(json.dumps([s.reactions, s.questions_enabled]))") == [False, False]
+
+
+def test_the_magic_turns_the_switches_off_and_on(kernel: Kernel) -> None:  # noqa: F811
+    share(kernel)
+    assert kernel.execute("%load_ext jupyterspot_magic")["error"] is None
+    said = kernel.execute("%jupyterspot reactions off")
+    assert said["error"] is None and "reactions off" in said["stdout"], said
+    said = kernel.execute("%jupyterspot questions off")
+    assert said["error"] is None and "questions off" in said["stdout"], said
+    assert kernel.json(SERVER_SIDE) == [False, False]  # the server has them off
+    wrong = kernel.execute("%jupyterspot reactions maybe")
+    assert "Use %jupyterspot reactions on" in _all_text(wrong), wrong
+    kernel.execute("%jupyterspot reactions on")
+    kernel.execute("%jupyterspot questions on")
+    assert kernel.json(SERVER_SIDE) == [True, True]
+    listed = kernel.execute("%jupyterspot reactions --help")
+    assert "reactions on|off" in _all_text(listed), listed
+
+
+def _all_text(result: dict) -> str:
+    """Everything a cell showed: stdout, stderr (a UsageError is printed there), the error."""
+    streams = "".join(m["content"]["text"] for m in result["messages"] if m["msg_type"] == "stream")
+    return streams + (result["error"] or "")

@@ -176,7 +176,7 @@ def show(share: Share, shown: ShareWidget | None = None) -> None:
         show_output(widget, metadata=display.OUTPUT_MARK)
 
 
-HOST_ACTIONS = ("rotate", "kick", "allow", "viewonly")
+HOST_ACTIONS = ("rotate", "kick", "allow", "viewonly", "reactions", "questions")
 CONTENT_ACTIONS = ("update", "export", "clear", "notes")
 # Every action's usage and what it does: the parser's help, `%jupyterspot ACTION --help`, and
 # the list an unknown action gets.
@@ -188,6 +188,8 @@ ACTIONS = {
     "kick": ("kick NAME|#ID", "remove someone (ids: see status)"),
     "allow": ("allow", "let removed people back"),
     "viewonly": ("viewonly on|off", "only the host may draw, or everyone again"),
+    "reactions": ("reactions on|off", "let people react, raise a hand and chat, or not"),
+    "questions": ("questions on|off", "let people pin questions to cells, or not"),
     "update": ("update", "publish the notebook's current content now"),
     "export": ("export [PATH]", "a standalone HTML file (or .json: the board)"),
     "clear": ("clear [--yes]", "empty the board for everyone (asks first)"),
@@ -203,6 +205,22 @@ ACTIONS = {
     ),
 }
 HELP_FLAGS = ("-h", "--help")
+
+
+# The host's switches (issue 18): the Share property each sets, and what on / off mean.
+SWITCHES = {
+    "reactions": ("reactions", "people can react, raise a hand and chat", "reactions are off"),
+    "questions": ("questions_enabled", "people can ask questions", "new questions are refused"),
+}
+
+
+def switch(current: Share, action: str, arg: str) -> None:
+    """`%jupyterspot reactions|questions on|off`."""
+    if arg not in ("on", "off"):
+        raise UsageError(f"Use %jupyterspot {action} on  or  %jupyterspot {action} off")
+    prop, on_text, off_text = SWITCHES[action]
+    setattr(current, prop, arg == "on")
+    print(f"jupyterspot: {action} {arg}: {on_text if arg == 'on' else off_text}.")
 
 
 def valid_actions() -> list[str]:
@@ -295,6 +313,8 @@ def run_host_action(action: str, arg: str | None) -> None:
                 f"jupyterspot: view-only {arg}: "
                 + ("only the host can draw." if arg == "on" else "everyone can draw.")
             )
+        elif action in ("reactions", "questions"):
+            switch(current, action, arg)
     except (LookupError, ServeError) as e:  # nobody by that name; the server is gone
         raise UsageError(str(e)) from None
 
@@ -334,6 +354,7 @@ class JupyterSpotMagics(Magics):
         %jupyterspot stop
         %jupyterspot status
         %jupyterspot rotate | kick NAME|#ID | allow | viewonly on|off
+        %jupyterspot reactions on|off | questions on|off
         %jupyterspot update | export [PATH] | clear [--yes] | notes [PATH]
         %jupyterspot token ngrok [TOKEN]
         %jupyterspot ACTION --help
