@@ -18,7 +18,7 @@ import { AudienceMode } from "./audience";
 import { LeadControls } from "./controls";
 import { bottomInView, ScrollDriver } from "./driver";
 import { ScrollMarkers } from "./markers";
-import { nameOf, pageYOf, positionOf, scrollOf, stateOf } from "./peers";
+import { nameOf, pageYOf, positionOf, scrollOf, stateOf, whereIs } from "./peers";
 import { PausedPill } from "./pill";
 import {
   asClientId,
@@ -97,8 +97,12 @@ export class Follow {
     awareness.on("change", (e: { added: number[]; updated: number[]; removed: number[] }) => {
       const person = this.lead.person;
       if (person !== null && e.removed.includes(person)) this.dispatch({ type: "gone", who: person });
-      // A person followed may be following someone else (positionOf): any change may move them.
-      if (this.lead.person !== null) this.driver.schedule();
+      // A person followed may be following someone else (whereIs): any change may move them,
+      // or close a loop back to this page (the pill says so).
+      if (this.lead.person !== null) {
+        this.driver.schedule();
+        this.renderPill();
+      }
       const leader = this.lead.leader;
       if (leader !== null && [...e.added, ...e.updated].includes(leader)) {
         if (this.focus && this.focus.leaderAt !== this.leaderAt()) this.focus = null;
@@ -275,10 +279,22 @@ export class Follow {
     const leader = this.lead.leader;
     const name = leader === null ? "" : this.nameOf(leader);
     this.controls.render(view, name);
-    this.pill.render(view.showPill, name, view.person === null ? null : this.nameOf(view.person));
+    this.renderPill();
     this.o.bar.rerender();
     this.markers.schedule();
     this.driver.schedule();
+  }
+
+  private renderPill(): void {
+    const view = controlsView(this.lead, this.o.role === "host");
+    const leader = this.lead.leader;
+    const person = view.person;
+    this.pill.render(
+      view.showPill,
+      leader === null ? "" : this.nameOf(leader),
+      person === null ? null : this.nameOf(person),
+      person !== null && whereIs(this.o.awareness, person).loop,
+    );
   }
 
   /** A person's name, or what the running cell is called while it leads. */
@@ -314,7 +330,8 @@ export class Follow {
     return (s && pageYOf(this.o.layout, s)) ?? null;
   }
 
-  /** Where a person picked in the list is: their top cell, or whom they follow's. */
+  /** Where a person picked in the list is: the end of the chain they follow (null in a loop
+   * back to this page: stay where we are). */
   private personY(clientId: number): number | null {
     const s = positionOf(this.o.awareness, clientId);
     return (s && pageYOf(this.o.layout, s)) ?? null;

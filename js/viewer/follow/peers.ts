@@ -22,15 +22,30 @@ export function scrollOf(awareness: Awareness, clientId: number): ScrollPosition
   return s;
 }
 
-/** Where someone is: their published top cell, or, while they follow someone (a follower
- * publishes no scroll then, presence.ts), where the one they follow is. */
-export function positionOf(awareness: Awareness, clientId: number): ScrollPosition | null {
-  const followed = followingIn(stateOf(awareness, clientId) ?? null);
-  if (followed !== null && followed !== clientId) {
-    const there = scrollOf(awareness, followed);
-    if (there) return there;
+/** Where someone is, walking the whole chain of whom they follow (a follower publishes no
+ * scroll while following, presence.ts: theirs is stale; only the chain's end is where they all
+ * are). `loop`: the chain comes back to this page, nobody in it is anywhere else: stay put. A
+ * loop not through this page ends at its first repeat (nobody in it moves: theirs is the best). */
+export function whereIs(
+  awareness: Awareness,
+  clientId: number,
+): { scroll: ScrollPosition | null; loop: boolean } {
+  const seen = new Set<number>([clientId]);
+  let at = clientId;
+  for (;;) {
+    const next = followingIn(stateOf(awareness, at) ?? null);
+    if (next === null || next === at || !stateOf(awareness, next)) break;
+    if (next === awareness.clientID) return { scroll: null, loop: true };
+    if (seen.has(next)) break;
+    seen.add(next);
+    at = next;
   }
-  return scrollOf(awareness, clientId);
+  return { scroll: scrollOf(awareness, at), loop: false };
+}
+
+/** Where someone is (the end of the chain they follow); null in a loop through this page. */
+export function positionOf(awareness: Awareness, clientId: number): ScrollPosition | null {
+  return whereIs(awareness, clientId).scroll;
 }
 
 /** Page y of a published top cell + offset on this page (null while that cell is not rendered). */

@@ -25,10 +25,12 @@ export class PausedPill {
     document.body.appendChild(this.el);
   }
 
-  /** `person`: the name of whom this page follows instead of the leader (null: nobody). */
-  render(show: boolean, leaderName: string, person: string | null): void {
+  /** `person`: the name of whom this page follows instead of the leader (null: nobody);
+   * `loop`: they follow (through others) this page, so it stays where it is. */
+  render(show: boolean, leaderName: string, person: string | null, loop = false): void {
     this.el.hidden = !show;
     this.el.toggleAttribute("data-person", person !== null);
+    this.el.toggleAttribute("data-loop", person !== null && loop);
     if (!show) return;
     if (person === null) {
       this.text.textContent = `Following ${leaderName} · paused —`;
@@ -36,7 +38,9 @@ export class PausedPill {
       this.button.title = "Jump back to the leader and follow (key F)";
       return;
     }
-    this.text.textContent = `Following ${person} —`;
+    this.text.textContent = loop
+      ? `Following ${person}, who follows you: staying here —`
+      : `Following ${person} —`;
     this.button.textContent = leaderName ? `Back to ${leaderName}` : "Stop";
     this.button.title = leaderName ? "Follow the leader again (Esc)" : "Stop following (Esc)";
   }
