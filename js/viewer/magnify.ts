@@ -1,7 +1,8 @@
 // Magnify (issue 18): any participant enlarges one output (a figure, an image, a table, a
 // Plotly / Vega / Bokeh view) on their own screen, with zoom (wheel, pinch, + / -, 0 = fit) and
 // pan (drag, arrow keys); Esc closes. Nothing of it reaches anyone else: no scroll, no follow
-// state, no awareness (the overlay keeps its pointer events from the presence publisher).
+// state, no awareness (the presence publisher ignores events in [data-jupyterspot-own], presence.ts;
+// they still bubble to the window, where a figure's drag, e.g. a Vega-Lite brush, listens).
 //
 // The real output element moves into the overlay and back (a clone would lose the figure's event
 // handlers and a canvas's pixels). A placeholder of its exact box holds its place, so no cell
@@ -12,10 +13,12 @@
 // ancestors' transforms, so a magnified Plotly figure keeps its hover and its own zoom.
 //
 // The magnify button is one floating button outside the notebook (data-testid "magnify"), put
-// at the top right of the output under the mouse, or of the output last tapped on a touch
-// screen: a button inside each output would be shrunk with the page's fitted zoom on a phone.
+// beside the top left corner of the output under the mouse (or of the output last tapped on a
+// touch screen), in the prompt column, never on the figure's own controls (Plotly's modebar,
+// Vega's actions and Bokeh's toolbar sit at the top right): a button inside each output would be
+// shrunk with the page's fitted zoom on a phone.
 
-import { h } from "./dom";
+import { h, isEditable } from "./dom";
 import { frameTask } from "./frame";
 import type { Layout } from "./layout";
 
@@ -32,6 +35,9 @@ const MARGIN = 16;
 const TOUCH_SHOW_MS = 4000;
 const STEP = 1.25;
 const PAN_KEY_PX = 60;
+/** Keys that would scroll the page behind the open view. */
+const PAGE_KEYS = new Set(["PageUp", "PageDown", "Home", "End", " ", "ArrowUp", "ArrowDown", "ArrowLeft", "ArrowRight"]);
+const FOCUSABLE = "button, [href], input, select, textarea, [tabindex]:not([tabindex='-1'])";
 
 /** Zoom state: the content's top-left corner at client (x, y), `z` client px per layout px. */
 export interface View {
@@ -255,10 +261,13 @@ export class Magnify {
     }
     const r = t.getBoundingClientRect();
     const size = 32;
-    const top = Math.max(r.top + 6, TOP_STRIP + 6);
-    const right = Math.min(r.right, document.documentElement.clientWidth) - 6;
-    b.hidden = top + size > r.bottom || r.bottom < 0 || r.top > window.innerHeight || right - size < r.left;
-    b.style.transform = `translate(${Math.round(right - size)}px, ${Math.round(top)}px)`;
+    const top = Math.max(r.top, TOP_STRIP + 6);
+    // Left of the output (its prompt column) when the cell has room there, else its top left.
+    const cell = t.closest(".jp-Cell")?.getBoundingClientRect();
+    const outside = r.left - size - 4;
+    const left = cell && outside >= cell.left ? outside : r.left + 4;
+    b.hidden = top + size > r.bottom || r.bottom < 0 || r.top > window.innerHeight || left + size > r.right;
+    b.style.transform = `translate(${Math.round(left)}px, ${Math.round(top)}px)`;
   }
 
   private listen(): void {
@@ -287,13 +296,12 @@ export class Magnify {
       if (this.opened) this.setView(this.opened.view);
     });
 
-    // The overlay's own events stay in it: the presence publisher (pointer -> cursor), the board
-    // and the reactions' keys, the follow's Esc never see them.
+    // Pointer events leave the overlay (a figure's drag listens on the window); the presence
+    // publisher ignores them (presence.ts). Keys: the board's and reactions' keys never see the
+    // overlay's (below); while open, the document's keys are the view's (modal()).
     const el = this.el;
-    for (const type of ["pointermove", "pointerdown", "pointerup", "click", "dblclick", "contextmenu"]) {
-      el.addEventListener(type, (e) => e.stopPropagation());
-    }
     el.addEventListener("keydown", (e) => this.key(e));
+    document.addEventListener("keydown", (e) => this.modal(e), { capture: true });
     el.addEventListener(
       "wheel",
       (e) => {
@@ -312,6 +320,29 @@ export class Magnify {
     };
     el.addEventListener("pointerup", up, { capture: true });
     el.addEventListener("pointercancel", up, { capture: true });
+  }
+
+  /** While open the view is modal (aria-modal): Tab cycles inside it, Esc closes it wherever the
+   * focus is, and no key scrolls the page behind it. */
+  private modal(e: KeyboardEvent): void {
+    if (!this.opened) return;
+    const inside = e.target instanceof Node && this.el.contains(e.target);
+    if (e.key === "Tab") {
+      e.preventDefault();
+      const all = [...this.el.querySelectorAll<HTMLElement>(FOCUSABLE)].filter(
+        (x) => x.getClientRects().length > 0,
+      );
+      if (all.length === 0) return this.el.focus({ preventScroll: true });
+      const i = inside ? all.indexOf(document.activeElement as HTMLElement) : -1;
+      const next = e.shiftKey ? (i <= 0 ? all.length - 1 : i - 1) : (i + 1) % all.length;
+      all[next].focus({ preventScroll: true });
+      return;
+    }
+    if (!inside) {
+      // Focus left the view (a click behind it): the view's keys still apply.
+      this.key(e);
+    }
+    if (PAGE_KEYS.has(e.key) && !isEditable(e.target)) e.preventDefault();
   }
 
   private key(e: KeyboardEvent): void {

@@ -53,6 +53,8 @@ export class PresencePublisher {
     const onMove = (e: PointerEvent): void => {
       // A finger dragging is a scroll, not a pointer to show to others.
       if (e.pointerType === "touch") return;
+      // The viewer's own overlays (a magnified output, magnify.ts) are private to this page.
+      if (e.target instanceof Element && e.target.closest("[data-jupyterspot-own]")) return;
       this.pointer = { x: e.clientX, y: e.clientY };
       this.pointerMoved = true;
       this.schedule();

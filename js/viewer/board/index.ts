@@ -204,6 +204,8 @@ export class Board {
     }
     if (mod || e.altKey) return;
     if (e.key === "Escape") {
+      // Dropping a selection or a tool is all this Esc does: not also stop following (follow/).
+      if (this.selection.size || this.input.tool) e.preventDefault();
       if (this.selection.size) {
         this.selection.clear();
         this.drawSelection();

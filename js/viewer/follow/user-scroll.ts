@@ -112,8 +112,10 @@ export class UserScroll {
         if (e.defaultPrevented || isEditable(e.target) || e.ctrlKey || e.metaKey || e.altKey) {
           return;
         }
+        // Keys inside the viewer's own chrome (the magnify view, magnify.ts) are its own.
+        const own = o.ours(e.target) || document.documentElement.hasAttribute("data-jupyterspot-magnify");
         if ((e.key === "f" || e.key === "F") && !e.shiftKey) {
-          o.resume();
+          if (!own) o.resume();
           return;
         }
         if (scrollsThePage(e.key) && !o.ours(e.target)) o.pause();
