@@ -248,3 +248,16 @@ def test_a_reaction_from_the_menu_goes_on_the_cell_in_the_middle_of_the_view(thr
     )
     assert react["n"] == "what" and react["cell"] == middle["cell"], (react, middle)
     assert abs(react["y"] - middle["y"]) <= 2, (react, middle)
+
+
+def test_a_phone_says_something_from_the_react_menu(three) -> None:
+    alice, _bob, carol, ids = three
+    carol.locator('[data-testid="tool-more"]').tap()
+    carol.locator('[data-testid="react"]').tap()
+    carol.locator('[data-testid="react-say"]').tap()
+    box = carol.locator('[data-testid="chat-input"]')
+    wait_for(box.is_visible, what="the chat box on the phone")
+    box.fill("from my phone")
+    box.press("Enter")
+    bubble = alice.locator(f'[data-chat-of="{ids["carol"]}"] .jupyterspot-chat-text')
+    wait_for(lambda: bubble.count() and bubble.inner_text() == "from my phone", 2, "the bubble")

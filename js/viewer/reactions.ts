@@ -267,6 +267,23 @@ export class Reactions {
       });
       menu.appendChild(b);
     });
+    // Cursor chat without a keyboard's `/` (a phone): the same box, placed where there is room.
+    const say = h(
+      "button",
+      {
+        type: "button",
+        role: "menuitem",
+        class: "jupyterspot-react-say",
+        "data-testid": "react-say",
+        title: "Say something (/)",
+      },
+      "Say…",
+    );
+    say.addEventListener("click", () => {
+      this.openMenu(false);
+      this.openChat();
+    });
+    menu.appendChild(say);
     menu.hidden = true;
     menu.addEventListener("pointerdown", (e) => e.stopPropagation()); // no stroke starts here
     return menu;
