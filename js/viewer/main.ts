@@ -52,9 +52,9 @@ export interface JupyterspotHandle {
   running: RunningIndicator;
   magnify: Magnify;
   reactions: Reactions;
+  questions: Questions;
   setName(name: string): void;
 }
-  questions: Questions;
 
 declare global {
   interface Window {
@@ -173,9 +173,6 @@ function start(): void {
     bar,
   });
 
-  const running = new RunningIndicator({
-    controlDoc: connection.controlDoc,
-    layout,
   const questions = startQuestions({
     board,
     bar,
@@ -186,6 +183,9 @@ function start(): void {
     clientId,
   });
 
+  const running = new RunningIndicator({
+    controlDoc: connection.controlDoc,
+    layout,
     bar,
     follow,
   });
@@ -224,11 +224,11 @@ function start(): void {
     running,
     magnify,
     reactions,
+    questions,
     setName,
   };
   Object.defineProperty(window, "jupyterspot", { value: Object.freeze(handle), configurable: false });
 
-    questions,
   new Live({
     version: config.version,
     title: config.title,

@@ -350,9 +350,9 @@ function view(
     type: "button",
     "data-testid": "widget-share-again",
   });
+  // What to run when the widget cannot run it: the code in a <pre> (its line breaks are Python's)
+  // with its own Copy button.
   const againHint = h("div", "jsw-again-hint", "", { "data-testid": "widget-share-again-hint" });
-  actions.append(again);
-
   const againText = h("div", "jsw-again-text");
   const againCode = h("pre", "jsw-again-code", "", { "data-testid": "widget-share-again-code" });
   const againCopy = h("button", "jsw-button jsw-small", "Copy code", {
@@ -360,6 +360,8 @@ function view(
     "data-testid": "widget-share-again-copy",
   });
   againHint.append(againText, againCode, againCopy);
+  actions.append(again);
+
   // -- lead controls --
   const leadLine = h("span", "jsw-lead-line", "", { "data-testid": "widget-leader" });
   // A real link: VS Code ignores window.open. It opens the presenter view, which takes the lead
@@ -529,13 +531,13 @@ function view(
     ask("stop", {}).catch(() => undefined); // the status trait says when it stopped
   });
 
-  // Why the share is gone though the model still says otherwise ("": it is not): lifeline.ts.
-  let gone = "";
   againCopy.addEventListener("click", async () => {
     const ok = await copyText(againCode.textContent || "", () => againCode);
     flash(againCopy, ok ? "Copied" : "Press Ctrl+C", "Copy code");
   });
 
+  // Why the share is gone though the model still says otherwise ("": it is not): lifeline.ts.
+  let gone = "";
   let againProblem = "";
   again.addEventListener("click", () => {
     const mount = async (id: string, output: DisplayOutput): Promise<void> => {
@@ -710,12 +712,12 @@ function view(
   watchShare({
     model,
     url: () => model.get("url") || "",
+    localUrl: () => model.get("local_url") || "",
+    onAnswer: () => root.setAttribute("data-ping", "answered"),
     active: () => !["stopped", "error"].includes(model.get("status")),
     onChange: (reason: string, by: GoneBy | null) => {
       gone = reason;
       root.setAttribute("data-gone-by", by ?? "");
-    localUrl: () => model.get("local_url") || "",
-    onAnswer: () => root.setAttribute("data-ping", "answered"),
       update();
     },
     signal: teardown.signal,
