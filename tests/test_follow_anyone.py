@@ -2,7 +2,9 @@
 only the leader's. Three real Chromium pages (desktop, desktop, phone) on a 208-cell notebook:
 the phone follows a desktop guest who reads on their own and tracks each move; the pill says
 whom it follows; Esc and the pill's button go back to the leader; following someone who
-follows the leader lands where the leader is; the leader's "bring everyone back" wins."""
+follows the leader lands where the leader is; the leader's "bring everyone back" wins. And
+four pages: a chain of followers (X -> Y -> Z -> the leader) shows the leader's place at its
+every link (a follower's own published scroll is stale), a loop stays where it is and says so."""
 
 from __future__ import annotations
 
@@ -93,8 +95,10 @@ def test_follow_a_non_leader_tracks_their_scroll_until_the_leader_recalls(euler,
     wait_for(lambda: aligned(carol, at_alice), TRACK_S, "Carol back on Alice's cell")
     assert not pill.is_visible()
 
-    # Alice (the leader) follows nobody: her click on Carol only goes where Carol is.
-    person_row(alice, cid(carol)).click()
+    # Alice (the leader) follows nobody: her click on Bob (reading on his own) takes her (and
+    # her followers) where Bob is.
+    person_row(alice, b).click()
+    wait_for(lambda: aligned(alice, at_bob), TRACK_S, "Alice lands where Bob is")
     assert follow_state(alice)["following"] is None and follow_state(alice)["leader"] == a
 
     # Following someone who follows the leader lands where the leader is (Bob -> Carol ->
@@ -121,3 +125,61 @@ def test_follow_a_non_leader_tracks_their_scroll_until_the_leader_recalls(euler,
         wait_for(lambda p=p: follow_state(p)["following"] == a, 1, "everyone follows Alice")
         wait_for(lambda p=p: aligned(p, at_alice), TRACK_S, "everyone on Alice's cell")
     assert not pill.is_visible()
+
+
+def follows(page, who) -> None:
+    page.evaluate("id => window.jupyterspot.follow.followPerson(id)", cid(who))
+    wait_for(lambda: follow_state(page)["following"] == cid(who), 1, "following")
+
+
+def test_a_chain_of_followers_ends_at_the_leader_and_a_loop_stays_put(euler, live_pages):
+    lead = live_pages(f"{euler.url}&name=Lee", **DESKTOP)
+    x, y, z = (live_pages(f"{euler.url}&name={n}", **DESKTOP) for n in "XYZ")
+    # Each reads on their own first: their published scrolls (stale once they follow) differ.
+    for page, index in ((x, 10), (y, 20), (z, 30)):
+        moves_to(page, index, 20)
+    lead.get_by_test_id("take-lead").click()
+    leader_everywhere([lead, x, y, z], cid(lead))
+    at_lead = moves_to(lead, 100, 5)
+    for p in (x, y, z):
+        wait_for(lambda p=p: aligned(p, at_lead), TRACK_S, "everyone on the leader's cell")
+
+    # Y follows Z (who follows the leader), X follows Y: all of them are where the leader is.
+    follows(y, z)
+    follows(x, y)
+    at_lead = moves_to(lead, 150, 6)
+    for p in (x, y, z):
+        wait_for(lambda p=p: aligned(p, at_lead), TRACK_S, "the chain tracks the leader")
+
+    # A loop: X and Y read on their own, X follows Y (goes to Y), then Y follows X.
+    x.evaluate("window.jupyterspot.follow.pause()")
+    moves_to(x, 60, 10)
+    y.evaluate("window.jupyterspot.follow.pause()")
+    at_y = moves_to(y, 70, 10)
+    follows(x, y)
+    wait_for(lambda: aligned(x, at_y), TRACK_S, "X goes where Y is")
+    follows(y, x)
+    pill = y.get_by_test_id("follow-pill")
+    wait_for(lambda: pill.get_attribute("data-loop") is not None, 1, "Y's pill: a loop")
+    assert "who follows you" in pill.inner_text(), pill.inner_text()
+    # The leader moves (Z follows): nobody in the loop moves, nobody goes to a stale place.
+    at_lead = moves_to(lead, 20, 6)
+    wait_for(lambda: aligned(z, at_lead), TRACK_S, "Z follows the leader")
+    for p in (x, y):
+        assert aligned(p, at_y), top(p)
+    # Esc on Y leaves the loop: back to the leader; X (following Y) comes along.
+    y.keyboard.press("Escape")
+    for p in (x, y):
+        wait_for(lambda p=p: aligned(p, at_lead), TRACK_S, "out of the loop, on the leader's cell")
+    assert pill.get_attribute("data-loop") is None
+
+    # Esc that drops a drawing tool is only that: it does not also stop following a person.
+    follows(x, z)
+    x.get_by_test_id("tool-pen").click()
+    pen = x.get_by_test_id("tool-pen")
+    wait_for(lambda: pen.get_attribute("aria-pressed") == "true", 1, "X holds the pen")
+    x.keyboard.press("Escape")
+    wait_for(lambda: pen.get_attribute("aria-pressed") != "true", 1, "Esc drops the pen")
+    assert follow_state(x)["following"] == cid(z), follow_state(x)
+    x.keyboard.press("Escape")
+    wait_for(lambda: follow_state(x)["following"] == cid(lead), 1, "the next Esc: the leader")

@@ -21,6 +21,7 @@ from .test_follow import aligned, cid, follow_state, leader_everywhere
 from .test_phone import read_cell
 
 BOKEH = NOTEBOOKS / "generated" / "gen_plotly_bokeh.ipynb"
+ALTAIR = NOTEBOOKS / "generated" / "gen_altair_widgets.ipynb"  # an interval brush (Vega-Lite)
 
 # Where every cell is (layout px) and how far the page scrolled: magnify must move none of it.
 GEOMETRY = """() => ({
@@ -226,9 +227,103 @@ def test_magnified_figures_are_the_real_ones_and_go_back(browser):
         assert page.evaluate(GEOMETRY) == before
         assert page.locator(".jp-OutputArea-output [data-root-id] .bk-Figure").count() >= 3
         print(
-            f"plotly: zoom {zoom:.2f}x of fit, SVG drawn at {scale:.2f}x its layout size, hover ok;"
-            f" bokeh canvas pixels per screen pixel at 1.25x: {min(ratios):.2f}"
+            f"plotly: zoom {zoom:.2f}x of fit, SVG drawn at {scale:.2f}x its layout size, hover ok"
         )
+    finally:
+        context.close()
+        s.stop()
+
+
+OVERLAP = """() => { const b = document.querySelector('[data-testid=magnify]');
+  if (b.hidden) return null; const r = b.getBoundingClientRect();
+  return [...document.querySelectorAll('.modebar-btn')].map((t) => t.getBoundingClientRect())
+    .filter((t) => t.width > 0 && t.left < r.right && t.right > r.left && t.top < r.bottom
+      && t.bottom > r.top).length; }"""
+
+
+@pytest.mark.timeout(240)
+def test_the_magnify_button_covers_no_plotly_control(browser):
+    s = share(BOKEH, tunnel="none")
+    try:
+        for width in (1400, 900):
+            context = browser.new_context(viewport={"width": width, "height": 900})
+            page = context.new_page()
+            page.goto(f"{s.url}&name=Eve", wait_until="domcontentloaded", timeout=120_000)
+            page.wait_for_function(
+                "document.querySelectorAll('.js-plotly-plot .modebar-btn').length >= 4",
+                timeout=60_000,
+            )
+            plots = page.locator(".jp-OutputArea-output:has(.js-plotly-plot)")
+            assert plots.count() >= 2
+            for i in range(plots.count()):
+                plots.nth(i).scroll_into_view_if_needed()
+                plots.nth(i).hover()
+                hits = wait_for(
+                    lambda p=page: (n := p.evaluate(OVERLAP)) is not None and [n], 3, "button shown"
+                )[0]
+                assert hits == 0, f"the button covers {hits} modebar button(s) at {width} px"
+            context.close()
+    finally:
+        s.stop()
+
+
+@pytest.mark.timeout(240)
+def test_the_magnified_view_is_modal_and_lets_a_vega_brush_work(browser):
+    s = share(ALTAIR, tunnel="none")
+    context = browser.new_context(**DESKTOP)
+    try:
+        page = context.new_page()
+        page.goto(f"{s.url}&name=Fay", wait_until="domcontentloaded", timeout=120_000)
+        page.wait_for_function(
+            "window.jupyterspot && window.jupyterspot.connection.status.state === 'live'"
+            " && document.querySelectorAll('.vega-embed canvas, .vega-embed svg').length >= 2",
+            timeout=60_000,
+        )
+        page.evaluate(
+            "() => { window.__seen = {move: 0, up: 0};"
+            " addEventListener('pointermove', () => window.__seen.move++);"
+            " addEventListener('pointerup', () => window.__seen.up++); }"
+        )
+        chart = page.locator(".vega-embed").nth(1)
+        chart.scroll_into_view_if_needed()
+        chart.hover()
+        page.get_by_test_id("magnify").click()
+        page.get_by_test_id("magnify-view").wait_for()
+        y0 = page.evaluate("scrollY")
+        cursor = page.evaluate(
+            "JSON.stringify(window.jupyterspot.awareness.getLocalState().cursor)"
+        )
+        page.evaluate("() => { window.__seen = {move: 0, up: 0}; }")
+        # A brush drag in the magnified chart: the window hears it (Vega listens there), the
+        # page's published cursor does not move (presence ignores the view).
+        box = page.locator(
+            ".jupyterspot-magnify .vega-embed canvas, .jupyterspot-magnify .vega-embed svg"
+        ).first.bounding_box()
+        x0, y1 = box["x"] + 60, box["y"] + 60
+        page.mouse.move(x0, y1)
+        page.mouse.down()
+        page.mouse.move(x0 + 80, y1 + 50, steps=8)
+        page.mouse.up()
+        seen = page.evaluate("window.__seen")
+        assert seen["move"] >= 4 and seen["up"] == 1, seen
+        now = page.evaluate("JSON.stringify(window.jupyterspot.awareness.getLocalState().cursor)")
+        assert now == cursor, (now, cursor)
+
+        # Modal: Tab stays inside, no key scrolls the page behind, F does not resume following.
+        for _ in range(12):
+            page.keyboard.press("Tab")
+            assert page.evaluate(
+                "document.querySelector('.jupyterspot-magnify').contains(document.activeElement)"
+            ), "Tab left the dialog"
+        for key in ("PageDown", "End", "Space", "f"):
+            page.keyboard.press(key)
+        assert page.evaluate("scrollY") == y0, "a key scrolled the page behind the view"
+        # Esc closes it wherever the focus is (here: the page behind, after a click there).
+        page.evaluate("document.body.focus(); document.activeElement.blur()")
+        page.keyboard.press("PageDown")
+        assert page.evaluate("scrollY") == y0, "PageDown with the focus outside scrolled the page"
+        page.keyboard.press("Escape")
+        page.get_by_test_id("magnify-view").wait_for(state="hidden")
     finally:
         context.close()
         s.stop()
