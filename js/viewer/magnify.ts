@@ -264,9 +264,11 @@ export class Magnify {
     const top = Math.max(r.top, TOP_STRIP + 6);
     // Left of the output (its prompt column) when the cell has room there, else its top left.
     const cell = t.closest(".jp-Cell")?.getBoundingClientRect();
+    // (On the screen: the reading zoom pans the page sideways, layout.ts.)
     const outside = r.left - size - 4;
-    const left = cell && outside >= cell.left ? outside : r.left + 4;
-    b.hidden = top + size > r.bottom || r.bottom < 0 || r.top > window.innerHeight || left + size > r.right;
+    const left = cell && outside >= Math.max(cell.left, 0) ? outside : Math.max(r.left, 0) + 4;
+    const right = Math.min(r.right, document.documentElement.clientWidth);
+    b.hidden = top + size > r.bottom || r.bottom < 0 || r.top > window.innerHeight || left + size > right;
     b.style.transform = `translate(${Math.round(left)}px, ${Math.round(top)}px)`;
   }
 
