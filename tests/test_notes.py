@@ -1,7 +1,8 @@
 """Keep the notes (issue 18): a real kernel shares a notebook, a real yjs peer writes on its cells,
 and the notes notebook the kernel writes validates with nbformat, holds every note under the cell
 it was written on (what was written on a removed cell at the end), and the original file is
-byte-identical afterwards."""
+byte-identical afterwards. Questions too: an open one, and one the kernel answered (marked).
+"""
 
 from __future__ import annotations
 
@@ -38,6 +39,8 @@ def test_notes_beside_the_original(kernel, tmp_path, node_peers):
         "n3": {"t": "note", "cell": "plot", "ci": 2, "y": 0, "text": "<b>bold?</b>", "by": "Eve"},
         "n4": {"t": "note", "cell": "gone", "ci": 9, "y": 0, "text": "on a cell now gone"},
         "p1": {"t": "pen", "cell": "intro", "ci": 0, "x": 1, "y": 1},
+        "q1": {"t": "ask", "cell": "plot", "ci": 2, "y": 30, "text": "which axis?", "by": "Cy"},
+        "q2": {"t": "ask", "cell": "intro", "ci": 0, "y": 9, "text": "slides?", "by": "Di"},
     }
     for key, fields in written.items():
         peer.send(cmd="shape", key=key, fields=fields)
@@ -45,9 +48,13 @@ def test_notes_beside_the_original(kernel, tmp_path, node_peers):
     peer.wait(lambda e: e["event"] == "doc" and set(written) <= set(e["maps"]["shapes"]))
 
     # silent requests: this code is not a cell of the shared notebook
+    query(
+        kernel,
+        "from jupyterspot_magic.session import registry as r; r.current().answer_question('q2')",
+    )
     said = query(kernel, "%jupyterspot notes")
     notes_file = str(tmp_path / "talk-notes.ipynb")
-    assert f"(4 notes, 1 of them on cells no longer there (at the end)) are in {notes_file}" in said
+    assert f"(6 notes, 1 of them on cells no longer there (at the end)) are in {notes_file}" in said
     first = Path(notes_file).read_text()
     query(kernel, "%jupyterspot stop")
     assert notes_file in query(kernel, "%jupyterspot notes")  # after the meeting: replaced
@@ -58,6 +65,9 @@ def test_notes_beside_the_original(kernel, tmp_path, node_peers):
     ids = [t[0] for t in texts]
     assert ids[0] == "intro" and ids[2] == "fit" and ids[4] == "plot"  # originals, in order
     assert "1 drawing" in texts[1][2]
+    assert "**Question** · Di · answered" in texts[1][2] and "slides?" in texts[1][2]
+    assert "**Question**" in texts[5][2] and "which axis?" in texts[5][2]
+    assert "answered" not in texts[5][2]
     assert texts[3][2].index("look here") < texts[3][2].index("why x = 1?")  # top to bottom
     assert "bold?" in texts[5][2] and "<b>" not in notes.cells[5].source  # escaped
     assert "on a cell now gone" in texts[6][2] and len(texts) == 7
