@@ -10,6 +10,8 @@ read (js/viewer/running.ts)."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from pycrdt import Map
 
 from jupyterspot_magic.base.page_config import KERNEL_LEADER
@@ -33,6 +35,8 @@ class FakeShare:
         self.stream = stream
         self.live = stream is not None
         self.follow_running = False
+        self.questions: list[dict] = []  # issue 18: the open questions the widget lists
+        self.rendered = SimpleNamespace(cell_ids=[])  # the reactions' cell labels
 
 
 class Spy:
