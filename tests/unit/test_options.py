@@ -73,7 +73,8 @@ def test_python_api_signature_lists_every_option() -> None:
     params = inspect.signature(jupyterspot_magic.share).parameters
     table = {row.name: row.default for row in options.rows()}
     assert {name: params[name].default for name in table} == table
-    assert list(params) == ["path", *table, "display"]
+    # ngrok_token: not a share option (it is stored for every later share), issue 15
+    assert list(params) == ["path", *table, "display", "ngrok_token"]
 
 
 def test_every_option_but_fresh_makes_another_share() -> None:
