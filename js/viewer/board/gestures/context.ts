@@ -52,6 +52,21 @@ export interface Op {
 /** Starts the gesture of a tool at a pointer down (null: nothing to do). */
 export type Gesture = (ctx: ToolContext, p: Pt, e: PointerEvent) => Op | null;
 
+/** A gesture that acts only on a tap: `run` at pointer up when the pointer moved at most 8 screen
+ * px from `p`; a drag does nothing (it was meant as a scroll or a slip). */
+export function onTap(ctx: ToolContext, p: Pt, run: () => void): Op {
+  let last = p;
+  return {
+    move: (q) => {
+      last = q;
+    },
+    end: () => {
+      if (Math.hypot(last.x - p.x, last.y - p.y) * ctx.space.scale <= 8) run();
+    },
+    cancel: () => undefined,
+  };
+}
+
 /** The current palette size of a size list. */
 export function paletteSize(ctx: ToolContext, list: SizeList): number {
   return sizeOf(list, ctx.sizeIndex());
