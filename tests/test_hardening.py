@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import random
 import subprocess
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -288,3 +289,25 @@ def test_participants_keep_updating_after_a_server_restart(
         assert "After" in names, share.participants
     finally:
         share.stop()
+
+
+def test_a_call_during_a_server_restart_waits_for_the_new_loop(server):
+    """The kernel may call the server (people, lead, stop) while its crashed loop is being
+    replaced: the call waits for the new loop instead of failing on the closed one (CI saw
+    "Event loop is closed" from test_relay_review)."""
+    srv, _shared = server
+    rebind = srv._rebind
+    window = threading.Event()
+
+    def slow_rebind() -> bool:  # holds the restart open: the old loop closed, no new one yet
+        window.set()
+        time.sleep(0.5)
+        return rebind()
+
+    srv._rebind = slow_rebind
+    srv._loop.call_soon_threadsafe(srv._loop.stop)
+    assert window.wait(5), "the server did not restart"
+    assert srv.restarts == 1 and srv.running
+    srv.call_soon(lambda: None)  # the closed loop's: dropped, nothing raised
+    srv.call_later(0.01, lambda: None)
+    assert srv.call(lambda: 42) == 42

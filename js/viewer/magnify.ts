@@ -18,7 +18,7 @@
 // Vega's actions and Bokeh's toolbar sit at the top right): a button inside each output would be
 // shrunk with the page's fitted zoom on a phone.
 
-import { h, isEditable } from "./dom";
+import { h, isEditable, onPress } from "./dom";
 import { frameTask } from "./frame";
 import type { Layout } from "./layout";
 
@@ -115,7 +115,7 @@ export class Magnify {
     this.level = h("span", { class: "jupyterspot-magnify-level", "data-testid": "magnify-level" });
     const tool = (label: string, title: string, testid: string, run: () => void): HTMLButtonElement => {
       const b = h("button", { type: "button", title, "aria-label": title, "data-testid": testid }, label);
-      b.addEventListener("click", run);
+      onPress(b, run); // a tap always acts, even when Chromium makes no click of it (dom.ts)
       return b;
     };
     const bar = h(

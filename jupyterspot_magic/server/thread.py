@@ -18,6 +18,7 @@ import logging
 import os
 import socket
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -94,6 +95,9 @@ class ServerThread:
         self._server = self._make_server()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._ready = threading.Event()
+        # Set while a loop serves; clear from a crash until its replacement serves, so call()
+        # waits for the new loop instead of reaching the closed one (server/thread.py _run).
+        self._live = threading.Event()
         self._error: BaseException | None = None
         self._stopping = False
         self.restarts = 0
@@ -164,9 +168,11 @@ class ServerThread:
             loop.run_until_complete(self._serve())
             return None
         except BaseException as e:
+            self._live.clear()
             self._drop_clients(loop)
             return e
         finally:
+            self._live.clear()
             with contextlib.suppress(Exception):
                 loop.close()
 
@@ -198,6 +204,7 @@ class ServerThread:
         serve_task = asyncio.ensure_future(self._server.serve(sockets=[self._sock]))
         while not self._server.started and not serve_task.done():
             await asyncio.sleep(0.005)
+        self._live.set()
         self._ready.set()
         if self.restarts:
             for listener in self._restart_listeners:  # on the new loop: they may schedule work
@@ -226,11 +233,9 @@ class ServerThread:
         raised by `fn` propagates to the caller; no answer within `timeout` raises
         ServerTimeout (fn keeps running: the server may only be busy).
         """
-        loop = self._loop
-        if loop is None or not self.running:
-            raise ServeError("The share server is not running")
         if threading.current_thread() is self._thread:
             raise RuntimeError("ServerThread.call from the server thread would wait on itself")
+        loop = self._serving_loop(timeout)
 
         async def run() -> Any:
             result = fn(*args)
@@ -238,7 +243,10 @@ class ServerThread:
                 result = await result
             return result
 
-        future = asyncio.run_coroutine_threadsafe(run(), loop)
+        try:
+            future = asyncio.run_coroutine_threadsafe(run(), loop)
+        except RuntimeError:  # the loop closed just now (a crash): fn never ran
+            raise ServeError("The share server is restarting; try again") from None
         try:
             return future.result(timeout)
         except concurrent.futures.TimeoutError:
@@ -248,16 +256,36 @@ class ServerThread:
                 raise
             raise ServerTimeout(f"The share server did not answer within {timeout:g} s") from None
 
+    def _serving_loop(self, timeout: float) -> asyncio.AbstractEventLoop:
+        """The loop that serves now; during a restart, the new one once it serves (within
+        `timeout`)."""
+        deadline = time.monotonic() + timeout
+        while self.running:
+            loop = self._loop
+            if self._live.is_set() and loop is not None and not loop.is_closed():
+                return loop
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise ServerTimeout(f"The share server did not come back within {timeout:g} s")
+            if self._live.is_set():
+                time.sleep(0.005)  # the flag is about to drop with the closing loop
+            else:
+                self._live.wait(min(0.05, left))
+        raise ServeError("The share server is not running")
+
     def call_soon(self, fn: Callable[[], Any]) -> None:
         """Schedule `fn()` on the server loop (from any thread); nothing when not running."""
-        if self._loop is not None and self.running:
-            self._loop.call_soon_threadsafe(fn)
+        loop = self._loop
+        if loop is not None and self.running:
+            with contextlib.suppress(RuntimeError):  # closed by a crash: its clients are gone too
+                loop.call_soon_threadsafe(fn)
 
     def call_later(self, delay: float, fn: Callable[[], Any]) -> None:
         """Schedule `fn()` on the server loop after `delay` s (from any thread)."""
         loop = self._loop
         if loop is not None and self.running:
-            loop.call_soon_threadsafe(loop.call_later, delay, fn)
+            with contextlib.suppress(RuntimeError):  # closed by a crash (see call_soon)
+                loop.call_soon_threadsafe(loop.call_later, delay, fn)
 
     def stop(self, timeout: float = 5.0) -> None:
         self._stopping = True
