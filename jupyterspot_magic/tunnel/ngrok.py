@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 from .base import Progress, TunnelError, local_target, quiet, redact
 
 NGROK_SIGNUP = "https://dashboard.ngrok.com/signup"
@@ -262,20 +264,12 @@ def ensure_ngrok_binary(ngrok_path: str, progress: Progress = quiet) -> None:
 
 
 def _children() -> set[int]:
-    try:
-        import psutil
-    except ImportError:
-        return set()
     return {child.pid for child in psutil.Process().children()}
 
 
 def _end_new_children(before: set[int]) -> None:
     """Kill the processes this one started since `before` (the agent pyngrok started and still
-    waits on: its pid is pyngrok's own). Without psutil, nothing: pyngrok waits it out."""
-    try:
-        import psutil
-    except ImportError:
-        return
+    waits on: its pid is pyngrok's own)."""
     for child in psutil.Process().children():
         if child.pid not in before:
             with contextlib.suppress(psutil.Error):
