@@ -11,6 +11,8 @@ from __future__ import annotations
 from pycrdt import Map
 
 from jupyterspot_magic.collab.close_codes import CLOSE_BAD_FRAME, CLOSE_INVALID_TOKEN, CLOSE_REMOVED
+from jupyterspot_magic.collab.lead import Lead
+from jupyterspot_magic.server.relay import RelayLink
 
 from .conftest import wait_for
 from .relay_fixtures import (  # noqa: F401
@@ -232,3 +234,52 @@ def test_the_relay_cuts_a_flood_of_reactions_to_the_rate(linked, relays, pages):
     shown = _reactions_heard(bob, mallory.client_id)
     assert 1 <= len(shown) <= burst + rate * took + 1, (len(shown), took)
     assert not any(e["event"] == "close" for e in mallory.history)
+
+
+def test_a_share_linked_again_to_the_same_room_hears_every_page(linked, relays, pages):
+    """Sharing a notebook again keeps its room (session/hosted.py reads it from the store): once
+    the first share has stopped on the relay, the next kernel linked to the same room hears every
+    page's presence, the presenter's and the guests', on both instances (a host page on the first
+    instance went unheard once: seen while reordering this module's tests)."""
+    from jupyterspot_magic.server.thread import ServerThread
+
+    from .relay_fixtures import SECRET
+    from .room_server import new_shared, register
+
+    srv, shared, link = linked
+    before = pages(relays[1], "host-token", "host-before").synced()
+    before.send(cmd="awareness", state={"user": {"name": "Host", "role": "host"}})
+    wait_for(lambda: before.client_id in present(srv, shared), 10, "the first kernel heard")
+    srv.call(link.stop)
+    before.closed_with()
+
+    again = ServerThread("127.0.0.1", 0).start()
+    try:
+        shared2 = new_shared("room1")
+        register(again, shared2)
+
+        def start() -> RelayLink:
+            Lead(shared2.board, shared2.control)
+            relink = RelayLink(shared2, relays[0], SECRET)
+            relink.start()
+            return relink
+
+        relink = again.call(start)
+        wait_for(lambda: again.call(relink.linked.is_set), 10, "the second kernel linked")
+        for url, token, name in (
+            (relays[0], "host-token", "host-0"),
+            (relays[1], "guest-token", "guest-1"),
+            (relays[0], "guest-token", "guest-0"),
+            (relays[1], "host-token", "host-1"),
+        ):
+            page = pages(url, token, name).synced()
+            page.send(cmd="awareness", state={"user": {"name": name}})
+            wait_for(lambda p=page: p.client_id in present(again, shared2), 10, f"{name} heard")
+        again.call(relink.stop)
+    finally:
+        again.stop()
+
+
+def present(srv, shared) -> set[int]:
+    """The client ids whose presence the kernel holds."""
+    return srv.call(lambda: {cid for cid, _s, _r in shared.board.states()})

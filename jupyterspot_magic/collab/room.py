@@ -713,12 +713,13 @@ class Room:
                 for shape_id in made:
                     del shapes[shape_id]
 
-    def apply_stored(self, update: bytes) -> None:
+    def apply_stored(self, update: bytes, *, servers: bool = False) -> None:
         """Restore one stored update (server thread, before anyone connects): checked against
         the schema like a guest's, so a board poisoned before this version cannot come back.
-        Raises ProtocolError (one line) for an update that is skipped."""
+        `servers`: the update holds an earlier server's writes, so server-only fields pass (the
+        caller puts its own values back). Raises ProtocolError (one line) for a skipped update."""
         try:
-            checked = self.validator.check(update, max_structs=1 << 62)  # a whole board
+            checked = self.validator.check(update, max_structs=1 << 62, trusted=servers)
         except SchemaError as e:
             raise ProtocolError(f"{self.name}: {e}") from None
         self._apply_remote(None, update, checked)

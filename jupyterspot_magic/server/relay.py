@@ -348,8 +348,12 @@ class RelayLink:
             return
         control = room.doc.get("control", type=Map)
         before = control.to_py() or {}
+        # Only kernels write the relay's documents (pages are read-only there): its control holds
+        # an earlier kernel's server-only fields when the notebook is shared again (same room).
+        # Refused, the presenter's page would send them back and be closed for it, again and
+        # again (tests/test_relay.py, linked again); taken, they are overwritten just below.
         with contextlib.suppress(ProtocolError):
-            room.apply_stored(update)
+            room.apply_stored(update, servers=True)
         if (control.to_py() or {}) != before:
             with room.doc.transaction():
                 for key in list(control.keys()):
