@@ -36,6 +36,8 @@ class FakeShare:
         self.live = stream is not None
         self.follow_running = False
         self.questions: list[dict] = []  # issue 18: the open questions the widget lists
+        self.reactions = True  # issue 18: the host's switches
+        self.questions_enabled = True
         self.rendered = SimpleNamespace(cell_ids=[])  # the reactions' cell labels
 
 
@@ -49,19 +51,19 @@ class Spy:
         self.widget.send = lambda content, buffers=None: self.sent.append(content)  # type: ignore[method-assign]
         self.seq = 0
 
-    def invoke(self, msg: dict) -> dict:
-        """As anywidget's `experimental.invoke("live", msg)` does it; returns the response."""
+    def invoke(self, msg: dict, name: str = "live") -> dict:
+        """As anywidget's `experimental.invoke(name, msg)` does it; returns the response."""
         self.seq += 1
-        content = {"kind": "anywidget-command", "name": "live", "id": str(self.seq), "msg": msg}
+        content = {"kind": "anywidget-command", "name": name, "id": str(self.seq), "msg": msg}
         self.widget._handle_custom_msg(content, [])
         reply = self.sent[-1]
         assert reply["kind"] == "anywidget-command-response" and reply["id"] == str(self.seq)
         return reply["response"]
 
-    def custom(self, msg: dict) -> dict:
-        """The fallback: a custom message `{type: "live", req, ...}` answered by an ack."""
+    def custom(self, msg: dict, name: str = "live") -> dict:
+        """The fallback: a custom message `{type: name, req, ...}` answered by an ack."""
         self.seq += 1
-        self.widget._handle_custom_msg({"type": "live", "req": self.seq, **msg}, [])
+        self.widget._handle_custom_msg({"type": name, "req": self.seq, **msg}, [])
         ack = self.sent[-1]
         assert ack["type"] == "ack" and ack["req"] == self.seq
         return ack
@@ -217,5 +219,91 @@ def test_widget_front_end_live_toggles(browser) -> None:
         # No live outputs (--no-live): nothing to pause, nobody to bring to a running cell.
         page.evaluate("window.__set('live_mode', 'off')")
         assert toggle.is_hidden() and follow.is_hidden()
+    finally:
+        page.close()
+
+
+# --- the host's switches (issue 18): reactions, questions -------------------------------------
+
+
+def test_the_switches_command_sets_the_share_and_the_toggles_follow() -> None:
+    share = FakeShare()
+    spy = Spy(share)
+    assert spy.widget.reactions_on is True and spy.widget.questions_on is True
+    answer = spy.invoke({"op": "reactions", "on": False}, "switches")
+    assert answer["ok"] and "Reactions off" in answer["message"]
+    assert share.reactions is False and spy.widget.reactions_on is False
+    ack = spy.custom({"op": "questions", "on": False}, "switches")
+    assert ack["ok"] and share.questions_enabled is False and spy.widget.questions_on is False
+    # Bad input: one line, nothing changed.
+    for bad in ({"op": "reactions", "on": "yes"}, {"op": "lead", "on": True}, {}, {"on": True}):
+        answer = spy.invoke(bad, "switches")
+        assert answer == {
+            "ok": False,
+            "message": "Which switch? Say reactions or questions, on or off.",
+        }
+    assert share.reactions is False and share.questions_enabled is False
+    assert spy.invoke({"op": "reactions", "on": True}, "switches")["ok"]
+    assert share.reactions is True and spy.widget.reactions_on is True
+
+
+def _write_switch(server: ServerThread, room: str, key: str, on: bool) -> None:
+    """In the server's process: what a host page's switch writes (control `reactions` /
+    `questions`: js/viewer ask queue and reactions)."""
+    control = hosted.get(room).shared.control.doc.get("control", type=Map)
+    server.call(lambda: control.__setitem__(key, on))
+
+
+def test_the_toggles_follow_the_magic_python_and_a_host_page(nb) -> None:
+    """A real share: the widget's command reaches the pages' control document; a change made
+    elsewhere (Python, the magic's form, a host page's switch) reaches the widget."""
+    share = registry.share(nb, tunnel="none", store=False)
+    spy = Spy(share)
+    assert spy.widget.reactions_on is True and spy.widget.questions_on is True
+    assert spy.invoke({"op": "questions", "on": False}, "switches")["ok"]
+    assert control_of(share)["questions"] is False and share.questions_enabled is False
+    share.reactions = False  # what `%jupyterspot reactions off` does
+    assert spy.widget.reactions_on is False and control_of(share)["reactions"] is False
+    # A host page switches both back on: the server tells the kernel, the widget follows.
+    share.host.call(_write_switch, share.room, "reactions", True)
+    share.host.call(_write_switch, share.room, "questions", True)
+    wait_for(
+        lambda: spy.widget.reactions_on and spy.widget.questions_on, 5, "the host page's switches"
+    )
+    assert share.reactions is True and share.questions_enabled is True
+
+
+def test_widget_front_end_switch_toggles(browser) -> None:
+    page = browser.new_page()
+    try:
+        page.set_content("<!doctype html><body></body>")
+        page.evaluate(
+            widget_mock(reactions_on=True, questions_on=True),
+            (REPO / "jupyterspot_magic/static/widget.js").read_text(),
+        )
+        react = page.get_by_test_id("widget-reactions-switch")
+        ask = page.get_by_test_id("widget-questions-switch")
+        assert react.get_attribute("aria-pressed") == "true"
+        assert ask.get_attribute("aria-pressed") == "true"
+        react.click()
+        ask.click()
+        assert page.evaluate("window.__sent") == [
+            {"type": "switches", "op": "reactions", "on": False, "req": 1},
+            {"type": "switches", "op": "questions", "on": False, "req": 2},
+        ]
+        # The traits (the share's switches) decide what the toggles show, not the clicks.
+        assert react.get_attribute("aria-pressed") == "true"
+        page.evaluate("window.__set('reactions_on', false)")
+        assert react.get_attribute("aria-pressed") == "false"
+        assert react.inner_text() == "React" and "Turned off" in react.get_attribute("title")
+        react.click()
+        assert page.evaluate("window.__sent")[2] == {
+            "type": "switches",
+            "op": "reactions",
+            "on": True,
+            "req": 3,
+        }
+        page.evaluate("window.__set('status', 'stopped')")
+        assert page.get_by_test_id("widget-switches").is_hidden()
     finally:
         page.close()

@@ -52,7 +52,7 @@ interface Model {
   get(name: "reactions"): CellReactions[];
   get(name: "open_questions"): QuestionRow[];
   get(name: "leader"): number | null;
-  get(name: "follow_running"): boolean;
+  get(name: "follow_running" | "reactions_on" | "questions_on"): boolean;
   on(event: string, cb: (...args: never[]) => void): void;
   off(event: string, cb: (...args: never[]) => void): void;
   send(content: Record<string, unknown>): void;
@@ -71,7 +71,13 @@ interface Ack extends Answer {
   req?: number;
 }
 
-type Command = "stop" | "lead" | "live" | "notes" | "questions";
+type Command = "stop" | "lead" | "live" | "notes" | "questions" | "switches";
+
+// The host's switches (issue 18): the trait that shows each, and its label.
+const SWITCHES = [
+  { op: "reactions", trait: "reactions_on", label: "React", what: "react, raise a hand and chat" },
+  { op: "questions", trait: "questions_on", label: "Ask questions", what: "pin questions" },
+] as const;
 
 /** anywidget's `experimental.invoke`: a command to the kernel, answered as [response, buffers]. */
 type Invoke = (
@@ -106,6 +112,8 @@ const TRAITS = [
   "lead_policy",
   "live_mode",
   "follow_running",
+  "reactions_on",
+  "questions_on",
   "share_again",
   "reach",
   "next_step",
@@ -407,15 +415,25 @@ function view(
     "data-testid": "widget-follow-running",
     title: "Bring everyone who follows the lead to the output of the cell that runs",
   });
+  // -- the host's switches: reactions, questions (on by default) --
+  const switches = SWITCHES.map((s) => ({
+    ...s,
+    button: h("button", "jsw-button jsw-small jsw-toggle", s.label, {
+      type: "button",
+      "data-testid": `widget-${s.op}-switch`,
+    }),
+  }));
   const leadRow = h("div", "jsw-lead");
   leadRow.append(leadLine, take, release, recall, policy, liveToggle, followRunning);
+  const switchRow = h("div", "jsw-lead", "", { "data-testid": "widget-switches" });
+  switchRow.append(h("span", "jsw-lead-line", "Guests can"), ...switches.map((s) => s.button));
 
   const message = h("div", "jsw-message", "", { "data-testid": "widget-message" });
   const peopleTitle = h("div", "jsw-people-title");
   const people = h("ul", "jsw-people", "", { "data-testid": "widget-participants" });
 
   const main = h("div", "jsw-main");
-  main.append(head, linkRow, actions, hostFallback, message, leadRow, leadState, peopleTitle, people);
+  main.append(head, linkRow, actions, hostFallback, message, leadRow, switchRow, leadState, peopleTitle, people);
   const root = h("div", "jupyterspot-widget");
   // Who can open the link (trait "reach"): a loopback link gets no QR code (no phone can open
   // it), a LAN link's says so; both show the one step toward a public link (trait "next_step").
@@ -501,6 +519,12 @@ function view(
     const on = model.get("follow_running") === true;
     send("live", "follow_running", "Follow running cell", { on: !on });
   });
+  for (const s of switches) {
+    s.button.addEventListener("click", () => {
+      const on = model.get(s.trait) !== false;
+      send("switches", s.op, s.label, { on: !on });
+    });
+  }
 
   const copyLabel = (): string => {
     const where = model.get("status") !== "stopped" ? REACH_NOTE[model.get("reach")] : undefined;
@@ -660,6 +684,12 @@ function view(
     liveToggle.setAttribute("aria-pressed", String(!liveOn));
     const following = model.get("follow_running") === true;
     followRunning.setAttribute("aria-pressed", String(following));
+    for (const s of switches) {
+      const on = model.get(s.trait) !== false;
+      switchRow.hidden = noShare;
+      s.button.title = on ? `Guests may ${s.what}; click to turn off` : `Turned off; click to let guests ${s.what}`;
+      s.button.setAttribute("aria-pressed", String(on));
+    }
 
     const names = new Map<number, string>();
     for (const p of list) if (typeof p.client_id === "number") names.set(p.client_id, p.name ?? "");

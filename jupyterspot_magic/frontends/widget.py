@@ -4,10 +4,12 @@ The front end is ``static/widget.js`` (built from ``js/widget/index.ts``). Trait
 any thread: the widget follows the share's events (session/events.py), most of which fire on the
 server thread, so it stays current while a cell runs.
 
-The front end asks the kernel through four commands, ``stop``, ``lead`` (``{"op": ...}``),
+The front end asks the kernel through these commands: ``stop``, ``lead`` (``{"op": ...}``),
 ``live`` (``{"op": "pause" | "resume" | "follow_running", "on": bool}``: pause or resume
-streaming what the kernel runs, and "follow the running cell") and ``notes`` (write the meeting's
-notes notebook: Share.keep_notes, also after Stop), each answered with
+streaming what the kernel runs, and "follow the running cell"), ``notes`` (write the meeting's
+notes notebook: Share.keep_notes, also after Stop), ``questions`` (``{"op": "goto" | "answer",
+"id": ...}``) and ``switches`` (``{"op": "reactions" | "questions", "on": bool}``: the host's
+switches, Share.reactions / Share.questions_enabled), each answered with
 ``{"ok": bool, "message": str}``. They arrive as anywidget commands (anywidget's
 ``experimental.invoke``) or, from a front end without it, as custom messages
 ``{"type": "stop"}`` / ``{"type": "lead", "op": ..., "req": n}``, the latter answered with
@@ -41,6 +43,7 @@ from ..session.events import (
     QuestionsChanged,
     StatusMessage,
     Stopped,
+    SwitchesChanged,
 )
 from ..session.share import Share
 from ..tunnel import reach
@@ -127,6 +130,10 @@ class ShareWidget(anywidget.AnyWidget):
     live_mode = traitlets.Unicode("on").tag(sync=True)
     #: Pages that follow the lead are brought to the running cell's output.
     follow_running = traitlets.Bool(False).tag(sync=True)
+    #: The host's switches (Share.reactions, Share.questions_enabled); the command "switches"
+    #: sets them, and they follow the magic, Python and the host page.
+    reactions_on = traitlets.Bool(True).tag(sync=True)
+    questions_on = traitlets.Bool(True).tag(sync=True)
     #: Python that shares this notebook again (``share_again_code``): once the share stopped or
     #: its kernel went away, the front end runs it through its kernel connection or shows it.
     share_again = traitlets.Unicode("").tag(sync=True)
@@ -202,6 +209,11 @@ class ShareWidget(anywidget.AnyWidget):
     def questions(self, msg: Any, buffers: list[bytes]) -> tuple[Answer, list[bytes]]:
         """anywidget command "questions": go to an open question, or mark it answered."""
         return self.answer("questions", msg if isinstance(msg, dict) else {}), []
+
+    @command
+    def switches(self, msg: Any, buffers: list[bytes]) -> tuple[Answer, list[bytes]]:
+        """anywidget command "switches": the host's reactions / questions switch."""
+        return self.answer("switches", msg if isinstance(msg, dict) else {}), []
 
     @command
     def notes(self, msg: Any, buffers: list[bytes]) -> tuple[Answer, list[bytes]]:
@@ -314,12 +326,33 @@ def questions_command(share: Share, msg: dict) -> Answer:
     return {"ok": False, "message": f"Unknown question control {op!r}: goto or answer."}
 
 
+SWITCH_ANSWERS = {
+    ("reactions", True): "Reactions on: guests can react, raise a hand and chat.",
+    ("reactions", False): "Reactions off: the pages hide them and the server drops them.",
+    ("questions", True): "Questions on: participants can pin a question.",
+    ("questions", False): "Questions off: the ask tool is hidden and new questions refused.",
+}
+
+
+def switches_command(share: Share, msg: dict) -> Answer:
+    """The host's switches (issue 18): reactions, questions."""
+    op, on = msg.get("op"), msg.get("on")
+    if op not in ("reactions", "questions") or not isinstance(on, bool):
+        return {"ok": False, "message": "Which switch? Say reactions or questions, on or off."}
+    if op == "reactions":
+        share.reactions = on
+    else:
+        share.questions_enabled = on
+    return {"ok": True, "message": SWITCH_ANSWERS[(op, on)]}
+
+
 COMMANDS: dict[str, Callable[[Share, dict], Answer]] = {
     "stop": stop_command,
     "lead": lead_command,
     "live": live_command,
     "notes": notes_command,
     "questions": questions_command,
+    "switches": switches_command,
 }
 
 
@@ -345,6 +378,13 @@ def _show_live(widget: ShareWidget, share: Share) -> None:
         widget.follow_running = bool(share.follow_running)
 
 
+def _show_switches(widget: ShareWidget, share: Share) -> None:
+    """The widget's switch toggles as the share has them now."""
+    with widget.hold_sync():
+        widget.reactions_on = bool(share.reactions)
+        widget.questions_on = bool(share.questions_enabled)
+
+
 def connect(widget: ShareWidget, share: Share) -> None:
     """Make `widget` show `share` as it changes and act on it (Stop, lead and live controls)."""
 
@@ -355,6 +395,8 @@ def connect(widget: ShareWidget, share: Share) -> None:
             finally:  # the toggles show what the share does now, even after a failure
                 if run is live_command:
                     _show_live(widget, share)
+                elif run is switches_command:
+                    _show_switches(widget, share)
 
         return handle
 
@@ -387,6 +429,11 @@ def connect(widget: ShareWidget, share: Share) -> None:
     def on_live(_changed: object) -> None:
         _show_live(widget, share)
 
+    def on_switches(changed: SwitchesChanged) -> None:
+        with widget.hold_sync():
+            widget.reactions_on = changed.reactions
+            widget.questions_on = changed.questions
+
     def on_stopped(stopped: Stopped) -> None:
         widget.status = "stopped"
         widget.message = f"{stopped.problem} {STOPPED}" if stopped.problem else STOPPED
@@ -400,6 +447,7 @@ def connect(widget: ShareWidget, share: Share) -> None:
         share.events.on(StatusMessage, on_message),
         share.events.on(PeopleChanged, on_people),
         share.events.on(QuestionsChanged, on_questions),
+        share.events.on(SwitchesChanged, on_switches),
         share.events.on(Stopped, on_stopped),
     ]
     if _LIVE_EVENT is not None:
@@ -411,6 +459,7 @@ def connect(widget: ShareWidget, share: Share) -> None:
         widget.participants = share.participants
         widget.open_questions = share.questions
     _show_live(widget, share)
+    _show_switches(widget, share)
     _widgets[share] = widget
 
 

@@ -1,4 +1,4 @@
-"""What a share tells whoever shows it: five typed events and a tiny emitter.
+"""What a share tells whoever shows it: typed events and a tiny emitter.
 
 The share never calls upward: frontends/ (the widget, the plain link, the terminal) and the
 registry subscribe with `share.events.on(EventType, callback)`. A callback runs synchronously on
@@ -63,6 +63,16 @@ class LiveChanged:
 
 
 @dataclass(frozen=True)
+class SwitchesChanged:
+    """Event "switches": the host's reactions or questions switch changed (`Share.reactions`,
+    `Share.questions_enabled`: set from a cell, the magic, the widget, or a host page). The
+    thread that set them, or the server thread when a host page did."""
+
+    reactions: bool
+    questions: bool
+
+
+@dataclass(frozen=True)
 class StatusMessage:
     """Event "status": a one-line message while the share stays live (the tunnel is down and being
     reopened: the tunnel keeper's thread; a live update made the notebook huge, its size and
@@ -88,6 +98,7 @@ Event = (
     | StatusMessage
     | Stopped
     | QuestionsChanged
+    | SwitchesChanged
 )
 E = TypeVar(
     "E",
@@ -98,6 +109,7 @@ E = TypeVar(
     StatusMessage,
     Stopped,
     QuestionsChanged,
+    SwitchesChanged,
 )
 
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from pycrdt import Map
 
 from ..collab.asks import OpenQuestions
-from .events import Events, LeadChanged, PeopleChanged, QuestionsChanged
+from .events import Events, LeadChanged, PeopleChanged, QuestionsChanged, SwitchesChanged
 from .participants import rows
 from .reactions import ReactionTally
 
@@ -118,6 +118,13 @@ class Mirror:
         # crash (forget() leaves them) so the restarted server is told them again.
         self.switches: dict[str, bool] = dict.fromkeys(SWITCHES, True)
 
+    def set_switches(self, changed: dict[str, bool]) -> None:
+        """The host's switches as the server said or the kernel wrote; an event when one moved."""
+        before = self.switches
+        self.switches = {**before, **changed}
+        if self.switches != before:
+            self.events.emit(SwitchesChanged(**self.switches))
+
     def forget(self) -> None:
         """The server these snapshots came from is gone (a crash)."""
         self.people = []
@@ -135,7 +142,7 @@ class Mirror:
             self.reactions.observe(value)  # before the event: its listeners read the counts
             self.events.emit(PeopleChanged(value))
         elif kind == "switches":
-            self.switches = {**self.switches, **value}
+            self.set_switches(value)
         elif kind == "questions":
             self.questions = value
             self.events.emit(QuestionsChanged(value))

@@ -285,7 +285,7 @@ class Share:
     def reactions(self, on: bool) -> None:
         """Off: the pages hide them and the server strips them from presence."""
         self._call(hosted.set_reactions, bool(on))
-        self.mirror.switches = {**self.mirror.switches, "reactions": bool(on)}  # read your write
+        self.mirror.set_switches({"reactions": bool(on)})  # read your write
 
     # -- questions (issue 18: shapes of kind "ask" on the board) --
 
@@ -305,7 +305,7 @@ class Share:
     def questions_enabled(self, on: bool) -> None:
         """Off: the pages hide the ask tool and the server refuses new questions."""
         self._call(hosted.set_questions, bool(on))
-        self.mirror.switches = {**self.mirror.switches, "questions": bool(on)}  # read your write
+        self.mirror.set_switches({"questions": bool(on)})  # read your write
 
     def answer_question(self, question_id: str) -> bool:
         """Mark a question answered: its pin clears on every page. False: no such question."""
