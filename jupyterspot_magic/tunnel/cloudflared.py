@@ -139,11 +139,13 @@ class QuickTunnelOutput:
 
 
 def _parent_death_signal() -> Callable[[], None] | None:
-    """On Linux, have the child get SIGTERM if the kernel dies abruptly (no orphans)."""
-    if not sys.platform.startswith("linux") or threading.current_thread() is not (
-        threading.main_thread()
-    ):
-        return None  # PR_SET_PDEATHSIG follows the creating *thread*: only safe from main
+    """On Linux, have the child get SIGTERM if the kernel dies abruptly (no orphans).
+
+    PR_SET_PDEATHSIG follows the *thread* that started the child, not the process: the caller
+    starts it from the thread that reads its output for its whole life (CloudflaredTunnel._run),
+    so the signal comes when the process dies (kill -9), never while the tunnel is wanted."""
+    if not sys.platform.startswith("linux"):
+        return None
     try:
         import ctypes
 
@@ -184,8 +186,36 @@ class CloudflaredTunnel:
         self.output = QuickTunnelOutput()
         lines: queue.Queue[str | None] = queue.Queue()
         cmd = [self.binary, "tunnel", "--no-autoupdate", "--url", local_target(host, port)]
+        started: queue.Queue[subprocess.Popen | OSError] = queue.Queue()
+        self._reader = threading.Thread(
+            target=self._run,
+            args=(cmd, started, lines),
+            name="jupyterspot-cloudflared",
+            daemon=True,
+        )
+        self._reader.start()
+        proc = started.get()
+        if isinstance(proc, OSError):
+            self._reader = None
+            raise TunnelError(f"cloudflared could not start ({self.binary}): {proc}") from None
+        self.proc = proc
+        progress("waiting for Cloudflare…")
+        self._wait(lines, lambda: self.output.url is not None, CLOUDFLARED_URL_TIMEOUT)
+        self._wait(lines, lambda: self.output.registered, CLOUDFLARED_CONNECT_TIMEOUT)
+        assert self.output.url is not None
+        return self.output.url.rstrip("/")
+
+    def _run(
+        self,
+        cmd: list[str],
+        started: queue.Queue[subprocess.Popen | OSError],
+        lines: queue.Queue[str | None],
+    ) -> None:
+        """Start cloudflared here, then read its output until it ends: this thread lives as long
+        as the process, which is what its parent-death signal is tied to (a reopen runs on the
+        tunnel keeper's thread, which may end first)."""
         try:
-            self.proc = subprocess.Popen(
+            proc = subprocess.Popen(
                 cmd,
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
@@ -195,16 +225,10 @@ class CloudflaredTunnel:
                 preexec_fn=_parent_death_signal(),
             )
         except OSError as e:
-            raise TunnelError(f"cloudflared could not start ({self.binary}): {e}") from None
-        self._reader = threading.Thread(
-            target=self._read, args=(self.proc, lines), name="jupyterspot-cloudflared", daemon=True
-        )
-        self._reader.start()
-        progress("waiting for Cloudflare…")
-        self._wait(lines, lambda: self.output.url is not None, CLOUDFLARED_URL_TIMEOUT)
-        self._wait(lines, lambda: self.output.registered, CLOUDFLARED_CONNECT_TIMEOUT)
-        assert self.output.url is not None
-        return self.output.url.rstrip("/")
+            started.put(e)
+            return
+        started.put(proc)
+        self._read(proc, lines)
 
     def _read(self, proc: subprocess.Popen, lines: queue.Queue[str | None]) -> None:
         assert proc.stdout is not None
