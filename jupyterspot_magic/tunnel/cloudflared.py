@@ -186,7 +186,7 @@ class CloudflaredTunnel:
         self.output = QuickTunnelOutput()
         lines: queue.Queue[str | None] = queue.Queue()
         cmd = [self.binary, "tunnel", "--no-autoupdate", "--url", local_target(host, port)]
-        started: queue.Queue[subprocess.Popen | OSError] = queue.Queue()
+        started: queue.Queue[subprocess.Popen | Exception] = queue.Queue()
         self._reader = threading.Thread(
             target=self._run,
             args=(cmd, started, lines),
@@ -195,7 +195,7 @@ class CloudflaredTunnel:
         )
         self._reader.start()
         proc = started.get()
-        if isinstance(proc, OSError):
+        if isinstance(proc, Exception):  # OSError, or preexec's SubprocessError: one line
             self._reader = None
             raise TunnelError(f"cloudflared could not start ({self.binary}): {proc}") from None
         self.proc = proc
@@ -208,7 +208,7 @@ class CloudflaredTunnel:
     def _run(
         self,
         cmd: list[str],
-        started: queue.Queue[subprocess.Popen | OSError],
+        started: queue.Queue[subprocess.Popen | Exception],
         lines: queue.Queue[str | None],
     ) -> None:
         """Start cloudflared here, then read its output until it ends: this thread lives as long
@@ -224,7 +224,7 @@ class CloudflaredTunnel:
                 errors="replace",
                 preexec_fn=_parent_death_signal(),
             )
-        except OSError as e:
+        except Exception as e:  # whatever Popen raises, open() is waiting for an answer
             started.put(e)
             return
         started.put(proc)
