@@ -415,6 +415,11 @@ class Validator:
         for client, clock, length in update.deletes:
             if length < 1 or clock + length > MAX_CLOCK:
                 raise SchemaError("bad delete range")
+            # A deletion of clocks nobody has written yet would wait in the document (yrs keeps
+            # a pending delete set) and erase that client's next writes as they arrive: the
+            # presenter's coming strokes, the kernel's next control values.
+            if clock + length > max(self.index.next_clock(client), local.next_clock(client)):
+                raise SchemaError("a deletion of items that do not exist yet")
             own = own and _covered(local, client, clock, clock + length)
             if (self.schema.server_only or self._guest) and not trusted:
                 for index in (self.index, local):

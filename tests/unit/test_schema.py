@@ -111,7 +111,10 @@ def test_updates_must_come_in_causal_order():
     first, second = updates_of(build)
     with pytest.raises(Unresolved):
         validator.check(second)  # builds on the first, which the server never got
-    validator.check(forge.deletion(123, 0, 1))  # deleting what is unknown changes nothing
+    # Deleting what does not exist yet is refused: yrs would keep it pending and erase client
+    # 123's next writes as they arrive.
+    with pytest.raises(SchemaError, match="do not exist yet"):
+        validator.check(forge.deletion(123, 0, 1))
     validator.commit(validator.check(first))
     validator.commit(validator.check(second))
     validator.commit(validator.check(first))  # a repeat is integrated as nothing
@@ -224,7 +227,11 @@ def test_every_honest_yjs_sequence_is_accepted_in_order():
 
     out = subprocess.run(
         ["node", str(REPO / "tests" / "js" / "honest_updates.mjs")],
-        cwd=REPO, capture_output=True, text=True, check=True, timeout=60,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
     ).stdout
     sequences = {k: v for k, v in json.loads(out).items() if isinstance(v, list)}
     assert len(sequences) >= 8
@@ -277,3 +284,33 @@ def test_a_checkpoint_with_cross_client_edits_restores_whole():
     validator.commit(validator.check(high.get_update()))
     again = Validator(BOARD)
     again.commit(again.check(high.get_update()))
+
+
+def test_a_deletion_ahead_of_a_clients_writes_is_refused():
+    """The attack: delete clocks the presenter has not written yet. yrs keeps such a deletion
+    pending and applies it to those writes when they arrive (shown here with pycrdt alone), so
+    the presenter's next strokes would vanish for everyone. The check refuses it; a deletion of
+    what exists, or of what the same update writes, still passes."""
+    presenter = Doc(client_id=777)
+    presenter.get("shapes", type=Map)["first"] = valid_shape()
+    first = presenter.get_update()
+    target = Doc()
+    target.apply_update(first)
+    target.apply_update(forge.deletion(777, 2, 1_000_000))  # ahead of the presenter's clock
+    state = presenter.get_state()
+    presenter.get("shapes", type=Map)["next"] = valid_shape()
+    target.apply_update(presenter.get_update(state))
+    assert "next" not in target.get("shapes", type=Map).to_py(), "yrs applied it after all"
+
+    validator = Validator(BOARD)
+    validator.commit(validator.check(first))
+    tail = validator.tails()[777]
+    with pytest.raises(SchemaError, match="do not exist yet"):
+        validator.check(forge.deletion(777, tail, 1_000_000))
+    with pytest.raises(SchemaError, match="do not exist yet"):
+        validator.check(forge.deletion(777, tail - 1, 2), guest=True)  # straddles the end
+    validator.check(forge.deletion(777, 0, tail))  # what exists: an erase
+    erase = Doc(client_id=888)
+    erase.get("shapes", type=Map)["x"] = valid_shape()
+    del erase.get("shapes", type=Map)["x"]
+    validator.check(erase.get_update())  # its own new items, deleted in the same update
