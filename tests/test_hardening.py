@@ -3,6 +3,7 @@ nothing. Real yjs/y-websocket clients (Node) and raw websockets against the real
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
 import subprocess
@@ -25,8 +26,9 @@ from jupyterspot_magic.collab.room import (
     AwarenessEntry,
     encode_awareness,
 )
+from jupyterspot_magic.server.thread import ServeError
 
-from .conftest import REPO
+from .conftest import REPO, wait_for
 from .room_server import (
     base,
     new_shared,
@@ -311,3 +313,28 @@ def test_a_call_during_a_server_restart_waits_for_the_new_loop(server):
     srv.call_soon(lambda: None)  # the closed loop's: dropped, nothing raised
     srv.call_later(0.01, lambda: None)
     assert srv.call(lambda: 42) == 42
+
+
+def test_a_call_whose_loop_crashes_under_it_is_told_at_once(server):
+    """A call already on the loop when it crashes is never answered: the caller hears "restarted"
+    as soon as the loop is gone, not at its deadline (the kernel's Stop or lead would hang 10 s)."""
+    srv, _shared = server
+    crash = threading.Event()
+
+    async def long_call() -> None:
+        crash.set()
+        await asyncio.sleep(60)
+
+    def kill_when_running() -> None:
+        assert crash.wait(5)
+        srv._loop.call_soon_threadsafe(srv._loop.stop)
+
+    killer = threading.Thread(target=kill_when_running)
+    killer.start()
+    started = time.monotonic()
+    with pytest.raises(ServeError, match="restarted during the call"):
+        srv.call(long_call, timeout=30)
+    killer.join()
+    assert time.monotonic() - started < 5
+    wait_for(lambda: srv.restarts == 1 and srv.running, 10, "the server restarted")
+    assert srv.call(lambda: 7) == 7

@@ -261,9 +261,12 @@ def test_the_toggles_follow_the_magic_python_and_a_host_page(nb) -> None:
     spy = Spy(share)
     assert spy.widget.reactions_on is True and spy.widget.questions_on is True
     assert spy.invoke({"op": "questions", "on": False}, "switches")["ok"]
-    assert control_of(share)["questions"] is False and share.questions_enabled is False
+    assert control_of(share)["questions"] is False
+    # (The server's news of an earlier state may still be on its way: wait for the last word.)
+    wait_for(lambda: share.questions_enabled is False and not spy.widget.questions_on, 5, "off")
     share.reactions = False  # what `%jupyterspot reactions off` does
-    assert spy.widget.reactions_on is False and control_of(share)["reactions"] is False
+    assert control_of(share)["reactions"] is False
+    wait_for(lambda: spy.widget.reactions_on is False, 5, "the magic's switch shown")
     # A host page switches both back on: the server tells the kernel, the widget follows.
     share.host.call(_write_switch, share.room, "reactions", True)
     share.host.call(_write_switch, share.room, "questions", True)

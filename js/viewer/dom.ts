@@ -69,6 +69,7 @@ export function onPress(b: HTMLElement, run: () => void): void {
       const r = b.getBoundingClientRect();
       const on = t && t.clientX >= r.left && t.clientX <= r.right && t.clientY >= r.top && t.clientY <= r.bottom;
       if (!on || e.touches.length > 0 || !e.cancelable) return; // slid off, a second finger, or scrolling
+      if (b.matches(":disabled")) return;
       e.preventDefault();
       run();
     },

@@ -235,6 +235,7 @@ class ServerThread:
         """
         if threading.current_thread() is self._thread:
             raise RuntimeError("ServerThread.call from the server thread would wait on itself")
+        deadline = time.monotonic() + timeout  # one budget for finding the loop and the answer
         loop = self._serving_loop(timeout)
 
         async def run() -> Any:
@@ -247,14 +248,31 @@ class ServerThread:
             future = asyncio.run_coroutine_threadsafe(run(), loop)
         except RuntimeError:  # the loop closed just now (a crash): fn never ran
             raise ServeError("The share server is restarting; try again") from None
-        try:
-            return future.result(timeout)
-        except concurrent.futures.TimeoutError:
-            # Since Python 3.11 this is the built-in TimeoutError, which `fn` itself may raise:
-            # that one is fn's answer and propagates as it is; only no answer is a timeout.
-            if future.done():
-                raise
-            raise ServerTimeout(f"The share server did not answer within {timeout:g} s") from None
+        return self._answer(future, loop, deadline, timeout)
+
+    def _answer(
+        self,
+        future: concurrent.futures.Future,
+        loop: asyncio.AbstractEventLoop,
+        deadline: float,
+        timeout: float,
+    ) -> Any:
+        """`future`'s result by `deadline`, watched in slices: a loop that crashes meanwhile
+        will never answer, and the caller hears so at once instead of at the deadline."""
+        while True:
+            left = deadline - time.monotonic()
+            try:
+                return future.result(max(0.0, min(0.1, left)))
+            except concurrent.futures.TimeoutError:
+                # Since Python 3.11 this is the built-in TimeoutError, which `fn` itself may
+                # raise: that one is fn's answer and propagates as it is.
+                if future.done():
+                    raise
+            if loop.is_closed() or self._loop is not loop:
+                future.cancel()
+                raise ServeError("The share server restarted during the call; try again")
+            if left <= 0:
+                raise ServerTimeout(f"The share server did not answer within {timeout:g} s")
 
     def _serving_loop(self, timeout: float) -> asyncio.AbstractEventLoop:
         """The loop that serves now; during a restart, the new one once it serves (within

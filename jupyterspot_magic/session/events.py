@@ -66,7 +66,8 @@ class LiveChanged:
 class SwitchesChanged:
     """Event "switches": the host's reactions or questions switch changed (`Share.reactions`,
     `Share.questions_enabled`: set from a cell, the magic, the widget, or a host page). The
-    thread that set them, or the server thread when a host page did."""
+    thread that set them; for a host page's switch, the thread that receives the server's news
+    (`jupyterspot-channel`, or the server thread when the server runs in this process)."""
 
     reactions: bool
     questions: bool

@@ -10,6 +10,7 @@ whoever shows them.
 
 from __future__ import annotations
 
+import threading
 from typing import TYPE_CHECKING, Any
 
 from pycrdt import Map
@@ -86,10 +87,13 @@ class MirrorSource:
         self.server.call_later(PARTICIPANTS_DEBOUNCE * crowd, self._publish_people)
 
     def after_restart(self) -> None:
-        """A rebuild scheduled on the crashed loop died with it: schedule one on the new loop."""
+        """Publications scheduled on the crashed loop died with it: schedule them on the new one
+        (else the people, or the open questions, would never be published again)."""
         self._publish_scheduled = False
+        self._questions_scheduled = False
         if self.live:
             self.on_awareness()
+            self._questions_changed()
 
     def on_lead(self, state: dict[str, Any]) -> None:
         """collab/lead.py: the control document's lead state changed."""
@@ -117,13 +121,17 @@ class Mirror:
         # The host's switches as the server last said (or the kernel last wrote): kept across a
         # crash (forget() leaves them) so the restarted server is told them again.
         self.switches: dict[str, bool] = dict.fromkeys(SWITCHES, True)
+        self._switches_lock = threading.RLock()  # a listener may set a switch
 
     def set_switches(self, changed: dict[str, bool]) -> None:
-        """The host's switches as the server said or the kernel wrote; an event when one moved."""
-        before = self.switches
-        self.switches = {**before, **changed}
-        if self.switches != before:
-            self.events.emit(SwitchesChanged(**self.switches))
+        """The host's switches as the server said or the kernel wrote; an event when one moved.
+        Both the kernel's thread (a setter) and the channel's (the server) call this: one at a
+        time, so no change is lost and the last event is the last state."""
+        with self._switches_lock:
+            before = self.switches
+            self.switches = {**before, **changed}
+            if self.switches != before:
+                self.events.emit(SwitchesChanged(**self.switches))
 
     def forget(self) -> None:
         """The server these snapshots came from is gone (a crash)."""

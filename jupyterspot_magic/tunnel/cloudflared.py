@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import queue
 import re
@@ -18,6 +19,8 @@ from dataclasses import dataclass, field
 
 from . import download
 from .base import Progress, TunnelError, local_target, quiet
+
+log = logging.getLogger(__name__)
 
 CLOUDFLARED_INSTALL = download.INSTALL_PAGE
 #: Seconds for cloudflared to print its URL, then to register its first connection.
@@ -233,7 +236,10 @@ class CloudflaredTunnel:
     def _read(self, proc: subprocess.Popen, lines: queue.Queue[str | None]) -> None:
         assert proc.stdout is not None
         for line in proc.stdout:  # drains the pipe for the process's whole life
-            self.output.feed(line)
+            try:
+                self.output.feed(line)
+            except Exception:  # this thread must outlive the process (its parent-death signal)
+                log.exception("jupyterspot: could not read a line of cloudflared's output")
             lines.put(line)
         lines.put(None)
 
