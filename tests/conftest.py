@@ -193,6 +193,13 @@ def widget_mock(**traits: Any) -> str:
     return WIDGET_MOCK.replace("TRAITS", json.dumps({**base, **traits}))
 
 
+def show_widget(page: Any, **traits: Any) -> None:
+    """Render the built widget (static/widget.js) in `page`, a blank document, with
+    widget_mock's stand-in model holding these traits."""
+    page.set_content("<!doctype html><body></body>")
+    page.evaluate(widget_mock(**traits), (REPO / "jupyterspot_magic/static/widget.js").read_text())
+
+
 WIDGET_MOCK = """async (src) => {
   const traits = TRAITS;
   const handlers = {};

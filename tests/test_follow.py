@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from .conftest import DESKTOP, PHONE, REPO, require_corpus, widget_mock
+from .conftest import DESKTOP, PHONE, REPO, require_corpus, show_widget
 from .conftest import wait_for as wait_until
 from .inside import awareness_field
 from .kernel import Kernel
@@ -356,8 +356,7 @@ def test_widget_hand_lead_and_release_change_the_pages(kernel, pages):
 def test_widget_front_end_lead_controls_wait_for_the_kernel(browser):
     page = browser.new_page()
     try:
-        page.set_content("<!doctype html><body></body>")
-        page.evaluate(widget_mock(), (REPO / "jupyterspot_magic/static/widget.js").read_text())
+        show_widget(page)
         people = [
             {
                 "client_id": 1,

@@ -94,12 +94,11 @@ def test_widget_notes_command_on_a_real_share(nb) -> None:
 
 
 def test_widget_keep_notes_button(browser) -> None:
-    from .conftest import REPO, wait_for, widget_mock
+    from .conftest import show_widget, wait_for
 
     page = browser.new_page()
     try:
-        page.set_content("<!doctype html><body></body>")
-        page.evaluate(widget_mock(), (REPO / "jupyterspot_magic/static/widget.js").read_text())
+        show_widget(page)
         button = page.get_by_test_id("widget-notes")
         button.click()
         assert page.evaluate("window.__sent") == [{"type": "notes", "op": "write", "req": 1}]

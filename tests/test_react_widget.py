@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 
-from .conftest import REPO, wait_for, widget_mock
+from .conftest import show_widget, wait_for
 
 
 def test_the_reaction_list_and_raised_hands(browser) -> None:
@@ -27,9 +27,7 @@ def test_the_reaction_list_and_raised_hands(browser) -> None:
     ]
     page = browser.new_page()
     try:
-        page.set_content("<!doctype html><body></body>")
-        js = (REPO / "jupyterspot_magic/static/widget.js").read_text()
-        page.evaluate(widget_mock(reactions=reactions, participants=people), js)
+        show_widget(page, reactions=reactions, participants=people)
         items = page.get_by_test_id("widget-reactions").locator("li")
         wait_for(lambda: items.count() == 2, 5, "two cells listed")
         assert items.all_inner_texts() == ["cell 3: 👍 3", "cell 1: 🎉 2"]

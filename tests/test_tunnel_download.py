@@ -35,7 +35,7 @@ import pytest
 from jupyterspot_magic.session import registry
 from jupyterspot_magic.tunnel import TunnelError, cloudflared, download, ngrok
 
-from .conftest import DEMO, REPO, widget_mock
+from .conftest import DEMO, REPO, show_widget
 from .kernel import Kernel
 from .test_tunnels import FAKE_CLOUDFLARED, FAKE_NGROK, closed_port, env  # noqa: F401
 
@@ -392,10 +392,7 @@ def test_widget_page_shows_starting_and_local_only(browser) -> None:
     QR's place and on Copy, and the next step; a LAN link keeps its QR code, marked LAN only."""
     page = browser.new_page()
     try:
-        page.evaluate(
-            widget_mock(status="starting", message="waiting for Cloudflare…", url="", host_url=""),
-            (REPO / "jupyterspot_magic/static/widget.js").read_text(),
-        )
+        show_widget(page, status="starting", message="waiting for Cloudflare…", url="", host_url="")
         status = page.get_by_test_id("widget-status")
         assert status.inner_text() == "Starting…"
         assert page.get_by_test_id("widget-message").inner_text() == "waiting for Cloudflare…"

@@ -31,7 +31,7 @@ import pytest
 from jupyterspot_magic.session import registry
 from jupyterspot_magic.tunnel import TunnelError, cloudflared, download, make_tunnel, ngrok
 
-from .conftest import DEMO, REPO, wait_for, widget_mock
+from .conftest import DEMO, REPO, show_widget, wait_for
 from .kernel import Kernel
 from .processes import command
 from .test_tunnels import FAKE_NGROK, closed_port, env  # noqa: F401
@@ -518,16 +518,14 @@ def test_widget_without_a_share_offers_no_controls(browser, status: str, message
     Pause live, Follow running cell, lead policy nor people (they were all offered)."""
     page = browser.new_page()
     try:
-        page.evaluate(
-            widget_mock(
-                status=status,
-                message=message,
-                url="",
-                host_url="",
-                live_mode="on",
-                participants=[{"client_id": 7, "name": "Ana", "role": "guest"}],
-            ),
-            (REPO / "jupyterspot_magic/static/widget.js").read_text(),
+        show_widget(
+            page,
+            status=status,
+            message=message,
+            url="",
+            host_url="",
+            live_mode="on",
+            participants=[{"client_id": 7, "name": "Ana", "role": "guest"}],
         )
         shown = page.evaluate(VISIBLE_CONTROLS)
         for control in ("Stop", "Take lead", "Pause live", "Follow running cell", "policy", "Ana"):

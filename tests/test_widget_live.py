@@ -21,7 +21,7 @@ from jupyterspot_magic.session import hosted, registry
 from jupyterspot_magic.session.events import Events
 from jupyterspot_magic.session.share import Share
 
-from .conftest import REPO, wait_for, widget_mock
+from .conftest import show_widget, wait_for
 
 
 class FakeShare:
@@ -181,11 +181,7 @@ def test_the_widget_drives_a_real_share(nb) -> None:
 def test_widget_front_end_live_toggles(browser) -> None:
     page = browser.new_page()
     try:
-        page.set_content("<!doctype html><body></body>")
-        page.evaluate(
-            widget_mock(live_mode="on", follow_running=False),
-            (REPO / "jupyterspot_magic/static/widget.js").read_text(),
-        )
+        show_widget(page, live_mode="on", follow_running=False)
         toggle = page.get_by_test_id("widget-live-toggle")
         follow = page.get_by_test_id("widget-follow-running")
         pressed = "aria-pressed"
@@ -279,11 +275,7 @@ def test_the_toggles_follow_the_magic_python_and_a_host_page(nb) -> None:
 def test_widget_front_end_switch_toggles(browser) -> None:
     page = browser.new_page()
     try:
-        page.set_content("<!doctype html><body></body>")
-        page.evaluate(
-            widget_mock(reactions_on=True, questions_on=True),
-            (REPO / "jupyterspot_magic/static/widget.js").read_text(),
-        )
+        show_widget(page, reactions_on=True, questions_on=True)
         react = page.get_by_test_id("widget-reactions-switch")
         ask = page.get_by_test_id("widget-questions-switch")
         assert react.get_attribute("aria-pressed") == "true"
