@@ -480,33 +480,9 @@ def test_killed_kernel_takes_its_tunnel_process_along(tunnel_kernel: Kernel, tmp
     wait_for(lambda: not pid_alive(pid), 10, "cloudflared to end with the killed kernel")
 
 
-def test_a_reopened_tunnel_process_also_dies_with_a_killed_kernel(
-    tunnel_kernel: Kernel,
-) -> None:
-    """The tunnel keeper reopens a dead tunnel from its own thread; the parent-death signal
-    follows the thread that started the child, so that cloudflared once outlived a kill -9 of
-    the kernel. It is now started by the thread that reads it for its whole life."""
-    k = tunnel_kernel
-    k.execute("%load_ext jupyterspot_magic\n" + PROBE)
-    assert k.execute(f"%jupyterspot share {DEMO} --tunnel cloudflared")["error"] is None
-    first = k.json("print(json.dumps(_probe()))")
-    os.kill(first["pid"], signal.SIGKILL)
-    second = wait_for(
-        lambda: (
-            (p := k.json("print(json.dumps(_probe()))"))["pid"] not in (None, first["pid"]) and p
-        ),
-        15,
-        "the tunnel reopened",
-    )
-    assert pid_alive(second["pid"])
-    os.kill(k.km.provisioner.process.pid, signal.SIGKILL)
-    wait_for(lambda: not pid_alive(second["pid"]), 10, "the reopened cloudflared ends too")
-
-
-def test_dead_tunnel_in_a_kernel_updates_widget_and_plain_link(tunnel_kernel: Kernel) -> None:
-    """The tunnel process dies under a live notebook share: it is reopened, the widget's link and
-    QR code and the plain HTML link all switch to the new URL without any cell running."""
-    k = tunnel_kernel
+def share_and_kill_the_tunnel(k: Kernel) -> tuple[dict, dict]:
+    """A kernel share whose cloudflared is killed: the probes before, and once the tunnel keeper
+    reopened it (a new tunnel URL)."""
     k.execute("%load_ext jupyterspot_magic\n" + PROBE)
     assert k.execute(f"%jupyterspot share {DEMO} --tunnel cloudflared")["error"] is None
     first = k.json("print(json.dumps(_probe()))")
@@ -516,6 +492,27 @@ def test_dead_tunnel_in_a_kernel_updates_widget_and_plain_link(tunnel_kernel: Ke
         15,
         "the kernel's share to get a new tunnel URL",
     )
+    return first, second
+
+
+def test_a_reopened_tunnel_process_also_dies_with_a_killed_kernel(
+    tunnel_kernel: Kernel,
+) -> None:
+    """The tunnel keeper reopens a dead tunnel from its own thread; the parent-death signal
+    follows the thread that started the child, so that cloudflared once outlived a kill -9 of
+    the kernel. It is now started by the thread that reads it for its whole life."""
+    k = tunnel_kernel
+    first, second = share_and_kill_the_tunnel(k)
+    assert second["pid"] not in (None, first["pid"]) and pid_alive(second["pid"])
+    os.kill(k.km.provisioner.process.pid, signal.SIGKILL)
+    wait_for(lambda: not pid_alive(second["pid"]), 10, "the reopened cloudflared ends too")
+
+
+def test_dead_tunnel_in_a_kernel_updates_widget_and_plain_link(tunnel_kernel: Kernel) -> None:
+    """The tunnel process dies under a live notebook share: it is reopened, the widget's link and
+    QR code and the plain HTML link all switch to the new URL without any cell running."""
+    k = tunnel_kernel
+    first, second = share_and_kill_the_tunnel(k)
     assert second["pid"] != first["pid"] and second["pid"] in second["children"]
     new_url = second["url"]
 
