@@ -40,6 +40,22 @@ def demo() -> Iterator:
     s.stop()
 
 
+def figures_page(browser, url: str, ready: str, **context_args):
+    """A page of `url` in a context of its own, once the JS condition `ready` holds. Not
+    live_pages: its goto waits 30 s for "load", which Plotly and BokehJS (~5 MB) can miss on a
+    saturated machine. The caller closes `page.context`; a page that never got ready is closed
+    here."""
+    context = browser.new_context(**context_args)
+    try:
+        page = context.new_page()
+        page.goto(url, wait_until="domcontentloaded", timeout=120_000)
+        page.wait_for_function(ready, timeout=60_000)
+    except BaseException:
+        context.close()
+        raise
+    return page
+
+
 def cell_of(page, index: int) -> str:
     return page.evaluate(f"window.jupyterspot.layout.cells()[{index}].id.replace('cell-id=', '')")
 
@@ -179,16 +195,14 @@ POINTS = """() => [...document.querySelectorAll('.jupyterspot-magnify .js-plotly
 @pytest.mark.timeout(240)
 def test_magnified_figures_are_the_real_ones_and_go_back(browser):
     s = share(BOKEH, tunnel="none")
-    context = browser.new_context(**DESKTOP)
+    page = None
     try:
-        page = context.new_page()
-        # Not live_pages: its goto waits 30 s for "load", which Plotly and BokehJS (~5 MB)
-        # can miss on a saturated machine.
-        page.goto(f"{s.url}&name=Dana", wait_until="domcontentloaded", timeout=120_000)
-        page.wait_for_function(
+        page = figures_page(
+            browser,
+            f"{s.url}&name=Dana",
             "document.querySelectorAll('.js-plotly-plot .main-svg').length >= 4"
             " && document.querySelectorAll('[data-root-id] .bk-Figure').length >= 3",
-            timeout=60_000,
+            **DESKTOP,
         )
         plot = page.locator(".jp-OutputArea-output:has(.js-plotly-plot)").first
         plot.scroll_into_view_if_needed()
@@ -233,7 +247,8 @@ def test_magnified_figures_are_the_real_ones_and_go_back(browser):
             f"plotly: zoom {zoom:.2f}x of fit, SVG drawn at {scale:.2f}x its layout size, hover ok"
         )
     finally:
-        context.close()
+        if page is not None:
+            page.context.close()
         s.stop()
 
 
@@ -249,12 +264,11 @@ def test_the_magnify_button_covers_no_plotly_control(browser):
     s = share(BOKEH, tunnel="none")
     try:
         for width in (1400, 900):
-            context = browser.new_context(viewport={"width": width, "height": 900})
-            page = context.new_page()
-            page.goto(f"{s.url}&name=Eve", wait_until="domcontentloaded", timeout=120_000)
-            page.wait_for_function(
+            page = figures_page(
+                browser,
+                f"{s.url}&name=Eve",
                 "document.querySelectorAll('.js-plotly-plot .modebar-btn').length >= 4",
-                timeout=60_000,
+                viewport={"width": width, "height": 900},
             )
             plots = page.locator(".jp-OutputArea-output:has(.js-plotly-plot)")
             assert plots.count() >= 2
@@ -265,7 +279,7 @@ def test_the_magnify_button_covers_no_plotly_control(browser):
                     lambda p=page: (n := p.evaluate(OVERLAP)) is not None and [n], 3, "button shown"
                 )[0]
                 assert hits == 0, f"the button covers {hits} modebar button(s) at {width} px"
-            context.close()
+            page.context.close()
     finally:
         s.stop()
 
@@ -273,14 +287,14 @@ def test_the_magnify_button_covers_no_plotly_control(browser):
 @pytest.mark.timeout(240)
 def test_the_magnified_view_is_modal_and_lets_a_vega_brush_work(browser):
     s = share(ALTAIR, tunnel="none")
-    context = browser.new_context(**DESKTOP)
+    page = None
     try:
-        page = context.new_page()
-        page.goto(f"{s.url}&name=Fay", wait_until="domcontentloaded", timeout=120_000)
-        page.wait_for_function(
+        page = figures_page(
+            browser,
+            f"{s.url}&name=Fay",
             "window.jupyterspot && window.jupyterspot.connection.status.state === 'live'"
             " && document.querySelectorAll('.vega-embed canvas, .vega-embed svg').length >= 2",
-            timeout=60_000,
+            **DESKTOP,
         )
         page.evaluate(
             "() => { window.__seen = {move: 0, up: 0};"
@@ -328,5 +342,6 @@ def test_the_magnified_view_is_modal_and_lets_a_vega_brush_work(browser):
         page.keyboard.press("Escape")
         page.get_by_test_id("magnify-view").wait_for(state="hidden")
     finally:
-        context.close()
+        if page is not None:
+            page.context.close()
         s.stop()
