@@ -23,7 +23,7 @@ from ..content.render import RenderError
 from ..server.thread import ServeError
 from ..session import registry
 from ..session.participants import printable
-from ..session.share import Share
+from ..session.share import SWITCH_PROPERTIES, Share
 from ..tunnel import Progress, TunnelError, masked, quiet, save_token
 from . import display
 
@@ -207,10 +207,10 @@ ACTIONS = {
 HELP_FLAGS = ("-h", "--help")
 
 
-# The host's switches (issue 18): the Share property each sets, and what on / off mean.
+# The host's switches (issue 18, session/share.py SWITCH_PROPERTIES): what on / off mean.
 SWITCHES = {
-    "reactions": ("reactions", "people can react, raise a hand and chat", "reactions are off"),
-    "questions": ("questions_enabled", "people can ask questions", "new questions are refused"),
+    "reactions": ("people can react, raise a hand and chat", "reactions are off"),
+    "questions": ("people can ask questions", "new questions are refused"),
 }
 
 
@@ -218,8 +218,8 @@ def switch(current: Share, action: str, arg: str) -> None:
     """`%jupyterspot reactions|questions on|off`."""
     if arg not in ("on", "off"):
         raise UsageError(f"Use %jupyterspot {action} on  or  %jupyterspot {action} off")
-    prop, on_text, off_text = SWITCHES[action]
-    setattr(current, prop, arg == "on")
+    on_text, off_text = SWITCHES[action]
+    setattr(current, SWITCH_PROPERTIES[action], arg == "on")
     print(f"jupyterspot: {action} {arg}: {on_text if arg == 'on' else off_text}.")
 
 

@@ -45,7 +45,7 @@ from ..session.events import (
     Stopped,
     SwitchesChanged,
 )
-from ..session.share import Share
+from ..session.share import SWITCH_PROPERTIES, Share
 from ..tunnel import reach
 
 __all__ = ["WIDGET_JS", "ShareWidget", "WidgetBundleMissing", "connect", "widget_of"]
@@ -337,12 +337,9 @@ SWITCH_ANSWERS = {
 def switches_command(share: Share, msg: dict) -> Answer:
     """The host's switches (issue 18): reactions, questions."""
     op, on = msg.get("op"), msg.get("on")
-    if op not in ("reactions", "questions") or not isinstance(on, bool):
+    if not isinstance(op, str) or op not in SWITCH_PROPERTIES or not isinstance(on, bool):
         return {"ok": False, "message": "Which switch? Say reactions or questions, on or off."}
-    if op == "reactions":
-        share.reactions = on
-    else:
-        share.questions_enabled = on
+    setattr(share, SWITCH_PROPERTIES[op], on)
     return {"ok": True, "message": SWITCH_ANSWERS[(op, on)]}
 
 
@@ -429,10 +426,8 @@ def connect(widget: ShareWidget, share: Share) -> None:
     def on_live(_changed: object) -> None:
         _show_live(widget, share)
 
-    def on_switches(changed: SwitchesChanged) -> None:
-        with widget.hold_sync():
-            widget.reactions_on = changed.reactions
-            widget.questions_on = changed.questions
+    def on_switches(_changed: SwitchesChanged) -> None:
+        _show_switches(widget, share)  # the share's copy: never older than the event
 
     def on_stopped(stopped: Stopped) -> None:
         widget.status = "stopped"

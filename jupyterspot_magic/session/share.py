@@ -41,6 +41,9 @@ from .mirror import Mirror
 from .stream import LiveStream, start_stream
 
 EMPTY_UPDATE = b"\x00\x00"  # a Yjs update holding nothing (no structs, no deletions)
+#: The host's switches (session/mirror.py SWITCHES) and the Share property that sets each: the
+#: magic's `%jupyterspot reactions|questions on|off` and the widget's toggles go through it.
+SWITCH_PROPERTIES = {"reactions": "reactions", "questions": "questions_enabled"}
 TUNNEL_REOPENED = "The tunnel dropped and was reopened: the link changed, send the new one."
 
 
